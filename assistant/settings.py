@@ -1,0 +1,73 @@
+"""Settings in one place, read in this order (first wins): command-line flags, environment
+variables (ASSISTANT_*), a `.env` file in the working directory, then the defaults below.
+
+The API key is also read from OPENAI_API_KEY, the variable the OpenAI tools use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting the assistant reads; see README "Settings" for the variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+    )
+
+    # The warehouse
+    warehouse: Path = Field(
+        Path("data/warehouse.duckdb"),
+        description="Path of the DuckDB warehouse file (ASSISTANT_WAREHOUSE).",
+    )
+    customers: int = Field(20_000, ge=1, description="Customers generated on first run.")
+    seed: int = Field(42, description="Seed of the synthetic warehouse generated on first run.")
+
+    # The chat model
+    provider: Literal["auto", "openai", "offline"] = Field(
+        "auto",
+        description="auto: OpenAI-compatible model when an API key or base URL is set, else "
+        "the offline planner.",
+    )
+    api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ASSISTANT_API_KEY", "OPENAI_API_KEY"),
+        description="API key of the OpenAI or OpenAI-compatible endpoint.",
+    )
+    base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible endpoint (Ollama, vLLM, LM Studio)."
+    )
+    model: str = Field("gpt-4.1-mini", description="Chat model name.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    timeout: float = Field(60.0, gt=0, description="Seconds before a model request gives up.")
+    max_retries: int = Field(3, ge=0, description="Retries on rate limits and server errors.")
+
+    # Limits
+    row_cap: int = Field(10_000, ge=1, description="Most rows a query returns to the user.")
+    query_timeout: float = Field(30.0, gt=0, description="Seconds before a query is stopped.")
+    max_steps: int = Field(8, ge=1, description="Most tool calls the agent makes per question.")
+
+    # The chat page
+    host: str = Field("127.0.0.1", description="Address the chat page listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the chat page.")
+
+    # Conversations kept for `assistant ask --session`
+    state_dir: Path = Field(Path("data/sessions"), description="Where named sessions are kept.")
+
+    @property
+    def uses_offline_planner(self) -> bool:
+        if self.provider == "offline":
+            return True
+        if self.provider == "openai":
+            return False
+        return self.api_key is None and self.base_url is None
+
+
+def get_settings(**overrides) -> Settings:
+    """Settings from the environment, with explicit (non-None) overrides such as CLI flags."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

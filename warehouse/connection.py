@@ -1,0 +1,194 @@
+"""The warehouse handle: the one seam every query in the project goes through.
+
+Everything DuckDB-specific (connection options, cursors per thread, interrupts, error types) stays
+behind `Warehouse`, so that another engine can plug in here later.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from assistant.errors import QueryError, WarehouseBusy, WarehouseNotFound
+from warehouse.contract import TABLES
+
+_LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>\S+) \(PID (?P<pid>\d+)\)")
+
+
+def _translate(exc: duckdb.Error, path: str) -> Exception:
+    text = str(exc)
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        m = _LOCK_RE.search(text)
+        holder = f" (process {m['pid']})" if m else ""
+        return WarehouseBusy(
+            f"the warehouse {path} is open in another program{holder}, probably the chat app "
+            "or another `assistant` command; stop it or wait for it to finish, then try again"
+        )
+    return exc
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Warehouse:
+    """A DuckDB warehouse file (or in-memory database) with one cursor per thread.
+
+    `sandboxed=True` (the default) disables file and network access and locks the configuration:
+    no query run through this handle can read, write or fetch anything outside the database.
+    Only the generator and the importer open an unsandboxed handle, for their own use.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
+        self._con = con
+        self.path = path
+        self.read_only = read_only
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._lock = threading.Lock()
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False, sandboxed: bool = True,
+             must_exist: bool = True, threads: int | None = None,
+             memory_limit: str | None = None) -> Warehouse:
+        """Open the warehouse at `path`; raise WarehouseNotFound or WarehouseBusy for people."""
+        path = str(path)
+        if path != ":memory:" and must_exist and not Path(path).exists():
+            raise WarehouseNotFound(
+                f"no warehouse at {path}; create one with `assistant init` (or set "
+                "ASSISTANT_WAREHOUSE to the path of an existing DuckDB file)"
+            )
+        config: dict[str, Any] = {}
+        if sandboxed:
+            config["enable_external_access"] = False
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if sandboxed:
+            config["lock_configuration"] = True
+        try:
+            con = duckdb.connect(path, read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            raise _translate(exc, path) from exc
+        return cls(con, path, read_only)
+
+    @classmethod
+    def memory(cls, *, sandboxed: bool = False) -> Warehouse:
+        """An empty in-memory warehouse (tests, scratch work)."""
+        return cls.open(":memory:", sandboxed=sandboxed, must_exist=False)
+
+    # -- cursors -----------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor: DuckDB connections must not be shared across threads."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+            with self._lock:
+                self._cursors.append(cur)
+        return cur
+
+    def execute(self, sql: str, params: Any = None, *,
+                timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+        """Run `sql` on this thread's cursor; stop it after `timeout` seconds if given."""
+        cur = self.cursor()
+        timer = None
+        if timeout:
+            timer = threading.Timer(timeout, cur.interrupt)
+            timer.daemon = True
+            timer.start()
+        try:
+            return cur.execute(sql, params) if params is not None else cur.execute(sql)
+        except duckdb.InterruptException as exc:
+            raise QueryError(
+                f"the query took longer than {timeout:g} s and was stopped; narrow it down "
+                "(filter a period, aggregate before joining) or raise the time limit"
+            ) from exc
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def df(self, sql: str, params: Any = None, *, timeout: float | None = None) -> pd.DataFrame:
+        return self.execute(sql, params, timeout=timeout).df()
+
+    def rows(self, sql: str, params: Any = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        # fetchall, not fetchone: a half-read result blocks the cursor's next register().
+        rows = self.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
+
+    def register(self, name: str, data: Any) -> None:
+        """Expose a DataFrame or Arrow table as a view on this thread's cursor."""
+        self.cursor().register(name, data)
+
+    def unregister(self, name: str) -> None:
+        self.cursor().unregister(name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: commit when the block ends, roll back if it raises."""
+        cur = self.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+
+    # -- what is in it -----------------------------------------------------------------------
+    def has_table(self, name: str, schema: str = "main") -> bool:
+        return bool(self.scalar(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+            [schema, name],
+        ))
+
+    def table_counts(self) -> dict[str, int]:
+        """Row counts of the contract tables that exist here."""
+        counts = {}
+        for t in TABLES:
+            if self.has_table(t.name):
+                counts[t.name] = int(self.scalar(f"SELECT count(*) FROM {t.name}"))
+        return counts
+
+    def reference_period(self) -> dict[str, Any]:
+        """The reference date (latest transaction) and the first transaction, or Nones."""
+        rows = self.rows(
+            "SELECT reference_ts, reference_date, active_window_start, data_start "
+            "FROM reference_period"
+        )
+        row = rows[0] if rows else None
+        keys = ("reference_ts", "reference_date", "active_window_start", "data_start")
+        return dict(zip(keys, row or (None,) * 4, strict=True))
+
+    def close(self) -> None:
+        with self._lock:
+            for cur in self._cursors:
+                with suppress(duckdb.Error):
+                    cur.close()
+            self._cursors.clear()
+        self._con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def describe_error(exc: Exception) -> str:
+    """A one-line, person-readable account of a DuckDB error."""
+    return _first_line(exc)
