@@ -1,0 +1,44 @@
+# Two entry points: `make run` (set up and open the chat page) and `make test` (set up and run
+# lint + the whole test suite). Both create .venv from nothing; re-running is cheap.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean setup setup-dev
+
+run: setup
+	$(BIN)/assistant serve
+
+test: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup-dev
+	$(BIN)/ruff check .
+
+bench: setup-dev
+	$(BIN)/python bench/generate_bench.py
+
+setup: $(VENV)/.stamp-run
+setup-dev: $(VENV)/.stamp-dev
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (apt-get install python3)"; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { \
+	  echo "venv is missing: installing python3-venv with apt-get"; rm -rf $(VENV); \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq python3-venv && \
+	  $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.stamp-run: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@ $(VENV)/.stamp-run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

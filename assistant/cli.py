@@ -1,0 +1,278 @@
+"""The `assistant` command line: build, import, query and serve the marketing warehouse."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assistant.errors import AssistantError
+from assistant.settings import Settings, get_settings
+
+app = typer.Typer(
+    name="assistant",
+    help="A marketing assistant for fintech teams: ask questions about your customers, find "
+    "segments, predict churn and draft compliant campaign copy, all from your own warehouse.\n\n"
+    "Start with `assistant serve` (builds a demo warehouse on first run and opens the chat "
+    "page), or `assistant init` to build the demo warehouse only.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+PathOption = Annotated[
+    Path | None,
+    typer.Option("--path", "-p", help="Warehouse file [env: ASSISTANT_WAREHOUSE; default "
+                 "data/warehouse.duckdb]."),
+]
+
+
+def friendly(fn):
+    """Print AssistantErrors as one clear line and exit 1 instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AssistantError as exc:
+            err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("customers"), TimeElapsedColumn(), console=err,
+                    transient=False, disable=not err.is_terminal)
+
+
+def build_warehouse(settings: Settings, *, customers: int, seed: int, force: bool,
+                    end_date: str | None = None) -> None:
+    """Generate the synthetic warehouse with a progress bar and a one-line summary."""
+    from warehouse.generate import DEFAULT_END_DATE, generate
+
+    with _progress() as bar:
+        task = bar.add_task(f"Building {settings.warehouse}", total=customers)
+        report = generate(settings.warehouse, customers_n=customers, seed=seed, force=force,
+                          end_date=end_date or DEFAULT_END_DATE,
+                          progress=lambda done, total: bar.update(task, completed=done))
+    err.print(
+        f"Built {report.path}: {report.customers:,} customers, "
+        f"{report.rows['transactions']:,} transactions, {report.total_rows:,} rows in "
+        f"{report.seconds:.1f} s (seed {report.seed}).", highlight=False,
+    )
+
+
+@app.command()
+@friendly
+def init(
+    path: PathOption = None,
+    customers: Annotated[int | None, typer.Option(
+        "--customers", "-n", min=1, help="How many customers to generate [default 20,000].",
+    )] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed; the same seed gives the same warehouse [default 42].")] = None,
+    end_date: Annotated[str | None, typer.Option(
+        help="Last day of the 18 months of history, YYYY-MM-DD [default 2026-10-31].")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", "-f", help="Replace an existing warehouse (its data is lost).")] = False,
+) -> None:
+    """Build the demo warehouse: a synthetic, reproducible fintech customer base.
+
+    Customers, accounts, ~18 months of transactions, app events, consents and past campaigns,
+    drawn from hidden customer personas. Large builds (e.g. `-n 1000000`) run in chunks.
+    """
+    settings = get_settings(warehouse=path, customers=customers, seed=seed)
+    build_warehouse(settings, customers=settings.customers, seed=settings.seed, force=force,
+                    end_date=end_date)
+
+
+@app.command("import")
+@friendly
+def import_(
+    files: Annotated[list[Path], typer.Argument(
+        help="CSV or Parquet files. The table is taken from the file name (customers.csv -> "
+        "customers) unless --table is given.", exists=True, dir_okay=False)],
+    table: Annotated[str | None, typer.Option(
+        "--table", "-t", help="Target table for all the files given.")] = None,
+    mapping: Annotated[list[str] | None, typer.Option(
+        "--map", "-m", help="Rename file columns: 'cust_id=customer_id,mail=email' (repeatable)."
+    )] = None,
+    mode: Annotated[str, typer.Option(
+        help="append: add rows; replace: empty the target tables first.")] = "append",
+    delimiter: Annotated[str | None, typer.Option(
+        help="CSV delimiter (detected when not given).")] = None,
+    max_rejects: Annotated[int, typer.Option(
+        help="Skip up to this many bad rows (written to <file>.rejects.csv) instead of failing "
+        "on the first.")] = 0,
+    ignore_extra: Annotated[bool, typer.Option(
+        help="Ignore file columns that are not in the table instead of failing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    path: PathOption = None,
+) -> None:
+    """Load your own CSV or Parquet files into the warehouse tables, all or nothing.
+
+    Every value is checked against the table's type and allowed values; keys must be unique and
+    refer to existing customers/accounts. If anything is wrong the warehouse is left unchanged
+    and the error names the file, column and row.
+    """
+    from warehouse import schema
+    from warehouse.connection import Warehouse
+    from warehouse.importer import ImportSpec, import_files, parse_mapping
+
+    if mode not in ("append", "replace"):
+        raise AssistantError(f"--mode must be append or replace, not {mode!r}")
+    settings = get_settings(warehouse=path)
+    cols = parse_mapping(",".join(mapping or []))
+    specs = [ImportSpec(path=f, table=table, mapping=cols, delimiter=delimiter,
+                        ignore_extra=ignore_extra) for f in files]
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with Warehouse.open(settings.warehouse, must_exist=False) as wh:
+        schema.apply(wh.cursor())
+        report = import_files(wh, specs, mode=mode, max_rejects=max_rejects)
+    if as_json:
+        out.print_json(json.dumps(report.to_dict(), default=str))
+    else:
+        out.print(report.to_text(), highlight=False)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "[dim]NULL[/]"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, Decimal):
+        return f"{value:,}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}" if abs(value) >= 10_000 and abs(value) < 10**12 else str(value)
+    return str(value)
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@app.command()
+@friendly
+def sql(
+    query: Annotated[str, typer.Argument(help="One SELECT query, e.g. \"SELECT country, "
+                                               "count(*) FROM customers GROUP BY ALL\".")],
+    limit: Annotated[int | None, typer.Option(help="Most rows to show [default: row cap, "
+                                                   "ASSISTANT_ROW_CAP].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
+    path: PathOption = None,
+) -> None:
+    """Run a read-only SQL query on the warehouse and print the result as a table.
+
+    The warehouse is opened read-only with file and network access switched off: the query
+    can look but not change anything. Table and column meanings: `assistant schema`.
+    """
+    from warehouse.connection import Warehouse
+
+    settings = get_settings(warehouse=path)
+    cap = limit or settings.row_cap
+    with Warehouse.open(settings.warehouse, read_only=True) as wh:
+        try:
+            cur = wh.execute(query, timeout=settings.query_timeout)
+            if cur.description is None:
+                raise AssistantError("the statement returned no rows; only queries are allowed")
+            columns = [d[0] for d in cur.description]
+            rows = cur.fetchmany(cap + 1)
+        except duckdb.Error as exc:
+            raise AssistantError(f"the query failed: {str(exc).strip().splitlines()[0]}") from None
+    truncated = len(rows) > cap
+    rows = rows[:cap]
+    if as_json:
+        out.print_json(json.dumps({"columns": columns, "rows": [[_jsonable(v) for v in r]
+                                                                for r in rows],
+                                   "truncated": truncated}, default=str))
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*(_cell(v) for v in r))
+    out.print(table)
+    note = f"{len(rows):,} row{'s' if len(rows) != 1 else ''}"
+    if truncated:
+        note += f" (stopped at {cap:,}; use --limit to see more)"
+    err.print(note, style="dim")
+
+
+@app.command()
+@friendly
+def schema(
+    path: PathOption = None,
+    ddl: Annotated[bool, typer.Option("--ddl", help="Print the DDL instead.")] = False,
+) -> None:
+    """Show the warehouse tables, row counts and what each column means."""
+    from warehouse import schema as schema_mod
+    from warehouse.connection import Warehouse
+    from warehouse.contract import DEFINITIONS, TABLES
+
+    if ddl:
+        out.print(schema_mod.render(), highlight=False, markup=False)
+        return
+    settings = get_settings(warehouse=path)
+    with Warehouse.open(settings.warehouse, read_only=True) as wh:
+        counts = wh.table_counts()
+        period = wh.reference_period()
+    for t in TABLES:
+        out.print(f"[bold]{t.name}[/] ({counts.get(t.name, 0):,} rows): {t.comment}",
+                  highlight=False)
+        for c in t.columns:
+            out.print(f"  [cyan]{c.name}[/] {c.type}: {c.comment}", highlight=False)
+    out.print("\n[bold]Business definitions[/]")
+    for term, meaning in DEFINITIONS.items():
+        out.print(f"  [cyan]{term}[/]: {meaning}", highlight=False)
+    out.print(f"\nReference date: {period['reference_date']}; data from "
+              f"{period['data_start']:%Y-%m-%d}." if period["data_start"] else
+              "\nNo transactions yet.", highlight=False)
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [env: ASSISTANT_HOST; "
+                                                   "default 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env: ASSISTANT_PORT; default "
+                                                  "7860].")] = None,
+    path: PathOption = None,
+) -> None:
+    """Open the chat page in your browser's reach (http://127.0.0.1:7860 by default).
+
+    Builds the demo warehouse first if there is none at the warehouse path.
+    """
+    settings = get_settings(warehouse=path, host=host, port=port)
+    if not settings.warehouse.exists():
+        err.print(f"No warehouse at {settings.warehouse} yet: building the demo warehouse "
+                  f"({settings.customers:,} customers, seed {settings.seed}).", highlight=False)
+        build_warehouse(settings, customers=settings.customers, seed=settings.seed, force=False)
+    from assistant.app import serve as serve_app
+
+    serve_app(settings)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
