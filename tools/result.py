@@ -1,0 +1,59 @@
+"""What every agent-facing tool takes and returns.
+
+A tool is a plain function `fn(ctx: ToolContext, **args) -> ToolResult`. Its docstring is written
+for the model (imperative first line, when to use it, what each argument means) and becomes the
+tool description. The model only ever sees `ToolResult.summary`, a short PII-free text; the person
+sees the full `tables`, `chart`, `files` and `data`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from warehouse.connection import Warehouse
+
+
+@dataclass
+class ToolContext:
+    """What a tool may use besides its arguments: the warehouse, settings, the conversation."""
+
+    wh: Warehouse
+    settings: Any  # assistant.settings.Settings (kept untyped: tools do not import assistant)
+    question: str = ""           # the marketer's question that led to this call (for receipts)
+    session: str = "default"     # conversation id
+    model: str = "offline"       # model name, for receipts and the audit log
+    output_dir: Path = Path("data/exports")  # where files for the user are written
+    state: dict[str, Any] = field(default_factory=dict)  # per-conversation memory (last run, ...)
+
+
+@dataclass
+class ChartSpec:
+    """A hint for the UI on how to draw a result table; the UI picks the rendering."""
+
+    kind: Literal["line", "bar", "radar", "none"]
+    x: str
+    y: list[str]
+    series: str | None = None
+    title: str = ""
+
+
+@dataclass
+class TableResult:
+    """A full result table for the person (never sent to the model as such)."""
+
+    title: str
+    df: pd.DataFrame
+
+
+@dataclass
+class ToolResult:
+    summary: str                                   # for the model: short, rounded, PII-free
+    tables: list[TableResult] = field(default_factory=list)
+    sql: list[str] = field(default_factory=list)   # every statement that ran, for the user
+    chart: ChartSpec | None = None
+    files: list[Path] = field(default_factory=list)  # downloads: audience CSVs, drafts
+    data: Any = None                               # structured payload (cards, drafts, ...)

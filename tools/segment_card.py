@@ -1,0 +1,45 @@
+"""A segment card: what a customer segment is, in numbers and in words.
+
+Written by the segmentation tools and read by the copy tools and the UI. Holds no personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Trait:
+    """A feature that sets a segment apart from the population."""
+
+    feature: str            # machine name, e.g. "share_travel"
+    label: str              # words, e.g. "share of card spend on travel"
+    segment_mean: float
+    population_mean: float
+    effect_size: float      # standardised mean difference (segment vs the rest), signed
+    unit: str = ""          # "%", "EUR", "per month", ...
+
+
+@dataclass
+class SegmentCard:
+    run_id: str
+    segment_id: int
+    name: str                     # e.g. "Frequent international travellers with high card spend"
+    description: str              # two or three plain sentences
+    size: int
+    share: float                  # of the customers segmented in this run
+    traits: list[Trait]           # strongest first
+    products: dict[str, float] = field(default_factory=dict)   # share holding each product
+    reach: dict[str, int] = field(default_factory=dict)        # marketable, consented per channel
+    languages: dict[str, float] = field(default_factory=dict)  # preferred_language shares
+    countries: dict[str, float] = field(default_factory=dict)  # country shares
+    source_sql: str = ""          # SQL selecting the members, for receipts
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SegmentCard:
+        d = dict(d)
+        d["traits"] = [Trait(**t) for t in d.get("traits", [])]
+        return cls(**d)
