@@ -10,11 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 import pandas as pd
+from pydantic import BaseModel
 
 from warehouse.connection import Warehouse
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StructuredWriter(Protocol):
+    """A language model that answers with a validated pydantic object (for copywriting).
+
+    Implemented in `assistant/` over the configured chat model; None in a ToolContext means
+    offline: tools fall back to their templates.
+    """
+
+    name: str  # model name, for receipts
+
+    def generate(self, system: str, prompt: str, schema: type[M]) -> M: ...
 
 
 @dataclass
@@ -27,6 +42,7 @@ class ToolContext:
     session: str = "default"     # conversation id
     model: str = "offline"       # model name, for receipts and the audit log
     output_dir: Path = Path("data/exports")  # where files for the user are written
+    writer: StructuredWriter | None = None   # None: offline, tools use their templates
     state: dict[str, Any] = field(default_factory=dict)  # per-conversation memory (last run, ...)
 
 
