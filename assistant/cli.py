@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import sys
 from datetime import date, datetime
@@ -268,6 +269,19 @@ def serve(
     from assistant.app import serve as serve_app
 
     serve_app(settings)
+
+
+def _register_command_modules() -> None:
+    """Command modules of each area add their commands to `app` when imported."""
+    for name in ("cli_analytics", "cli_agent", "cli_copy"):
+        try:
+            importlib.import_module(f"assistant.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"assistant.{name}":
+                raise
+
+
+_register_command_modules()
 
 
 def main() -> None:  # pragma: no cover - console entry point
