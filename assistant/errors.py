@@ -37,3 +37,32 @@ class ImportFileError(AssistantError):
         self.file = file
         self.column = column
         self.row = row
+
+
+class InvalidArgument(AssistantError):
+    """An argument is out of range or names something that does not exist (column, product)."""
+
+
+class EmptyResult(AssistantError):
+    """A filter or selection matched nothing, so there is nothing to compute."""
+
+
+class RunNotFound(AssistantError):
+    """A saved segmentation or scoring run does not exist (or there is none yet)."""
+
+
+class SqlRefused(QueryError):
+    """The SQL guard refused a query (not one read-only SELECT over known tables); says why."""
+
+
+class ModelUnavailable(AssistantError):
+    """The language model could not be reached or refused the request; names the endpoint."""
+
+
+class ModelReplyInvalid(AssistantError):
+    """The model's structured reply still broke its schema after a retry; `last_reply` holds
+    what it last sent (field -> text), when there was anything to read."""
+
+    def __init__(self, message: str, last_reply: dict | None = None) -> None:
+        super().__init__(message)
+        self.last_reply = last_reply

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     timeout: float = Field(60.0, gt=0, description="Seconds before a model request gives up.")
     max_retries: int = Field(3, ge=0, description="Retries on rate limits and server errors.")
+    retry_delay: float = Field(
+        1.0, ge=0, description="Seconds before the first retry; doubles on each retry (max 30).")
 
     # Limits
     row_cap: int = Field(10_000, ge=1, description="Most rows a query returns to the user.")
@@ -55,6 +57,9 @@ class Settings(BaseSettings):
     # The chat page
     host: str = Field("127.0.0.1", description="Address the chat page listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the chat page.")
+    concurrency: int = Field(16, ge=1, description="Questions the page answers at once.")
+    mcp: bool = Field(True, description="Also serve the tools as an MCP server "
+                      "(http://HOST:PORT/gradio_api/mcp/sse).")
 
     # Conversations kept for `assistant ask --session`
     state_dir: Path = Field(Path("data/sessions"), description="Where named sessions are kept.")

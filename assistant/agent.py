@@ -1,0 +1,359 @@
+"""The agent: LangChain's create_agent with our tools, middleware, memory and streaming events.
+
+One `Assistant` per process holds the warehouse handle, the chat model and the compiled agent;
+each browser tab or CLI session gets its own `Conversation` (own memory thread, own tool state).
+
+Middleware, outermost first:
+- ModelFailure: an unreachable or failing model becomes a clear message naming the endpoint;
+  the conversation goes on.
+- StepLimit: at most `max_steps` tool calls per question; then one last model call without tools
+  that must answer from what it has (or an honest "I stopped" note).
+- ModelInputGuard: masks personal data in every message sent to the model (the last barrier).
+- ModelRetryMiddleware: retries with exponential backoff on rate limits, server errors,
+  timeouts and connection errors.
+- ToolBoundary (assistant/toolkit.py): tool errors to the model as "Error: ...", events, audit.
+- InvalidToolCalls: tool calls whose arguments are not valid JSON go back to the model as errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware, ModelResponse, ModelRetryMiddleware
+from langchain.agents.middleware.types import hook_config
+from langchain_core.exceptions import ModelError
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.errors import GraphRecursionError
+
+import prompts
+from assistant import sessions
+from assistant.audit import AuditLog
+from assistant.errors import AssistantError
+from assistant.events import Answer, Done, Event, TextDelta, ToolFinished, ToolStarted
+from assistant.llm import chat_model, explain_model_error, mode_label
+from assistant.privacy import NameIndex, mask_text
+from assistant.settings import Settings
+from assistant.toolkit import RunContext, ToolBoundary, ToolCallRecord, build_tools
+from tools.describe import overview
+from tools.result import ToolContext
+
+log = logging.getLogger(__name__)
+
+STEP_LIMIT_NOTE = (
+    "You have used all {n} tool calls allowed for this question. Do not call tools. Answer now "
+    "from the tool results above; say plainly what you could not finish and suggest a narrower "
+    "question."
+)
+
+
+def _turn(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The messages of the current question: everything after the last human message."""
+    for i in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[i], HumanMessage):
+            return messages[i + 1:]
+    return messages
+
+
+def _ai(response: Any) -> AIMessage | None:
+    if isinstance(response, AIMessage):
+        return response
+    if isinstance(response, ModelResponse):
+        return next((m for m in response.result if isinstance(m, AIMessage)), None)
+    return None
+
+
+def _replace_ai(response: Any, new: AIMessage) -> Any:
+    if isinstance(response, ModelResponse):
+        return ModelResponse(result=[new if isinstance(m, AIMessage) else m
+                                     for m in response.result],
+                             structured_response=response.structured_response)
+    return new
+
+
+class ModelFailure(AgentMiddleware):
+    """Turn model errors (unreachable, auth, exhausted retries) into a clear answer."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def wrap_model_call(self, request, handler):
+        try:
+            return handler(request)
+        except Exception as exc:
+            message = explain_model_error(exc, self.settings)
+            if message is None:
+                raise
+            log.warning("model call failed: %s", type(exc).__name__)
+            request.runtime.context.model_error = message
+            return AIMessage(content=message, response_metadata={"assistant_error": True})
+
+
+class StepLimit(AgentMiddleware):
+    """At most `max_steps` tool calls per question, ending with an honest answer."""
+
+    def __init__(self, max_steps: int) -> None:
+        super().__init__()
+        self.max_steps = max_steps
+
+    def wrap_model_call(self, request, handler):
+        used = sum(isinstance(m, ToolMessage) for m in _turn(request.messages))
+        remaining = self.max_steps - used
+        if remaining > 0:
+            response = handler(request)
+            ai = _ai(response)
+            if ai is not None and len(ai.tool_calls) > remaining:
+                ai = ai.model_copy(update={"tool_calls": ai.tool_calls[:remaining]})
+                response = _replace_ai(response, ai)
+            return response
+        note = STEP_LIMIT_NOTE.format(n=self.max_steps)
+        system = (request.system_message.text + "\n\n" if request.system_message else "") + note
+        response = handler(request.override(tools=[], tool_choice=None,
+                                            system_message=SystemMessage(system)))
+        ai = _ai(response)
+        if ai is not None and (ai.tool_calls or not ai.text.strip()):
+            done = ", ".join(m.name or "tool" for m in _turn(request.messages)
+                             if isinstance(m, ToolMessage))
+            text = (f"I stopped after {self.max_steps} tool calls ({done}) without a complete "
+                    "answer. Try a narrower question, or ask for one part at a time.")
+            response = _replace_ai(response, AIMessage(content=text, id=ai.id))
+        return response
+
+
+class ModelInputGuard(AgentMiddleware):
+    """Mask emails, phones and customer names in every message before it reaches the model."""
+
+    def __init__(self, names: NameIndex | None) -> None:
+        super().__init__()
+        self.names = names
+
+    def wrap_model_call(self, request, handler):
+        masked = []
+        for m in request.messages:
+            if isinstance(m, HumanMessage | ToolMessage) and isinstance(m.content, str):
+                text = mask_text(m.content, self.names)
+                if text != m.content:
+                    m = m.model_copy(update={"content": text})
+            masked.append(m)
+        return handler(request.override(messages=masked))
+
+
+class InvalidToolCalls(AgentMiddleware):
+    """Tool calls with arguments that are not valid JSON go back to the model as errors."""
+
+    @hook_config(can_jump_to=["model"])
+    def after_model(self, state, runtime):
+        last = state["messages"][-1] if state.get("messages") else None
+        if not isinstance(last, AIMessage) or not last.invalid_tool_calls:
+            return None
+        ctx: RunContext = runtime.context
+        replies = []
+        for call in last.invalid_tool_calls:
+            name = call.get("name") or "the tool"
+            error = (f"the arguments of {name} were not valid JSON "
+                     f"({(call.get('error') or 'could not be parsed').splitlines()[0]}); call "
+                     f"{name} again with a JSON object of arguments")
+            call_id = call.get("id") or f"invalid-{uuid.uuid4().hex[:8]}"
+            replies.append(ToolMessage(content=f"Error: {error}", tool_call_id=call_id,
+                                       name=name, status="error"))
+            ctx.calls.append(ToolCallRecord(call_id, name, {}, None, error, 0.0))
+            runtime.stream_writer(ToolStarted(call_id, name, {}))
+            runtime.stream_writer(ToolFinished(call_id, name, {}, None, error, 0.0))
+        update: dict[str, Any] = {"messages": replies}
+        if not last.tool_calls:
+            update["jump_to"] = "model"
+        return update
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, ModelError):
+        return exc.is_retryable
+    return isinstance(exc, openai.RateLimitError | openai.InternalServerError |
+                      openai.APITimeoutError | openai.APIConnectionError)
+
+
+class Assistant:
+    """The warehouse, the chat model and the compiled agent, shared by all conversations."""
+
+    def __init__(self, settings: Settings, wh, *, model: BaseChatModel | None = None,
+                 tools: list | None = None, writer: Any = None) -> None:
+        self.settings = settings
+        self.wh = wh
+        self.writer = writer
+        self.model = model if model is not None else chat_model(settings, wh)
+        self.mode = mode_label(self.model, settings)
+        self.names = NameIndex.from_warehouse(wh)
+        self.audit = AuditLog(wh, self.names)
+        self.tools = build_tools(tools)
+        self.system_prompt = prompts.load("system").render(
+            overview=overview(wh), max_steps=settings.max_steps)
+        self.checkpointer = InMemorySaver()
+        self.graph = create_agent(
+            self.model,
+            self.tools,
+            system_prompt=self.system_prompt,
+            middleware=[
+                ModelFailure(settings),
+                StepLimit(settings.max_steps),
+                ModelInputGuard(self.names),
+                ModelRetryMiddleware(
+                    max_retries=settings.max_retries, retry_on=_retryable, on_failure="error",
+                    initial_delay=settings.retry_delay, backoff_factor=2.0, max_delay=30.0),
+                ToolBoundary(),
+                InvalidToolCalls(),
+            ],
+            context_schema=RunContext,
+            checkpointer=self.checkpointer,
+            name="marketing_assistant",
+        )
+
+    def conversation(self, session: str | None = None, *, persist: bool = False
+                     ) -> Conversation:
+        """A new conversation; with `persist`, the named session is loaded from and saved to
+        settings.state_dir after every turn."""
+        if persist and session:
+            saved = sessions.load(self.settings.state_dir, session)
+            return Conversation(self, session, history=saved.messages, state=saved.state,
+                                persist=True)
+        return Conversation(self, session)
+
+
+class Conversation:
+    """One person's conversation: its own memory thread and tool state."""
+
+    def __init__(self, assistant: Assistant, session: str | None = None, *,
+                 history: list[BaseMessage] | None = None, state: dict | None = None,
+                 persist: bool = False) -> None:
+        self.assistant = assistant
+        self.session = session or uuid.uuid4().hex[:12]
+        self.persist = persist
+        settings = assistant.settings
+        self.tool_ctx = ToolContext(
+            wh=assistant.wh, settings=settings, session=self.session, model=assistant.mode,
+            output_dir=Path(settings.warehouse).parent / "exports", writer=assistant.writer,
+            state=dict(state or {}))
+        self._thread = uuid.uuid4().hex
+        self._seed: list[BaseMessage] = list(history or [])
+
+    @property
+    def messages(self) -> list[BaseMessage]:
+        """The conversation so far (without the system prompt)."""
+        state = self.assistant.graph.get_state(self._config())
+        return list(state.values.get("messages", [])) if state.values else list(self._seed)
+
+    def _config(self) -> dict:
+        return {"configurable": {"thread_id": self._thread},
+                "recursion_limit": 10 * (self.assistant.settings.max_steps + 3)}
+
+    def ask(self, question: str) -> Answer:
+        """Answer `question` (no streaming)."""
+        answer = None
+        for event in self.stream(question):
+            if isinstance(event, Done):
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str) -> Iterator[Event]:
+        """Run one question: ToolStarted/ToolFinished, TextDelta..., then Done(answer)."""
+        a = self.assistant
+        question = (question or "").strip()
+        if not question:
+            yield Done(Answer(question, a.mode, answer="Ask me a question about your customers, "
+                              "for example: how many active customers do we have?"))
+            return
+        self.tool_ctx.question = question
+        run = RunContext(tool=self.tool_ctx, audit=a.audit, names=a.names)
+        audit = {"session": self.session, "model": a.mode, "question": question}
+        a.audit.record("question", **audit)
+        started = time.perf_counter()
+        before = self.messages
+        inputs = {"messages": [*self._seed, HumanMessage(question)]}
+        streamed: dict[str, str] = {}
+        error: str | None = None
+        try:
+            for mode, chunk in a.graph.stream(inputs, self._config(), context=run,
+                                              stream_mode=["messages", "custom"]):
+                if mode == "custom":
+                    if isinstance(chunk, ToolStarted | ToolFinished):
+                        yield chunk
+                    continue
+                message, meta = chunk
+                if (meta.get("langgraph_node") == "model" and
+                        isinstance(message, AIMessage | AIMessageChunk) and message.text):
+                    streamed[message.id or ""] = streamed.get(message.id or "", "") + \
+                        message.text
+                    yield TextDelta(message.text)
+            self._seed = []
+        except GeneratorExit:
+            # The caller stopped listening (a closed browser tab, a cancelled request): keep the
+            # conversation usable from its last good state.
+            self._thread = uuid.uuid4().hex
+            self._seed = [*before, HumanMessage(question), AIMessage("(stopped before the end)")]
+            raise
+        except GraphRecursionError:
+            error = ("I went round in circles on this question and stopped. Try asking for one "
+                     "part at a time.")
+        except AssistantError as exc:
+            error = str(exc)
+        except Exception as exc:   # never a traceback for the person; the log has it
+            log.exception("agent run failed")
+            message = explain_model_error(exc, a.settings)
+            error = message or (f"Something went wrong while answering ({type(exc).__name__}). "
+                                "The conversation is kept; try again or rephrase.")
+        text = ""
+        if error is None:
+            final = next((m for m in reversed(self.messages) if isinstance(m, AIMessage)), None)
+            text = final.text if final is not None else ""
+            if final is not None and text and not streamed.get(final.id or ""):
+                yield TextDelta(text)
+        else:
+            # Start a fresh thread from the last good state, so a half-finished run (a tool
+            # call without its result) never poisons the next question.
+            self._thread = uuid.uuid4().hex
+            self._seed = [*before, HumanMessage(question), AIMessage(error)]
+            text = error
+            yield TextDelta(error)
+        answer = self._answer(question, text, run, error or run.model_error)
+        a.audit.record("answer", detail=answer.answer, row_count=None,
+                       duration_ms=(time.perf_counter() - started) * 1000, **audit)
+        if answer.error:
+            a.audit.record("error", detail=answer.error, **audit)
+        if self.persist:
+            sessions.save(a.settings.state_dir, sessions.Session(
+                self.session, self.messages if error is None else self._seed,
+                self.tool_ctx.state))
+        yield Done(answer)
+
+    def _answer(self, question: str, text: str, run: RunContext, error: str | None) -> Answer:
+        answer = Answer(question=question, mode=self.assistant.mode, answer=text, error=error)
+        for call in run.calls:
+            answer.tool_calls.append({"name": call.name, "args": call.args})
+            if call.result is None:
+                continue
+            answer.sql.extend(call.result.sql)
+            answer.tables.extend(call.result.tables)
+            if call.result.chart is not None:
+                answer.charts.append(call.result.chart)
+            answer.files.extend(call.result.files)
+        return answer
+
+    def close(self) -> None:
+        """Forget this conversation's memory thread."""
+        self.assistant.checkpointer.delete_thread(self._thread)

@@ -1,0 +1,281 @@
+"""Questions answered by tools other than SQL, and the planner's own replies.
+
+Segmentation, describing and comparing segment runs, churn prediction, audiences and campaign
+copy map to their tools with arguments read from the question; "what can you do" and "what data
+do you have" get a direct answer or describe_warehouse. Requests for personal data are refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+
+from assistant.planner import vocabulary as v
+from assistant.planner.frame import ToolIntent
+from assistant.planner.text import Text
+
+CAPABILITIES = """\
+Offline planner: I answer questions about your customers from the warehouse, without a language \
+model. I understand questions like these:
+- counts and shares: "how many active customers in Germany?", "what share of students hold a \
+credit card?", "churn rate by country", "email opt-in rate"
+- spend, balances, transactions: "average spend per customer by income band", "total savings \
+balance", "transactions by channel last month", "top 5 merchants by spend"
+- filters: country, region or city, product held, income band, employment, age range, \
+acquisition channel, signup period, active / churned / dormant, consent (email, SMS, push)
+- trends and rankings: "monthly spend in 2026", "top 10 cities by customers", "compare \
+Germany vs France"
+- campaigns: "open, click and conversion rates per campaign", "best campaign by conversion"
+- segments and churn: "segment my customers into 5 groups", "describe segment 2", "compare the \
+last two segmentations", "who is likely to churn"
+- audiences and copy: "build an audience for SMS from segment 3", "write an email for segment 2 \
+about savings"
+- follow-ups: "now only for Germany", "what about students?", "and by month?"
+With an API key (OPENAI_API_KEY or ASSISTANT_BASE_URL) a language model answers freer questions."""
+
+PII_REFUSAL = (
+    "Offline planner: I can't list personal data (names, email addresses, phone numbers, birth "
+    "dates) in a chat answer. For a contact list, build an audience: it only contains customers "
+    "who consented to the channel, e.g. \"build an audience for email from segment 2\". I can "
+    "also count or break down those customers, e.g. \"how many customers in Germany are opted "
+    "in to email?\""
+)
+
+_GREETING = r"^\s*(hi|hello|hey|hallo|bonjour|hola|ciao|good (morning|afternoon|evening))\b"
+_THANKS = r"^\s*(thanks?( you)?|thx|cheers|great|perfect|ok|okay|cool|nice)( (so much|a lot))?\s*$"
+_HELP = (r"what (can|could) (you|i) (do|ask)|what do you (do|know)|^\s*help\b|how (do|can) i use"
+         r"|what (kind|sort|type)s? of (questions|things)|what are you|who are you"
+         r"|your capabilities|example questions|what questions|how does this work")
+_DATA = (r"what (data|tables|information|columns|fields)|which (data|tables|columns|fields)"
+         r"|(describe|explain|show)( me)? (the|your|this|our) "
+         r"(data|warehouse|database|schema|tables)"
+         r"|what (is|s) in (the|your|this|our) (data|warehouse|database)|data dictionary"
+         r"|^\s*(the )?schema\s*$|what do you have data on|what data do (you|we) have")
+_PII = (r"email addresses|emails of|e mails of|phone numbers?|mobile numbers?|telephone numbers?"
+        r"|contact details|home address|postal address|addresses of|birth ?dates?"
+        r"|dates? of birth|birthdays?|(first|last|full|family|given) names?|names of"
+        r"|their names|names and|who exactly|personal (data|details|information)")
+
+_SEGMENT_ID = r"(?:segment|cluster|group)s? (?:number |no |nr |#)?(\d+)"
+
+
+def _channel(text: Text, default: str | None = None, table=v.CONTACT_PHRASES) -> str | None:
+    for value, pattern in v.value_patterns(table):
+        if text.take(pattern):
+            return value
+    return default
+
+
+def _segment_id(text: Text) -> int | None:
+    m = text.take(_SEGMENT_ID)
+    return int(m.group(1)) if m else None
+
+
+def _run_ids(text: Text) -> list[str]:
+    return [m.group(1) for m in text.take_all(r"\brun (?:id )?([a-z0-9][\w\-]{3,})")]
+
+
+_RAW_SQL = re.compile(
+    r"^\s*(?:(?:please\s+|can you\s+|could you\s+)?(?:run|execute|query|try)[:\s]+(?:this|the"
+    r"\s+following|my)?\s*(?:sql|query|statement)?\s*[:\-]?\s*)?"
+    r"(?P<sql>(?:select|with|from|drop|delete|insert|update|create|alter|pragma|attach|copy"
+    r"|install|load|call|set|describe|show|summarize|explain)\b[\s\S]+)$", re.I)
+
+
+def raw_sql(question: str) -> str | None:
+    """SQL pasted into the chat ('SELECT ...', 'run this SQL: ...'), for run_sql as it is."""
+    m = _RAW_SQL.match(question or "")
+    if not m:
+        return None
+    sql = m.group("sql").strip().rstrip(";").strip()
+    if len(sql.split()) < 2 or re.search(r"\?\s*$", sql):
+        return None
+    if re.match(r"(?i)(select|with|from)\b", sql):
+        try:        # natural language that starts with "Select ..." does not parse as a query
+            trees = sqlglot.parse(sql, read="duckdb")
+        except sqlglot.errors.SqlglotError:
+            return None
+        return sql if trees and isinstance(trees[0], sqlglot.exp.Query) else None
+    return sql if _STATEMENT.match(sql) else None
+
+
+# Other statements only count as SQL in their SQL shape ("Show me customers by gender" is not).
+_STATEMENT = re.compile(
+    r"(?i)(drop\s+(table|view|schema|macro|sequence)|delete\s+from|insert\s+into"
+    r"|update\s+\w+\s+set|create\s+(or\s+replace\s+)?(temp\s+|temporary\s+)?(table|view"
+    r"|schema|macro|sequence|secret)|alter\s+table|pragma\s+\w+|attach\s+'|detach\s+\w+$"
+    r"|copy\s+[\w(]|install\s+\w+$|load\s+\w+$|call\s+\w+\s*\(|set\s+\w+\s*(=|to)"
+    r"|explain\s+(analyze\s+)?select|describe\s+\w+$|show\s+(all\s+)?tables$"
+    r"|summarize\s+\w+$)")
+
+
+def reply_intent(text: Text) -> str | None:
+    """'help', 'data', 'pii', 'greeting', 'thanks' or None."""
+    s = text.s
+    if re.search(_THANKS, s):
+        return "thanks"
+    if re.search(_PII, s) and not re.search(r"opt(ed)? ?in|consent|campaign|open rate", s):
+        return "pii"
+    if re.search(_HELP, s):
+        return "help"
+    if re.search(_DATA, s):
+        return "data"
+    if re.search(_GREETING, s) and len(s.split()) <= 4:
+        return "greeting"
+    return None
+
+
+def tool_intent(text: Text, parse_filters) -> ToolIntent | None:
+    """Recognise a tool question and read its arguments; `parse_filters(text)` reads customer
+    filters (country, product) for tools that take them."""
+    s = text.s
+    if re.search(r"compar\w* .{0,30}(segmentations?|segment runs?|clusterings?|runs)\b"
+                 r"|(segmentations?|segments|runs) .{0,20}(changed|differ)"
+                 r"|differences? between .{0,30}(segmentations|runs)", s):
+        ids = _run_ids(text)
+        args = {}
+        if len(ids) >= 2:
+            args = {"run_a": ids[0], "run_b": ids[1]}
+        return ToolIntent("compare_segment_runs", args, label="compare segmentations")
+    if re.search(r"(list|show|which|what|previous|past|earlier|all)\b.{0,30}"
+                 r"(segmentations|segmentation runs|segment runs|runs)\b"
+                 r"|segmentation history|history of (the )?segmentations", s):
+        m = re.search(r"(?:last|latest|recent) (\d+)", s)
+        args = {"limit": int(m.group(1))} if m else {}
+        return ToolIntent("list_segment_runs", args, label="list segmentations")
+    if re.search(r"(describe|profile|explain|characteri[sz]e|summari[sz]e|tell me (more )?about"
+                 r"|what is|what are|who is in|who are in|who are|details (of|on|about)"
+                 r"|more about|look like|deep dive( into)?|what defines)\b.{0,25}"
+                 + _SEGMENT_ID, s) or re.search(
+                     _SEGMENT_ID + r" (profile|description|details|summary|look like)", s) or \
+            re.fullmatch(r"\s*(and |what about |how about )?(the )?" + _SEGMENT_ID + r"\s*", s):
+        sid = _segment_id(text)
+        ids = _run_ids(text)
+        args = {"segment_id": sid} | ({"run_id": ids[0]} if ids else {})
+        return ToolIntent("describe_segment", args, label=f"describe segment {sid}")
+    if re.search(r"\b(who|which (customers|clients|users)|customers|clients)\b.{0,30}"
+                 r"(likely|likelihood|probability|propensity|going|about|expected|predicted|risk)"
+                 r"\b.{0,15}(to )?(churn|leave|quit|attrite|cancel|close)"
+                 r"|(predict|forecast|score|model)\w*\b.{0,20}\bchurn"
+                 r"|churn (risk|prediction|model|scores?|propensity|probabilit\w*|predict\w*)"
+                 r"|at risk of (churn\w*|leaving|attrition)|(at risk|risky) (customers|clients)"
+                 r"|(customers|clients) at risk\b|will (churn|leave)", s) and \
+            not re.search(r"audience|mailing list|contact list|target list", s):
+        m = re.search(r"(?:top|first|the) (\d+)|(\d+) (?:customers|clients|people|most)", s)
+        n = int(m.group(1) or m.group(2)) if m else None
+        args = {"top_n": n} if n else {}
+        return ToolIntent("predict_churn", args, label="churn risk")
+    if re.search(r"\baudiences?\b|mailing list|contact list|target list|send list|target group"
+                 r"|targeting list|list of (customers|clients|contacts) (to|for|we can)", s):
+        return _audience(text, parse_filters)
+    if re.search(r"\b(write|draft|create|compose|generate|prepare|suggest|come up with|make)\b"
+                 r".{0,40}\b(emails?|sms|text messages?|push( notifications?)?|in app messages?"
+                 r"|messages?|copy|campaigns?|subject lines?|newsletters?|headlines?|ads?)\b", s) \
+            and not re.search(r"\b(rates?|performance|performed|results)\b", s):
+        return _draft(text, parse_filters)
+    if re.search(r"^\s*(please )?(can you |could you |let us |lets |let s |i want to |i d like to"
+                 r" |we need to )?(segment|cluster|group|split|divide|bucket|partition)\b"
+                 r".{0,40}\b(customers|clients|base|users|them|people|customer base)\b"
+                 r"|\b(run|do|make|create|build|find|identify|discover|compute|generate|give me"
+                 r"|show me|suggest|need|want)\b.{0,25}\b(segmentation|segments|clusters"
+                 r"|personas|customer groups)\b|\bsegmentation\b|\brfm\b", s) and \
+            not re.search(r"\b(by|per|each|in|of) (the )?(segment|cluster)s?\b", s):
+        return _segment(text, parse_filters)
+    return None
+
+
+def _segment(text: Text, parse_filters) -> ToolIntent:
+    args: dict = {}
+    m = text.take(r"(?:into|in|with|to|make|create|find|build|of) (\d+) "
+                  r"(?:groups|segments|clusters|personas|buckets)|(\d+) (?:groups|segments|"
+                  r"clusters|personas|buckets)|k ?= ?(\d+)")
+    if m:
+        args["k"] = int(next(g for g in m.groups() if g))
+    if text.take(r"\brfm\b|recency,? frequency,? (and )?monetary"):
+        args["method"] = "rfm"
+    if text.take(r"\bactive (customers|clients|users|ones)( only)?\b|only active"):
+        args["active_only"] = True
+    if text.take(r"(including|include|use|using|with) (age|gender|protected)"):
+        args["include_protected"] = True
+    filters = parse_filters(text)
+    for f in filters:
+        if f.field == "country" and len(f.values) == 1 and not f.negate:
+            args["country"] = f.values[0]
+        elif f.field == "product" and len(f.values) == 1 and not f.negate:
+            args["product"] = f.values[0]
+    return ToolIntent("segment_customers", args, label="segmentation")
+
+
+def _audience(text: Text, parse_filters) -> ToolIntent:
+    args: dict = {}
+    sid = _segment_id(text)
+    channel = _channel(text)
+    if channel:
+        args["channel"] = channel
+    if sid is not None:
+        args["segment_id"] = sid
+    m = text.take(r"churn (?:risk|probability|score) (?:above|over|of at least|>=?|at least) "
+                  r"(\d+(?:\.\d+)?) ?(%|percent)?")
+    if m:
+        value = float(m.group(1))
+        args["min_churn_risk"] = value / 100 if (m.group(2) or value > 1) else value
+    elif text.take(r"at risk( of (churn\w*|leaving))?|likely to (churn|leave)|churn risk"):
+        args["min_churn_risk"] = 0.5
+    m = re.search(r"(?:called|named|name it) ([\w\- ]{2,40})$", text.original)
+    if m:
+        args["name"] = m.group(1).strip()
+    for f in parse_filters(text):
+        if f.field == "country" and len(f.values) == 1 and not f.negate:
+            args["country"] = f.values[0]
+    return ToolIntent("build_audience", args, label="audience")
+
+
+_TONES = ("friendly", "formal", "playful", "casual", "professional", "warm", "urgent", "fun",
+          "serious", "enthusiastic", "reassuring", "premium", "informal", "upbeat")
+_GOAL_VERBS = (r"promot\w*|encourag\w*|announc\w*|win back|re ?engag\w*|upsell|cross ?sell"
+               r"|launch\w*|introduc\w*|invit\w*|remind\w*|get|drive|boost|increase|grow")
+
+
+def _draft(text: Text, parse_filters) -> ToolIntent:
+    args: dict = {}
+    original = text.original
+    if text.take(r"in app( messages?)?"):
+        args["channel"] = "in_app"
+    else:
+        channel = _channel(text)
+        if channel:
+            args["channel"] = channel
+    sid = _segment_id(text)
+    if sid is not None:
+        args["segment_id"] = sid
+    m = re.search(r"\b(" + "|".join(_TONES) + r")\b", original)
+    if m:
+        args["tone"] = m.group(1)
+    m = re.search(r"\bin (english|german|french|spanish|italian|dutch)\b", original)
+    if m:
+        args["language"] = {n.lower(): c for c, n in v.LANGUAGE_NAMES.items()}[m.group(1)]
+    m = re.search(r"(\d+) (?:[a-z]+ ){0,3}(?:variants|versions|options|alternatives"
+                  r"|variations|drafts)", original)
+    if m:
+        args["variants"] = max(1, min(int(m.group(1)), 5))
+    for value, pattern in v.value_patterns(v.PRODUCT_PHRASES):
+        if (re.search(pattern, original) and value != "savings") or \
+                (value == "savings" and re.search(r"savings (account|product)", original)):
+            args["product"] = value
+            break
+    rest = re.sub(_SEGMENT_ID, " ", original)
+    m = re.search(r"\b(?:about|on|regarding|promoting|to promote|to encourage|to announce"
+                  r"|to win back|to get|to drive|to boost|to increase|encouraging|announcing"
+                  r"|pushing|highlighting|to)\s+([\w\s\-%]{2,60}?)\s*"
+                  r"(?=\b(?:for|in (?:english|german|french|spanish|italian|dutch)|with|using"
+                  r"|aimed|targeting|in a|tone)\b|$)", rest)
+    if m:
+        goal = m.group(1).strip()
+        product_words = "|".join(p for ps in v.PRODUCT_PHRASES.values() for p in ps)
+        if goal and not re.fullmatch(r"(the |our |all )?(customers|clients|segment|them|it|"
+                                     r"email|sms|push|an? \w+)", goal) and not (
+                "product" in args and re.fullmatch(rf"(?:the |our |a |an )?(?:new )?"
+                                                   rf"(?:{product_words})", goal)):
+            args["goal"] = goal
+    return ToolIntent("draft_campaign", args, label="campaign copy")

@@ -1,0 +1,412 @@
+"""What a question measures: the metric, its aggregate, the grouping and the ranking.
+
+"Average spend per customer by income band" -> metric spend, aggregate avg, group income_band;
+"top 5 merchants by spend" -> group merchant, top 5. Matched phrases are consumed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.planner import vocabulary as v
+from assistant.planner.frame import Filter, Frame
+from assistant.planner.text import Text
+
+# -- dimensions a result can be split by -----------------------------------------------------
+DIMENSIONS: dict[str, str] = {
+    "country": r"countr(?:y|ies)|markets?|nations?",
+    "region": r"regions?|states?|provinces?|areas?",
+    "city": r"cit(?:y|ies)|towns?",
+    "income_band": r"income(?: bands?| brackets?| groups?| levels?| ranges?| classes?)?"
+                   r"|salary bands?|earnings? bands?",
+    "employment_status": r"employment(?: status(?:es)?| types?| groups?)?|occupations?|jobs?"
+                         r"|job status"
+                         r"|work status|professions?",
+    "acquisition_channel": r"acquisition(?: channels?| sources?)?|(?:marketing |signup |sign up )"
+                           r"?sources?|signup channels?|sign up channels?",
+    "preferred_language": r"(?:preferred )?languages?",
+    "kyc_status": r"kyc(?: status(?:es)?)?",
+    "gender": r"genders?|sex",
+    "age_band": r"age(?: bands?| groups?| brackets?| ranges?| segments?| cohorts?)?|ages",
+    "segment": r"(?:customer )?segments?|clusters?",
+    "product": r"products?(?: types?| held| lines?)?|product holdings?",
+    "platform": r"platforms?|devices?|operating systems?|os",
+    "category": r"(?:spending |spend |transaction |merchant |purchase )?categor(?:y|ies)|mcc",
+    "channel": r"(?:transaction |payment |marketing |contact |communication |campaign )?channels?"
+               r"|payment methods?|payment types?",
+    "merchant": r"merchants?|retailers?|brands?|shops?|stores?|vendors?|counterpart(?:y|ies)",
+    "campaign": r"campaigns?|each campaign",
+    "event_type": r"event types?|(?:app )?events?|actions?",
+    "month": r"months?|calendar months?",
+    "week": r"weeks?|calendar weeks?",
+    "quarter": r"quarters?",
+    "year": r"years?|calendar years?",
+    "weekday": r"days? of (?:the )?week|weekdays?",
+    "customer": r"customers?|clients?",
+    "international": r"domestic (?:vs|versus|and|or) international|international (?:vs|versus|and"
+                     r"|or) domestic",
+    "direction": r"directions?|debits? (?:vs|versus|and|or) credits?",
+    "tenure_band": r"tenure(?: bands?| groups?)?",
+    "signup_year": r"signup years?|sign up years?|year of signup|cohorts?",
+}
+TIME_DIMS = ("month", "week", "quarter", "year", "weekday")
+_GROUP_LEAD = (r"(?:by|per|for each|for every|in each|for all|across|across all|broken down by"
+               r"|break(?:ing)? (?:it |this |that )?down by|split(?:ted)? by|grouped by|group by"
+               r"|segmented by|breakdown by|break down by|divided by|according to|based on"
+               r"|for the different|over the different|between the|among the|by each|by their"
+               r"|by the|per each|each|every|split across|split over|split between"
+               r"|spread across|spread over|distributed across|distributed over|at|on a|on)")
+_TREND = (r"monthly|month by month|month over month|month on month|each month|every month"
+          r"|over time|trends?|trending|evolution|evolved|history|time series|per month")
+
+METRIC_WORDS = {
+    "campaign": r"(?:open(?:ing)?|click(?: through)?|conversion|convert|unsubscribe|response)"
+                r" rates?|ctr|campaigns? (?:performance|results|stats|metrics|kpis)"
+                r"|campaigns? perform\w*|perform\w* campaigns?|best campaigns?|worst campaigns?"
+                r"|most successful campaigns?|least successful campaigns?",
+    "optin": r"opt ?in rates?|opt ?in percentages?|opt ?in shares?|consent rates?|opt ?ins"
+             r"|subscription rates?|reachability|permission rates?",
+    "spend": r"spend(?:ing|s)?|spent|expenditures?|outgoings|card spend",
+    "balance": r"balances?|deposits?|aum|assets under management|outstanding|debts?|owed|owe"
+               r"|loan book|money (?:held|in)|funds|holdings value|how much money",
+    "credit_limit": r"credit card limits?|credit limits?|card limits?",
+    "utilisation": r"utili[sz]ation|credit usage",
+    "interest": r"interest rates?|apr|interest",
+    "transactions": r"(?:transactions?|payments?|purchases?) (?:amounts?|values?|sizes?|volumes?"
+                    r"|counts?)|transactions?|payments?|purchases?|withdrawals?|transfers?|tx"
+                    r"|txns?",
+    "products": r"(?:number|count) of products|products per customer|how many products"
+                r"|product holdings?|products held|products do (?:customers|they) (?:have|hold)"
+                r"|cross ?holdings?|products on average",
+    "events": r"logins?|log ins?|logged(?: in)?|signed in|sessions"
+              r"|app (?:usage|activity|events?|opens?|visits?)"
+              r"|support chats?|product views?|applications? (?:started|completed)|push opens?"
+              r"|started applications?|completed applications?|application starts?"
+              r"|application completions?",
+    "age": r"average (?:customer )?age|mean (?:customer )?age|median (?:customer )?age|how old"
+           r"|oldest|youngest|customer age|age of (?:our |the )?customers",
+    "tenure": r"tenure|how long (?:have |has )?(?:customers|clients|they|people)? ?(?:been )?"
+              r"(?:with us|customers|banking with us)|relationship length",
+}
+_SHARE = (r"(?:what |which )?(?:share|percentage|percent|proportion|fraction|ratio|portion"
+          r"|part|pct|%)(?: of)?|how many percent|in percent|as a percentage|penetration"
+          r"|adoption(?: rate)?|uptake|what % of|% of")
+SHARE_WORDS = _SHARE
+AGG_WORDS = _AGG = {
+    "avg": r"on average|average|avg|mean|typical",
+    "median": r"median|middle",
+    "sum": r"total|sum|overall|combined|aggregate|altogether|in total|how much|volume|value",
+    "max": r"maximum|max|highest single|largest single|biggest single",
+    "min": r"minimum|min|lowest single|smallest single",
+}
+
+
+def take_group(text: Text, metric_hint: str) -> list[str]:
+    groups: list[str] = []
+    if text.take_all(rf"(?:{_GROUP_LEAD} )?(?:{_TREND})"):
+        groups.append("month")
+    lead = rf"(?<![\w]){_GROUP_LEAD} (?:each |every |the |their |different |all )?"
+    for _ in range(3):
+        best = None
+        for dim, pattern in DIMENSIONS.items():
+            m = re.search(rf"{lead}(?:{pattern})(?![\w])", text.s)
+            if m and (best is None or m.start() < best[1].start() or
+                      (m.start() == best[1].start() and len(m.group(0)) > len(best[1].group(0)))):
+                best = (dim, m)
+        if best is None:
+            break
+        dim, m = best
+        if dim == "customer" and not re.search(r"\b(top|bottom|biggest|largest|highest|best"
+                                               r"|lowest|most|least)\b", text.s):
+            text._blank(m.start(), m.end())   # "per customer" is an average, not a group
+            continue
+        text._blank(m.start(), m.end())
+        if dim not in groups:
+            groups.append(dim)
+        follow = re.match(rf"\s*(?:and|&|,) (?:by )?(?:{'|'.join(DIMENSIONS.values())})"
+                          r"(?![\w])", text.s[m.end():])
+        if follow:
+            for d2, p2 in DIMENSIONS.items():
+                mm = re.match(rf"\s*(?:and|&|,) (?:by )?(?:{p2})(?![\w])", text.s[m.end():])
+                if mm:
+                    text._blank(m.end(), m.end() + mm.end())
+                    if d2 not in groups:
+                        groups.append(d2)
+                    break
+    m = re.search(r"(?:which|what|the) (?:(?:\d+ )?(?:top|best|worst|biggest|largest|highest"
+                  r"|lowest|smallest|most|least) )?(" + "|".join(DIMENSIONS.values()) + r")\b",
+                  text.s)
+    if m and not groups:
+        for dim, pattern in DIMENSIONS.items():
+            if re.fullmatch(pattern, m.group(1)) and dim not in ("customer", "event_type"):
+                groups.append(dim)
+                text._blank(m.start(1), m.end(1))
+                break
+    m = re.search(r"(" + "|".join(v for k, v in DIMENSIONS.items() if k not in (
+        "customer", "event_type", "month", "week", "year", "quarter")) +
+        r") (?:breakdown|split|distribution|mix|ranking|comparison|level)\b"
+        r"|(?:distribution|mix|ranking|spread) (?:of|across|over) (?:the )?("
+        + "|".join(v for k, v in DIMENSIONS.items() if k != "customer") + r")\b", text.s)
+    if m and not groups:
+        word = m.group(1) or m.group(2)
+        for dim, pattern in DIMENSIONS.items():
+            if re.fullmatch(pattern, word):
+                groups.append(dim)
+                text._blank(m.start(), m.end())
+                break
+    return groups
+
+
+def take_ranked_dim(text: Text, frame: Frame) -> list[str]:
+    """'top 5 merchants', 'the 3 biggest cities': the ranked dimension (the number stays)."""
+    m = text.take(r"\b(?:spend|spent|spending|spends)\s+(?:the\s+)?(most|least|more|less)"
+                  r"(?:\s+money)?\s+on\b|\b(?:biggest|largest|top|main) (?:spending|spend) "
+                  r"categor(?:y|ies)")
+    if m:
+        text.s = text.s[:m.start()] + " spend" + text.s[m.start() + 6:]
+        frame.top = frame.top or 1
+        frame.order = "asc" if m.group(1) in ("least", "less") else "desc"
+        return ["category"]
+    counting = re.search(r"\b(?:number|count) of products|how many products|average products"
+                         r"|products (?:per|on average)", text.s)
+    if not counting and text.take(r"\b(?:which |what )?products?(?: do| are| did)?(?: they)? "
+                                  r"(?:held|owned|used|taken|bought|have|hold|use|own)"
+                                  r"(?: by| among)?\b"):
+        return ["product"]
+    m = text.take(r"\b(?:which|what|who are (?:the|our)) (?:customers|clients)(?= (?:spent|spend"
+                  r"|have|hold|own|had|made|make))|\bwho (?=spent|spends|has the|had the|made)")
+    if m:
+        frame.top = frame.top or 10
+        return ["customer"]
+    m = text.take(r"\b(?:(?:top|biggest|largest|highest|best|heaviest)(?: (\d+))?|(\d+)"
+                  r"(?: top| biggest| largest| highest| best| heaviest)?) spenders\b")
+    if m:
+        text.s = text.s[:m.start()] + " spend" + text.s[m.start() + 6:]
+        frame.top, frame.order = int(m.group(1) or m.group(2) or 10), "desc"
+        return ["customer"]
+    dims = "|".join(f"(?P<{k}>{p})" for k, p in DIMENSIONS.items()
+                    if k not in ("event_type", "international", "direction"))
+    m = re.search(rf"\b(?:top|bottom|best|worst|biggest|largest|highest|lowest|smallest|leading"
+                  rf"|most popular|least popular|most common|least common)(?: \d+)? (?:{dims})"
+                  rf"(?![\w])", text.s) or \
+        re.search(rf"\b\d+ (?:top |best |worst |biggest |largest |highest |lowest |smallest )?"
+                  rf"(?:{dims})(?![\w])(?= by| with| in terms| ranked| for| per)", text.s) or \
+        re.search(rf"\b(?:which|what|the|show|list|name) (?P<n>\d+) (?:{dims})(?![\w])",
+                  text.s)
+    if not m:
+        return []
+    if m.groupdict().get("n"):
+        frame.top = int(m.group("n"))
+        frame.order = "asc" if re.search(r"\b(fewest|least|lowest|smallest|worst)\b",
+                                         text.s) else "desc"
+        text._blank(*m.span("n"))
+    dim = next(k for k, val in m.groupdict().items() if val and k != "n")
+    start, end = m.span(dim)
+    text._blank(start, end)
+    return [dim]
+
+
+def take_top(text: Text, frame: Frame) -> None:
+    m = text.take(r"\b(?:top|best|highest|biggest|largest|leading|first) (\d+)\b"
+                  r"|\b(\d+) (?:top|best|highest|biggest|largest|most|leading)\b")
+    if m:
+        frame.top, frame.order = int(m.group(1) or m.group(2)), "desc"
+        return
+    m = text.take(r"\b(?<!at )(?:bottom|worst|lowest|smallest|least) (\d+)\b"
+                  r"|\b(\d+) (?:bottom|worst|lowest|smallest|least|fewest)\b")
+    if m:
+        frame.top, frame.order = int(m.group(1) or m.group(2)), "asc"
+        return
+    m = text.take(r"\b(?<!at )(?:the )?(?:most popular|most common|most|highest|biggest|largest"
+                  r"|best|top|greatest|leading|strongest)\b")
+    if m:
+        frame.top, frame.order = frame.top or 1, "desc"
+        return
+    m = text.take(r"\b(?<!at )(?:the )?(?:least popular|least common|least|lowest|smallest|fewest"
+                  r"|worst|weakest)\b")
+    if m:
+        frame.top, frame.order = frame.top or 1, "asc"
+    if text.take(r"\b(?:ranked|rank|ranking|sorted|order(?:ed)?)\b( by)?"):
+        frame.top = frame.top or None
+
+
+def take_agg(text: Text) -> str:
+    per_customer = text.take(r"(?<![\w])(?:per customer|per client|per person|per head"
+                             r"|per user|per capita|each customer|by customer)(?![\w])")
+    for agg in ("median", "max", "min", "avg", "sum"):
+        if text.take(rf"(?<![\w])(?:{_AGG[agg]})(?![\w])"):
+            return agg
+    return "avg" if per_customer else ""
+
+
+def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
+    s = text.s
+    if text.take(r"\b(?:average |mean |avg )?(?:number|count) of (?:transactions|payments) "
+                 r"(?:per|by|for each|each) (?:customer|client|user|person)\b|\btransactions "
+                 r"per (?:customer|client|user)\b|how many transactions (?:does|do) (?:a|each|an"
+                 r"|the average|the typical) (?:customer|client)(?: make| do| have)?"):
+        frame.metric = "transactions"
+        frame.notes.append("per_customer_count")
+        return
+    if "campaign" in ranked and re.search(r"\b(conver\w*|opens?|opened|clicks?|ctr"
+                                          r"|unsubscrib\w*|perform\w*|results?)\b", s):
+        frame.metric = "campaign"
+        frame.notes.append("rates:" + ",".join(
+            r for r, p in (("open", r"open"), ("click", r"click|ctr"),
+                           ("conversion", r"conver"), ("unsubscribe", r"unsubscri"))
+            if re.search(p, s)))
+        text.take_all(r"\b(?:opens?|opened|opening|clicks?|clicked|conversions?|converted"
+                      r"|unsubscribes?|unsubscribed|performance|performed|performing|results"
+                      r"|rates?|ctr)\b")
+        return
+    ranked_churn = re.search(r"\b(?:highest|lowest|most|least|biggest|smallest|worst|best)"
+                             r" churn\b(?! ?ed| customers)", text.original)
+    if text.take(r"churn(?:ed)? (?:rate|rates|percentage|ratio|share)|attrition(?: rate)?"
+                 r"|% churn(?:ed)?|churn %|percent(?:age)? (?:of )?churn(?:ed)?"
+                 r"|churn(?= by| per| across| for each| in each)"
+                 + (r"|\bchurn\b(?! ?ed| customers)" if ranked_churn else "")):
+        frame.metric = "share"
+        frame.condition.append(Filter("churned", (True,), label="churned"))
+        return
+    if text.take(r"(?:activity|active|activation|engagement) (?:rate|rates|ratio|percentage|share)"
+                 r"|% active|percent(?:age)? active"):
+        frame.metric = "share"
+        frame.condition.append(Filter("active", (True,), label="active"))
+        return
+    if re.search(r"\b(opened|clicked|converted|unsubscribed|conversions|clicks|opens"
+                 r"|unsubscribes)\b", s) and re.search(
+                     r"\bcampaigns?\b|\b(email|sms|push|newsletter)s?\b|recipients", s):
+        frame.metric = "campaign"
+        frame.notes.append("rates:" + ",".join(
+            r for r, p in (("open", r"opened|opens"), ("click", r"clicked|clicks"),
+                           ("conversion", r"converted|conversions"),
+                           ("unsubscribe", r"unsubscribed|unsubscribes"))
+            if re.search(p, s)))
+        if re.search(r"\b(conversions|clicks|opens|unsubscribes)\b", s) and \
+                not re.search(r"\brates?\b", s):
+            frame.notes.append("by_count")
+        text.take_all(r"\b(?:opened|clicked|converted|unsubscribed|conversions|clicks|opens"
+                      r"|unsubscribes)\b(?: on| to| from)?|\b(?<!by )(?<!per )(?<!each )"
+                      rf"campaigns?\b|\b(?:recipients|receivers)\b|(?<![\w])(?:{_SHARE})"
+                      r"(?![\w])")
+        return
+    for metric in ("campaign", "optin", "products", "events", "age", "tenure", "credit_limit",
+                   "utilisation", "interest"):
+        m = re.search(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])", s)
+        if m:
+            frame.metric = metric
+            if metric == "campaign":
+                frame.notes.append("rates:" + ",".join(
+                    r for r, p in (("open", r"open"), ("click", r"click|ctr"),
+                                   ("conversion", r"conver"), ("unsubscribe", r"unsubscri"))
+                    if re.search(p, s)))
+                if re.search(r"best|most successful", s):
+                    frame.top, frame.order = frame.top or 1, "desc"
+                elif re.search(r"worst|least successful", s):
+                    frame.top, frame.order = frame.top or 1, "asc"
+            if metric == "events":
+                if re.search(r"\bhow many (?:of (?:our|the) )?(?:customers|clients|people|users)"
+                             r"|\bnumber of (?:customers|clients|people|users)\b", s):
+                    frame.notes.append("customers_first")
+                for value, pattern in v.value_patterns(v.EVENT_TYPE_PHRASES):
+                    hit = pattern.search(text.s)
+                    if hit:
+                        frame.filters.append(Filter("event_type", (value,),
+                                                    label=value.replace("_", " ")))
+                        text._blank(hit.start(), hit.end())
+                        break
+            if metric == "optin":
+                for hit in list(re.finditer(r"\b(emails?|sms|text|push)\b", text.s)):
+                    word = hit.group(1)
+                    ch = "email" if word.startswith("email") else "sms" if word in (
+                        "sms", "text") else "push"
+                    if not any(f.values == (ch,) for f in frame.filters):
+                        frame.filters.append(Filter("optin", (ch,), label=f"opted in to {ch}"))
+                    text._blank(*hit.span(1))
+            if metric == "age" and re.search(r"oldest", s):
+                frame.agg = "max"
+            if metric == "age" and re.search(r"youngest", s):
+                frame.agg = "min"
+            text.take_all(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])")
+            if metric == "campaign":
+                text.take_all(r"\b(?:(?<!by )(?<!per )(?<!each )campaigns?|opens?|opened|opening"
+                              r"|clicks?|clicked|conversions?"
+                              r"|converted|unsubscribes?|unsubscribed|performance|results"
+                              r"|rates?)\b")
+            return
+    if re.search(r"\b(salary|salaries|wages|pensions?|payroll|paychecks?)\b", s) and \
+            not re.search(rf"(?<![\w])(?:{_SHARE})(?![\w])", s):
+        frame.metric = "transactions"
+        frame.agg = frame.agg or "sum"
+        frame.filters.append(Filter("category", ("salary",), label="of salary, pension and "
+                                    "gig income"))
+        frame.filters.append(Filter("direction", ("credit",), label="received"))
+        text.take_all(r"\b(?:salary|salaries|wages|pensions?|payroll|paychecks?|receive|received"
+                      r"|receiving|get|got|earn|earned|income|payments?)\b")
+        return
+    if text.take(r"\b(?:spend|spending|spent) per (?:transaction|payment|purchase)"
+                 r"(?! channels?| methods?| types?)|average "
+                 r"(?:purchase|basket|ticket) (?:amount|size|value)|average (?:card )?purchase"):
+        frame.metric = "transactions"
+        frame.agg = frame.agg or "avg"
+        frame.notes.append("spend_only")
+        text.take_all(r"\b(?:average|avg|mean|typical)\b")
+        return
+    if re.search(r"\bunsubscri\w*", s) and not re.search(r"rates?\b", s):
+        frame.metric = "campaign"
+        frame.notes += ["rates:unsubscribe", "aggregate"]
+        text.take_all(r"\bunsubscri\w*|\b(?<!by )(?<!per )(?<!each )campaigns?\b")
+        return
+    share = re.search(rf"(?<![\w])(?:{_SHARE})(?![\w])", s)
+    if share and re.search(rf"(?<![\w])(?:{METRIC_WORDS['spend']})(?![\w])", s):
+        frame.metric = "spend"
+        frame.notes.append("share_of_spend")
+        text.take_all(rf"(?<![\w])(?:{_SHARE}|{METRIC_WORDS['spend']})(?![\w])")
+        return
+    for words, products, label in (
+            (r"deposits?|money (?:held|in accounts)", ("checking", "savings"),
+             "deposit accounts (checking and savings)"),
+            (r"loan book|lending|loans outstanding|outstanding loans|borrowing",
+             ("personal_loan", "mortgage"), "loans (personal loans and mortgages)"),
+            (r"debts?|owed|owe", ("credit_card", "personal_loan", "mortgage"),
+             "credit products (credit cards, personal loans, mortgages)")):
+        if re.search(rf"\b(?:{words})\b", s) and not re.search(
+                r"\b(credit cards?|mortgages?|loans?|savings|checking)\b",
+                re.sub(rf"\b(?:{words})\b", " ", s)):
+            frame.metric = "balance"
+            frame.filters.append(Filter("account_product", products, label=label))
+            text.take_all(rf"\b(?:{words}|balances?|total|outstanding|amount|money)\b")
+            return
+    for metric in ("spend", "balance", "transactions"):
+        m = re.search(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])", s)
+        if m:
+            frame.metric = metric
+            if metric == "spend" and "card spend" in m.group(0):
+                frame.filters.append(Filter("tx_channel", ("card_present", "online"),
+                                            label="by card (in person or online)"))
+            text.take_all(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])")
+            return
+    if re.search(rf"(?<![\w])(?:{_SHARE})(?![\w])", s):
+        frame.metric = "share"
+        text.take(rf"(?<![\w])(?:{_SHARE})(?![\w])")
+        return
+    if re.search(r"\b(sign ?ups?|signed up|new (?:customers|clients|users|accounts|members)"
+                 r"|joined|join|registrations?|registered|onboarded"
+                 r"|acquisitions?(?! channels?| sources?)"
+                 r"|acquired(?! (?:through|via|from|by|thanks to|with|using|on|our|organic|paid"
+                 r"|referral|partner|app))|new joiners|newcomers|opened (?:an )?accounts?)\b", s):
+        frame.metric = "signups"
+        text.take_all(r"\bnew\b(?= sign ?ups?| registrations?| joiners| accounts?)")
+        text.take(r"\b(?:sign ?ups?|signed up|new (?:customers|clients|users|members|joiners)"
+                  r"|joined|join|registrations?|registered|onboarded"
+                  r"|acquisitions?(?! channels?| sources?)|acquired"
+                  r"|newcomers|opened (?:an )?accounts?)\b")
+        return
+    m = re.search(r"\b(?:how many|number of|count of) (?:open |active )?(credit cards?"
+                  r"|credit card accounts|mortgages|loans|personal loans|savings accounts"
+                  r"|checking accounts|current accounts|investment accounts|crypto accounts"
+                  r"|crypto wallets|accounts)\b(?! (?:holders|customers|clients|owners))", s)
+    if m and not re.search(r"\b(customers|clients|people|holders|users)\b", s):
+        frame.metric = "accounts"
+        return
+    frame.metric = "customers"

@@ -1,0 +1,220 @@
+"""OfflinePlanner: a LangChain chat model that plans tool calls without a language model.
+
+It reads the conversation like any chat model: the last human message is the question, earlier
+human messages give the context for follow-ups, tool messages of the current turn are the results
+of its own calls. Each call returns the next tool call of the plan, or the final answer.
+Deterministic: same conversation, same reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field
+
+from assistant.planner import answer, sqlgen
+from assistant.planner.frame import Frame, Parsed, ToolIntent
+from assistant.planner.parse import parse
+from assistant.planner.vocabulary import Vocabulary
+
+OFFLINE = "Offline planner"
+
+
+def latest_segment_run(wh) -> str | None:
+    """The run id of the most recent segmentation of the customers, or None (no run yet)."""
+    if wh is None or not wh.has_table("segment_members", "assistant"):
+        return None
+    members = ("SELECT DISTINCT run_id FROM assistant.segment_members "
+               "WHERE customer_id IS NOT NULL")
+    if wh.has_table("runs", "assistant"):
+        rows = wh.rows(f"SELECT run_id FROM assistant.runs WHERE run_id IN ({members}) "
+                       "ORDER BY created_at DESC, run_id DESC LIMIT 1")
+    else:
+        rows = wh.rows(f"{members} ORDER BY run_id DESC LIMIT 1")
+    return rows[0][0] if rows else None
+
+
+def _call_id(question: str, step: int) -> str:
+    digest = hashlib.sha1(f"{question}\x00{step}".encode()).hexdigest()[:16]
+    return f"call_{digest}"
+
+
+class OfflinePlanner(BaseChatModel):
+    """Maps marketers' questions to tool calls and writes the answers from the results."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    vocab: Vocabulary = Field(default_factory=Vocabulary)
+    wh: Any = Field(default=None, exclude=True)
+    tool_names: tuple[str, ...] = ()
+    model_name: str = "offline-planner"
+
+    @classmethod
+    def for_warehouse(cls, wh) -> OfflinePlanner:
+        return cls(vocab=Vocabulary.from_warehouse(wh), wh=wh)
+
+    @property
+    def _llm_type(self) -> str:
+        return "offline-planner"
+
+    def bind_tools(self, tools, **kwargs) -> OfflinePlanner:
+        names = tuple(getattr(t, "name", None) or t.get("name") or
+                      t.get("function", {}).get("name") for t in tools)
+        return self.model_copy(update={"tool_names": names})
+
+    # -- the plan --------------------------------------------------------------------------
+    def understand(self, messages: list[BaseMessage]) -> Parsed:
+        """Parse the last question in the light of the earlier ones."""
+        humans = [m.text for m in messages if isinstance(m, HumanMessage)]
+        prev = None
+        for question in humans[:-1]:
+            parsed = parse(question, self.vocab, prev)
+            if parsed.kind in ("frame", "tool"):
+                prev = parsed
+        return parse(humans[-1] if humans else "", self.vocab, prev)
+
+    def respond(self, messages: list[BaseMessage]) -> AIMessage:
+        parsed = self.understand(messages)
+        last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)),
+                         default=-1)
+        turn = messages[last_human + 1:]
+        results = [m for m in turn if isinstance(m, ToolMessage)]
+        question = messages[last_human].text if last_human >= 0 else ""
+        if parsed.kind == "reply":
+            return AIMessage(content=parsed.reply.text)
+        failed = next((m for m in results if m.status == "error" or
+                       m.text.startswith("Error:")), None)
+        if failed is not None:
+            error = failed.text.removeprefix("Error:").strip()
+            return AIMessage(content=f"{OFFLINE}: {error[:1].upper()}{error[1:]}"
+                             f"{'' if error.endswith('.') else '.'}")
+        steps, query, problem = self._plan(parsed)
+        if problem:
+            return AIMessage(content=problem)
+        done = [m.name for m in results]
+        pending = [s for s in steps if s.tool not in done]
+        if pending and self.tool_names:
+            step = pending[0]
+            if step.tool not in self.tool_names:
+                return AIMessage(content=f"{OFFLINE}: answering this needs the {step.tool} "
+                                 "tool, which is not installed in this version yet.")
+            return AIMessage(content="", tool_calls=[{
+                "name": step.tool, "args": step.args, "id": _call_id(question, len(done)),
+                "type": "tool_call"}])
+        if pending:
+            return AIMessage(content=f"{OFFLINE}: I ran out of steps before finishing this "
+                             "question; try a narrower one.")
+        return AIMessage(content=self._final(parsed, query, results))
+
+    def _plan(self, parsed: Parsed) -> tuple[list[ToolIntent], sqlgen.Query | None, str | None]:
+        if parsed.kind == "tool":
+            intent = parsed.tool
+            problem = _check_tool_args(intent)
+            return [intent], None, problem
+        frame = parsed.frame
+        steps: list[ToolIntent] = []
+        uses_segments = "segment" in frame.group or any(
+            f.field == "segment" for f in frame.filters + frame.condition)
+        run_id = latest_segment_run(self.wh) if uses_segments else None
+        if uses_segments and run_id is None:
+            if "segment_customers" not in self.tool_names:
+                return [], None, (f"{OFFLINE}: there is no segmentation yet, and the "
+                                  "segmentation tool is not installed in this version.")
+            steps.append(ToolIntent("segment_customers", {}, label="segmentation"))
+        try:
+            query = sqlgen.build(frame, self.vocab, run_id or "pending")
+        except sqlgen.Unsupported as exc:
+            return [], None, _unsupported(str(exc))
+        steps.append(ToolIntent("run_sql", {"sql": query.sql, "title": query.title}))
+        return steps, query, None
+
+    def _final(self, parsed: Parsed, query, results: list[ToolMessage]) -> str:
+        if parsed.kind == "tool":
+            summary = results[-1].text if results else ""
+            return answer.tool_answer(parsed.tool, summary)
+        sql_result = next((m for m in reversed(results) if m.name == "run_sql"), None)
+        if sql_result is None or query is None:
+            return f"{OFFLINE}: I have no result to answer from."
+        return answer.compose(query, parsed.frame, sql_result.text)
+
+    # -- the chat-model interface ---------------------------------------------------------
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self.respond(list(messages)))])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs
+                ) -> Iterator[ChatGenerationChunk]:
+        message = self.respond(list(messages))
+        if message.tool_calls:
+            chunks = [{"name": c["name"], "args": _json(c["args"]), "id": c["id"], "index": i,
+                       "type": "tool_call_chunk"} for i, c in enumerate(message.tool_calls)]
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks))
+            return
+        pieces = re.findall(r"\S+\s*|\s+", message.text) or [""]
+        for piece in pieces:
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager is not None:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+
+
+def _json(args: dict) -> str:
+    import json
+
+    return json.dumps(args, ensure_ascii=False)
+
+
+def _check_tool_args(intent: ToolIntent) -> str | None:
+    if intent.tool == "describe_segment" and intent.args.get("segment_id") is None:
+        return f"{OFFLINE}: which segment? Say e.g. \"describe segment 2\"."
+    if intent.tool == "build_audience" and "channel" not in intent.args:
+        return (f"{OFFLINE}: for which channel should the audience be: email, SMS or push? "
+                "For example \"build an audience for SMS from segment 3\".")
+    if intent.tool == "draft_campaign" and "channel" not in intent.args:
+        intent.args["channel"] = "email"
+    return None
+
+
+def _unsupported(reason: str) -> str:
+    texts = {
+        "needs_period": "which period do you mean? For example \"new customers in the last 3 "
+                        "months\", \"signups in 2025\" or \"signups by month\".",
+        "churned_in_period": "churn is known only as of the reference date (churned = no "
+                             "transaction in the last 90 days, or all accounts closed), not per "
+                             "period. Ask \"how many customers have churned?\", or \"how many "
+                             "customers did not transact in the last 90 days?\".",
+        "customers_in_period": "do you mean customers who transacted in that period (\"active "
+                               "customers last month\") or customers who signed up then "
+                               "(\"new customers last month\")?",
+        "customers_by_month": "do you mean new customers per month (\"signups by month\") or "
+                              "customers who transacted each month (\"active customers by "
+                              "month\")?",
+        "share_without_condition": "a share of customers with what? For example \"what share "
+                                   "of customers are active?\"",
+        "share_by_month": "shares per month are not something I can compute offline; ask for "
+                          "one period at a time.",
+        "no_segment_run": "there is no segmentation yet: ask \"segment my customers\" first.",
+    }
+    if reason.startswith("filter:"):
+        what = reason.split(":", 1)[1].replace("_", " ")
+        return (f"{OFFLINE}: I can't combine a {what} filter with that measure. Ask for the "
+                "measure without it, or split the question.")
+    text = texts.get(reason)
+    if text is None:
+        return (f"{OFFLINE}: I can't break that measure down by {reason.replace('_', ' ')}. "
+                "Try another breakdown (country, product, income band, month, ...).")
+    return f"{OFFLINE}: {text}"
+
+
+__all__ = ["Frame", "OfflinePlanner", "latest_segment_run"]

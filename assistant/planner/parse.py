@@ -1,0 +1,379 @@
+"""Question -> frame: what to compute (metric), for whom (filters), how to split it (group), when.
+
+Parsing consumes the phrases it recognises; any meaningful word left over means part of the
+question was not understood, and the planner refuses rather than answer a different question.
+Follow-ups ("now only for Germany", "what about students?", "and by month?") refine the previous
+frame of the conversation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from assistant.planner import intents
+from assistant.planner import vocabulary as v
+from assistant.planner.filters import negated, parse_filters
+from assistant.planner.frame import Filter, Frame, Parsed, Period, Reply, ToolIntent
+from assistant.planner.measures import (
+    TIME_DIMS,
+    take_agg,
+    take_group,
+    take_metric,
+    take_ranked_dim,
+    take_top,
+)
+from assistant.planner.periods import parse_period, shift_period
+from assistant.planner.text import Text, correct_typos
+
+_REFUSE_TOPICS = (
+    r"\b(revenue|profit|profitab\w*|margin|lifetime value|clv|ltv|nps|net promoter|satisfaction"
+    r"|forecast\w*|predict (?!churn)\w*|next (month|year|quarter|week)|will (?!churn)\w+"
+    r"|why|cause[sd]?|because|market share|competitors?|budget|roi|return on|cost per|cpa|cac"
+    r"|stock price|weather|credit scores?|fraud\w*|default rate|defaults|arrears|delinquen\w*)\b"
+)
+
+
+_MEASURED = ("product", "optin", "active", "churned", "dormant", "platform")
+
+
+def _share_split(text: Text, frame: Frame) -> None:
+    """For a share: filters after the verb ('... are active') are the numerator."""
+    m = re.search(r"(?:share|percentage|percent|proportion|fraction|ratio|portion|part|%|pct"
+                  r"|penetration|adoption|uptake)\b", text.original)
+    tail = text.original[m.end():] if m else text.original
+    verb = re.search(r"\b(are|is|were|was|have|has|had|hold|holds|own|owns|use|uses|who|that"
+                     r"|with|having|holding|owning|using|opted|opt|signed|live|lives|come|comes"
+                     r"|earn|earns|made|make|did|do|does|belong|belongs)\b", tail)
+    offset = len(text.original) - len(tail)
+    if not frame.condition:
+        split = offset + verb.start() + 1 if verb else None
+        if split is not None:
+            cond = [f for f in frame.filters if f.pos >= split]
+            if cond:
+                frame.condition = cond
+                frame.filters = [f for f in frame.filters if f.pos < split]
+        if not frame.condition and frame.filters:
+            # "credit card penetration in Germany": the product is what is measured
+            measured = [f for f in frame.filters if f.field in _MEASURED]
+            if measured and len(measured) < len(frame.filters):
+                frame.condition = measured
+                frame.filters = [f for f in frame.filters if f.field not in _MEASURED]
+            else:   # "share of German customers" -> German customers among all customers
+                frame.condition = frame.filters
+                frame.filters = []
+    # "... are opted in to email in Germany": the place is the scope, not what is measured
+    if any(f.field in _MEASURED for f in frame.condition):
+        scope = [f for f in frame.condition if f.field in ("country", "region", "city",
+                                                            "segment")]
+        frame.condition = [f for f in frame.condition if f not in scope]
+        frame.filters += scope
+
+
+_MULTI_FIELDS = ("country", "region", "city", "employment_status", "acquisition_channel",
+                 "preferred_language", "kyc_status", "gender", "platform", "category",
+                 "tx_channel", "merchant", "campaign", "campaign_channel", "campaign_product",
+                 "account_product", "segment")
+_GROUP_FIELD = {"tx_channel": "channel", "campaign_channel": "channel",
+                "campaign_product": "product", "account_product": "product"}
+
+
+def _connectives(text: Text, frame: Frame) -> None:
+    """Several values of one field: 'both X and Y' -> all of them (products); 'X or Y' -> any;
+    'X and Y', 'X vs Y', 'compare X with Y' -> a breakdown by that field."""
+    original = text.original
+    either = (re.search(r"\b(or|either|any of)\b", original) or frame.agg == "sum" or
+              re.search(r"\b(total|combined|together|altogether|in all)\b", original)) and \
+        not re.search(r"\b(vs|versus|compare\w*|comparison|respectively|each)\b", original)
+    for bucket in (frame.filters, frame.condition):
+        optins = [f for f in bucket if f.field == "optin" and not f.negate and
+                  f.values != ("profiling",)]
+        if len(optins) > 1 and re.search(r"\bor\b|\bany of\b|\beither\b", original):
+            merged = Filter("optin", tuple(x for f in optins for x in f.values),
+                            label="opted in to " + " or ".join(f.values[0] for f in optins),
+                            pos=optins[0].pos)
+            bucket[:] = [f for f in bucket if f not in optins] + [merged]
+        for i, f in enumerate(bucket):
+            if len(f.values) < 2 or f.negate:
+                continue
+            if f.field == "platform" and re.search(r"\b(both|all of)\b", original):
+                bucket[i] = Filter(f.field, f.values, op="all",
+                                   label=f.label.replace(" or ", " and "), pos=f.pos)
+                continue
+            if f.field == "product":
+                if re.search(r"\b(both|all of|as well as)\b", original) or (
+                        " and " in original and not either and not re.search(
+                            r"\b(vs|versus|compare\w*|by product|per product)\b", original)):
+                    bucket[i] = Filter(f.field, f.values, op="all", label=f.label.replace(
+                        " or ", " and "), pos=f.pos)
+                    continue
+                if either:
+                    continue
+            if (f.field in _MULTI_FIELDS or f.field == "product") and not either:
+                dim = _GROUP_FIELD.get(f.field, f.field)
+                if dim not in frame.group:
+                    frame.group.append(dim)
+    text.take(r"\b(?:both|either|compare\w*|comparison|vs|versus|respectively)\b")
+
+
+def _compared(a: Period, b: Period, dims: list[str]) -> Period | None:
+    """'October vs September', 'this year compared to last year': both windows, split."""
+    if not (a.start and a.end and b.start and b.end):
+        return a
+    first, second = sorted((a, b), key=lambda p: p.start)
+    days = max((p.end - p.start).days for p in (a, b))
+    dims.append("month" if days <= 31 else "quarter" if days <= 92 else "year")
+    return Period(f"{first.label} and {second.label}", start=first.start, end=second.end,
+                  ranges=((first.start, first.end), (second.start, second.end)))
+
+
+def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
+    """Everything a metric question says: period, ranking, grouping, metric, filters."""
+    frame = Frame()
+    signup_words = re.search(r"\b(sign ?ups?|signed up|new (customers|clients|users|accounts)"
+                             r"|joined|join|registrations?|registered|onboarded|acquired"
+                             r"|acquisitions?(?! channels?| sources?)|opened (an )?accounts?"
+                             r"|newcomers|new joiners)\b",
+                             text.s)
+    dormant = text.take(r"(?:have |has )?(?:never|not ever) (?:made|done|had|carried out) "
+                        r"(?:a |any )?(?:transactions?|payments?)|(?:never|not ever) transacted"
+                        r"|(?:with |have |has )?(?:no|zero|without(?: any)?) transactions(?: at all"
+                        r"| ever)?")
+    transacted = text.take(r"(?:have |has |who |that )?(?:transacted|made (?:a |any |at least "
+                           r"one )?(?:transactions?|payments?|purchases?))")
+    period = parse_period(text, vocab)
+    other = parse_period(text, vocab) if period is not None else None
+    compare_dims: list[str] = []
+    if other is not None:
+        period = _compared(period, other, compare_dims)
+    ranked = take_ranked_dim(text, frame)
+    take_top(text, frame)
+    take_metric(text, frame, ranked)
+    frame.agg = frame.agg or take_agg(text)
+    frame.group = ranked + [g for g in take_group(text, frame.metric) if g not in ranked]
+    frame.group += [d for d in compare_dims if d not in frame.group]
+    if frame.top and not frame.group and frame.metric in ("transactions", "balance", "spend"):
+        # "the largest transaction", "the smallest savings balance": a max or a min
+        frame.agg = "min" if frame.order == "asc" else "max"
+        frame.top = None
+    if frame.group:
+        text.take_all(r"\b(?:split|splits|breakdown|distribution|mix|spread)\b")
+    if frame.metric == "signups":
+        frame.metric = "customers"
+        frame.group = ["signup_" + g if g in TIME_DIMS else g for g in frame.group]
+        if period:
+            period = replace(period, on="signup")
+        elif not frame.group:
+            frame.notes.append("needs_period")
+    elif signup_words and period:
+        period = replace(period, on="signup")
+        text.take_all(r"\b(?:signed up|sign ?ups?|joined|join|registered|onboarded|acquired"
+                      r"|new)\b")
+    frame.period = period
+    frame.filters += parse_filters(text, vocab, frame.metric)
+    if dormant:
+        frame.filters.append(Filter("dormant", (True,), label="dormant (never transacted)",
+                                    pos=dormant.start()))
+    if transacted:
+        frame.filters.append(Filter("transacted", (True,), label="who transacted",
+                                    negate=negated(text, transacted.start()),
+                                    pos=transacted.start()))
+    for i, f in enumerate(frame.filters):
+        if f.field == "transacted":
+            in_period = frame.period is not None and frame.period.on == "tx"
+            verb = "did not transact" if f.negate else "transacted"
+            frame.filters[i] = (Filter("active", (True,), negate=f.negate,
+                                       label=f"who {verb} in {frame.period.label}"
+                                       if in_period else "", pos=f.pos)
+                                if in_period else
+                                Filter("dormant", (True,), negate=not f.negate,
+                                       label="who have transacted" if not f.negate else
+                                       "dormant (never transacted)", pos=f.pos))
+    _connectives(text, frame)
+    if "share_of_spend" in frame.notes:
+        # "what share of spend goes to travel": travel's part of the total, by category
+        for f in [f for f in frame.filters if f.field in ("category", "tx_channel", "merchant")]:
+            frame.filters.remove(f)
+            dim = {"tx_channel": "channel"}.get(f.field, f.field)
+            if dim not in frame.group:
+                frame.group.append(dim)
+            frame.notes.append("highlight:" + ",".join(f.values))
+    if frame.metric == "share":
+        _share_split(text, frame)
+    if "customer" in frame.group and frame.metric in ("customers", "share"):
+        frame.group.remove("customer")
+    return frame
+
+
+# -- follow-ups ------------------------------------------------------------------------------
+_FOLLOW_UP = (r"^\s*(and|but|now|what about|how about|same|only|just|also|then|ok|okay|instead"
+              r"|for|in|excluding|without|except|split|break|show|same thing|and what about"
+              r"|what if|repeat|do the same|now do|now show|and now|now for|compared to"
+              r"|versus|vs)\b")
+
+
+_FAMILY = {"active": "status", "churned": "status", "dormant": "status",
+           "income_band": "income_band", "age": "age"}
+
+
+def _same_family(a: str, b: str) -> bool:
+    return a == b or (_FAMILY.get(a, a) == _FAMILY.get(b, b))
+
+
+def _merge(prev: Frame, delta: Frame, text: Text) -> Frame:
+    frame = prev.copy()
+    instead = bool(re.search(r"\binstead\b", text.original))
+    for f in delta.filters:
+        if f.field == "campaign_channel" and prev.metric == "optin":
+            f = Filter("optin", f.values, label=f"opted in to {f.values[0]}")
+        replaced = False
+        for bucket in (frame.condition, frame.filters):
+            for i, g in enumerate(list(bucket)):
+                if _same_family(g.field, f.field) and (g.negate == f.negate or
+                                                       g.field != f.field):
+                    if not replaced:
+                        bucket[i] = replace(f, pos=g.pos)
+                        replaced = True
+                    else:
+                        bucket.remove(g)
+        if not replaced:
+            frame.filters.append(f)
+    if delta.group:
+        if instead or not re.search(r"\b(also|and also|as well)\b", text.original):
+            frame.group = [g for g in delta.group]
+        else:
+            frame.group += [g for g in delta.group if g not in frame.group]
+    if delta.period:
+        on = prev.period.on if prev.period else delta.period.on
+        frame.period = replace(delta.period, on=on)
+    if delta.top:
+        frame.top, frame.order = delta.top, delta.order
+    if delta.agg:
+        frame.agg = delta.agg
+    return frame
+
+
+def _channel_word(text: Text) -> str | None:
+    m = text.take(r"\b(email|emails|sms|text|texts|push|in app)\b")
+    if not m:
+        return None
+    w = m.group(1)
+    return "email" if w.startswith("email") else "sms" if w in ("sms", "text", "texts") else \
+        "in_app" if w == "in app" else "push"
+
+
+def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary) -> Parsed | None:
+    """A refinement of the previous question, or None when `text` stands on its own."""
+    cue = re.search(_FOLLOW_UP, text.s) or len(text.words()) <= 5
+    if not cue:
+        return None
+    if prev.kind == "tool" and prev.tool is not None:
+        intent = prev.tool
+        sid = re.search(intents._SEGMENT_ID, text.s) or re.search(r"^\s*\D*?(\d+)\s*$", text.s)
+        if ("segment_id" in intent.args or intent.tool == "describe_segment") and sid:
+            args = dict(intent.args) | {"segment_id": int(sid.group(1))}
+            return Parsed("tool", tool=ToolIntent(intent.tool, args, label=intent.label))
+        channel = _channel_word(Text(text.raw))
+        if channel and intent.tool in ("build_audience", "draft_campaign"):
+            return Parsed("tool", tool=ToolIntent(intent.tool, dict(intent.args) |
+                                                  {"channel": channel}, label=intent.label))
+        return None
+    if prev.kind != "frame" or prev.frame is None:
+        return None
+    probe = Text(text.raw)
+    delta = Frame(metric=prev.frame.metric)
+    shifted = shift_period(probe, prev.frame.period)
+    delta.period = shifted or parse_period(probe, vocab)
+    take_top(probe, delta)
+    delta.agg = take_agg(probe)
+    delta.group = take_group(probe, prev.frame.metric)
+    if prev.frame.metric in ("optin", "campaign") or any(
+            f.field == "optin" for f in prev.frame.filters + prev.frame.condition):
+        channel = _channel_word(probe)
+        if channel:
+            field = "campaign_channel" if prev.frame.metric == "campaign" else "optin"
+            label = f"sent by {channel}" if field == "campaign_channel" else \
+                f"opted in to {channel}"
+            delta.filters.append(Filter(field, (channel,), label=label))
+    delta.filters += parse_filters(probe, vocab, prev.frame.metric)
+    probe.take(_FOLLOW_UP)
+    probe.take(r"\b(instead|too|as well|same|thing|question|one|please|again|only|just|also"
+               r"|then|rather|the same|do|for|that|this|those|these|what|about|how|show)\b")
+    if unknown_words(probe):
+        return None
+    if not (delta.filters or delta.group or delta.period or delta.top or delta.agg):
+        return None
+    frame = _merge(prev.frame, delta, probe)
+    if prev.frame.metric in ("customers",) and delta.period and prev.frame.period is None:
+        frame.period = replace(delta.period, on="signup") if re.search(
+            r"sign|join|new", text.s) else delta.period
+    return Parsed("frame", frame=frame)
+
+
+# -- the whole question ----------------------------------------------------------------------
+def unknown_words(text: Text) -> list[str]:
+    return [w for w in text.words() if w not in v.FILLER and not re.fullmatch(r"[&,.\-+/%]", w)]
+
+
+def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
+          retry: bool = True) -> Parsed:
+    """What the question asks, given the previous understood question of the conversation."""
+    text = Text(question)
+    if not text.s.strip():
+        return Parsed("reply", reply=Reply(intents.CAPABILITIES, refused=False))
+    sql = intents.raw_sql(question)
+    if sql:
+        described = re.match(r"(?i)(?:show|describe|summarize)\s+(?:tables|all tables"
+                             r"|(?:table\s+)?(\w+))?\s*$", sql)
+        if described:          # the catalog, as the model would ask for it
+            table = described.group(1)
+            args = {"table": table} if table and table.lower() not in ("tables",) else {}
+            return Parsed("tool", tool=ToolIntent("describe_warehouse", args, label="data"))
+        return Parsed("tool", tool=ToolIntent("run_sql", {"sql": sql, "title": "Your query"},
+                                              label="your query"))
+    kind = intents.reply_intent(text)
+    if kind == "thanks":
+        return Parsed("reply", reply=Reply("You're welcome. Ask me anything else about your "
+                                           "customers.", refused=False))
+    if kind == "pii":
+        return Parsed("reply", reply=Reply(intents.PII_REFUSAL))
+    if kind in ("help", "greeting"):
+        return Parsed("reply", reply=Reply(intents.CAPABILITIES, refused=False))
+    if kind == "data":
+        return Parsed("tool", tool=ToolIntent("describe_warehouse", {}, label="data"))
+    if prev is not None:
+        refined = follow_up(text, prev, vocab)
+        if refined is not None:
+            return refined
+    tool = intents.tool_intent(text, lambda t: parse_filters(t, vocab))
+    if tool is not None:
+        return Parsed("tool", tool=tool)
+    topic = re.search(_REFUSE_TOPICS, text.s)
+    if topic:
+        return Parsed("reply", reply=Reply(
+            f"Offline planner: I can't answer questions about {topic.group(0)} from this "
+            "warehouse: it holds customers, accounts, transactions, app events, consents and "
+            "campaigns, not that. " + _SUGGEST))
+    frame = parse_frame(text, vocab)
+    bad_income = [f for f in frame.filters + frame.condition if f.label == "__bad_income__"]
+    if bad_income:
+        return Parsed("reply", reply=Reply(
+            "Offline planner: income is stored in bands (<25k, 25-50k, 50-100k, 100-200k, "
+            "200k+), so I can only filter on those boundaries, e.g. \"earning over 100k\" or "
+            "\"earning 50-100k\"."))
+    unknown = unknown_words(text)
+    if unknown and retry:      # typos: "custmers in germny" -> "customers in germany"
+        corrected = correct_typos(question, unknown, vocab.known_words())
+        if corrected != question:
+            return parse(corrected, vocab, prev, retry=False)
+    if unknown:
+        words = ", ".join(f"'{w}'" for w in dict.fromkeys(unknown))
+        return Parsed("reply", reply=Reply(
+            f"Offline planner: I did not understand {words} in your question, and I would "
+            "rather not guess a number. " + _SUGGEST))
+    return Parsed("frame", frame=frame)
+
+
+_SUGGEST = ("Try a question like \"how many active customers are in Germany?\", \"average "
+            "spend per customer by income band\", \"churn rate by country\" or \"open rate per "
+            "campaign\" (ask \"what can you do?\" for more).")

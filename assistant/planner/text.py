@@ -1,0 +1,84 @@
+"""Question text, normalised, with matched phrases consumed so leftovers can be checked."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "fifty": 50, "hundred": 100, "a dozen": 12, "a couple of": 2, "a few": 3,
+}
+_NUMBER_RE = re.compile(r"(?<![\w])(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+                        + r")(?![\w])")
+
+
+def normalise(text: str) -> str:
+    """Lower case, plain quotes, no punctuation except what numbers and ranges need."""
+    s = unicodedata.normalize("NFC", text or "").lower()
+    s = s.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    s = s.replace("–", "-").replace("—", " ").replace("…", " ")
+    s = re.sub(r"\be-mail", "email", s)
+    s = re.sub(r"(?:^|(?<=\s))(?:no\.|nr\.?|#)\s*of\b|\bno\. ", "number of ", s)
+    s = re.sub(r"(?:^|(?<=\s))#\s*(?=\w)", "number of ", s)
+    s = re.sub(r"\bcan't\b", "can not", s)
+    s = re.sub(r"\bwon't\b", "will not", s)
+    s = re.sub(r"n't\b", " not", s)
+    s = re.sub(r"'(?:d|ll|re|ve|m)\b", "", s)
+    s = re.sub(r"(\d),(\d{3})", r"\1\2", s)          # 10,000 -> 10000
+    s = re.sub(r"(\d) (\d{3})(?!\d)", r"\1\2", s)     # 10 000 -> 10000
+    s = re.sub(r"(?<=[a-zà-ÿ])-(?=[a-zà-ÿ])", " ", s)  # self-employed -> self employed
+    s = re.sub(r"(?<=[a-zà-ÿ])/(?=[a-zà-ÿ])", " or ", s)  # ios/android -> ios or android
+    s = re.sub(r"'s\b|s'(?=\s|$)", lambda m: "" if m.group(0) == "'s" else "s", s)
+    s = re.sub(r"[?!;:()\[\]{}\"`*]", " ", s)
+    s = re.sub(r"(?<!\d)[.,](?!\d)|(?<=\d)[.,](?!\d)|(?<!\d)[.,](?=\d)", " ", s)
+    s = s.replace("'", " ")
+    s = _NUMBER_RE.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def correct_typos(question: str, words: list[str], known: frozenset[str]) -> str:
+    """`question` with each of `words` (5+ letters) replaced by a very close known word, e.g.
+    'custmers' -> 'customers'; words without a close match stay."""
+    for word in dict.fromkeys(words):
+        if len(word) < 5 or not word.isalpha():
+            continue
+        close = difflib.get_close_matches(word, known, n=1, cutoff=0.85)
+        if close:
+            question = re.sub(rf"(?i)(?<![\w]){re.escape(word)}(?![\w])", close[0], question)
+    return question
+
+
+class Text:
+    """A normalised question; `take` consumes what it matches (replaced by spaces)."""
+
+    def __init__(self, question: str) -> None:
+        self.raw = question
+        self.s = " " + normalise(question) + " "
+
+    def peek(self, pattern: str | re.Pattern) -> re.Match | None:
+        return re.search(pattern, self.s)
+
+    def take(self, pattern: str | re.Pattern) -> re.Match | None:
+        m = re.search(pattern, self.s)
+        if m:
+            self._blank(m.start(), m.end())
+        return m
+
+    def take_all(self, pattern: str | re.Pattern) -> list[re.Match]:
+        found = list(re.finditer(pattern, self.s))
+        for m in found:
+            self._blank(m.start(), m.end())
+        return found
+
+    def _blank(self, start: int, end: int) -> None:
+        self.s = self.s[:start] + " " * (end - start) + self.s[end:]
+
+    def words(self) -> list[str]:
+        return self.s.split()
+
+    @property
+    def original(self) -> str:
+        return normalise(self.raw)

@@ -1,0 +1,268 @@
+"""The offline planner, judged on results: every phrasing in tests/fixtures/planner_cases.toml
+must produce the same numbers as a hand-written reference query (or the expected tool call, or a
+refusal). The planner is driven exactly as the agent drives a chat model."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from langchain_core.messages import HumanMessage, ToolMessage
+
+from assistant.agent import Assistant
+from assistant.planner import OfflinePlanner
+from assistant.settings import Settings
+from tools.registry import TOOL_NAMES
+from tools.result import ToolContext, ToolResult
+from tools.sql import run_sql
+from warehouse.connection import Warehouse
+
+FIXTURE = tomllib.loads((Path(__file__).parent / "fixtures" / "planner_cases.toml").read_text())
+SQL_CASES = [(q, c["sql"], c.get("answer") if i == 0 else None)
+             for c in FIXTURE["case"] for i, q in enumerate(c["questions"])]
+FOLLOW_UPS = FIXTURE["followup"]
+TOOL_CASES = FIXTURE["tool"]
+REFUSALS = [q for block in FIXTURE["refuse"] for q in block["questions"]]
+
+
+class Bound:
+    """A tool the planner can call: name only (what bind_tools reads)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@pytest.fixture(scope="module")
+def read_only(warehouse_path):
+    with Warehouse.open(warehouse_path, read_only=True) as wh:
+        yield wh
+
+
+@pytest.fixture(scope="module")
+def planner(read_only):
+    return OfflinePlanner.for_warehouse(read_only).bind_tools([Bound(n) for n in TOOL_NAMES])
+
+
+SETTINGS = Settings()
+
+
+def converse(planner, wh, questions: list[str]):
+    """Run the questions as one conversation; return the last answer and its SQL results."""
+    ctx = ToolContext(wh=wh, settings=SETTINGS)
+    messages, results = [], []
+    for question in questions:
+        messages.append(HumanMessage(question))
+        results = []
+        for _ in range(5):
+            reply = planner.respond(messages)
+            messages.append(reply)
+            if not reply.tool_calls:
+                break
+            for tool_call in reply.tool_calls:
+                assert tool_call["name"] == "run_sql", tool_call
+                result = run_sql(ctx, **tool_call["args"])
+                results.append(result)
+                messages.append(ToolMessage(result.summary, tool_call_id=tool_call["id"],
+                                            name="run_sql"))
+    return messages[-1].text, results
+
+
+def _norm(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, Decimal | float | int) and not isinstance(value, bool):
+        return round(float(value), 1)
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return value.isoformat()[:10]
+    return str(value)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= max(0.11, 1e-6 * abs(a))
+    return a == b
+
+
+def contains(reference: pd.DataFrame, got: pd.DataFrame) -> bool:
+    """Every reference column matches a column of `got`, row for row (order-insensitive)."""
+    if len(reference) != len(got):
+        return False
+    ref_cols = [[_norm(v) for v in reference.iloc[:, j]] for j in range(reference.shape[1])]
+    got_cols = {c: [_norm(v) for v in got[c]] for c in got.columns}
+    chosen = []
+    for values in ref_cols:
+        match = next((c for c, g in got_cols.items() if c not in chosen and
+                      all(_same(x, y) for x, y in zip(sorted(values, key=str),
+                                                      sorted(g, key=str), strict=True))), None)
+        if match is None:
+            return False
+        chosen.append(match)
+    ref_rows = sorted(zip(*ref_cols, strict=True), key=str)
+    got_rows = sorted(zip(*(got_cols[c] for c in chosen), strict=True), key=str)
+    return all(all(_same(x, y) for x, y in zip(r, g, strict=True))
+               for r, g in zip(ref_rows, got_rows, strict=True))
+
+
+def test_the_fixture_has_many_phrasings():
+    assert len(SQL_CASES) + len(FOLLOW_UPS) >= 150
+    assert len(REFUSALS) >= 20 and len(TOOL_CASES) >= 20
+
+
+@pytest.mark.parametrize(("question", "sql", "expected"), SQL_CASES,
+                         ids=[c[0][:60] for c in SQL_CASES])
+def test_questions_give_the_reference_numbers(planner, read_only, question, sql, expected):
+    text, results = converse(planner, read_only, [question])
+    assert results, f"no query ran; the planner said: {text}"
+    reference = read_only.df(sql)
+    assert contains(reference, results[-1].tables[0].df), (
+        f"\n{results[-1].sql[0]}\n{results[-1].tables[0].df.head(12)}\nreference:\n"
+        f"{reference.head(12)}")
+    if expected:
+        assert expected in text
+    assert not text.startswith("Offline planner")
+
+
+@pytest.mark.parametrize("case", FOLLOW_UPS, ids=[" / ".join(c["questions"]) for c in FOLLOW_UPS])
+def test_follow_ups_refine_the_previous_question(planner, read_only, case):
+    text, results = converse(planner, read_only, case["questions"])
+    assert results, f"no query ran; the planner said: {text}"
+    assert contains(read_only.df(case["sql"]), results[-1].tables[0].df), results[-1].sql[0]
+
+
+@pytest.mark.parametrize("case", TOOL_CASES, ids=[c["question"] for c in TOOL_CASES])
+def test_tool_questions_call_the_right_tool_with_the_right_arguments(planner, case):
+    reply = planner.respond([HumanMessage(case["question"])])
+    assert reply.tool_calls, reply.text
+    assert reply.tool_calls[0]["name"] == case["tool"]
+    assert reply.tool_calls[0]["args"] == case["args"]
+
+
+@pytest.mark.parametrize("question", REFUSALS)
+def test_questions_it_cannot_answer_are_refused_plainly(planner, question):
+    reply = planner.respond([HumanMessage(question)])
+    assert not reply.tool_calls, f"answered {question!r} with {reply.tool_calls}"
+    assert reply.text.startswith("Offline planner")
+
+
+def test_what_can_you_do_lists_the_capabilities(planner):
+    text = planner.respond([HumanMessage("What can you do?")]).text
+    assert "Offline planner" in text and "segment my customers" in text
+
+
+def test_answers_state_the_period_and_definitions(planner, read_only):
+    text, _ = converse(planner, read_only, ["Average spend per customer last month"])
+    assert "September 2026" in text
+    assert "spend = debit transactions excluding transfer, investment and fees" in text
+    text, _ = converse(planner, read_only, ["How many active customers?"])
+    assert "active = at least one transaction in the 90 days up to the reference date " \
+           "31 Oct 2026" in text
+
+
+def test_the_planner_is_deterministic(planner):
+    messages = [HumanMessage("Top 5 merchants by spend last quarter")]
+    assert planner.respond(messages) == planner.respond(messages)
+
+
+def test_a_missing_tool_is_said_plainly(read_only):
+    bare = OfflinePlanner.for_warehouse(read_only).bind_tools([Bound("run_sql")])
+    text = bare.respond([HumanMessage("write an email for segment 2 about savings")]).text
+    assert "draft_campaign tool, which is not installed" in text
+
+
+# -- through the agent, with stand-in tools ------------------------------------------------
+CALLS: list[tuple[str, dict]] = []
+
+
+def _fake(name: str):
+    def tool(ctx: ToolContext, **kwargs) -> ToolResult:
+        CALLS.append((name, kwargs))
+        return ToolResult(summary=f"{name} ran with {sorted(kwargs.items())}")
+
+    return tool
+
+
+def segment_customers(ctx: ToolContext, k: int | None = None, method: str = "behaviour",
+                      active_only: bool = False, country: str | None = None,
+                      product: str | None = None) -> ToolResult:
+    """Stand-in segmentation."""
+    return _fake("segment_customers")(ctx, k=k, method=method, active_only=active_only,
+                                      country=country, product=product)
+
+
+def describe_segment(ctx: ToolContext, segment_id: int, run_id: str | None = None) -> ToolResult:
+    """Stand-in segment description."""
+    return _fake("describe_segment")(ctx, segment_id=segment_id, run_id=run_id)
+
+
+def build_audience(ctx: ToolContext, channel: str, segment_id: int | None = None,
+                   country: str | None = None, min_churn_risk: float | None = None
+                   ) -> ToolResult:
+    """Stand-in audience."""
+    return _fake("build_audience")(ctx, channel=channel, segment_id=segment_id,
+                                   country=country, min_churn_risk=min_churn_risk)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Segment my customers into 4 groups", ("segment_customers", {"k": 4})),
+    ("describe segment 3", ("describe_segment", {"segment_id": 3})),
+    ("build an audience for SMS from segment 2", ("build_audience",
+                                                   {"channel": "sms", "segment_id": 2})),
+])
+def test_tool_intents_run_through_the_agent(read_only, warehouse_path, question, expected):
+    CALLS.clear()
+    planner = OfflinePlanner.for_warehouse(read_only)
+    assistant = Assistant(Settings(warehouse=warehouse_path), read_only, model=planner,
+                          tools=[segment_customers, describe_segment, build_audience, run_sql])
+    answer = assistant.conversation().ask(question)
+    name, args = expected
+    assert CALLS[0][0] == name
+    assert {k: v for k, v in CALLS[0][1].items() if k in args} == args
+    assert answer.answer.startswith(f"{name} ran with") or name in answer.answer
+
+
+def test_spend_by_segment_uses_the_latest_segmentation(writable_warehouse):
+    with Warehouse.open(writable_warehouse) as wh:
+        wh.execute("CREATE SCHEMA IF NOT EXISTS assistant")
+        wh.execute("CREATE TABLE assistant.runs (run_id VARCHAR, kind VARCHAR, "
+                   "created_at TIMESTAMP)")
+        wh.execute("INSERT INTO assistant.runs VALUES ('old', 'segmentation', '2026-01-01'), "
+                   "('new', 'segmentation', '2026-02-01')")
+        wh.execute("CREATE TABLE assistant.segment_members AS "
+                   "SELECT 'old' AS run_id, customer_id, 1 AS segment_id FROM customers "
+                   "UNION ALL SELECT 'new', customer_id, customer_id % 3 + 1 FROM customers")
+        wh.execute("CREATE TABLE assistant.segments AS SELECT 'new' AS run_id, i AS segment_id, "
+                   "'Segment ' || i AS name FROM range(1, 4) t(i)")
+        planner = OfflinePlanner.for_warehouse(wh).bind_tools([Bound("run_sql")])
+        text, results = converse(planner, wh, ["What is the total spend by segment?"])
+        reference = wh.df(
+            "SELECT m.segment_id, round(sum(t.amount), 2) FROM transactions t "
+            "JOIN assistant.segment_members m ON m.customer_id = t.customer_id AND "
+            "m.run_id = 'new' WHERE t.direction = 'debit' AND t.category NOT IN "
+            "('transfer', 'investment', 'fees') GROUP BY 1")
+        assert contains(reference, results[-1].tables[0].df)
+        assert "Segment 1" in text
+
+
+@pytest.mark.parametrize(("questions", "tool", "args"), [
+    (["describe segment 2", "and segment 3?"], "describe_segment", {"segment_id": 3}),
+    (["build an audience for SMS from segment 3", "same for email"], "build_audience",
+     {"channel": "email", "segment_id": 3}),
+])
+def test_tool_follow_ups_change_one_argument(planner, questions, tool, args):
+    messages = []
+    for question in questions:
+        messages.append(HumanMessage(question))
+        reply = planner.respond(messages)
+        messages.append(reply)
+        for tool_call in reply.tool_calls:
+            messages.append(ToolMessage("done", tool_call_id=tool_call["id"],
+                                        name=tool_call["name"]))
+            messages.append(planner.respond(messages))
+    last_call = next(m for m in reversed(messages) if getattr(m, "tool_calls", None))
+    assert last_call.tool_calls[0]["name"] == tool
+    assert last_call.tool_calls[0]["args"] == args

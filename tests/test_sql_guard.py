@@ -1,0 +1,111 @@
+"""The SQL guard refuses every hostile statement with a reason and lets analysis through.
+
+Table-driven from tests/fixtures/sql_guard.toml. The hostile statements also go through
+run_sql on a writable, sandboxed handle: afterwards the warehouse file is byte-for-byte the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import QueryError, SqlRefused
+from assistant.settings import Settings
+from tools import sql_guard
+from tools.result import ToolContext
+from tools.sql import _execute, run_sql
+from warehouse.connection import Warehouse
+
+CASES = tomllib.loads((Path(__file__).parent / "fixtures" / "sql_guard.toml").read_text())
+REFUSED = CASES["refused"]
+ACCEPTED = CASES["accepted"]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_fixture_is_big_enough():
+    assert len(REFUSED) >= 60 and len(ACCEPTED) >= 30
+
+
+@pytest.fixture(scope="module")
+def catalog(warehouse_path):
+    with Warehouse.open(warehouse_path, read_only=True) as wh:
+        return sql_guard.catalog_of(wh)
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=lambda c: c["sql"][:50] or "<empty>")
+def test_hostile_statements_are_refused_with_a_reason(case, catalog):
+    with pytest.raises(SqlRefused) as refused:
+        sql_guard.check(case["sql"], catalog)
+    assert case["reason"] in str(refused.value)
+
+
+@pytest.mark.parametrize("case", ACCEPTED, ids=lambda c: c["sql"][:50])
+def test_analytical_queries_are_accepted_and_run(case, wh):
+    ctx = ToolContext(wh=wh, settings=Settings(row_cap=50))
+    result = run_sql(ctx, case["sql"])
+    assert result.sql == [case["sql"].strip()]
+    assert result.data["rows"] >= 1
+
+
+def test_the_warehouse_is_unchanged_after_the_hostile_statements(writable_warehouse):
+    before = _digest(writable_warehouse)
+    with Warehouse.open(writable_warehouse) as wh:          # read-write, sandboxed
+        ctx = ToolContext(wh=wh, settings=Settings())
+        for case in REFUSED:
+            with pytest.raises(QueryError):
+                run_sql(ctx, case["sql"])
+        # Second lock: even SQL that slipped past the guard runs sandboxed and is rolled back.
+        for sneaky in ("SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM 'x.csv'",
+                       "COPY customers TO 'leak.csv'", "SET enable_external_access = true"):
+            with pytest.raises(QueryError):
+                _execute(wh, sneaky, cap=10, timeout=5)
+        _execute(wh, "CREATE TABLE leak AS SELECT 1 AS x", cap=10, timeout=5)
+        _execute(wh, "DELETE FROM customers", cap=10, timeout=5)
+        assert not wh.has_table("leak")
+        assert wh.scalar("SELECT count(*) FROM customers") > 0
+    assert _digest(writable_warehouse) == before
+
+
+@pytest.mark.parametrize(("sql", "message"), [
+    ("SELECT emial FROM customers", 'Referenced column "emial" not found'),
+    ("SELECT country FROM customers WHERE signup_date > 'yesterday'", "the query failed"),
+])
+def test_database_errors_are_short_and_name_the_problem(wh, sql, message):
+    with pytest.raises(QueryError) as failed:
+        run_sql(ToolContext(wh=wh, settings=Settings()), sql)
+    text = str(failed.value)
+    assert message in text and "LINE 1" not in text and "^" not in text
+
+
+def test_rows_are_capped_and_truncation_is_reported(wh):
+    result = run_sql(ToolContext(wh=wh, settings=Settings(row_cap=7)),
+                     "SELECT customer_id FROM customers")
+    assert len(result.tables[0].df) == 7 and result.data["truncated"]
+    assert "cut at the row cap of 7 rows" in result.summary
+
+
+def test_a_slow_query_is_stopped_at_the_time_limit(wh):
+    slow = ("SELECT count(*) FROM range(100000000) a(i), range(1000) b(j) "
+            "WHERE (a.i * b.j) % 7 = 3")
+    with pytest.raises(QueryError, match=r"longer than 0\.2 s"):
+        run_sql(ToolContext(wh=wh, settings=Settings(query_timeout=0.2)), slow)
+    # the cursor is usable again afterwards
+    assert run_sql(ToolContext(wh=wh, settings=Settings()),
+                   "SELECT 1 AS one").data["rows"] == 1
+
+
+def test_user_imported_tables_and_assistant_tables_can_be_read(writable_warehouse):
+    with Warehouse.open(writable_warehouse) as wh:
+        wh.execute("CREATE TABLE leads AS SELECT 1 AS lead_id, 'DE' AS country")
+        wh.execute("CREATE SCHEMA IF NOT EXISTS assistant")
+        wh.execute("CREATE TABLE assistant.notes AS SELECT 'hello' AS note")
+        catalog = sql_guard.catalog_of(wh)
+        sql_guard.check("SELECT * FROM leads JOIN assistant.notes ON true", catalog)
+        with pytest.raises(SqlRefused, match=r"unknown table 'assistant\.nothing'"):
+            sql_guard.check("SELECT * FROM assistant.nothing", catalog)

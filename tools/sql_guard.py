@@ -1,0 +1,245 @@
+"""The SQL guard: one read-only query over known tables is accepted; the rest refused, with why.
+
+The query is parsed with sqlglot (DuckDB dialect), never sniffed by prefix. Accepted: one SELECT
+(or WITH / UNION / INTERSECT / EXCEPT / FROM-first) query whose every table is a warehouse table
+or view in schema `main`, a table in schema `assistant`, or a CTE of the query itself.
+
+Refused, each with a reason the model can act on:
+- several statements, and any statement that is not a query (DDL, DML, PRAGMA, SET, ATTACH,
+  DETACH, COPY, EXPORT, IMPORT, INSTALL, LOAD, CALL, CHECKPOINT, VACUUM, USE, DESCRIBE, SHOW,
+  SUMMARIZE, EXPLAIN, transactions) and SELECT ... INTO;
+- table functions (read_csv, read_parquet, glob, query, sqlite_scan, duckdb_tables() ...), except
+  the harmless generators range/generate_series/unnest;
+- replacement scans (FROM 'file.csv', FROM "s3://..."): reading files or URLs;
+- system catalogs (information_schema, pg_catalog, duckdb_* functions, other attached databases):
+  the model describes the warehouse with describe_warehouse instead;
+- scalar functions that touch files, the network, the environment, settings or sequences.
+
+This is the first of two locks: the query then runs on a sandboxed handle (no file or network
+access, configuration locked) inside a transaction that is always rolled back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from assistant.errors import SqlRefused
+from warehouse.contract import ASSISTANT_SCHEMA
+
+# sqlglot logs a warning when it falls back to a generic Command (LOAD, CALL, ...): we refuse those
+# statements ourselves, the warning would only be noise on stderr.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+ALLOWED_SCHEMAS = ("main", ASSISTANT_SCHEMA)
+SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "system", "temp")
+# Table functions that only generate values; everything else in FROM must be a real table.
+ALLOWED_TABLE_FUNCTIONS = (exp.GenerateSeries, exp.Unnest, exp.ExplodingGenerateSeries)
+
+# Function names (lower case) that read files, reach the network or the environment, change
+# settings or state, or list the catalog. Checked on every function call, wherever it appears.
+DENIED_FUNCTIONS = frozenset({
+    "glob", "query", "query_table", "getenv", "current_setting", "nextval", "currval", "setval",
+    "load_extension", "install_extension", "checkpoint", "force_checkpoint", "system", "shell",
+    "arrow_scan", "arrow_scan_dumb", "pandas_scan", "python_map_function", "st_read",
+    "read_text", "read_blob", "sniff_csv", "which_secret", "json_execute_serialized_sql",
+    "enable_profiling", "disable_profiling", "enable_logging", "disable_logging",
+    "truncate_duckdb_logs",
+})
+DENIED_PREFIXES = (
+    "read_", "write_", "duckdb_", "pragma_", "parquet_", "iceberg_", "delta_", "sqlite_",
+    "postgres_", "mysql_", "http", "s3_", "ducklake_", "copy_", "export_", "import_",
+)
+
+_STATEMENT_NAMES = {
+    exp.Insert: "INSERT", exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE",
+    exp.Create: "CREATE", exp.Drop: "DROP", exp.Alter: "ALTER", exp.Copy: "COPY",
+    exp.Pragma: "PRAGMA", exp.Set: "SET", exp.Attach: "ATTACH", exp.Detach: "DETACH",
+    exp.Use: "USE", exp.Describe: "DESCRIBE", exp.Show: "SHOW", exp.Summarize: "SUMMARIZE",
+    exp.Transaction: "BEGIN", exp.Commit: "COMMIT", exp.Rollback: "ROLLBACK",
+    exp.Install: "INSTALL", exp.TruncateTable: "TRUNCATE", exp.Grant: "GRANT",
+    exp.Revoke: "REVOKE", exp.LoadData: "LOAD", exp.Cache: "CACHE", exp.Uncache: "UNCACHE",
+    exp.Refresh: "REFRESH", exp.Analyze: "ANALYZE", exp.Values: "VALUES",
+}
+_FIRST_WORD = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z_]+)", re.S)
+_PATHLIKE = re.compile(r"[/\\:]|\.(csv|tsv|parquet|json|jsonl|ndjson|txt|xlsx?|gz|zst|db|duckdb"
+                       r"|sqlite|arrow)$", re.I)
+
+ONLY_QUERIES = "only read-only SELECT queries are allowed"
+STATEMENT_KEYWORDS = frozenset((
+    "SET", "RESET", "PRAGMA", "ATTACH", "DETACH", "COPY", "EXPORT", "IMPORT", "INSTALL", "LOAD",
+    "CALL", "CHECKPOINT", "VACUUM", "CREATE", "INSERT", "UPDATE", "DELETE", "DROP", "ALTER",
+    "TRUNCATE", "MERGE", "COMMENT", "PREPARE", "EXECUTE", "DEALLOCATE", "BEGIN", "START", "COMMIT",
+    "ROLLBACK", "ABORT", "END", "USE", "DESCRIBE", "SHOW", "SUMMARIZE", "EXPLAIN", "ANALYZE",
+    "GRANT", "REVOKE", "FORCE", "UPSERT", "REPLACE", "REFRESH", "UNPIVOT",
+))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The tables a query may read: {(schema, table): [columns]}, and the database name."""
+
+    tables: dict[tuple[str, str], tuple[str, ...]]
+    database: str = ""
+
+    def names(self) -> list[str]:
+        return sorted(t if s == "main" else f"{s}.{t}" for s, t in self.tables)
+
+    def schema_for_sqlglot(self) -> dict:
+        """{schema: {table: {column: type}}} for sqlglot's qualify and lineage."""
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for (schema, table), columns in self.tables.items():
+            out.setdefault(schema, {})[table] = {c: "UNKNOWN" for c in columns}
+        return out
+
+
+def catalog_of(wh) -> Catalog:
+    """The tables and views a query may read in this warehouse (read from DuckDB's catalog)."""
+    rows = wh.rows(
+        "SELECT schema_name, table_name, list(column_name ORDER BY column_index) "
+        "FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name IN ('main', ?) AND NOT internal GROUP BY ALL",
+        [ASSISTANT_SCHEMA],
+    )
+    database = wh.scalar("SELECT current_database()") or ""
+    return Catalog({(s, t): tuple(cols) for s, t, cols in rows}, database)
+
+
+def _statement_name(node: exp.Expression, sql: str) -> str:
+    for kind, name in _STATEMENT_NAMES.items():
+        if isinstance(node, kind):
+            return name
+    m = _FIRST_WORD.match(node.this if isinstance(node, exp.Command) and
+                          isinstance(node.this, str) else sql)
+    return (m.group(1) if m else type(node).__name__).upper()
+
+
+def _refuse_statement(name: str) -> SqlRefused:
+    hints = {
+        "INSERT": "the warehouse is read-only for queries",
+        "UPDATE": "the warehouse is read-only for queries",
+        "DELETE": "the warehouse is read-only for queries",
+        "CREATE": "use a WITH clause (CTE) instead of creating tables or views",
+        "DESCRIBE": "call describe_warehouse to see tables and columns",
+        "SHOW": "call describe_warehouse to see tables and columns",
+        "SUMMARIZE": "compute the statistics you need with SELECT (count, avg, min, max)",
+        "PRAGMA": "call describe_warehouse to see tables and columns",
+        "VALUES": "wrap the values in a SELECT, e.g. SELECT * FROM (VALUES (1), (2)) t(x)",
+        "EXPLAIN": "run the query itself",
+    }
+    hint = hints.get(name, "rewrite it as one SELECT over the warehouse tables")
+    return SqlRefused(f"{name} statements are not allowed; {ONLY_QUERIES} ({hint})")
+
+
+def _function_name(node: exp.Func) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    return node.sql_name().lower()
+
+
+def _denied_function(name: str) -> bool:
+    return name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES)
+
+
+def _cte_names(tree: exp.Expression) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+def _suggest(name: str, catalog: Catalog) -> str:
+    close = difflib.get_close_matches(name.lower(), catalog.names(), n=3, cutoff=0.6)
+    known = ", ".join(catalog.names())
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"{hint}The tables are: {known}"
+
+
+def _check_table(table: exp.Table, catalog: Catalog, ctes: set[str]) -> None:
+    source = table.this
+    if not isinstance(source, exp.Identifier):
+        if isinstance(source, ALLOWED_TABLE_FUNCTIONS):
+            return
+        name = _function_name(source) if isinstance(source, exp.Func) else source.sql()
+        raise SqlRefused(
+            f"table function {name}() is not allowed: queries may only read the warehouse "
+            "tables (files, URLs and the system catalog are off limits)"
+        )
+    name = table.name
+    if source.quoted and _PATHLIKE.search(name):
+        raise SqlRefused(
+            f"reading the file or URL {name!r} is not allowed; query the warehouse tables "
+            "instead (data is loaded with `assistant import`)"
+        )
+    schema = (table.db or "").lower()
+    catalog_name = (table.catalog or "").lower()
+    if catalog_name and catalog_name != catalog.database.lower():
+        raise SqlRefused(
+            f"{table.sql('duckdb')} is in another database; only this warehouse can be queried"
+        )
+    if schema in SYSTEM_SCHEMAS or (not schema and name.lower().startswith("duckdb_")):
+        raise SqlRefused(
+            f"the system catalog ({table.sql('duckdb')}) is not available; call "
+            "describe_warehouse to see the tables and columns"
+        )
+    if not schema and name.lower() in ctes:
+        return
+    if schema and schema not in ALLOWED_SCHEMAS:
+        raise SqlRefused(f"unknown schema {schema!r}; {_suggest(name, catalog)}")
+    key_schema = schema or "main"
+    if (key_schema, name) in catalog.tables or (key_schema, name.lower()) in catalog.tables:
+        return
+    shown = f"{schema}.{name}" if schema else name
+    raise SqlRefused(f"unknown table {shown!r}; {_suggest(name, catalog)}")
+
+
+def parse_query(sql: str) -> exp.Query:
+    """Parse `sql` as exactly one query, or raise SqlRefused saying why it is not one."""
+    if not sql or not sql.strip().strip(";").strip():
+        raise SqlRefused("the SQL is empty; write one SELECT query")
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        first = _FIRST_WORD.match(sql)
+        word = first.group(1).upper() if first else ""
+        if word in STATEMENT_KEYWORDS:
+            raise _refuse_statement(word) from None
+        detail = str(exc).splitlines()[0]
+        raise SqlRefused(f"the SQL could not be parsed ({detail}); write one DuckDB SELECT "
+                         "query") from None
+    except sqlglot.errors.SqlglotError as exc:
+        raise SqlRefused(f"the SQL could not be parsed ({exc}); write one DuckDB SELECT "
+                         "query") from None
+    if len(statements) != 1:
+        raise SqlRefused(
+            f"only one SELECT statement is allowed, this has {len(statements)}; split your "
+            "query and run the statements one at a time"
+        )
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        raise _refuse_statement(_statement_name(tree, sql))
+    return tree
+
+
+def check(sql: str, catalog: Catalog) -> exp.Query:
+    """Return the parsed query when it is one read-only query over known tables; else refuse."""
+    tree = parse_query(sql)
+    for node in tree.walk():
+        if isinstance(node, exp.Query) and node.args.get("into"):
+            raise SqlRefused(f"SELECT ... INTO is not allowed; {ONLY_QUERIES}")
+        if isinstance(node, exp.Command | exp.DDL | exp.DML | exp.Pragma | exp.Set |
+                      exp.Attach | exp.Detach | exp.Copy | exp.Install | exp.Use):
+            raise _refuse_statement(_statement_name(node, sql))
+        if isinstance(node, exp.Func) and not isinstance(node, ALLOWED_TABLE_FUNCTIONS):
+            name = _function_name(node)
+            if _denied_function(name):
+                raise SqlRefused(
+                    f"the function {name}() is not allowed: it reads files, the network, the "
+                    "environment or the system catalog; query the warehouse tables instead"
+                )
+    ctes = _cte_names(tree)
+    for table in tree.find_all(exp.Table):
+        _check_table(table, catalog, ctes)
+    return tree
