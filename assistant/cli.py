@@ -122,6 +122,9 @@ def import_(
     ignore_extra: Annotated[bool, typer.Option(
         help="Ignore file columns that are not in the table instead of failing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_name: Annotated[str | None, typer.Option(
+        "--as", help="Load ONE file as a table of its own with this name (any columns, types "
+        "inferred), to segment or score it: `assistant segment --table NAME`.")] = None,
     path: PathOption = None,
 ) -> None:
     """Load your own CSV or Parquet files into the warehouse tables, all or nothing.
@@ -134,6 +137,11 @@ def import_(
     from warehouse.connection import Warehouse
     from warehouse.importer import ImportSpec, import_files, parse_mapping
 
+    if as_name is not None:  # a user table of its own: assistant/cli_analytics.py
+        from assistant.cli_analytics import import_as
+
+        return import_as(files, as_name, mode=mode, delimiter=delimiter, path=path,
+                         as_json=as_json)
     if mode not in ("append", "replace"):
         raise AssistantError(f"--mode must be append or replace, not {mode!r}")
     settings = get_settings(warehouse=path)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from assistant.errors import InvalidArgument
+
 
 @dataclass
 class Trait:
@@ -18,6 +20,7 @@ class Trait:
     population_mean: float
     effect_size: float      # standardised mean difference (segment vs the rest), signed
     unit: str = ""          # "%", "EUR", "per month", ...
+    statistic: str = "mean"  # what segment_mean/population_mean are: "mean" or "median"
 
 
 @dataclass
@@ -34,6 +37,10 @@ class SegmentCard:
     languages: dict[str, float] = field(default_factory=dict)  # preferred_language shares
     countries: dict[str, float] = field(default_factory=dict)  # country shares
     source_sql: str = ""          # SQL selecting the members, for receipts
+    kind: str = "segmentation"    # segmentation (behaviour), rfm, or table (a user's table)
+    source_table: str = "customers"  # what was segmented
+    status: dict[str, float] = field(default_factory=dict)  # active / churned shares, recency
+    protected_attributes_used: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,3 +50,22 @@ class SegmentCard:
         d = dict(d)
         d["traits"] = [Trait(**t) for t in d.get("traits", [])]
         return cls(**d)
+
+
+def load_card(wh, run_id: str | None, segment_id: int) -> SegmentCard:
+    """The stored card of `segment_id` in run `run_id` (None: the latest segmentation run).
+
+    Raises RunNotFound when there is no such run, InvalidArgument when the run has no such
+    segment (naming the segments it has).
+    """
+    from tools.runs import load_cards  # runs imports this module
+
+    cards = load_cards(wh, run_id)
+    for card in cards:
+        if card.segment_id == segment_id:
+            return card
+    if not cards:
+        raise InvalidArgument(f"run {run_id or '(latest)'} has no segments")
+    ids = ", ".join(str(c.segment_id) for c in cards)
+    raise InvalidArgument(f"run {cards[0].run_id} has no segment {segment_id}; its segments "
+                          f"are {ids}")

@@ -1,0 +1,142 @@
+"""User tables: import any CSV/Parquet as its own table (atomic, never over a contract table),
+and the column profiling that keeps keys, personal data and protected attributes out of
+features."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from lookalikes import bank_churn, credit_cards
+
+from assistant.errors import ImportFileError, InvalidArgument
+from tools.table_features import (
+    is_id_like,
+    is_pii,
+    is_protected,
+    load_table_features,
+    profile_table,
+    words,
+)
+from warehouse.connection import Warehouse
+from warehouse.user_tables import import_user_table
+
+
+@pytest.fixture
+def rw(writable_warehouse):
+    with Warehouse.open(writable_warehouse) as wh:
+        yield wh
+
+
+@pytest.mark.parametrize(("name", "split"), [
+    ("NumOfProducts", ["num", "of", "products"]),
+    ("CUST_ID", ["cust", "id"]),
+    ("EstimatedSalary", ["estimated", "salary"]),
+    ("PRC_FULL_PAYMENT", ["prc", "full", "payment"]),
+    ("dateOfBirth", ["date", "of", "birth"]),
+])
+def test_column_names_split_into_words(name, split):
+    assert words(name) == split
+
+
+@pytest.mark.parametrize(("name", "pii", "protected", "id_like"), [
+    ("Surname", True, False, False),
+    ("first_name", True, False, False),
+    ("Email", True, False, False),
+    ("phone_number", True, False, False),
+    ("home_address", True, False, False),
+    ("date_of_birth", True, True, False),
+    ("Gender", False, True, False),
+    ("Age", False, True, False),
+    ("marital_status", False, True, False),
+    ("percentage", False, False, False),      # not "age"
+    ("MORTGAGE_BALANCE", False, False, False),
+    ("CustomerId", False, False, True),
+    ("CUST_ID", False, False, True),
+    ("Geography", False, False, False),
+    ("HasCrCard", False, False, False),
+])
+def test_names_are_classified(name, pii, protected, id_like):
+    assert (is_pii(name), is_protected(name), is_id_like(name)) == (pii, protected, id_like)
+
+
+def test_a_csv_becomes_a_table_with_inferred_types(rw, tmp_path):
+    frame, _ = credit_cards(300)
+    frame.to_csv(tmp_path / "cc.csv", index=False)
+    report = import_user_table(rw, tmp_path / "cc.csv", "cc_customers")
+    assert report.rows == 300 and report.columns["BALANCE"] == "DOUBLE"
+    assert report.columns["CUST_ID"] == "VARCHAR" and report.columns["TENURE"] == "BIGINT"
+    assert rw.scalar("SELECT count(*) FROM cc_customers WHERE MINIMUM_PAYMENTS IS NULL") == \
+        frame["MINIMUM_PAYMENTS"].isna().sum()
+    comment = rw.scalar("SELECT comment FROM duckdb_tables() WHERE table_name = 'cc_customers'")
+    assert comment.startswith("User table imported from cc.csv")
+
+
+def test_parquet_replace_and_refusals(rw, tmp_path):
+    bank = bank_churn(200)
+    bank.to_parquet(tmp_path / "bank.parquet")
+    import_user_table(rw, tmp_path / "bank.parquet", "bank_churn")
+    with pytest.raises(InvalidArgument, match="--mode replace"):
+        import_user_table(rw, tmp_path / "bank.parquet", "bank_churn")
+    bank.head(50).to_parquet(tmp_path / "small.parquet")
+    report = import_user_table(rw, tmp_path / "small.parquet", "BANK_CHURN", mode="replace")
+    assert report.replaced and rw.scalar("SELECT count(*) FROM bank_churn") == 50
+    for name in ("customers", "transactions", "customer_status", "assistant"):
+        with pytest.raises(InvalidArgument, match="warehouse table"):
+            import_user_table(rw, tmp_path / "small.parquet", name, mode="replace")
+    with pytest.raises(InvalidArgument, match="not a usable table name"):
+        import_user_table(rw, tmp_path / "small.parquet", "my table")
+    rw.execute("CREATE TABLE notes (x INT)")  # made some other way: never replaced
+    with pytest.raises(InvalidArgument, match="not imported with --as"):
+        import_user_table(rw, tmp_path / "small.parquet", "notes", mode="replace")
+
+
+def test_unreadable_or_empty_files_change_nothing(rw, tmp_path):
+    (tmp_path / "empty.csv").write_text("a,b\n")
+    with pytest.raises(ImportFileError, match="no data rows"):
+        import_user_table(rw, tmp_path / "empty.csv", "empty")
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ImportFileError, match="could not be read"):
+        import_user_table(rw, tmp_path / "broken.parquet", "broken")
+    assert not rw.has_table("empty") and not rw.has_table("broken")
+
+
+def test_bank_churn_profile(rw, tmp_path):
+    bank_churn(400).to_csv(tmp_path / "bank.csv", index=False)
+    import_user_table(rw, tmp_path / "bank.csv", "bank_churn")
+    prof = profile_table(rw, "bank_churn", target="Exited")
+    assert prof.key == "CustomerId"
+    assert prof.ignored["RowNumber"] == "row number"
+    assert prof.pii == ["Surname"] and prof.protected == ["Gender", "Age"]
+    assert prof.numeric["HasCrCard"] == "flag" and prof.numeric["CreditScore"] == "linear"
+    assert prof.categorical["Geography"] == ["France", "Germany", "Spain"]
+    frame, feats = load_table_features(rw, prof)
+    assert {f.name for f in feats} >= {"Geography=Germany", "Balance", "IsActiveMember"}
+    assert frame["Geography=Germany"].isin([0.0, 1.0]).all()
+    used = profile_table(rw, "bank_churn", target="Exited", include_protected=True)
+    assert used.protected_used == ["Gender", "Age"] and "Age" in used.numeric
+    with pytest.raises(InvalidArgument, match="personal data"):
+        profile_table(rw, "bank_churn", columns=["Surname", "Balance"])
+    with pytest.raises(InvalidArgument, match="protected attribute"):
+        profile_table(rw, "bank_churn", columns=["Age"])
+
+
+def test_credit_card_profile_handles_heavy_tails_and_gaps(rw, tmp_path):
+    frame, _ = credit_cards(500)
+    frame.to_csv(tmp_path / "cc.csv", index=False)
+    import_user_table(rw, tmp_path / "cc.csv", "cc")
+    prof = profile_table(rw, "cc")
+    assert prof.key == "CUST_ID" and not prof.pii and not prof.protected
+    assert prof.numeric["CASH_ADVANCE"] == "log" and prof.numeric["MINIMUM_PAYMENTS"] == "log"
+    loaded, _ = load_table_features(rw, prof)
+    assert loaded["MINIMUM_PAYMENTS"].isna().sum() == frame["MINIMUM_PAYMENTS"].isna().sum()
+    assert list(loaded["__key"][:2]) == sorted(frame["CUST_ID"])[:2]
+
+
+def test_a_table_without_an_id_uses_row_numbers(rw, tmp_path):
+    pd.DataFrame({"spend": [1.0, 5.0, 2.0, 8.0], "visits": [1, 3, 2, 9]}).to_csv(
+        tmp_path / "t.csv", index=False)
+    import_user_table(rw, tmp_path / "t.csv", "anon")
+    prof = profile_table(rw, "anon")
+    assert prof.key is None and set(prof.numeric) == {"spend", "visits"}
+    frame, _ = load_table_features(rw, prof)
+    assert len(frame) == 4

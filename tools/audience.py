@@ -1,0 +1,350 @@
+"""Consent-safe campaign audiences: who may be contacted on a channel, and who may not and why.
+
+The rules, in the order exclusions are counted (a customer is counted once, under the first rule
+they fail):
+
+1. `no_channel_consent`: their consents row for the channel (email, sms, push) has
+   granted = true; a missing row counts as no consent;
+2. `objected_to_profiling`: their consents row for profiling has granted = true (a segment is
+   profiling; a missing row counts as an objection);
+3. `kyc_not_verified`: kyc_status = 'verified' (pending and rejected customers are never
+   marketed to);
+4. `no_open_account`: at least one account with status = 'open' (churned customers whose
+   accounts are all closed, and customers with only frozen accounts, are left out);
+5. `no_contact_address`: an email address (email), a phone number (sms), or use of the mobile app
+   on iOS or Android (push; the warehouse holds no device tokens, so app use stands in).
+
+`eligibility_sql()` is the single place these rules are written; segment cards (consented
+reach), audience counts and exports all use it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from assistant.errors import EmptyResult, InvalidArgument
+from tools.result import TableResult, ToolContext, ToolResult
+from tools.runs import get_run, new_id, save_audience
+from warehouse.connection import Warehouse
+from warehouse.contract import ASSISTANT_SCHEMA, CONTACT_CHANNELS
+
+Channel = Literal["email", "sms", "push"]
+REASONS = ("no_channel_consent", "objected_to_profiling", "kyc_not_verified", "no_open_account",
+           "no_contact_address")
+REASON_WORDS = {
+    "no_channel_consent": "no consent for the channel",
+    "objected_to_profiling": "objected to profiling",
+    "kyc_not_verified": "KYC not verified (pending or rejected)",
+    "no_open_account": "no open account (closed or frozen)",
+    "no_contact_address": "no contact address for the channel",
+}
+# Columns of the CSV export, per channel; stable so email/SMS tools can map them once.
+EXPORT_COLUMNS = {
+    "email": ("customer_id", "first_name", "last_name", "email", "preferred_language", "country",
+              "segment_id", "run_id", "consent_updated_at"),
+    "sms": ("customer_id", "first_name", "last_name", "phone", "preferred_language", "country",
+            "segment_id", "run_id", "consent_updated_at"),
+    "push": ("customer_id", "preferred_language", "country", "segment_id", "run_id",
+             "consent_updated_at"),
+}
+_CONTACT = {
+    "email": "c.email IS NOT NULL AND c.email LIKE '%_@_%'",
+    "sms": "c.phone IS NOT NULL AND length(trim(c.phone)) >= 6",
+    "push": "coalesce(app.has_app, false)",
+}
+
+
+def check_channel(channel: str) -> str:
+    channel = (channel or "").strip().lower()
+    if channel not in CONTACT_CHANNELS:
+        raise InvalidArgument(f"unknown channel {channel!r}; audiences can be built for "
+                              f"{', '.join(CONTACT_CHANNELS)}")
+    return channel
+
+
+def _eligibility(channels: tuple[str, ...]) -> str:
+    """One row per customer: `<channel>_exclusion` (NULL = may be contacted) and
+    `<channel>_updated_at` (when that consent last changed) for each channel asked for."""
+    cols = []
+    pivot = []
+    for ch in channels:
+        cols.append(f"""       CASE WHEN NOT coalesce(k.{ch}_ok, false) THEN 'no_channel_consent'
+            WHEN NOT coalesce(k.profiling_ok, false) THEN 'objected_to_profiling'
+            WHEN c.kyc_status IS DISTINCT FROM 'verified' THEN 'kyc_not_verified'
+            WHEN NOT coalesce(a.open_accounts > 0, false) THEN 'no_open_account'
+            WHEN NOT ({_CONTACT[ch]}) THEN 'no_contact_address'
+       END AS {ch}_exclusion,
+       k.{ch}_updated_at""")
+        pivot.append(f"""    bool_and(granted) FILTER (WHERE purpose = '{ch}') AS {ch}_ok,
+    max(updated_at) FILTER (WHERE purpose = '{ch}') AS {ch}_updated_at,""")
+    app_join = ("LEFT JOIN (SELECT customer_id, true AS has_app FROM app_events "
+                "WHERE platform IN ('ios', 'android') GROUP BY customer_id) app "
+                "ON app.customer_id = c.customer_id\n" if "push" in channels else "")
+    return f"""SELECT c.customer_id,
+{(","+chr(10)).join(cols)}
+FROM customers c
+LEFT JOIN (SELECT customer_id,
+{chr(10).join(pivot)}
+    bool_and(granted) FILTER (WHERE purpose = 'profiling') AS profiling_ok
+FROM consents GROUP BY customer_id) k ON k.customer_id = c.customer_id
+LEFT JOIN (SELECT customer_id, count(*) FILTER (WHERE status = 'open') AS open_accounts
+           FROM accounts GROUP BY customer_id) a ON a.customer_id = c.customer_id
+{app_join}"""
+
+
+def eligibility_sql(channel: str) -> str:
+    """One row per customer: customer_id, exclusion (NULL = may be contacted on `channel`),
+    consent_updated_at of the channel consent. The rules are in the module docstring."""
+    channel = check_channel(channel)
+    return (f"SELECT customer_id, {channel}_exclusion AS exclusion, {channel}_updated_at AS "
+            f"consent_updated_at FROM (\n{_eligibility((channel,))})")
+
+
+def reach_sql(members: str, group: str = "segment_id") -> str:
+    """Consented reach per channel for each `group` of the relation `members` (customer_id,
+    group): one pass over the consent rules for all channels."""
+    counts = ", ".join(f"count(*) FILTER (WHERE e.{ch}_exclusion IS NULL) AS {ch}"
+                       for ch in CONTACT_CHANNELS)
+    return (f"SELECT m.{group}, {counts}\nFROM {members} m\nJOIN (\n"
+            f"{_eligibility(CONTACT_CHANNELS)}) e ON e.customer_id = m.customer_id\n"
+            f"GROUP BY m.{group} ORDER BY m.{group}")
+
+
+@dataclass
+class Selection:
+    """Which customers an audience starts from, before the consent rules."""
+
+    run_id: str | None = None
+    segment_id: int | None = None
+    country: str | None = None
+    min_churn_risk: float | None = None
+    churn_run_id: str | None = None
+    sql_where: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        parts = []
+        if self.segment_id is not None:
+            parts.append(f"segment {self.segment_id} of run {self.run_id}")
+        if self.country:
+            parts.append(f"living in {self.country}")
+        if self.min_churn_risk is not None:
+            parts.append(f"churn risk >= {self.min_churn_risk:.0%}")
+        return ", ".join(parts) or "all customers"
+
+
+def _selection_sql(sel: Selection, channel: str) -> str:
+    s = ASSISTANT_SCHEMA
+    joins, where = [], []
+    seg_col = "CAST(NULL AS INTEGER)"
+    run_col = "CAST(NULL AS VARCHAR)"
+    if sel.segment_id is not None:
+        joins.append(f"JOIN {s}.segment_members m ON m.customer_id = c.customer_id "
+                     f"AND m.run_id = '{sel.run_id}' AND m.segment_id = {int(sel.segment_id)}")
+        seg_col, run_col = "m.segment_id", "m.run_id"
+    if sel.min_churn_risk is not None:
+        joins.append(f"JOIN {s}.scores sc ON sc.customer_id = c.customer_id "
+                     f"AND sc.run_id = '{sel.churn_run_id}'")
+        where.append(f"sc.score >= {float(sel.min_churn_risk)}")
+    if sel.country:
+        where.append(f"c.country = '{sel.country}'")
+    where_sql = ("WHERE " + " AND ".join(where)) if where else ""
+    return f"""WITH eligibility AS (
+{eligibility_sql(channel)})
+SELECT c.customer_id, c.first_name, c.last_name, c.email, c.phone, c.preferred_language,
+       c.country, {seg_col} AS segment_id, {run_col} AS run_id, e.exclusion,
+       e.consent_updated_at
+FROM customers c
+JOIN eligibility e ON e.customer_id = c.customer_id
+{chr(10).join(joins)}
+{where_sql}
+ORDER BY c.customer_id"""
+
+
+def resolve_selection(wh: Warehouse, *, segment_id: int | None = None, run_id: str | None = None,
+                      country: str | None = None, min_churn_risk: float | None = None,
+                      state: dict | None = None) -> Selection:
+    """Validate the filters and find the runs they refer to."""
+    from tools.features import check_filters
+
+    sel = Selection(country=check_filters(wh, country=country)[0] if country else None)
+    if segment_id is not None:
+        if run_id is None and state and state.get("last_segment_run"):
+            run_id = state["last_segment_run"]
+        run = get_run(wh, run_id, kinds=("segmentation", "rfm"))
+        if run["source_table"] != "customers":
+            raise InvalidArgument(f"run {run['run_id']} segmented the user table "
+                                  f"{run['source_table']!r}, not the warehouse customers; "
+                                  "audiences need warehouse customers")
+        known = [r[0] for r in wh.rows(
+            f"SELECT segment_id FROM {ASSISTANT_SCHEMA}.segments WHERE run_id = ? "
+            "ORDER BY 1", [run["run_id"]])]
+        if segment_id not in known:
+            raise InvalidArgument(f"run {run['run_id']} has no segment {segment_id}; its "
+                                  f"segments are {', '.join(map(str, known))}")
+        sel.run_id, sel.segment_id = run["run_id"], int(segment_id)
+    elif run_id is not None:
+        raise InvalidArgument("run_id needs a segment_id too (which segment of that run?)")
+    if min_churn_risk is not None:
+        if not 0 <= min_churn_risk <= 1:
+            raise InvalidArgument(f"min_churn_risk is a probability between 0 and 1, not "
+                                  f"{min_churn_risk}")
+        churn = get_run(wh, None, kinds=("churn",))
+        sel.min_churn_risk, sel.churn_run_id = float(min_churn_risk), churn["run_id"]
+    return sel
+
+
+@dataclass
+class AudienceCounts:
+    channel: str
+    selected: int                 # customers matching the selection
+    eligible: int                 # ... who may be contacted
+    excluded: dict[str, int]      # reason -> customers, in rule order
+    sql: str
+
+
+def _select(wh: Warehouse, sel: Selection, channel: str) -> tuple[pd.DataFrame, str]:
+    sql = _selection_sql(sel, channel)
+    return wh.df(sql), sql
+
+
+def audience_counts(wh: Warehouse, channel: str, *, segment_id: int | None = None,
+                    run_id: str | None = None, country: str | None = None,
+                    min_churn_risk: float | None = None) -> AudienceCounts:
+    """How many customers of the selection may be contacted on `channel`, and why not the rest."""
+    channel = check_channel(channel)
+    sel = resolve_selection(wh, segment_id=segment_id, run_id=run_id, country=country,
+                            min_churn_risk=min_churn_risk)
+    sql = _selection_sql(sel, channel)
+    reasons = ", ".join(f"count(*) FILTER (WHERE exclusion = '{r}') AS {r}" for r in REASONS)
+    row = wh.rows(f"SELECT count(*), count(*) FILTER (WHERE exclusion IS NULL), {reasons} "
+                  f"FROM ({sql})")[0]
+    return AudienceCounts(channel, int(row[0]), int(row[1]),
+                          {r: int(n) for r, n in zip(REASONS, row[2:], strict=True)}, sql)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "audience"
+
+
+def write_csv_atomic(df: pd.DataFrame, target: Path) -> Path:
+    """Write `df` to `target` through a temporary file in the same folder and os.replace."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        df.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+@dataclass
+class Audience:
+    audience_id: str
+    name: str
+    channel: str
+    selection: Selection
+    members: pd.DataFrame          # the export rows (personal data: for the person only)
+    counts: AudienceCounts
+    path: Path | None
+    sql: str
+
+
+def export_audience(wh: Warehouse, channel: str, *, segment_id: int | None = None,
+                    run_id: str | None = None, country: str | None = None,
+                    min_churn_risk: float | None = None, name: str | None = None,
+                    out: Path | None = None, output_dir: Path = Path("data/exports"),
+                    state: dict | None = None, session: str = "", question: str = "",
+                    save: bool = True) -> Audience:
+    """Select, check consent, write the CSV (atomically) and record the audience."""
+    channel = check_channel(channel)
+    sel = resolve_selection(wh, segment_id=segment_id, run_id=run_id, country=country,
+                            min_churn_risk=min_churn_risk, state=state)
+    rows, sql = _select(wh, sel, channel)
+    if rows.empty:
+        raise EmptyResult(f"no customers match the selection ({sel.describe()})")
+    by = rows["exclusion"].value_counts(dropna=False)
+    excluded = {r: int(by.get(r, 0)) for r in REASONS}
+    members = rows[rows["exclusion"].isna()]
+    counts = AudienceCounts(channel, len(rows), len(members), excluded, sql)
+    audience_id = new_id("aud")
+    name = name or f"{channel} {sel.describe()}"
+    members = members.loc[:, list(EXPORT_COLUMNS[channel])].reset_index(drop=True)
+    path = None
+    if len(members):
+        path = Path(out) if out else Path(output_dir) / f"{_slug(name)}-{audience_id}.csv"
+        write_csv_atomic(members, path)
+    if save and not wh.read_only:
+        try:
+            save_audience(wh, {
+                "audience_id": audience_id, "created_at": datetime.now().replace(microsecond=0),
+                "name": name, "run_id": sel.run_id, "segment_id": sel.segment_id,
+                "channel": channel,
+                "filters": {"country": sel.country, "min_churn_risk": sel.min_churn_risk,
+                            "churn_run_id": sel.churn_run_id},
+                "size": len(members), "exclusions": excluded,
+                "file_path": str(path) if path else None, "selection_sql": sql,
+                "session": session, "question": question})
+        except BaseException:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise
+    return Audience(audience_id, name, channel, sel, members, counts, path, sql)
+
+
+def exclusion_table(counts: AudienceCounts) -> pd.DataFrame:
+    rows = [{"reason": REASON_WORDS[r], "customers": n} for r, n in counts.excluded.items()]
+    rows.append({"reason": "eligible (in the export)", "customers": counts.eligible})
+    return pd.DataFrame(rows)
+
+
+def build_audience(ctx: ToolContext, channel: Channel, segment_id: int | None = None,
+                   run_id: str | None = None, country: str | None = None,
+                   min_churn_risk: float | None = None, name: str | None = None) -> ToolResult:
+    """Build a consent-safe campaign audience for one channel and export it as CSV.
+
+    Use this when the marketer wants a list of customers to contact (a segment, a country,
+    customers at risk of churning). Only customers who granted the channel, did not object to
+    profiling, are KYC-verified, hold an open account and have a contact address are included;
+    the rest are counted by reason. The CSV (with contact details) goes to the person only.
+
+    Args:
+        channel: email, sms or push.
+        segment_id: a segment of the latest segmentation run of this conversation (or of
+            `run_id`); leave empty for a plain filter.
+        run_id: the segmentation run the segment belongs to; default the latest.
+        country: ISO-2 country of residence, e.g. "DE".
+        min_churn_risk: keep customers whose latest churn score is at least this (0-1).
+        name: a name for the audience.
+    """
+    aud = export_audience(ctx.wh, channel, segment_id=segment_id, run_id=run_id,
+                          country=country, min_churn_risk=min_churn_risk, name=name,
+                          output_dir=ctx.output_dir, state=ctx.state, session=ctx.session,
+                          question=ctx.question)
+    c = aud.counts
+    reasons = ", ".join(f"{n:,} {REASON_WORDS[r]}" for r, n in c.excluded.items() if n)
+    summary = (f"Audience {aud.audience_id} for {aud.channel} ({aud.selection.describe()}): "
+               f"{c.eligible:,} of {c.selected:,} customers may be contacted "
+               f"({c.eligible / c.selected:.0%}). Excluded: {reasons or 'none'}. ")
+    summary += ("The CSV export is ready for the person to download." if aud.path else
+                "Nobody may be contacted, so no file was written.")
+    ctx.state["last_audience"] = aud.audience_id
+    return ToolResult(
+        summary=summary,
+        tables=[TableResult("Who was left out and why", exclusion_table(c))],
+        sql=[aud.sql],
+        files=[aud.path] if aud.path else [],
+        data={"audience_id": aud.audience_id, "eligible": c.eligible, "selected": c.selected,
+              "excluded": c.excluded, "channel": aud.channel},
+    )

@@ -1,0 +1,198 @@
+"""Segment cards: what sets each segment apart (effect sizes), in numbers and in words.
+
+A trait's effect size is the standardised mean difference (Cohen's d) between the segment and
+everybody else, computed on the same transformed scale clustering uses (log1p for counts and
+amounts, winsorised at 1% / 99%), so one big spender does not make a segment "high spend".
+What a card shows beside it is the segment's mean (shares, flags) or median (counts, amounts:
+`Trait.statistic`) against the whole population's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from tools import naming
+from tools.audience import reach_sql
+from tools.features import Feature
+from tools.segment_card import SegmentCard, Trait
+from warehouse.connection import Warehouse
+from warehouse.contract import ASSISTANT_SCHEMA, PRODUCTS
+
+MAX_TRAITS = 8
+MIN_TRAITS = 3
+TRAIT_EFFECT = 0.2  # smaller standardised differences are not worth a line on a card
+
+
+def _transform(x: np.ndarray, scale: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if scale == "log":
+        x = np.log1p(np.clip(x, 0, None))
+    if scale in ("log", "linear") and np.isfinite(x).any():
+        lo, hi = np.nanquantile(x, [0.01, 0.99])
+        x = np.clip(x, lo, hi)
+    return x
+
+
+def compute_traits(frame: pd.DataFrame, labels: np.ndarray, features: Sequence[Feature]
+                   ) -> dict[int, list[Trait]]:
+    """Per segment, every feature as a Trait, strongest first (by |effect size|)."""
+    labels = np.asarray(labels)
+    segments = np.unique(labels)
+    k = int(labels.max()) + 1
+    out: dict[int, list[Trait]] = {int(s): [] for s in segments}
+    # Counts and amounts are summarised by medians, unless most customers have none (median 0):
+    # then by the mean, which still says how much the segment has of it.
+    log_cols = [f.name for f in features if f.scale == "log"
+                and (frame[f.name].astype("float64").median() or 0) > 0]
+    medians = (frame[log_cols].astype("float64").groupby(labels).median() if log_cols
+               else pd.DataFrame())
+    for f in features:
+        raw = frame[f.name].to_numpy(dtype=np.float64, na_value=np.nan)
+        t = _transform(raw, f.scale)
+        ok = np.isfinite(t)
+        if not ok.any():
+            continue
+        lab, tv = labels[ok], t[ok]
+        n = np.bincount(lab, minlength=k).astype(float)
+        s1 = np.bincount(lab, weights=tv, minlength=k)
+        s2 = np.bincount(lab, weights=tv * tv, minlength=k)
+        N, S1, S2 = n.sum(), s1.sum(), s2.sum()
+        if f.name in medians:
+            seg_stat = medians[f.name]
+            pop_stat = float(np.nanmedian(raw))
+            statistic = "median"
+        else:
+            rv = raw[ok] if f.scale != "log" else np.clip(raw[ok], None,
+                                                           np.quantile(raw[ok], 0.99))
+            seg_stat = pd.Series(np.bincount(lab, weights=rv, minlength=k) / np.maximum(n, 1))
+            pop_stat = float(rv.mean())
+            statistic = "mean"
+        for s in segments:
+            ns, nr = n[s], N - n[s]
+            if ns < 2 or nr < 2:
+                continue
+            ms, mr = s1[s] / ns, (S1 - s1[s]) / nr
+            vs = max((s2[s] - ns * ms * ms) / (ns - 1), 0.0)
+            vr = max((S2 - s2[s] - nr * mr * mr) / (nr - 1), 0.0)
+            pooled = np.sqrt(((ns - 1) * vs + (nr - 1) * vr) / (ns + nr - 2))
+            d = 0.0 if pooled < 1e-12 else (ms - mr) / pooled
+            out[int(s)].append(Trait(
+                feature=f.name, label=f.label, segment_mean=round(float(seg_stat[s]), 4),
+                population_mean=round(pop_stat, 4), effect_size=round(float(d), 3),
+                unit=f.unit, statistic=statistic))
+    for s in out:
+        out[s].sort(key=lambda t: (-abs(t.effect_size), t.feature))
+    return out
+
+
+def _top(traits: list[Trait]) -> list[Trait]:
+    strong = [t for t in traits if abs(t.effect_size) >= TRAIT_EFFECT][:MAX_TRAITS]
+    return strong if len(strong) >= MIN_TRAITS else traits[:MIN_TRAITS]
+
+
+def _shares(df: pd.DataFrame, col: str) -> dict[int, dict[str, float]]:
+    out: dict[int, dict[str, float]] = {}
+    for r in df.itertuples(index=False):
+        out.setdefault(int(r.segment_id), {})[str(getattr(r, col))] = round(float(r.share), 4)
+    return out
+
+
+def _warehouse_facts(wh: Warehouse, members: pd.DataFrame) -> tuple[dict, dict, dict]:
+    """Country and language shares and consented reach per segment, computed in SQL."""
+    wh.register("__card_members", members[["customer_id", "segment_id"]])
+    try:
+        shares = """SELECT m.segment_id, coalesce(c.{col}, 'unknown') AS {col},
+                           count(*) / sum(count(*)) OVER (PARTITION BY m.segment_id) AS share
+                    FROM __card_members m JOIN customers c USING (customer_id)
+                    GROUP BY m.segment_id, 2 ORDER BY m.segment_id, share DESC, 2"""
+        countries = _shares(wh.df(shares.format(col="country")), "country")
+        languages = _shares(wh.df(shares.format(col="preferred_language")), "preferred_language")
+        reach = {int(r.segment_id): {"email": int(r.email), "sms": int(r.sms),
+                                     "push": int(r.push)}
+                 for r in wh.df(reach_sql("__card_members")).itertuples(index=False)}
+    finally:
+        wh.unregister("__card_members")
+    return countries, languages, reach
+
+
+def _reach_sentence(reach: dict[str, int]) -> str:
+    if not reach:
+        return ""
+    return ("Reachable with consent: " + ", ".join(
+        f"{n:,} by {ch if ch != 'sms' else 'SMS'}" for ch, n in reach.items()) + ".")
+
+
+def _status(frame: pd.DataFrame, labels: np.ndarray) -> dict[int, dict[str, float]]:
+    cols = [c for c in ("is_active", "is_churned") if c in frame.columns]
+    out: dict[int, dict[str, float]] = {int(s): {} for s in np.unique(labels)}
+    if cols:
+        means = frame[cols].astype(float).groupby(labels).mean()
+        for s, row in means.iterrows():
+            out[int(s)].update({f"share_{c[3:]}": round(float(v), 4) for c, v in row.items()})
+    if "days_since_last_transaction" in frame.columns:
+        med = frame["days_since_last_transaction"].astype(float).groupby(labels).median()
+        for s, v in med.items():
+            out[int(s)]["median_days_since_last_transaction"] = (
+                None if pd.isna(v) else round(float(v), 1))
+    return out
+
+
+def build_cards(wh: Warehouse, run_id: str, frame: pd.DataFrame, labels: np.ndarray,
+                features: Sequence[Feature], *, kind: str = "segmentation",
+                source_table: str = "customers", key: str = "customer_id",
+                population: str = "customers segmented", warehouse_customers: bool = True,
+                protected: Sequence[str] = (), protected_used: bool = False,
+                names: dict[int, str] | None = None, leads: dict[int, str] | None = None
+                ) -> list[SegmentCard]:
+    """One card per segment (labels 1..k), named and described deterministically.
+
+    `features` are the columns traits are drawn from; `protected` features never name or
+    describe a segment unless `protected_used`. `names` overrides the derived names (RFM);
+    `notes` adds a sentence to a segment's description.
+    """
+    labels = np.asarray(labels)
+    traits = compute_traits(frame, labels, features)
+    segments = sorted(traits)
+    hide = set() if protected_used else set(protected)
+    tops = {s: _top([t for t in traits[s] if t.feature not in hide]) for s in segments}
+    if names is None:
+        derived = [naming.segment_name(tops[s], protected=hide) for s in segments]
+        derived = naming.unique_names(derived, [tops[s] for s in segments], protected=hide)
+        names = dict(zip(segments, derived, strict=True))
+    sizes = pd.Series(labels).value_counts()
+    total = len(labels)
+    products: dict[int, dict[str, float]] = {s: {} for s in segments}
+    holds = [f"holds_{p}" for p in PRODUCTS if f"holds_{p}" in frame.columns]
+    if holds:
+        means = frame[holds].astype(float).groupby(labels).mean()
+        for s, row in means.iterrows():
+            products[int(s)] = {c[6:]: round(float(v), 4) for c, v in row.items()}
+    status = _status(frame, labels)
+    countries: dict = {}
+    languages: dict = {}
+    reach: dict = {}
+    if warehouse_customers:
+        members = pd.DataFrame({"customer_id": frame[key].to_numpy(), "segment_id": labels})
+        countries, languages, reach = _warehouse_facts(wh, members)
+    cards = []
+    for s in segments:
+        size = int(sizes[s])
+        extra = _reach_sentence(reach.get(s, {}))
+        cards.append(SegmentCard(
+            run_id=run_id, segment_id=int(s), name=names[s],
+            description=naming.describe(names[s], size, size / total, tops[s],
+                                        population=population, protected=hide,
+                                        lead=(leads or {}).get(s, ""), extra=extra),
+            size=size, share=round(size / total, 4), traits=tops[s], products=products[s],
+            reach=reach.get(s, {}), languages=dict(list(languages.get(s, {}).items())[:6]),
+            countries=dict(list(countries.get(s, {}).items())[:8]),
+            source_sql=(f"SELECT {'customer_id' if warehouse_customers else 'record_key'} FROM "
+                        f"{ASSISTANT_SCHEMA}.segment_members WHERE run_id = '{run_id}' "
+                        f"AND segment_id = {s}"),
+            kind=kind, source_table=source_table, status=status.get(s, {}),
+            protected_attributes_used=protected_used,
+        ))
+    return cards

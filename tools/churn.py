@@ -1,0 +1,275 @@
+"""Churn risk on the warehouse, and propensity on a user's own table with a target column.
+
+Warehouse churn, with a proper time split:
+- cutoff = reference date - 90 days; features are computed as of the cutoff (nothing after it,
+  and no balances, which the warehouse only holds as of today);
+- the rows are the customers active at the cutoff (a transaction in the 90 days before it);
+- the label is the contract's definition of churned at the reference date: no transaction in
+  the 90 days after the cutoff, or all accounts closed (view customer_status);
+- tools.propensity trains, validates and evaluates on held-out customers;
+- the currently active customers are then scored with features as of the reference date.
+
+A run is reused instead of retrained when one exists for the same data (same reference date and
+row counts), code version and settings, made in the last 7 days.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from assistant.errors import InvalidArgument
+from tools import propensity
+from tools.features import FEATURES, compute_features, reference_ts
+from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
+from tools.runs import Run, code_version, get_run, has_tables, save_scores
+from tools.table_features import flag_values, load_table_features, profile_table, quote_ident
+from warehouse.connection import Warehouse
+from warehouse.contract import ACTIVE_WINDOW_DAYS, ASSISTANT_SCHEMA
+
+REUSE_DAYS = 7
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ScoringResult:
+    run: dict                 # the runs row (params and metrics parsed)
+    reused: bool
+    at_risk: pd.DataFrame     # top rows for the person (no personal data)
+    sql: list[str]
+
+
+def _churn_features(include_protected: bool):
+    return [f for f in FEATURES if not f.current_only and (include_protected or not f.protected)]
+
+
+def _fingerprint(wh: Warehouse) -> dict[str, int]:
+    return {t: int(wh.scalar(f"SELECT count(*) FROM {t}"))
+            for t in ("customers", "accounts", "transactions", "app_events", "campaign_events")}
+
+
+def _reusable(wh: Warehouse, params: dict) -> dict | None:
+    if not has_tables(wh):
+        return None
+    since = datetime.now() - timedelta(days=REUSE_DAYS)
+    rows = wh.rows(f"SELECT run_id, params FROM {ASSISTANT_SCHEMA}.runs WHERE kind = 'churn' "
+                   "AND code_version = ? AND created_at >= ? ORDER BY created_at DESC",
+                   [code_version(), since])
+    for run_id, stored in rows:
+        if json.loads(stored) == json.loads(json.dumps(params, default=str)):
+            return get_run(wh, run_id, kinds=("churn",))
+    return None
+
+
+def _at_risk_sql(run_id: str, top_n: int) -> str:
+    s = ASSISTANT_SCHEMA
+    return f"""WITH latest_segmentation AS (
+    SELECT run_id FROM {s}.runs WHERE kind IN ('segmentation', 'rfm')
+      AND source_table = 'customers'
+    ORDER BY created_at DESC, run_id DESC LIMIT 1
+)
+SELECT sc.customer_id, sc.score, sc.decile,
+       seg.segment_id || ': ' || seg.name AS segment,
+       array_to_string(cs.products_held, ', ') AS products_held,
+       cs.days_since_last_transaction,
+       round(cs.spend_90d, 2) AS spend_90d,
+       cs.tenure_days,
+       sc.reasons
+FROM {s}.scores sc
+JOIN customer_status cs ON cs.customer_id = sc.customer_id
+LEFT JOIN {s}.segment_members m ON m.customer_id = sc.customer_id
+     AND m.run_id = (SELECT run_id FROM latest_segmentation)
+LEFT JOIN {s}.segments seg ON seg.run_id = m.run_id AND seg.segment_id = m.segment_id
+WHERE sc.run_id = '{run_id}'
+ORDER BY sc.score DESC, sc.customer_id
+LIMIT {int(top_n)}"""
+
+
+def _metrics(report: propensity.ModelReport) -> dict:
+    return {
+        **report.metrics,
+        "model": report.model_name,
+        "validation_auc": report.validation_auc,
+        "calibration": report.calibration.to_dict(orient="records"),
+        "drivers": [{"feature": d.feature, "label": d.label, "importance": d.importance,
+                     "direction": d.direction} for d in report.drivers],
+        "train_rows": report.train_rows,
+        "test_rows": report.test_rows,
+        "positive_rate": report.positive_rate,
+    }
+
+
+def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = False,
+                seed: int = 42, retrain: bool = False, session: str = "", question: str = "",
+                progress: Progress | None = None) -> ScoringResult:
+    """Train (or reuse) the warehouse churn model and score the active customers."""
+    step = progress or (lambda _msg: None)
+    ref = reference_ts(wh)
+    cutoff = ref - timedelta(days=ACTIVE_WINDOW_DAYS)
+    params = {"reference_ts": ref.isoformat(), "cutoff": cutoff.isoformat(),
+              "include_protected": include_protected, "seed": seed,
+              "data": _fingerprint(wh)}
+    cached = None if retrain else _reusable(wh, params)
+    if cached is not None:
+        return ScoringResult(cached, True, wh.df(_at_risk_sql(cached["run_id"], top_n)),
+                             [_at_risk_sql(cached["run_id"], top_n)])
+    feats = _churn_features(include_protected)
+    step(f"Features as of the cutoff {cutoff:%Y-%m-%d}")
+    past = compute_features(wh, as_of=cutoff, active_only=True,
+                            include_protected=include_protected)
+    past_sql = past.attrs["sql"]
+    labels = wh.df("SELECT customer_id, is_churned FROM customer_status")
+    past = past.merge(labels, on="customer_id", suffixes=("", "_after"))
+    y = past["is_churned_after"].astype(bool).to_numpy()
+    step(f"Training on {len(past):,} customers active at the cutoff "
+         f"({y.mean():.1%} churned since)")
+    report = propensity.train(past, y, feats, seed=seed)
+    step("Scoring the customers active today")
+    now = compute_features(wh, active_only=True, include_protected=include_protected)
+    scores = propensity.score(report, now)
+    scores.insert(0, "customer_id", now["customer_id"].to_numpy())
+    threshold = float(scores.loc[scores["decile"] == 1, "score"].min())
+    metrics = _metrics(report) | {"scored": len(scores), "top_decile_threshold": threshold,
+                                  "scored_top_decile": int((scores["decile"] == 1).sum())}
+    run = Run(kind="churn", source_table="customers", params=params, metrics=metrics,
+              protected_attributes_used=include_protected, row_count=len(scores), as_of=ref,
+              session=session, question=question)
+    save_scores(wh, run, scores)
+    stored = get_run(wh, run.run_id, kinds=("churn",))
+    sql = [past_sql, now.attrs["sql"], _at_risk_sql(run.run_id, top_n)]
+    return ScoringResult(stored, False, wh.df(_at_risk_sql(run.run_id, top_n)), sql)
+
+
+def score_table(wh: Warehouse, table: str, target: str, *, top_n: int = 20,
+                include_protected: bool = False, seed: int = 42, session: str = "",
+                question: str = "", progress: Progress | None = None) -> ScoringResult:
+    """Train a propensity model for `target` on a user table and score every row."""
+    step = progress or (lambda _msg: None)
+    prof = profile_table(wh, table, target=target, include_protected=include_protected)
+    target_col = next(c for c, r in prof.ignored.items() if r == "target")
+    step(f"Loading {prof.table}: {prof.rows:,} rows, {prof.describe()}")
+    frame, feats = load_table_features(wh, prof, extra=(target_col,))
+    distinct = frame[target_col].dropna().nunique()
+    if distinct != 2:
+        raise InvalidArgument(f"the target {target_col} must have exactly two values (0/1, "
+                              f"yes/no, true/false); it has {distinct}")
+    y_all = flag_values(frame[target_col])
+    labelled = ~np.isnan(y_all)
+    step(f"Training on {labelled.sum():,} labelled rows ({np.nanmean(y_all):.1%} positive)")
+    report = propensity.train(frame[labelled], y_all[labelled].astype(int), feats, seed=seed)
+    step("Scoring every row")
+    scores = propensity.score(report, frame)
+    scores.insert(0, "__key", frame["__key"].to_numpy())
+    metrics = _metrics(report) | {"scored": len(scores), "profile": prof.describe(),
+                                  "ignored_columns": prof.ignored}
+    params = {"table": prof.table, "target": target_col, "key": prof.key,
+              "include_protected": include_protected, "seed": seed,
+              "features": [f.name for f in feats]}
+    run = Run(kind="propensity", source_table=prof.table, params=params, metrics=metrics,
+              protected_attributes_used=bool(prof.protected_used), row_count=len(scores),
+              session=session, question=question)
+    save_scores(wh, run, scores, key="__key", warehouse_ids=False)
+    stored = get_run(wh, run.run_id, kinds=("propensity",))
+    # The person's list: highest scores among rows without the outcome yet, with non-PII
+    # context columns (the features as they are in the table).
+    context = [c for c in prof.numeric if c not in prof.protected_used][:5] + \
+        [c for c in prof.categorical if c not in prof.protected_used][:2]
+    view = pd.DataFrame({prof.key or "row": frame["__key"].to_numpy()})
+    raw = wh.df(f"SELECT {quote_ident(prof.key) if prof.key else 'rowid'} AS __key, "
+                + ", ".join(quote_ident(c) for c in context)
+                + f" FROM {quote_ident(prof.table)} ORDER BY __key") if context else None
+    if raw is not None:
+        for c in context:
+            view[c] = raw[c].to_numpy()
+    view["score"] = scores["score"].to_numpy()
+    view["decile"] = scores["decile"].to_numpy()
+    view["reasons"] = scores["reasons"].to_numpy()
+    open_rows = view[y_all != 1] if (y_all != 1).any() else view
+    at_risk = open_rows.sort_values(["score"], ascending=False, kind="stable").head(top_n)
+    return ScoringResult(stored, False, at_risk.reset_index(drop=True), [frame.attrs["sql"]])
+
+
+def _drivers_text(metrics: dict, n: int = 4) -> str:
+    drivers = metrics.get("drivers", [])[:n]
+    if not drivers:
+        return "no single feature stands out"
+    words = {"higher": "high {}", "lower": "low {}", "mixed": "{} (not in one direction)"}
+    return "; ".join(words[d["direction"]].format(d["label"]) for d in drivers)
+
+
+def _summary(res: ScoringResult, *, table: str | None, target: str | None) -> str:
+    run, m = res.run, res.run["metrics"]
+    other = "logistic" if m["model"] == "gbm" else "gbm"
+    model = (f"{propensity.MODEL_NAMES[m['model']]} (validation ROC AUC "
+             f"{m['validation_auc'][m['model']]:.2f} vs {m['validation_auc'][other]:.2f} for "
+             f"{propensity.MODEL_NAMES[other]})")
+    quality = (f"held-out ROC AUC {m['roc_auc']:.2f}, precision in the top decile "
+               f"{m['precision_top_decile']:.0%} (lift {m['lift_top_decile']:.1f}x over the "
+               f"base rate {m['base_rate']:.0%}), Brier score {m['brier']:.3f}")
+    if table is None:
+        head = (f"Churn run {run['run_id']}{' (reused, same data)' if res.reused else ''}: "
+                f"model trained on customers active at {run['params']['cutoff'][:10]}, label = "
+                f"churned in the 90 days after; {model}; {quality}. Scored "
+                f"{m['scored']:,} active customers; {m['scored_top_decile']:,} in the top "
+                f"decile (score >= {m['top_decile_threshold']:.2f}).")
+    else:
+        head = (f"Propensity run {run['run_id']} on table {table}, target {target}: {model}; "
+                f"{quality}. Scored {m['scored']:,} rows. Columns: {m['profile']}.")
+    protected = ("Protected attributes WERE used, as requested (recorded in the run)."
+                 if run["protected_attributes_used"] else
+                 "Protected attributes were not used as features.")
+    return (f"{head} Top drivers: {_drivers_text(m)}. {protected} The person sees the "
+            f"{len(res.at_risk)} highest-risk rows with reasons.")
+
+
+def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
+                  target: str | None = None, include_protected: bool = False) -> ToolResult:
+    """Predict who is likely to churn (or, on an imported table, who has a target outcome).
+
+    Use this for "who is likely to churn?", "churn risk", "which customers might leave?", or
+    for a propensity model on a table the user imported ("score bank_churn on Exited"). On the
+    warehouse it trains with a time split (features before a cutoff, churn after it) or reuses
+    a recent model, scores the active customers and saves the scores.
+
+    Args:
+        top_n: how many highest-risk customers to list for the person (default 20).
+        table: an imported customer-level table to model instead of the warehouse.
+        target: the table's yes/no outcome column to predict (required with `table`).
+        include_protected: use protected attributes (gender, age) as features; only when the
+            marketer explicitly asks. Recorded in the run.
+    """
+    if top_n < 1 or top_n > 1000:
+        raise InvalidArgument(f"top_n must be between 1 and 1000, not {top_n}")
+    if (table is None) != (target is None):
+        raise InvalidArgument("a propensity model on a table needs both table and target "
+                              "(the yes/no column to predict)")
+    if table is None:
+        res = score_churn(ctx.wh, top_n=top_n, include_protected=include_protected,
+                          session=ctx.session, question=ctx.question)
+        ctx.state["last_churn_run"] = res.run["run_id"]
+        title = f"Top {len(res.at_risk)} customers at risk of churning"
+    else:
+        res = score_table(ctx.wh, table, target, top_n=top_n,
+                          include_protected=include_protected, session=ctx.session,
+                          question=ctx.question)
+        ctx.state["last_propensity_run"] = res.run["run_id"]
+        title = (f"Top {len(res.at_risk)} rows by predicted {target} (among rows without "
+                 "it yet)")
+    m = res.run["metrics"]
+    calibration = pd.DataFrame(m["calibration"])
+    drivers = pd.DataFrame(m["drivers"])
+    return ToolResult(
+        summary=_summary(res, table=table, target=target),
+        tables=[TableResult(title, res.at_risk),
+                TableResult("Top drivers (drop in ROC AUC when shuffled)", drivers),
+                TableResult("Calibration on held-out rows", calibration)],
+        sql=res.sql,
+        chart=ChartSpec(kind="bar", x="label", y=["importance"], title="Top drivers"),
+        data={"run_id": res.run["run_id"], "metrics": {k: v for k, v in m.items()
+                                                       if k not in ("calibration",)}},
+    )

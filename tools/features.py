@@ -1,0 +1,478 @@
+"""Per-customer behavioural features, computed inside the warehouse in one pass per table.
+
+`compute_features(wh, as_of=...)` runs one SQL statement (DuckDB dialect, transpilable by
+sqlglot) that aggregates transactions, app events, accounts and campaign events up to `as_of`
+and returns one row per customer. Raw transactions never leave the warehouse.
+
+Every feature is declared once in `FEATURES` with its SQL expression, its words (for segment
+cards and reasons) and how clustering should treat it (scale, weight). `as_of` defaults to the
+reference date (latest transaction); the churn model passes an earlier cutoff so that features
+only use what was known then. Balances and frozen statuses are only known at the reference date:
+features built on them are NULL for an earlier `as_of` and left out of models.
+
+Design choices, checked against the generator's hidden personas (bench/segment_quality.py):
+- spend mix is COUNT shares of everyday payments, not amount shares (rent and bills would
+  dominate amounts and split customers by renting vs owning), smoothed towards the population's
+  shares by two pseudo-payments so that a customer with three payments is not "100% dining";
+- rates are per active month (first to last transaction in the window), so a customer who left
+  is described by what they did while they were here;
+- clustering weights (`Feature.weight`): 1 for behavioural signals; 1.5 for logins (app
+  engagement separates digital from web-banking customers); 0.5 for product flags (a
+  standardised 0/1 flag would otherwise dominate distances), for the income amount (it repeats
+  the income pattern) and the web share (it overlaps logins); 0.75 for money received from family
+  or friends (a strong but narrow signal); 0 (description only) for travel, already carried by
+  the share of card payments abroad, and entertainment, dominated by subscriptions everyone has.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import pandas as pd
+
+from assistant.errors import EmptyResult, InvalidArgument
+from warehouse.connection import Warehouse
+from warehouse.contract import ACTIVE_WINDOW_DAYS, NON_SPEND_CATEGORIES, PRODUCTS
+
+Scale = Literal["share", "log", "linear", "flag"]
+
+# Everyday payments: the discretionary debits whose mix says what a customer's life looks like.
+EVERYDAY = ("groceries", "dining", "travel", "shopping", "entertainment", "cash", "crypto")
+DEPOSIT_PRODUCTS = ("checking", "savings", "investment", "crypto")
+LOOKBACK_DAYS = 365
+DAYS_PER_MONTH = 30.4375
+HOLDS_LABEL = {"checking": "holds a checking account", "savings": "holds a savings account",
+               "credit_card": "holds a credit card", "personal_loan": "has a personal loan",
+               "mortgage": "has a mortgage", "investment": "holds an investment account",
+               "crypto": "holds a crypto wallet"}
+SMOOTHING = 2  # pseudo-observations in smoothed shares
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One per-customer feature: its SQL, its meaning in words and its role in models."""
+
+    name: str
+    sql: str            # expression over the CTEs (tx, ev, acc, camp, c); {as_of} literals
+    label: str          # words for cards and reasons, e.g. "share of card payments abroad"
+    unit: str = ""      # "%", "per month", "days", "" (amounts are in the account currency)
+    scale: Scale = "linear"  # how clustering transforms it before standard scaling
+    weight: float = 0.0      # weight in behavioural clustering; 0 = describe only
+    current_only: bool = False  # only known at the reference date (balances)
+    protected: bool = False     # a protected attribute: used only when explicitly asked
+    describe: bool = True       # may appear as a trait on segment cards
+
+
+def _share(num: str, den: str) -> str:
+    return f"CAST({num} AS DOUBLE) / nullif({den}, 0)"
+
+
+def _smoothed(num: str, den: str, prior: str) -> str:
+    """A share shrunk towards the population's share (`prior`, from the pri/epri CTEs) by
+    SMOOTHING pseudo-observations, so that a customer with three payments does not look 100%
+    anything (additive smoothing)."""
+    return (f"(coalesce({num}, 0) + {SMOOTHING} * coalesce({prior}, 0)) / "
+            f"(coalesce({den}, 0) + {SMOOTHING})")
+
+
+def _per_month(num: str, span: str = "tx.span_days") -> str:
+    return f"CAST({num} AS DOUBLE) / greatest({span}, 30) * {DAYS_PER_MONTH}"
+
+
+def _ratio(recent: str, before: str) -> str:
+    """Recent activity over earlier activity, +1 on both sides so zeros stay finite."""
+    return f"(coalesce({recent}, 0) + 1.0) / (coalesce({before}, 0) + 1)"
+
+
+def _everyday_share(cat: str, label: str, weight: float = 1.0):
+    return Feature(f"share_{cat}", _smoothed(f"tx.n_{cat}", "tx.n_everyday", f"pri.{cat}"),
+                   f"share of everyday payments on {label}", "%", "share", weight)
+
+
+FEATURES: tuple[Feature, ...] = (
+    # -- what they pay for (count shares: rent and bills would dominate amount shares) --------
+    _everyday_share("groceries", "groceries"),
+    _everyday_share("dining", "dining out"),
+    _everyday_share("travel", "travel", weight=0.0),
+    _everyday_share("shopping", "shopping"),
+    _everyday_share("entertainment", "entertainment", weight=0.0),
+    _everyday_share("cash", "cash withdrawals"),
+    _everyday_share("crypto", "crypto purchases"),
+    # -- how they pay ------------------------------------------------------------------------
+    Feature("share_international", _smoothed("tx.n_card_abroad", "tx.n_card", "pri.card_abroad"),
+            "share of card payments abroad", "%", "share", 1.0),
+    Feature("share_online", _smoothed("tx.n_card_online", "tx.n_card", "pri.card_online"),
+            "share of card payments made online", "%", "share", 1.0),
+    Feature("share_p2p", _smoothed("tx.n_p2p_out", "tx.n_everyday + tx.n_p2p_out", "pri.p2p_out"),
+            "share of outgoing payments sent person to person", "%", "share", 1.0),
+    Feature("everyday_per_month", _per_month("tx.n_everyday"),
+            "everyday payments per month", "per month", "log", 1.0),
+    Feature("avg_ticket", "tx.everyday_amount / nullif(tx.n_everyday, 0)",
+            "average everyday payment", "", "log", 1.0),
+    Feature("payments_12m", "coalesce(tx.n_spend, 0)",
+            "payments in the last 12 months", "", "log"),
+    Feature("spend_12m", "coalesce(tx.spend, 0)", "spend in the last 12 months", "", "log"),
+    Feature("spend_per_month", _per_month("tx.spend"),
+            "spend per month", "", "log"),
+    # -- money in ----------------------------------------------------------------------------
+    Feature("income_credits_per_month", _per_month("tx.n_income"),
+            "salary, pension or gig payouts received per month", "per month", "log", 1.0),
+    Feature("income_per_month", _per_month("tx.income"),
+            "income received per month", "", "log", 0.5),
+    Feature("p2p_in_per_month", _per_month("tx.n_p2p_in"),
+            "person-to-person payments received per month", "per month", "log", 0.75),
+    Feature("investing_per_month", _per_month("tx.n_investment"),
+            "transfers into investments per month", "per month", "log", 0.5),
+    Feature("share_months_rent", f"least({_per_month('tx.n_rent')}, 1)",
+            "months with a rent payment", "%", "share", 1.0),
+    # -- digital engagement --------------------------------------------------------------------
+    Feature("logins_per_month", _per_month("ev.logins", "ev.span_days"),
+            "app or web logins per month", "per month", "log", 1.5),
+    Feature("share_web", _smoothed("ev.n_web", "ev.n_app", "epri.web"),
+            "share of app events on web banking", "%", "share", 0.5),
+    Feature("share_android", _smoothed("ev.n_android", "ev.n_app", "epri.android"),
+            "share of app events on Android", "%", "share", 1.0),
+    Feature("support_per_month", _per_month("ev.support", "ev.span_days"),
+            "support chats per month", "per month", "log"),
+    Feature("product_views_per_month", _per_month("ev.views", "ev.span_days"),
+            "product pages viewed per month", "per month", "log"),
+    # -- products and balances -------------------------------------------------------------------
+    *(Feature(f"holds_{p}", f"coalesce(acc.holds_{p}, false)::INTEGER", HOLDS_LABEL[p], "%",
+              "flag", 0.0 if p == "checking" else 0.5)
+      for p in PRODUCTS),
+    Feature("products_held", "coalesce(acc.products_held, 0)", "products held", "", "linear"),
+    Feature("deposits", "acc.deposits", "deposit and investment balances", "", "log", 1.0,
+            current_only=True),
+    Feature("card_utilisation", "acc.card_balance / nullif(acc.card_limit, 0)",
+            "credit card balance as a share of the limit", "%", "share", current_only=True),
+    # -- relationship and marketing ---------------------------------------------------------------
+    Feature("tenure_days", "date_diff('day', c.signup_date, {as_of_date})",
+            "days since signup", "days", "log", 1.0),
+    Feature("days_since_last_transaction", "date_diff('day', tx.last_ts, {as_of})",
+            "days since the last transaction", "days", "log"),
+    Feature("campaign_open_rate", _share("camp.opened", "camp.sent"),
+            "share of campaigns opened", "%", "share"),
+    Feature("campaign_click_rate", _share("camp.clicked", "camp.sent"),
+            "share of campaigns clicked", "%", "share"),
+    Feature("campaign_conversion_rate", _share("camp.converted", "camp.sent"),
+            "share of campaigns converted", "%", "share"),
+    # -- recent trend (churn signals) --------------------------------------------------------
+    Feature("transactions_30d", "coalesce(tx.tx_30d, 0)", "transactions in the last 30 days",
+            "", "log", describe=False),
+    Feature("transactions_90d", "coalesce(tx.tx_90d, 0)", "transactions in the last 90 days",
+            "", "log", describe=False),
+    Feature("activity_trend", _ratio("tx.tx_90d", "tx.tx_prev_90d"),
+            "transactions in the last 90 days vs the 90 days before", "x", "log", describe=False),
+    Feature("spend_trend", _ratio("tx.spend_90d", "tx.spend_prev_90d"),
+            "spend in the last 90 days vs the 90 days before", "x", "log", describe=False),
+    Feature("income_trend", _ratio("tx.n_income_90d", "tx.n_income_prev_90d"),
+            "income payments in the last 90 days vs the 90 days before", "x", "log",
+            describe=False),
+    Feature("login_trend", _ratio("ev.logins_30d", "ev.logins_60d / 2.0"),
+            "logins in the last 30 days vs the monthly average of the 60 days before", "x", "log",
+            describe=False),
+    Feature("support_90d", "coalesce(ev.support_90d, 0)", "support chats in the last 90 days",
+            "", "log", describe=False),
+    Feature("unsubscribed", "coalesce(camp.unsubscribed, 0) > 0", "unsubscribed from a campaign",
+            "%", "flag", describe=False),
+    # -- protected attributes: only when explicitly requested --------------------------------
+    Feature("age", "date_part('year', age({as_of_date}, c.birth_date))",
+            "age in years", "years", "linear", 1.0, protected=True),
+    Feature("gender_female", "(c.gender = 'female')::INTEGER", "share who are female", "%",
+            "flag", 0.5, protected=True),
+)
+FEATURES_BY_NAME = {f.name: f for f in FEATURES}
+BEHAVIOUR = tuple(f.name for f in FEATURES if f.weight > 0 and not f.protected)
+PROTECTED = tuple(f.name for f in FEATURES if f.protected)
+# Columns returned besides the features (not model inputs). is_active and is_churned follow the
+# contract at as_of; is_churned is NULL for customers with no transaction in the lookback window
+# whose accounts are not all closed (whether they transacted before the window is not looked up).
+ID_COLUMNS = ("customer_id", "country", "n_transactions", "is_active", "is_churned")
+
+_EVERYDAY_SQL = ", ".join(f"'{c}'" for c in EVERYDAY)
+_NON_SPEND_SQL = ", ".join(f"'{c}'" for c in NON_SPEND_CATEGORIES)
+_CARD = ("t.direction = 'debit' AND t.channel IN ('card_present', 'online') "
+         "AND t.category <> 'crypto'")
+_W = ACTIVE_WINDOW_DAYS
+
+_TEMPLATE = """WITH t AS (
+    -- one projection per row, so the aggregates below only test booleans
+    SELECT t.customer_id, t.ts, CAST(t.amount AS DOUBLE) AS amount, t.category,
+           t.direction = 'debit' AS debit,
+           t.direction = 'debit' AND t.category IN ({everyday}) AS everyday,
+           t.direction = 'debit' AND t.category NOT IN ({non_spend}) AS spends,
+           {card} AS card,
+           t.channel = 'online' AS online,
+           coalesce(t.is_international, false) AS abroad,
+           t.channel = 'p2p' AS p2p,
+           t.direction = 'credit' AND t.category = 'salary' AS income,
+           t.ts > {w30} AS w30,
+           t.ts > {w90} AS w90,
+           t.ts <= {w90} AND t.ts > {w180} AS prev90
+    FROM transactions t
+    WHERE t.ts <= {as_of} AND t.ts > {since}
+),
+tx AS (
+    SELECT t.customer_id,
+           count(*) AS n_tx,
+           max(t.ts) AS last_ts,
+           date_diff('day', min(t.ts), max(t.ts)) + 1 AS span_days,
+           count(*) FILTER (WHERE t.w30) AS tx_30d,  -- trend
+           count(*) FILTER (WHERE t.w90) AS tx_90d,
+           count(*) FILTER (WHERE t.prev90) AS tx_prev_90d,  -- trend
+           count(*) FILTER (WHERE t.everyday) AS n_everyday,
+{category_counts},
+           sum(t.amount) FILTER (WHERE t.everyday) AS everyday_amount,
+           count(*) FILTER (WHERE t.spends) AS n_spend,
+           coalesce(sum(t.amount) FILTER (WHERE t.spends), 0) AS spend,
+           coalesce(sum(t.amount) FILTER (WHERE t.spends AND t.w90), 0) AS spend_90d,  -- trend
+           sum(t.amount) FILTER (WHERE t.spends AND t.prev90) AS spend_prev_90d,  -- trend
+           count(*) FILTER (WHERE t.card) AS n_card,
+           count(*) FILTER (WHERE t.card AND t.online) AS n_card_online,
+           count(*) FILTER (WHERE t.card AND t.abroad) AS n_card_abroad,
+           count(*) FILTER (WHERE t.debit AND t.p2p) AS n_p2p_out,
+           count(*) FILTER (WHERE NOT t.debit AND t.p2p) AS n_p2p_in,
+           count(*) FILTER (WHERE t.income) AS n_income,
+           count(*) FILTER (WHERE t.income AND t.w90) AS n_income_90d,  -- trend
+           count(*) FILTER (WHERE t.income AND t.prev90) AS n_income_prev_90d,  -- trend
+           coalesce(sum(t.amount) FILTER (WHERE t.income), 0) AS income,
+           count(*) FILTER (WHERE t.debit AND t.category = 'investment') AS n_investment,
+           count(*) FILTER (WHERE t.debit AND t.category = 'rent') AS n_rent
+    FROM t
+    GROUP BY t.customer_id
+),
+e AS (
+    SELECT e.customer_id, e.ts,
+           e.event_type = 'login' AS login,
+           e.event_type <> 'push_open' AS app,
+           e.platform = 'web' AS web,
+           e.platform = 'android' AS android,
+           e.event_type = 'support_chat' AS support,
+           e.event_type = 'view_product' AS view,
+           e.ts > {w30} AS w30,
+           e.ts > {w90} AS w90
+    FROM app_events e
+    WHERE e.ts <= {as_of} AND e.ts > {since}
+),
+ev AS (
+    SELECT e.customer_id,
+           date_diff('day', min(e.ts), {as_of}) + 1 AS span_days,
+           count(*) FILTER (WHERE e.login) AS logins,
+           count(*) FILTER (WHERE e.login AND e.w30) AS logins_30d,  -- trend
+           count(*) FILTER (WHERE e.login AND e.w90 AND NOT e.w30) AS logins_60d,  -- trend
+           count(*) FILTER (WHERE e.app) AS n_app,
+           count(*) FILTER (WHERE e.app AND e.web) AS n_web,
+           count(*) FILTER (WHERE e.app AND e.android) AS n_android,
+           count(*) FILTER (WHERE e.support) AS support,
+           count(*) FILTER (WHERE e.support AND e.w90) AS support_90d,  -- trend
+           count(*) FILTER (WHERE e.view) AS views
+    FROM e
+    GROUP BY e.customer_id
+),
+pri AS (
+    -- population shares that smoothed shares shrink towards
+    SELECT {category_priors},
+           sum(n_card_abroad) / nullif(sum(n_card), 0) AS card_abroad,
+           sum(n_card_online) / nullif(sum(n_card), 0) AS card_online,
+           sum(n_p2p_out) / nullif(sum(n_everyday + n_p2p_out), 0) AS p2p_out
+    FROM tx
+),
+epri AS (
+    SELECT sum(n_web) / nullif(sum(n_app), 0) AS web,
+           sum(n_android) / nullif(sum(n_app), 0) AS android
+    FROM ev
+),
+acc AS (
+    SELECT a.customer_id,
+{holdings},
+           count(DISTINCT a.product) FILTER (WHERE {held}) AS products_held,
+           count(*) AS accounts,
+           count(*) FILTER (WHERE a.closed_at IS NOT NULL AND a.closed_at <= {as_of_date})
+               AS closed_accounts,
+           {deposits} AS deposits,
+           {card_balance} AS card_balance,
+           {card_limit} AS card_limit
+    FROM accounts a
+    WHERE a.opened_at IS NULL OR a.opened_at <= {as_of_date}
+    GROUP BY a.customer_id
+),
+camp AS (
+    -- campaigns with each event per customer (an event counts once per campaign)
+    SELECT ce.customer_id,
+           count(*) FILTER (WHERE ce.event = 'unsubscribed') AS unsubscribed,  -- trend
+           count(*) FILTER (WHERE ce.event = 'sent') AS sent,
+           count(*) FILTER (WHERE ce.event = 'opened') AS opened,
+           count(*) FILTER (WHERE ce.event = 'clicked') AS clicked,
+           count(*) FILTER (WHERE ce.event = 'converted') AS converted
+    FROM (SELECT DISTINCT customer_id, campaign_id, event FROM campaign_events
+          WHERE ts <= {as_of} AND ts > {since}) ce
+    GROUP BY ce.customer_id
+)
+SELECT c.customer_id,
+       c.country,
+       coalesce(tx.n_tx, 0) AS n_transactions,
+       coalesce(tx.tx_90d, 0) > 0 AS is_active,
+       CASE WHEN coalesce(acc.accounts, 0) > 0 AND acc.closed_accounts = acc.accounts THEN true
+            WHEN coalesce(tx.n_tx, 0) > 0 THEN coalesce(tx.tx_90d, 0) = 0
+       END AS is_churned,
+{features}
+FROM customers c
+CROSS JOIN pri
+CROSS JOIN epri
+LEFT JOIN tx ON tx.customer_id = c.customer_id
+LEFT JOIN ev ON ev.customer_id = c.customer_id
+LEFT JOIN acc ON acc.customer_id = c.customer_id
+LEFT JOIN camp ON camp.customer_id = c.customer_id
+WHERE (c.signup_date IS NULL OR c.signup_date <= {as_of_date}){filters}
+ORDER BY c.customer_id"""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which customers to keep: all of them by default."""
+
+    active_only: bool = False          # a transaction in the 90 days up to as_of
+    country: str | None = None         # ISO-2 country of residence
+    product: str | None = None         # holds an open account of this product at as_of
+    transacting_only: bool = False     # at least one transaction in the lookback window
+
+    def where(self) -> str:
+        parts = []
+        if self.active_only:
+            parts.append("coalesce(tx.tx_90d, 0) > 0")
+        if self.transacting_only:
+            parts.append("coalesce(tx.n_tx, 0) > 0")
+        if self.country:
+            parts.append(f"c.country = '{self.country}'")
+        if self.product:
+            parts.append(f"coalesce(acc.holds_{self.product}, false)")
+        return "".join(f"\n  AND {p}" for p in parts)
+
+    def describe(self) -> str:
+        """'active customers living in DE holding a credit card', or 'all customers'."""
+        parts = ["active customers" if self.active_only else "customers"]
+        if self.country:
+            parts.append(f"living in {self.country}")
+        if self.product:
+            parts.append(f"holding a {self.product.replace('_', ' ')}")
+        return "all customers" if len(parts) == 1 and not self.active_only else " ".join(parts)
+
+
+def _literals(as_of: datetime, lookback_days: int) -> dict[str, str]:
+    """Timestamps as SQL literals, so the engine can prune row groups by ts."""
+    def ts(t: datetime) -> str:
+        return f"TIMESTAMP '{t:%Y-%m-%d %H:%M:%S}'"
+
+    return {"as_of": ts(as_of), "as_of_date": f"DATE '{as_of:%Y-%m-%d}'",
+            "since": ts(as_of - timedelta(days=lookback_days)),
+            "w30": ts(as_of - timedelta(days=30)), "w90": ts(as_of - timedelta(days=_W)),
+            "w180": ts(as_of - timedelta(days=2 * _W))}
+
+
+def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
+                include_protected: bool = False, lookback_days: int = LOOKBACK_DAYS,
+                trends: bool = True) -> str:
+    """The one statement that computes every feature as of `as_of` (DuckDB dialect).
+
+    `current` says whether `as_of` is the reference date: only then are balances and account
+    statuses (which the warehouse holds as of today) meaningful. `trends=False` leaves out the
+    recent-trend features (the churn model's signals, `Feature.describe` False) and the
+    aggregates only they need (lines marked `-- trend`): segmentation does not use them.
+    """
+    lit = _literals(as_of, lookback_days)
+    held = ("(a.status = 'open')" if current else
+            f"(a.opened_at IS NOT NULL AND (a.closed_at IS NULL OR a.closed_at > "
+            f"{lit['as_of_date']}))")
+    holdings = ",\n".join(
+        f"           bool_or(a.product = '{prod}' AND {held}) AS holds_{prod}" for prod in PRODUCTS)
+    deposit_list = ", ".join(f"'{d}'" for d in DEPOSIT_PRODUCTS)
+    if current:
+        deposits = (f"coalesce(sum(a.balance) FILTER (WHERE {held} AND a.product IN "
+                    f"({deposit_list})), 0)")
+        card_balance = f"sum(a.balance) FILTER (WHERE {held} AND a.product = 'credit_card')"
+        card_limit = f"sum(a.credit_limit) FILTER (WHERE {held} AND a.product = 'credit_card')"
+    else:
+        deposits = card_balance = card_limit = "CAST(NULL AS DOUBLE)"
+    category_counts = ",\n".join(
+        f"           count(*) FILTER (WHERE t.everyday AND t.category = '{cat}') AS n_{cat}"
+        for cat in EVERYDAY)
+    category_priors = ",\n           ".join(
+        f"sum(n_{cat}) / nullif(sum(n_everyday), 0) AS {cat}" for cat in EVERYDAY)
+    features = ",\n".join(
+        f"       CAST({f.sql.format(**lit)} AS DOUBLE) AS {f.name}" for f in FEATURES
+        if (include_protected or not f.protected) and (trends or f.describe))
+    sql = _TEMPLATE.format(
+        **lit, everyday=_EVERYDAY_SQL, non_spend=_NON_SPEND_SQL, card=_CARD,
+        category_counts=category_counts, category_priors=category_priors, holdings=holdings,
+        held=held, deposits=deposits, card_balance=card_balance, card_limit=card_limit,
+        features=features, filters=filters.where(),
+    )
+    if not trends:
+        sql = "\n".join(line for line in sql.splitlines() if not line.endswith("-- trend"))
+    return sql
+
+
+def reference_ts(wh: Warehouse) -> datetime:
+    """The reference timestamp (latest transaction); raise EmptyResult with no transactions."""
+    ts = wh.reference_period()["reference_ts"]
+    if ts is None:
+        raise EmptyResult("the warehouse has no transactions yet; import or generate some first")
+    return ts
+
+
+def check_filters(wh: Warehouse, *, country: str | None = None,
+                  product: str | None = None) -> tuple[str | None, str | None]:
+    """Normalise and validate filter values; unknown ones raise InvalidArgument with hints."""
+    if country is not None:
+        country = country.strip().upper()
+        known = [r[0] for r in wh.rows(
+            "SELECT DISTINCT country FROM customers WHERE country IS NOT NULL ORDER BY 1")]
+        if country not in known:
+            raise InvalidArgument(f"no customers live in country {country!r}; the countries in "
+                                  f"the warehouse are {', '.join(known)}")
+    if product is not None:
+        product = product.strip().lower().replace(" ", "_")
+        if product not in PRODUCTS:
+            raise InvalidArgument(
+                f"unknown product {product!r}{suggest(product, PRODUCTS)}; the products are "
+                f"{', '.join(PRODUCTS)}")
+    return country, product
+
+
+def suggest(word: str, candidates) -> str:
+    """'; did you mean X or Y?' for close names, else ''."""
+    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.5)
+    if not close:
+        lowered = {c.lower(): c for c in candidates}
+        close = [lowered[m] for m in difflib.get_close_matches(word.lower(), lowered, 3, 0.5)]
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def compute_features(wh: Warehouse, as_of: datetime | None = None, *, active_only: bool = False,
+                     country: str | None = None, product: str | None = None,
+                     transacting_only: bool = False, include_protected: bool = False,
+                     lookback_days: int = LOOKBACK_DAYS, trends: bool = True) -> pd.DataFrame:
+    """One row per customer with every feature in `FEATURES`, as of `as_of` (default: the
+    reference date), for the customers that pass the filters (ordered by customer_id).
+
+    Raises InvalidArgument for an unknown country or product and EmptyResult when no customer
+    passes the filters.
+    """
+    ref = reference_ts(wh)
+    as_of = as_of or ref
+    country, product = check_filters(wh, country=country, product=product)
+    filters = Filters(active_only=active_only, country=country, product=product,
+                      transacting_only=transacting_only)
+    sql = feature_sql(as_of, current=as_of >= ref, filters=filters,
+                      include_protected=include_protected, lookback_days=lookback_days,
+                      trends=trends)
+    df = wh.df(sql)
+    if df.empty:
+        raise EmptyResult(f"no customers match the filter ({filters.describe()}); widen it")
+    df.attrs["sql"] = sql
+    df.attrs["as_of"] = as_of
+    df.attrs["filters"] = filters
+    return df

@@ -1,0 +1,311 @@
+"""Features from a customer-level table the user imported (one row per customer or account).
+
+`profile_table` looks at every column once (one SQL pass for the statistics) and decides what it
+is: the key (a unique, id-like column), row numbers and other identifiers, personal data (names,
+emails, phones, addresses, birth dates: never features, never shown to the model), protected
+attributes (gender, age, race, religion, marital status...: features only when explicitly
+asked), numeric features (log-scaled when heavy-tailed), binary flags, low-cardinality
+categories (one-hot encoded) and columns left out (free text, dates, constants). Detection is by
+column name (split into words, so "percentage" is not "age") and by the values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from assistant.errors import EmptyResult, InvalidArgument
+from tools.features import Feature, suggest
+from warehouse.connection import Warehouse
+from warehouse.contract import TABLES_BY_NAME
+
+PII_WORDS = frozenset({
+    "name", "surname", "firstname", "lastname", "fullname", "forename", "email", "mail",
+    "phone", "mobile", "telephone", "tel", "address", "street", "zip", "zipcode", "postcode",
+    "postal", "birth", "birthday", "birthdate", "dob", "ssn", "passport", "iban", "username",
+    "ip",
+})
+PROTECTED_WORDS = frozenset({
+    "gender", "sex", "age", "birth", "birthday", "birthdate", "dob", "race", "ethnicity",
+    "ethnic", "religion", "religious", "marital", "married", "nationality", "disability",
+    "disabled", "pregnant", "pregnancy", "orientation",
+})
+ID_WORDS = frozenset({"id", "key", "uuid", "guid", "identifier"})
+ROW_NUMBER_NAMES = frozenset({"rownumber", "rownum", "row", "index", "unnamed0", "unnamed", ""})
+MAX_CATEGORIES = 12
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                 "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "REAL")
+
+
+def words(name: str) -> list[str]:
+    """Column name as lower-case words: 'NumOfProducts' -> num, of, products; 'CUST_ID' -> cust,
+    id."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def _compact(name: str) -> str:
+    return "".join(words(name))
+
+
+def is_pii(name: str) -> bool:
+    w = set(words(name))
+    compact = _compact(name)
+    return bool(w & PII_WORDS) or compact in PII_WORDS or {"card", "number"} <= w or \
+        compact in ("dateofbirth", "emailaddress", "phonenumber", "cardnumber")
+
+
+def is_protected(name: str) -> bool:
+    w = set(words(name))
+    return bool(w & PROTECTED_WORDS) or _compact(name) in ("dateofbirth", "agegroup", "ageband")
+
+
+def is_id_like(name: str) -> bool:
+    w = words(name)
+    return bool(w) and (w[-1] in ID_WORDS or w[0] in ID_WORDS or _compact(name).endswith("id"))
+
+
+def humanize(name: str) -> str:
+    """'CASH_ADVANCE' -> 'cash advance', 'NumOfProducts' -> 'num of products'."""
+    return " ".join(words(name)) or name
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class TableProfile:
+    """What each column of a user table is and how it is used."""
+
+    table: str
+    rows: int
+    key: str | None                       # None: rows are numbered (rowid)
+    numeric: dict[str, str] = field(default_factory=dict)    # column -> scale (log/linear/flag)
+    categorical: dict[str, list[str]] = field(default_factory=dict)  # column -> levels
+    pii: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)       # detected (used or not)
+    protected_used: list[str] = field(default_factory=list)
+    ignored: dict[str, str] = field(default_factory=dict)    # column -> reason
+    types: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return list(self.numeric) + list(self.categorical)
+
+    def describe(self) -> str:
+        parts = [f"key {self.key or '(row number)'}",
+                 f"{len(self.feature_columns)} feature columns"]
+        if self.pii:
+            parts.append(f"personal data left out: {', '.join(self.pii)}")
+        unused = [c for c in self.protected if c not in self.protected_used]
+        if unused:
+            parts.append(f"protected attributes left out: {', '.join(unused)}")
+        if self.protected_used:
+            parts.append(f"protected attributes USED on request: {', '.join(self.protected_used)}")
+        return "; ".join(parts)
+
+
+def user_tables(wh: Warehouse) -> list[str]:
+    """Tables and views in schema main that are not part of the contract."""
+    rows = wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                   "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' "
+                   "AND NOT internal ORDER BY 1")
+    return [r[0] for r in rows if r[0] not in TABLES_BY_NAME]
+
+
+def resolve_table(wh: Warehouse, table: str) -> str:
+    """The table's name as stored (case-insensitive match), or InvalidArgument with hints."""
+    known = wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                    "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' "
+                    "AND NOT internal")
+    names = {r[0].lower(): r[0] for r in known}
+    if table.lower() in names:
+        return names[table.lower()]
+    mine = user_tables(wh)
+    listed = f"; imported tables: {', '.join(mine)}" if mine else \
+        "; import one with `assistant import FILE --as NAME`"
+    hint = suggest(table, list(names.values()))
+    raise InvalidArgument(f"no table {table!r} in the warehouse{hint}{listed}")
+
+
+def _column_types(wh: Warehouse, table: str) -> dict[str, str]:
+    rows = wh.rows("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = "
+                   "'main' AND table_name = ? ORDER BY column_index", [table])
+    return {name: dtype for name, dtype in rows}
+
+
+def _is_numeric(dtype: str) -> bool:
+    return dtype.startswith(NUMERIC_TYPES) or dtype.startswith("DECIMAL")
+
+
+def _stats(wh: Warehouse, table: str, types: dict[str, str]) -> tuple[int, dict[str, dict]]:
+    parts = ["count(*)"]
+    for col, dtype in types.items():
+        q = quote_ident(col)
+        parts += [f"count({q})", f"count(DISTINCT {q})"]
+        if _is_numeric(dtype):
+            parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"skewness({q}::DOUBLE)",
+                      f"(max({q}) - min({q}) + 1 = count(DISTINCT {q}))::BOOLEAN"]
+        else:
+            parts += ["NULL", "NULL", "NULL", "NULL"]
+    row = wh.rows(f"SELECT {', '.join(parts)} FROM {quote_ident(table)}")[0]
+    n = int(row[0])
+    stats = {}
+    for i, col in enumerate(types):
+        nn, distinct, lo, hi, skew, dense = row[1 + 6 * i: 7 + 6 * i]
+        stats[col] = {"non_null": nn, "distinct": distinct, "min": lo, "max": hi,
+                      "skew": skew, "dense": dense}
+    return n, stats
+
+
+def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None,
+                  target: str | None = None, include_protected: bool = False) -> TableProfile:
+    """Classify every column of `table` (see the module docstring).
+
+    `columns` restricts the features to those named (validated, case-insensitive); `target` is
+    left out of the features. Raises InvalidArgument for unknown, personal-data or (without
+    include_protected) protected columns named explicitly, EmptyResult for an empty table.
+    """
+    table = resolve_table(wh, table)
+    types = _column_types(wh, table)
+    by_lower = {c.lower(): c for c in types}
+
+    def resolve(name: str, what: str) -> str:
+        col = by_lower.get(name.strip().lower())
+        if col is None:
+            raise InvalidArgument(f"table {table} has no {what} {name!r}"
+                                  f"{suggest(name.strip(), list(types))}; its columns are "
+                                  f"{', '.join(types)}")
+        return col
+
+    target_col = resolve(target, "target column") if target else None
+    wanted = [resolve(c, "column") for c in columns] if columns else None
+    n, stats = _stats(wh, table, types)
+    if n == 0:
+        raise EmptyResult(f"table {table} has no rows")
+    prof = TableProfile(table=table, rows=n, key=None, types=types)
+
+    unique = [c for c in types if stats[c]["distinct"] == n and stats[c]["non_null"] == n]
+    row_numbers = [c for c in unique if _is_numeric(types[c]) and stats[c]["dense"]
+                   and (_compact(c) in ROW_NUMBER_NAMES or not is_id_like(c))]
+    id_like = [c for c in unique if is_id_like(c) and c not in row_numbers and not is_pii(c)]
+    prof.key = id_like[0] if id_like else (row_numbers[0] if row_numbers else None)
+    for col, dtype in types.items():
+        s = stats[col]
+        if col == target_col:
+            prof.ignored[col] = "target"
+        elif col == prof.key:
+            prof.ignored[col] = "key"
+        elif is_pii(col):
+            prof.pii.append(col)
+            prof.ignored[col] = "personal data"
+        elif col in row_numbers:
+            prof.ignored[col] = "row number"
+        elif col in unique and (is_id_like(col) or not _is_numeric(dtype)):
+            prof.ignored[col] = "identifier"
+        elif wanted is not None and col not in wanted:
+            prof.ignored[col] = "not selected"
+        elif is_protected(col) and not include_protected:
+            prof.protected.append(col)
+            prof.ignored[col] = "protected attribute"
+        elif s["distinct"] <= 1:
+            prof.ignored[col] = "constant"
+        elif dtype == "BOOLEAN" or (_is_numeric(dtype) and s["distinct"] == 2):
+            prof.numeric[col] = "flag"
+        elif _is_numeric(dtype):
+            heavy = s["min"] is not None and s["min"] >= 0 and (s["skew"] or 0) > 1
+            prof.numeric[col] = "log" if heavy else "linear"
+        elif dtype == "VARCHAR" and s["distinct"] <= MAX_CATEGORIES and s["distinct"] < n / 2:
+            prof.categorical[col] = []
+        else:
+            prof.ignored[col] = ("date or time (not used)" if dtype.startswith(("DATE", "TIME"))
+                                 else "free text or too many distinct values")
+        if is_protected(col) and include_protected and col not in prof.ignored:
+            prof.protected.append(col)
+            prof.protected_used.append(col)
+    if wanted is not None:
+        for col in wanted:
+            reason = prof.ignored.get(col)
+            if reason == "personal data":
+                raise InvalidArgument(f"column {col} is personal data and is never used as a "
+                                      "feature")
+            if reason == "protected attribute":
+                raise InvalidArgument(f"column {col} is a protected attribute; it is used only "
+                                      "when include_protected is set (and the run records it)")
+            if reason in ("key", "row number", "identifier", "target"):
+                raise InvalidArgument(f"column {col} is the table's {reason}, not a feature")
+            if reason is not None and reason != "not selected":
+                raise InvalidArgument(f"column {col} cannot be used: {reason}")
+    if prof.categorical:
+        cols = list(prof.categorical)
+        for col in cols:
+            q = quote_ident(col)
+            levels = wh.rows(f"SELECT DISTINCT {q} FROM {quote_ident(table)} WHERE {q} IS NOT "
+                             f"NULL ORDER BY 1")
+            prof.categorical[col] = [str(r[0]) for r in levels]
+    if not prof.feature_columns:
+        left_out = ", ".join(f"{c} ({r})" for c, r in prof.ignored.items())
+        raise InvalidArgument(f"table {table} has no usable feature columns; left out: "
+                              f"{left_out}")
+    return prof
+
+
+def load_table_features(wh: Warehouse, prof: TableProfile, *, extra: tuple[str, ...] = ()
+                        ) -> tuple[pd.DataFrame, list[Feature]]:
+    """The feature frame (key column `__key` first, then features) and their Feature specs.
+
+    Categories become one flag per level ("Geography=France"); `extra` columns (a target) are
+    loaded as they are.
+    """
+    key_sql = quote_ident(prof.key) if prof.key else "rowid"
+    cols = [quote_ident(c) for c in prof.feature_columns + list(extra)]
+    frame = wh.df(f"SELECT {key_sql} AS __key, {', '.join(cols)} FROM {quote_ident(prof.table)} "
+                  f"ORDER BY __key")
+    features: list[Feature] = []
+    used = set(prof.protected_used)
+    for col, scale in prof.numeric.items():
+        if scale == "flag":
+            values = frame[col]
+            if values.dtype == bool or str(values.dtype) == "boolean":
+                frame[col] = values.astype("float64")
+            else:
+                top = values.max()
+                frame[col] = (values == top).astype("float64").where(values.notna())
+        else:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+        features.append(Feature(col, quote_ident(col), humanize(col),
+                                "%" if scale == "flag" else "", scale,
+                                0.5 if scale == "flag" else 1.0, protected=col in used))
+    for col, levels in prof.categorical.items():
+        values = frame.pop(col).astype("string")
+        for level in levels:
+            name = f"{col}={level}"
+            frame[name] = (values == level).astype("float64").where(values.notna())
+            features.append(Feature(name, quote_ident(col), f"{humanize(col)} is {level}", "%",
+                                    "flag", 0.5, protected=col in used))
+    if frame.empty:
+        raise EmptyResult(f"table {prof.table} has no rows")
+    frame.attrs["sql"] = (f"SELECT {key_sql} AS __key, {', '.join(cols)} FROM "
+                          f"{quote_ident(prof.table)}")
+    return frame, features
+
+
+def flag_values(series: pd.Series) -> np.ndarray:
+    """A two-valued column as 0/1 (1 = true / yes / the larger value)."""
+    s = series
+    if s.dtype == bool or str(s.dtype) == "boolean":
+        return s.astype("float64").to_numpy()
+    text = s.astype("string").str.strip().str.lower()
+    truthy = {"1", "true", "t", "yes", "y"}
+    falsy = {"0", "false", "f", "no", "n"}
+    levels = set(text.dropna().unique())
+    if levels <= truthy | falsy:
+        return text.map(lambda v: np.nan if pd.isna(v) else float(v in truthy)).to_numpy(
+            dtype="float64")
+    top = sorted(levels)[-1]
+    return text.map(lambda v: np.nan if pd.isna(v) else float(v == top)).to_numpy(dtype="float64")

@@ -1,0 +1,127 @@
+"""Import any customer-level CSV or Parquet file as a table of its own (`assistant import FILE
+--as NAME`), for segmentation and propensity models on the user's own data.
+
+Unlike `warehouse.importer`, which loads files into the contract tables with strict checks, a
+user table keeps the file's columns and the types DuckDB infers. The table goes into schema
+`main` in one transaction (created, or dropped and re-created with `mode="replace"`), with a
+COMMENT saying where it came from; contract tables and views can never be overwritten, and
+`replace` only replaces an earlier user table. The file is read through a separate, unsandboxed
+in-memory DuckDB connection (the warehouse handle itself cannot read files).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from assistant.errors import ImportFileError, InvalidArgument
+from warehouse.connection import Warehouse, describe_error
+from warehouse.contract import ASSISTANT_SCHEMA, TABLES_BY_NAME
+from warehouse.schema import VIEW_NAMES
+
+COMMENT_PREFIX = "User table imported from"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_STAGE = "__user_table_stage"
+
+
+@dataclass
+class UserTableReport:
+    table: str
+    file: Path
+    rows: int
+    columns: dict[str, str] = field(default_factory=dict)  # name -> DuckDB type
+    replaced: bool = False
+
+    def to_text(self) -> str:
+        cols = ", ".join(f"{c} {t}" for c, t in self.columns.items())
+        verb = "Replaced" if self.replaced else "Created"
+        return (f"{verb} table {self.table} from {self.file}: {self.rows:,} rows, "
+                f"{len(self.columns)} columns ({cols}).")
+
+
+def check_name(name: str) -> str:
+    """A valid new table name, or InvalidArgument saying why not."""
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise InvalidArgument(f"{name!r} is not a usable table name: use letters, digits and _ "
+                              "(starting with a letter), e.g. cc_customers")
+    reserved = {*TABLES_BY_NAME, *VIEW_NAMES, ASSISTANT_SCHEMA}
+    if name.lower() in reserved:
+        raise InvalidArgument(f"{name} is a warehouse table; load data into it with `assistant "
+                              f"import FILE --table {name}`, or pick another name for your own "
+                              "table")
+    return name
+
+
+def _read(path: Path, delimiter: str | None) -> duckdb.DuckDBPyRelation:
+    reader = duckdb.connect(":memory:")
+    suffixes = "".join(path.suffixes).lower()
+    try:
+        if ".parquet" in suffixes or suffixes.endswith(".pq"):
+            rel = reader.sql("SELECT * FROM read_parquet(?)", params=[str(path)])
+        else:
+            options = ", delim = ?" if delimiter else ""
+            params = [str(path), delimiter] if delimiter else [str(path)]
+            rel = reader.sql(f"SELECT * FROM read_csv(?, header = true{options})", params=params)
+        return rel.to_arrow_table()
+    except duckdb.Error as exc:
+        raise ImportFileError(f"could not be read: {describe_error(exc)}", file=str(path)) \
+            from None
+    finally:
+        reader.close()
+
+
+def _existing(cur, name: str) -> tuple[str, str | None] | None:
+    rows = cur.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND lower(table_name) = lower(?)", [name]).fetchall()
+    return rows[0] if rows else None
+
+
+def import_user_table(wh: Warehouse, path: str | Path, name: str, *,
+                      mode: Literal["create", "replace"] = "create",
+                      delimiter: str | None = None) -> UserTableReport:
+    """Load `path` (CSV or Parquet) as table `name` in schema main, all or nothing."""
+    if mode not in ("create", "replace"):
+        raise InvalidArgument(f"mode must be create or replace, not {mode!r}")
+    name = check_name(name)
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFileError("does not exist", file=str(path))
+    if wh.read_only:
+        raise InvalidArgument(f"the warehouse {wh.path} is open read-only; open it for writing "
+                              "to import a table")
+    data = _read(path, delimiter)
+    if data.num_rows == 0:
+        raise ImportFileError("has no data rows; nothing to import", file=str(path))
+    comment = (f"{COMMENT_PREFIX} {path.name} on {datetime.now():%Y-%m-%d %H:%M}; one row per "
+               "customer (or account); columns as in the file.").replace("'", "''")
+    replaced = False
+    with wh.transaction() as cur:
+        existing = _existing(cur, name)
+        if existing is not None:
+            stored, old_comment = existing
+            if not (old_comment or "").startswith(COMMENT_PREFIX):
+                raise InvalidArgument(f"table {stored} exists and was not imported with --as; "
+                                      "pick another name")
+            if mode != "replace":
+                raise InvalidArgument(f"table {stored} already exists; use --mode replace to "
+                                      "overwrite it")
+            cur.execute(f'DROP TABLE "{stored}"')
+            replaced = True
+        cur.register(_STAGE, data)
+        try:
+            cur.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {_STAGE}')
+        finally:
+            cur.unregister(_STAGE)
+        cur.execute(f"COMMENT ON TABLE \"{name}\" IS '{comment}'")
+        columns = {c: t for c, t in cur.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' "
+            "AND table_name = ? ORDER BY column_index", [name]).fetchall()}
+    return UserTableReport(table=name, file=path, rows=data.num_rows, columns=columns,
+                           replaced=replaced)
