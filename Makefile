@@ -5,12 +5,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean setup setup-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench clean setup setup-dev browser
 
 run: setup
 	$(BIN)/assistant serve
 
-test: setup-dev
+test: setup-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -20,6 +22,12 @@ lint: setup-dev
 bench: setup-dev
 	$(BIN)/python bench/generate_bench.py
 
+# The browser tests drive Debian's chromium (playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji; }
+
 setup: $(VENV)/.stamp-run
 setup-dev: $(VENV)/.stamp-dev
 
@@ -27,8 +35,7 @@ $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (apt-get install python3)"; exit 1; }
 	$(PYTHON) -m venv $(VENV) || { \
 	  echo "venv is missing: installing python3-venv with apt-get"; rm -rf $(VENV); \
-	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
-	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq python3-venv && \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv && \
 	  $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 

@@ -1,0 +1,80 @@
+"""The assistant's tools as MCP tools (Gradio's built-in MCP server), for other assistants.
+
+Each registry tool `fn(ctx, **args) -> ToolResult` becomes an API endpoint with the same name,
+arguments and docstring, returning the tool's model-facing summary: another assistant is a model,
+so it gets what our model gets (short, PII-masked), never the raw tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+import typing
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.audit import AuditLog
+from assistant.errors import AssistantError
+from assistant.privacy import NameIndex, mask_text
+from tools.registry import agent_tools
+from tools.result import ToolContext, ToolResult
+
+# Tools that change state or write files are left to people in the page.
+READ_ONLY = {"describe_warehouse", "run_sql", "describe_segment", "list_segment_runs",
+             "compare_segment_runs", "segment_customers", "predict_churn", "list_drafts",
+             "design_ab_test"}
+
+
+def mcp_function(fn: Callable[..., ToolResult], make_ctx: Callable[[], ToolContext],
+                 names: NameIndex | None, audit: AuditLog | None) -> Callable[..., str]:
+    """A plain function with fn's arguments (no ctx) returning the PII-masked summary."""
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())[1:]
+    hints = typing.get_type_hints(fn)
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs) -> str:
+        bound = inspect.Signature(params).bind(*args, **kwargs)
+        bound.apply_defaults()
+        ctx = make_ctx()
+        started = time.perf_counter()
+        try:
+            result = fn(ctx, **bound.arguments)
+            text = result.summary if isinstance(result, ToolResult) else str(result)
+            error = None
+        except AssistantError as exc:
+            text, error = f"Error: {exc}", str(exc)
+        text = mask_text(text, names)
+        if audit is not None:
+            audit.record("tool_call", session="mcp", tool=fn.__name__,
+                         arguments=dict(bound.arguments), model="mcp-client",
+                         duration_ms=(time.perf_counter() - started) * 1000,
+                         detail=error or "")
+        return text
+
+    call.__signature__ = inspect.Signature(params, return_annotation=str)
+    call.__annotations__ = {p.name: hints.get(p.name, typing.Any) for p in params} | {
+        "return": str}
+    del call.__wrapped__  # gradio must see the ctx-less signature, not fn's
+    return call
+
+
+def register(demo: gr.Blocks, wh, settings, names: NameIndex | None = None) -> list[str]:
+    """Add the read-only tools to `demo` as API endpoints (and so as MCP tools)."""
+    audit = AuditLog(wh, names)
+
+    def make_ctx() -> ToolContext:
+        return ToolContext(wh=wh, settings=settings, session="mcp", model="mcp-client",
+                           output_dir=Path(settings.warehouse).parent / "exports")
+
+    exposed = []
+    with demo:
+        for fn in agent_tools():
+            if fn.__name__ not in READ_ONLY:
+                continue
+            gr.api(mcp_function(fn, make_ctx, names, audit), api_name=fn.__name__)
+            exposed.append(fn.__name__)
+    return exposed

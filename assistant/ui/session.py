@@ -1,0 +1,66 @@
+"""Per-browser-session state: its own conversation, chat history, last answer and model settings.
+
+Model, base URL and API key changed in the page apply to that session only and live only in
+memory: they are never written to disk or to the logs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.events import Answer
+from assistant.settings import Settings
+
+
+@dataclass
+class Overrides:
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    offline: bool = False
+
+    def apply(self, settings: Settings) -> Settings:
+        update: dict[str, Any] = {}
+        if self.offline:
+            update["provider"] = "offline"
+        else:
+            if self.model:
+                update["model"] = self.model
+            if self.base_url:
+                update["base_url"] = self.base_url
+            if self.api_key:
+                from pydantic import SecretStr
+
+                update["api_key"] = SecretStr(self.api_key)
+            if self.model or self.base_url or self.api_key:
+                update["provider"] = "openai"
+        return settings.model_copy(update=update)
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a log line
+        return (f"Overrides(model={self.model!r}, base_url={self.base_url!r}, "
+                f"api_key={'***' if self.api_key else None}, offline={self.offline})")
+
+
+@dataclass
+class Session:
+    """What one browser tab holds between events."""
+
+    assistant: Any                      # assistant.agent.Assistant for this session's settings
+    conversation: Any                   # assistant.agent.Conversation
+    history: list = field(default_factory=list)      # gr.ChatMessage list shown in the chat
+    last: Answer | None = None
+    turns: int = 0
+    overrides: Overrides = field(default_factory=Overrides)
+    downloads: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="assistant-")))
+
+    def new_conversation(self) -> None:
+        with suppress(Exception):  # forgetting a thread must never block a new one
+            self.conversation.close()
+        self.conversation = self.assistant.conversation()
+        self.history = []
+        self.last = None
+        self.turns = 0
