@@ -14,6 +14,7 @@ import difflib
 import io
 import json
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -246,6 +247,11 @@ def approve(wh: Warehouse, draft_id: str, approver: str) -> list[Draft]:
     approver = (approver or "").strip()
     if not approver:
         raise InvalidArgument("say who approves the draft (approver)")
+    if re.fullmatch(r"\[?(name|email|phone)\]?", approver, re.I) or "[" in approver:
+        # the privacy guard hid a personal name from the model: a receipt needs the real one
+        raise InvalidArgument(
+            "the approver's name was hidden from the assistant as personal data; approve it "
+            f"with `assistant drafts approve {draft_id} --by NAME` so the receipt has the name")
     _writable(wh, "approve drafts")
     drafts = get(wh, draft_id)
     blocked = [d for d in drafts if not d.passed]

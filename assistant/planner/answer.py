@@ -463,5 +463,7 @@ def tool_answer(intent: ToolIntent, summary: str) -> str:
         "predict_churn": "",
         "build_audience": "",
         "draft_campaign": "",
+        "list_drafts": "The saved campaign drafts:",
+        "design_ab_test": "",
     }.get(intent.tool, "")
     return f"{intro}\n{summary}".strip()

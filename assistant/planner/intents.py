@@ -30,7 +30,8 @@ Germany vs France"
 - segments and churn: "segment my customers into 5 groups", "describe segment 2", "compare the \
 last two segmentations", "who is likely to churn"
 - audiences and copy: "build an audience for SMS from segment 3", "write an email for segment 2 \
-about savings"
+about savings", "design an A/B test for segment 2 by email", "show my drafts", "export the \
+drafts as CSV"
 - follow-ups: "now only for Germany", "what about students?", "and by month?"
 With an API key (OPENAI_API_KEY or ASSISTANT_BASE_URL) a language model answers freer questions."""
 
@@ -166,6 +167,14 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | None:
         n = int(m.group(1) or m.group(2)) if m else None
         args = {"top_n": n} if n else {}
         return ToolIntent("predict_churn", args, label="churn risk")
+    drafts = _drafts(text)
+    if drafts is not None:
+        return drafts
+    if re.search(r"\ba (or )?b test|\bab test|split test|sample size|how (big|large) (a |the )?"
+                 r"(sample|test)|\bsample\b.{0,30}\b(detect|lift|uplift)|test (the |these |our )?"
+                 r"(variants|versions)|how many (customers|people|recipients) (do|would) (we|i) "
+                 r"need|holdout( group)?", s):
+        return _ab_test(text)
     if re.search(r"\baudiences?\b|mailing list|contact list|target list|send list|target group"
                  r"|targeting list|list of (customers|clients|contacts) (to|for|we can)", s):
         return _audience(text, parse_filters)
@@ -183,6 +192,58 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | None:
             not re.search(r"\b(by|per|each|in|of) (the )?(segment|cluster)s?\b", s):
         return _segment(text, parse_filters)
     return None
+
+
+_DRAFT_ID = r"\b([0-9a-f]{6,8}(?:-[a-z])?)\b"
+
+
+def _drafts(text: Text) -> ToolIntent | None:
+    """Saved drafts: list, show one, approve (with who approves), export."""
+    s = text.s
+    if not re.search(r"\bdrafts?\b", s) or re.search(
+            r"\b(write|create|compose|generate|prepare|make)\b", s):
+        return None
+    ids = re.findall(_DRAFT_ID, text.raw.lower())
+    if re.search(r"\b(approve|sign off)\b", s):
+        m = re.search(r"\b(?:as|by|for|approver:?)\s+([^\W\d][\w.'\- ]{1,40}?)\s*[.!]?$",
+                      text.raw)
+        approver = m.group(1) if m else ("[name]" if "[name]" in text.raw else None)
+        args = {"draft_id": ids[0] if ids else ""} | ({"approver": approver} if approver else {})
+        return ToolIntent("approve_draft", args, label="approve a draft")
+    if re.search(r"\bexport\w*|download\w*|\bsave\b.{0,20}\bas\b", s):
+        fmt = "json" if re.search(r"\bjson\b", s) else "csv" if re.search(
+            r"\bcsv\b|spreadsheet|excel", s) else "markdown"
+        args = {"format": fmt} | ({"draft_ids": ids} if ids else {})
+        return ToolIntent("export_drafts", args, label="export drafts")
+    if ids and re.search(r"\b(show|open|display|view|read|see)\b", s):
+        return ToolIntent("show_draft", {"draft_id": ids[0]}, label="show a draft")
+    if re.search(r"\b(list|show|see|view|which|what|my|saved|all|approved|pending)\b", s):
+        status = "approved" if re.search(r"\bapproved\b", s) else "draft" if re.search(
+            r"\b(pending|unapproved|not (yet )?approved|awaiting)\b", s) else None
+        return ToolIntent("list_drafts", {"status": status} if status else {},
+                          label="list drafts")
+    return None
+
+
+def _ab_test(text: Text) -> ToolIntent:
+    args: dict = {"channel": "in_app" if text.take(r"in app( messages?)?") else
+                  (_channel(text) or "email")}
+    sid = _segment_id(text)
+    if sid is not None:
+        args["segment_id"] = sid
+    s = text.raw.lower()
+    m = re.search(r"(\d+(?:\.\d+)?) ?(?:%|percent) (?:relative )?(?:lift|uplift|improvement"
+                  r"|increase)|(?:lift|uplift|improvement|increase) of (\d+(?:\.\d+)?) ?"
+                  r"(?:%|percent)", s)
+    if m:
+        args["min_lift"] = float(m.group(1) or m.group(2)) / 100
+    m = re.search(r"(\d+) (?:variants|versions|arms)", s)
+    if m:
+        args["variants"] = max(1, min(int(m.group(1)), 4))
+    m = re.search(r"(?:no|without( a)?) holdout", s)
+    if m:
+        args["holdout"] = 0.0
+    return ToolIntent("design_ab_test", args, label="A/B test design")
 
 
 def _segment(text: Text, parse_filters) -> ToolIntent:

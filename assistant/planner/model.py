@@ -181,6 +181,13 @@ def _check_tool_args(intent: ToolIntent) -> str | None:
     if intent.tool == "build_audience" and "channel" not in intent.args:
         return (f"{OFFLINE}: for which channel should the audience be: email, SMS or push? "
                 "For example \"build an audience for SMS from segment 3\".")
+    if intent.tool in ("approve_draft", "show_draft") and not intent.args.get("draft_id"):
+        return (f"{OFFLINE}: which draft? Give its id, e.g. \"approve draft 3f9a1c-a as Maria "
+                "Lopez\" (list them with \"show my drafts\").")
+    if intent.tool == "approve_draft" and not intent.args.get("approver"):
+        return (f"{OFFLINE}: who approves draft {intent.args['draft_id']}? Say e.g. \"approve "
+                f"draft {intent.args['draft_id']} as Maria Lopez\"; the name goes in the "
+                "receipt.")
     if intent.tool == "draft_campaign" and "channel" not in intent.args:
         intent.args["channel"] = "email"
     return None

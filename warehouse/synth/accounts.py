@@ -80,7 +80,7 @@ def draw(rng: np.random.Generator, ch: Chunk, cal: Calendar) -> tuple[Holdings, 
 
     balance = np.zeros(m)
     wealth = BALANCE_SCALE[persona] * (0.6 + 0.2 * ch.income[rows])
-    fading = decay(np.full(m, cal.end), ch.churn_at[rows])
+    fading = decay(np.full(m, cal.end), ch.churn_at[rows], ch.fade[rows])
     for name, (median, spread) in DEPOSITS.items():
         sel = cols == P[name]
         balance[sel] = rng.lognormal(np.log(median * wealth[sel]), spread)

@@ -12,8 +12,9 @@ import numpy as np
 
 DAY = 86_400
 MONTH = 30.44 * DAY
-DECAY_DAYS = 120          # activity fades over this many days before a customer leaves
+DECAY_DAYS = 120          # typical days over which activity fades before a customer leaves
 DECAY_FLOOR = 0.15        # ...down to this share of their usual activity
+ABRUPT_SHARE = 0.35       # leavers who stop with little warning (moved, switched bank overnight)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Chunk:
     activity: np.ndarray      # individual multiplier on all activity, mean 1
     dormant: np.ndarray       # bool: never used the account
     churn_at: np.ndarray      # seconds; a far-future value for customers who stay
+    fade: np.ndarray          # seconds over which a leaver's activity fades (short: abrupt)
     start: np.ndarray         # seconds, when activity in the history starts
     region_idx: np.ndarray    # index into PLACES of the customer's country
     california: np.ndarray    # True for US customers in California (CCPA applies)
@@ -60,10 +62,12 @@ class Chunk:
 NEVER = np.int64(2**62)
 
 
-def decay(t: np.ndarray, churn_at: np.ndarray) -> np.ndarray:
+def decay(t: np.ndarray, churn_at: np.ndarray, fade: np.ndarray | float = DECAY_DAYS * DAY
+          ) -> np.ndarray:
     """Activity multiplier at time t for a customer leaving at churn_at: 1, fading, then 0."""
-    fade_start = churn_at - DECAY_DAYS * DAY
-    frac = (churn_at - t) / (DECAY_DAYS * DAY)
+    fade = np.maximum(fade, 1)
+    fade_start = churn_at - fade
+    frac = (churn_at - t) / fade
     m = np.where(t < fade_start, 1.0, DECAY_FLOOR + (1 - DECAY_FLOOR) * np.clip(frac, 0, 1))
     return np.where(t >= churn_at, 0.0, m)
 

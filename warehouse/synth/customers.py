@@ -15,7 +15,15 @@ from warehouse.contract import (
     KYC_STATUSES,
 )
 from warehouse.personas import PERSONAS
-from warehouse.synth.common import DAY, NEVER, Calendar, Chunk, choice, choice_rows
+from warehouse.synth.common import (
+    ABRUPT_SHARE,
+    DAY,
+    NEVER,
+    Calendar,
+    Chunk,
+    choice,
+    choice_rows,
+)
 
 YEAR = 365.25 * DAY
 
@@ -83,6 +91,9 @@ def draw(rng: np.random.Generator, first_id: int, n: int, cal: Calendar) -> Chun
     lo = start + 60 * DAY
     hi = np.full(n, cal.end + 120 * DAY)
     churn_at = np.where(leaves & (lo < hi), lo + rng.random(n) * (hi - lo), NEVER).astype(np.int64)
+    # Most leavers drift away over months; some stop almost at once, with little to predict.
+    abrupt = rng.random(n) < ABRUPT_SHARE
+    fade = np.where(abrupt, rng.uniform(0, 20, n), rng.uniform(60, 180, n)) * DAY
 
     region_idx = np.zeros(n, dtype=np.int16)
     for ci, places in enumerate(_PLACES):
@@ -96,7 +107,7 @@ def draw(rng: np.random.Generator, first_id: int, n: int, cal: Calendar) -> Chun
     return Chunk(
         ids=np.arange(first_id, first_id + n, dtype=np.int64), persona=persona, country=country,
         signup=signup, birth=birth, employment=employment, income=income, kyc=kyc,
-        activity=activity, dormant=dormant, churn_at=churn_at, start=start,
+        activity=activity, dormant=dormant, churn_at=churn_at, fade=fade, start=start,
         region_idx=region_idx, california=california,
     )
 

@@ -43,7 +43,9 @@ def draw(rng: np.random.Generator, ch: Chunk, hold: Holdings, cal: Calendar,
         prod = np.full(len(rows), NO_PRODUCT) if product is None else product
         parts.append((rows, t, np.full(len(rows), ET[event]), prod))
 
-    fading = lambda rows, t: decay(t, ch.churn_at[rows])  # noqa: E731
+    def fading(rows, t):
+        return decay(t, ch.churn_at[rows], ch.fade[rows])
+
     rows, t = _thinned(rng, LOGINS[ch.persona] * engagement, start, end, fading)
     add(rows, t, "login")
 
@@ -64,7 +66,9 @@ def draw(rng: np.random.Generator, ch: Chunk, hold: Holdings, cal: Calendar,
     add(rows, t, "start_application", choice_rows(rng, interest, ch.persona[rows]))
 
     # Support chats: a few per year, many more while a customer is drifting away.
-    support = lambda rows, t: 0.2 + 0.8 * (1 - decay(t, ch.churn_at[rows]))  # noqa: E731
+    def support(rows, t):
+        return 0.2 + 0.8 * (1 - fading(rows, t))
+
     rows, t = _thinned(rng, np.full(n, 0.5 / (MONTH / DAY)), start, end, support)
     add(rows, t, "support_chat")
 

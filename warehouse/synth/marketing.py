@@ -129,7 +129,7 @@ def draw_campaign_events(rng: np.random.Generator, ch: Chunk, hold: Holdings, co
             eligible &= cons.at("profiling", c.sent_at)
         rows = np.nonzero(eligible & (rng.random(len(ch)) < 0.4))[0]
         m = len(rows)
-        engaged = decay(np.full(m, c.sent_at), ch.churn_at[rows])
+        engaged = decay(np.full(m, c.sent_at), ch.churn_at[rows], ch.fade[rows])
         response = RESPONSE[ch.persona[rows]] * engaged
         sent = c.sent_at + rng.integers(0, 7200, m)
         delivered = rng.random(m) < deliver

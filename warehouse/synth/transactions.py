@@ -192,9 +192,8 @@ def _everyday(rng: np.random.Generator, ch: Chunk, hold: Holdings, pr: Profile) 
     cum = np.cumsum(mix, axis=1)
     cat = (rng.random(len(row))[:, None] > cum[row]).sum(axis=1)
     cat = np.minimum(cat, len(EVERYDAY) - 1)
-    keep = rng.random(len(row)) * PEAK < (
-        SEASON_M[cat, month_index(t)] * WEEK_M[cat, day_of_week(t)] * decay(t, ch.churn_at[row])
-    )
+    rate_now = SEASON_M[cat, month_index(t)] * WEEK_M[cat, day_of_week(t)]
+    keep = rng.random(len(row)) * PEAK < rate_now * decay(t, ch.churn_at[row], ch.fade[row])
     row, t, cat = row[keep], t[keep], cat[keep]
     m = len(row)
 
@@ -262,7 +261,8 @@ def _income(rng: np.random.Generator, ch: Chunk, pr: Profile, cal: Calendar) -> 
     n = len(ch)
     out: list[Rows] = []
     # Salaries stop a little before a customer leaves: moving the salary is the first sign.
-    pay_end = np.minimum(pr.end, ch.churn_at - rng.integers(0, 60, n) * DAY)
+    moved = (rng.random(n) * np.minimum(ch.fade, 60 * DAY)).astype(np.int64)
+    pay_end = np.minimum(pr.end, ch.churn_at - moved)
     emp = ch.employment
 
     def monthly(mask, day, end=pay_end):
