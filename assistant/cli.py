@@ -6,7 +6,6 @@ import functools
 import importlib
 import json
 import sys
-from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -170,14 +169,6 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _jsonable(value):
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
 @app.command()
 @friendly
 def sql(
@@ -209,9 +200,10 @@ def sql(
     truncated = len(rows) > cap
     rows = rows[:cap]
     if as_json:
-        out.print_json(json.dumps({"columns": columns, "rows": [[_jsonable(v) for v in r]
-                                                                for r in rows],
-                                   "truncated": truncated}, default=str))
+        from assistant.events import jsonable
+
+        out.print_json(json.dumps({"columns": columns, "rows": jsonable(rows),
+                                   "truncated": truncated}))
         return
     table = Table(show_lines=False, header_style="bold")
     for c in columns:
