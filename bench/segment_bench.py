@@ -5,8 +5,9 @@
 Default warehouses: /tmp/wh/w100k.duckdb and /tmp/wh/w1m.duckdb, opened read-only (nothing is
 saved). For each it prints the median of `--repeats` runs of:
 
-- pipeline: tools.segments.run_segmentation with k=8 (features + clustering + cards), and with
-  k chosen automatically (adds the stability search, a fixed cost on a 10,000-row sample);
+- pipeline: tools.segments.run_segmentation with k=8 (features + clustering + cards; each
+  step's median is printed too), and with k chosen automatically (adds the stability search, a
+  fixed cost on a 10,000-row sample);
 - scan: one plain aggregate over the same transactions (count and sum per customer over the
   12-month window the features use), fetched into pandas;
 - fit: the clustering step alone (tools.clustering.cluster, k=8) on the computed features;
@@ -223,7 +224,8 @@ def bench(path: str, repeats: int, pandas_sample: int) -> dict:
     with Warehouse.open(path, read_only=True) as wh:
         customers = int(wh.scalar("SELECT count(*) FROM customers"))
         transactions = int(wh.scalar("SELECT count(*) FROM transactions"))
-        t_pipe, seg = timed(lambda: run_segmentation(wh, k=8, save=False), repeats)
+        runs: list = []
+        t_pipe, _ = timed(lambda: runs.append(run_segmentation(wh, k=8, save=False)), repeats)
         t_auto, auto = timed(lambda: run_segmentation(wh, save=False), repeats)
         t_scan, _ = timed(lambda: plain_scan(wh), repeats)
         frame = compute_features(wh, transacting_only=True, trends=False)
@@ -232,7 +234,8 @@ def bench(path: str, repeats: int, pandas_sample: int) -> dict:
         pandas_repeats = 1 if sample > 1 else repeats
         t_pandas, pframe = timed(lambda: pandas_pipeline(wh, sample), pandas_repeats)
         diff = check_same(wh, pframe) if sample == 1 else float("nan")
-    steps = seg.timings
+    steps = {step: statistics.median(r.timings[step] for r in runs)
+             for step in ("features", "clustering", "cards")}
     return {
         "warehouse": path, "customers": customers, "transactions": transactions,
         "pipeline k=8": t_pipe, "features": steps["features"], "clustering": steps["clustering"],
@@ -246,8 +249,8 @@ def report(r: dict) -> None:
     print(f"\n{r['warehouse']}: {r['customers']:,} customers, {r['transactions']:,} "
           "transactions")
     print(f"  pipeline (features + clustering + cards), k=8 : {r['pipeline k=8']:7.2f} s "
-          f"(features {r['features']:.2f}, clustering {r['clustering']:.2f}, cards "
-          f"{r['cards']:.2f} in the last run)")
+          f"(medians: features {r['features']:.2f}, clustering {r['clustering']:.2f}, cards "
+          f"{r['cards']:.2f})")
     print(f"  pipeline with k chosen automatically (k={r['auto k']})  : "
           f"{r['pipeline auto k']:7.2f} s")
     print(f"  (a) plain aggregate scan of the transactions  : {r['scan']:7.2f} s")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import pytest
 import sqlglot
 
@@ -141,3 +142,19 @@ def test_feature_sql_is_portable():
     sql = feature_sql(datetime(2026, 6, 30), current=True)
     assert sqlglot.transpile(sql, read="duckdb", write="spark")
     assert "read_csv" not in sql and "read_parquet" not in sql
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"country": "DE"}, {"product": "savings"}])
+def test_transacting_only_counts_the_customers_it_leaves_out(wh, kwargs):
+    everyone = compute_features(wh, trends=False, **kwargs)
+    transacting = compute_features(wh, trends=False, transacting_only=True, **kwargs)
+    idle = everyone["n_transactions"] == 0
+    assert transacting.attrs["without_transactions"] == idle.sum() > 0
+    assert "without_transactions" not in transacting.columns
+    expected = everyone[~idle].reset_index(drop=True)
+    pd.testing.assert_frame_equal(transacting, expected, check_dtype=False)
+
+
+def test_feature_sql_explains_its_codes():
+    sql = feature_sql(datetime(2026, 6, 30), current=True)
+    assert "-- kind: 1 groceries" in sql and "-- chan: 1 card_present" in sql

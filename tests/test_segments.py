@@ -187,3 +187,55 @@ def test_segment_ids_follow_size_then_cluster_label():
 
     labels = np.array([2, 2, 0, 1, 1, 1, 0])
     assert list(_relabel_by_size(labels)) == [3, 3, 2, 1, 1, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def behaviour(rw):
+    from tools.clustering import Column
+    from tools.features import BEHAVIOUR, FEATURES_BY_NAME, compute_features
+
+    frame = compute_features(rw, transacting_only=True, trends=False)
+    cols = [Column(n, FEATURES_BY_NAME[n].scale, FEATURES_BY_NAME[n].weight) for n in BEHAVIOUR]
+    return frame, cols
+
+
+def test_customers_are_assigned_block_by_block_as_in_one_pass(behaviour, monkeypatch):
+    from tools import clustering
+
+    frame, cols = behaviour
+    monkeypatch.setattr(clustering, "FIT_SAMPLE", 500)  # fit on a sample, assign the rest
+    monkeypatch.setattr(clustering, "PREDICT_BLOCK", 10**9)
+    one_pass = clustering.cluster(frame, cols, k=5, seed=1)
+    monkeypatch.setattr(clustering, "PREDICT_BLOCK", 97)
+    blocks = clustering.cluster(frame, cols, k=5, seed=1)
+    assert (one_pass.labels == blocks.labels).all() and one_pass.fit_rows == 500
+    # and the same as transforming the whole matrix at once
+    raw = frame[[c.name for c in cols]].to_numpy(dtype=np.float64, na_value=np.nan)
+    prep = clustering.preprocessor(cols).fit(raw[clustering._sample(
+        len(frame), 500, np.random.default_rng(1))])
+    X = prep.transform(raw)
+    assert np.array_equal(raw, frame[[c.name for c in cols]].to_numpy(
+        dtype=np.float64, na_value=np.nan), equal_nan=True)   # copy=True left it alone
+    inplace = clustering.preprocessor(cols, copy=False).fit(raw[:500]).transform(raw.copy())
+    assert np.array_equal(inplace, clustering.preprocessor(cols).fit(raw[:500]).transform(raw))
+    assert X.dtype == np.float32 and X.flags.c_contiguous
+
+
+def test_trait_bounds_from_a_sample_barely_move_the_effect_sizes(behaviour, monkeypatch):
+    from tools import cards
+    from tools.clustering import cluster
+    from tools.features import FEATURES
+
+    frame, cols = behaviour
+    labels = cluster(frame, cols, k=5, seed=1).labels
+    feats = [f for f in FEATURES if f.describe and not f.protected]
+    exact = cards.compute_traits(frame, labels, feats)
+    monkeypatch.setattr(cards, "BOUNDS_SAMPLE", 500)
+    sampled = cards.compute_traits(frame, labels, feats)
+    for s in exact:
+        by_name = {t.feature: t for t in sampled[s]}
+        for t in exact[s]:
+            other = by_name[t.feature]
+            assert (t.segment_mean, t.population_mean, t.statistic) == (
+                other.segment_mean, other.population_mean, other.statistic)
+            assert abs(t.effect_size - other.effect_size) < 0.1

@@ -15,7 +15,9 @@ Speed at 1M customers: KMeans (n_init=10, k-means++) is fitted on a seeded sampl
 generated warehouses this recovers the personas as well as a fit on all customers (ARI 0.71 vs
 0.71 at 100k; bench/segment_quality.py) in a fraction of the time. Fits on samples run on one
 thread: at these sizes OpenMP's start-up and, on a busy machine, its contention cost more than
-they save. Same data and seed, same labels.
+they save. Same data and seed, same labels. The matrix of all customers is never built: the
+sample is transformed for the fit, then every customer is transformed and assigned a block of
+rows at a time (see `_Rows`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ SILHOUETTE_SAMPLE = 2_000
 STABILITY_REPEATS = 3
 STABLE = 0.9
 N_INIT = 10
+PREDICT_BLOCK = 65_536  # rows transformed and assigned to a segment at a time
 
 
 @dataclass(frozen=True)
@@ -56,18 +59,24 @@ class Prepare(BaseEstimator, TransformerMixin):
     """Heavy tails and gaps: log1p where asked, median imputation, winsorising at 1% / 99%.
 
     Fitted statistics (medians, clip bounds) are kept so the same transform applies to rows that
-    were not in the fitting sample.
+    were not in the fitting sample. With `copy=False` the transform works in the array it is
+    given (at a million rows every temporary copy is a 100 MB allocation).
     """
 
-    def __init__(self, scales: tuple[str, ...] = (), clip: float = 0.01) -> None:
+    def __init__(self, scales: tuple[str, ...] = (), clip: float = 0.01,
+                 copy: bool = True) -> None:
         self.scales = scales
         self.clip = clip
+        self.copy = copy
 
-    def _log(self, X: np.ndarray) -> np.ndarray:
-        X = np.array(X, dtype=np.float64, copy=True)
+    def _log(self, X: np.ndarray, copy: bool = True) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if copy or not X.flags.writeable:
+            X = X.copy()
         for j, scale in enumerate(self.scales):
             if scale == "log":
-                X[:, j] = np.log1p(np.clip(X[:, j], 0, None))
+                col = X[:, j]
+                np.log1p(np.clip(col, 0, None, out=col), out=col)
         return X
 
     def fit(self, X, y=None):
@@ -83,9 +92,11 @@ class Prepare(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X):
-        X = self._log(X)
-        X = np.where(np.isnan(X), self.medians_, X)
-        return np.clip(X, self.low_, self.high_)
+        X = self._log(X, copy=self.copy)
+        gaps = np.isnan(X)
+        if gaps.any():
+            np.copyto(X, np.broadcast_to(self.medians_, X.shape), where=gaps)
+        return np.clip(X, self.low_, self.high_, out=X)
 
 
 class Weigh(BaseEstimator, TransformerMixin):
@@ -99,14 +110,18 @@ class Weigh(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X):
-        return np.asarray(X, dtype=np.float32) * np.asarray(self.weights, dtype=np.float32)
+        out = np.empty(np.shape(X), dtype=np.float32)  # C order, as KMeans wants it
+        np.copyto(out, X, casting="same_kind")
+        out *= np.asarray(self.weights, dtype=np.float32)
+        return out
 
 
-def preprocessor(columns: list[Column]) -> Pipeline:
-    """The transform from raw feature values to the weighted, scaled clustering space."""
+def preprocessor(columns: list[Column], copy: bool = True) -> Pipeline:
+    """The transform from raw feature values to the weighted, scaled clustering space
+    (`copy=False`: transform the given float64 array in place)."""
     return Pipeline([
-        ("prepare", Prepare(scales=tuple(c.scale for c in columns))),
-        ("scale", StandardScaler()),
+        ("prepare", Prepare(scales=tuple(c.scale for c in columns), copy=copy)),
+        ("scale", StandardScaler(copy=copy)),
         ("weigh", Weigh(weights=tuple(c.weight for c in columns))),
     ])
 
@@ -153,7 +168,12 @@ def choose_k(X: np.ndarray, seed: int, k_range: tuple[int, int] = K_RANGE
              ) -> tuple[int, dict[int, float], str]:
     """The most detailed reproducible segmentation (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    Xs = X[_sample(len(X), K_SEARCH_SAMPLE, rng)]
+    return _choose_k(X[_sample(len(X), K_SEARCH_SAMPLE, rng)], seed, k_range)
+
+
+def _choose_k(Xs: np.ndarray, seed: int, k_range: tuple[int, int] = K_RANGE
+              ) -> tuple[int, dict[int, float], str]:
+    """choose_k on its sample of rows, `Xs`."""
     hi = min(k_range[1], len(Xs) // 20, len(np.unique(Xs[:5000], axis=0)) - 1)
     lo = min(k_range[0], hi)
     if hi < 2:
@@ -171,6 +191,37 @@ def choose_k(X: np.ndarray, seed: int, k_range: tuple[int, int] = K_RANGE
         reason = (f"chosen automatically: the most reproducible k={lo}..{hi} (ARI between "
                   f"halves {scores[k]:.2f}; no k reached {STABLE}, so the segments are fuzzy)")
     return k, scores, reason
+
+
+class _Rows:
+    """The raw values of the clustering columns, handed out a block of rows at a time.
+
+    Float columns are read in place (no copy of the frame); each block is a fresh float64
+    C-order array the preprocessor may transform in place. At a million customers the full
+    matrix and its transformed copies are hundreds of megabytes of new memory, which this
+    machine's page faults made cost more than the clustering itself.
+    """
+
+    def __init__(self, df: pd.DataFrame, columns: list[Column]) -> None:
+        self.arrays = []
+        for c in columns:
+            col = df[c.name]
+            self.arrays.append(col.to_numpy() if col.dtype == np.float64 else
+                               col.to_numpy(dtype=np.float64, na_value=np.nan))
+        self.n = len(df)
+
+    def take(self, rows: np.ndarray | slice) -> np.ndarray:
+        n = len(rows) if isinstance(rows, np.ndarray) else len(range(self.n)[rows])
+        out = np.empty((n, len(self.arrays)), dtype=np.float64)
+        for j, a in enumerate(self.arrays):
+            out[:, j] = a[rows]
+        return out
+
+    def blocks(self):
+        size = PREDICT_BLOCK
+        for start in range(0, self.n, size):
+            rows = slice(start, min(start + size, self.n))
+            yield rows, self.take(rows)
 
 
 def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, seed: int = 42
@@ -193,24 +244,29 @@ def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, se
         if k > n:
             raise InvalidArgument(f"k={k} is more segments than the {n:,} customers selected; "
                                   "use a smaller k or widen the filter")
-    raw = df[[c.name for c in columns]].to_numpy(dtype=np.float64, na_value=np.nan)
-    rng = np.random.default_rng(seed)
-    fit_rows = _sample(n, FIT_SAMPLE, rng)
-    prep = preprocessor(columns).fit(raw[fit_rows])
-    X = prep.transform(raw)
+    raw = _Rows(df, columns)
+    fit_rows = _sample(n, FIT_SAMPLE, np.random.default_rng(seed))
+    prep = preprocessor(columns, copy=False).fit(raw.take(fit_rows))
+    X_fit = prep.transform(raw.take(fit_rows))
     if k is None:
+        search_rows = _sample(n, K_SEARCH_SAMPLE, np.random.default_rng(seed))
         with threadpool_limits(1):
-            k, scores, reason = choose_k(X, seed)
+            k, scores, reason = _choose_k(prep.transform(raw.take(search_rows)), seed)
     else:
-        if n <= 50_000 and k > len(np.unique(X, axis=0)):
+        if n <= 50_000 and k > len(np.unique(prep.transform(raw.take(slice(None))), axis=0)):
             raise InvalidArgument(f"k={k} is more segments than there are distinct customer "
                                   "profiles among those selected; use a smaller k")
         scores, reason = {}, "given"
     with threadpool_limits(1):  # small fits: one thread is faster than contended OpenMP
-        model = KMeans(k, n_init=N_INIT, random_state=seed).fit(X[fit_rows])
-    labels = model.predict(X) if len(fit_rows) < n else model.labels_
+        model = KMeans(k, n_init=N_INIT, random_state=seed).fit(X_fit)
+        if len(fit_rows) < n:
+            labels = np.empty(n, dtype=model.labels_.dtype)
+            for rows, block in raw.blocks():
+                labels[rows] = model.predict(prep.transform(block))
+        else:
+            labels = model.labels_
     labels = _relabel_by_size(labels)
-    sil = round(_silhouette(X[fit_rows], labels[fit_rows], seed), 4)
+    sil = round(_silhouette(X_fit, labels[fit_rows], seed), 4)
     return Clustering(labels=labels, k=k, k_reason=reason, stability=scores, silhouette=sil,
                       inertia=float(model.inertia_), fit_rows=len(fit_rows), columns=columns)
 

@@ -27,7 +27,7 @@ Design choices, checked against the generator's hidden personas (bench/segment_q
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -199,6 +199,10 @@ PROTECTED = tuple(f.name for f in FEATURES if f.protected)
 # contract at as_of; is_churned is NULL for customers with no transaction in the lookback window
 # whose accounts are not all closed (whether they transacted before the window is not looked up).
 ID_COLUMNS = ("customer_id", "country", "n_transactions", "is_active", "is_churned")
+LEFT_OUT = "without_transactions"
+# count_if, not count(*) FILTER (...): DuckDB 2.0.1 counts a FILTERed window frame row by row,
+# which is quadratic (two minutes at a million customers; fixed upstream in duckdb#25935).
+_LEFT_OUT = f"count_if(coalesce(tx.n_tx, 0) = 0) OVER () AS {LEFT_OUT}"
 
 _W = ACTIVE_WINDOW_DAYS
 
@@ -214,12 +218,12 @@ _W = ACTIVE_WINDOW_DAYS
 #   outside NON_SPEND_CATEGORIES) are ranges of kinds;
 # - chan: the position of the channel in _CHANNELS (card channels first; 0 if unknown or NULL);
 # - for app events, `kind` is the position of the event type and `plat` that of the platform.
-_KINDS = EVERYDAY + tuple(c for c in CATEGORIES if c not in EVERYDAY + NON_SPEND_CATEGORIES) \
-    + NON_SPEND_CATEGORIES
+_KINDS = (EVERYDAY + tuple(c for c in CATEGORIES if c not in EVERYDAY + NON_SPEND_CATEGORIES)
+          + NON_SPEND_CATEGORIES)
 _CREDIT = 100
-_CHANNELS = ("card_present", "online", "p2p") + tuple(
-    c for c in TX_CHANNELS if c not in ("card_present", "online", "p2p"))
-_EVENTS = EVENT_TYPES
+_CARD_CHANNELS = ("card_present", "online")
+_FIRST_CHANNELS = (*_CARD_CHANNELS, "p2p")
+_CHANNELS = (*_FIRST_CHANNELS, *(c for c in TX_CHANNELS if c not in _FIRST_CHANNELS))
 
 
 def _code(values: tuple[str, ...], column: str) -> str:
@@ -232,6 +236,10 @@ def _kind(category: str, credit: bool = False) -> int:
     return _KINDS.index(category) + 1 + (_CREDIT if credit else 0)
 
 
+def _chan(channel: str) -> int:
+    return _CHANNELS.index(channel) + 1
+
+
 def _debits(categories: tuple[str, ...]) -> str:
     """Debits in `categories` (which must be consecutive in _KINDS) as a test on t.kind."""
     kinds = sorted(_kind(c) for c in categories)
@@ -240,31 +248,46 @@ def _debits(categories: tuple[str, ...]) -> str:
         f"t.kind BETWEEN {kinds[0]} AND {kinds[-1]}"
 
 
-_TX_CODES = {
+def _event(event_type: str) -> int:
+    return EVENT_TYPES.index(event_type) + 1
+
+
+# The tests the transaction and app-event aggregates make, by name (template placeholders).
+_TX_TESTS = {
     "everyday": _debits(EVERYDAY),
-    # spend: debits outside the non-spend categories, including categories unknown to the contract
+    # spend: debits outside the non-spend categories (including any category unknown here)
     "spends": f"t.kind < {_kind(NON_SPEND_CATEGORIES[0])}",
-    "card": (f"t.chan BETWEEN {_CHANNELS.index('card_present') + 1} AND "
-             f"{_CHANNELS.index('online') + 1} AND t.kind < {_CREDIT} "
-             f"AND t.kind <> {_kind('crypto')}"),  # card payments, crypto purchases aside
+    # card payments: card channels, crypto purchases aside
+    "card": (f"t.chan BETWEEN {_chan(_CARD_CHANNELS[0])} AND {_chan(_CARD_CHANNELS[-1])} "
+             f"AND t.kind < {_CREDIT} AND t.kind <> {_kind('crypto')}"),
     "debit": f"t.kind < {_CREDIT}",
     "credit": f"t.kind >= {_CREDIT}",
-    "online": f"t.chan = {_CHANNELS.index('online') + 1}",
-    "p2p": f"t.chan = {_CHANNELS.index('p2p') + 1}",
+    "online": f"t.chan = {_chan('online')}",
+    "p2p": f"t.chan = {_chan('p2p')}",
     "income": f"t.kind = {_kind('salary', credit=True)}",
     "investment": _debits(("investment",)),
     "rent": _debits(("rent",)),
 }
-_EV_CODES = {
-    f"is_{name}": f"e.kind = {_EVENTS.index(event) + 1}"
-    for name, event in (("login", "login"), ("support", "support_chat"),
-                        ("view", "view_product"))
-} | {"app": f"e.kind <> {_EVENTS.index('push_open') + 1}",
-     "web": f"e.plat = {PLATFORMS.index('web') + 1}",
-     "android": f"e.plat = {PLATFORMS.index('android') + 1}"}
+_EV_TESTS = {
+    "is_login": f"e.kind = {_event('login')}",
+    "is_support": f"e.kind = {_event('support_chat')}",
+    "is_view": f"e.kind = {_event('view_product')}",
+    "app": f"e.kind <> {_event('push_open')}",
+    "web": f"e.plat = {PLATFORMS.index('web') + 1}",
+    "android": f"e.plat = {PLATFORMS.index('android') + 1}",
+}
+# The codes in words, as comments in the SQL (it is shown as the receipt of a result).
+_LEGEND = {
+    "tx_legend": ("-- kind: " + ", ".join(f"{i} {c}" for i, c in enumerate(_KINDS, 1))
+                  + f"; +{_CREDIT} for money in\n    -- chan: "
+                  + ", ".join(f"{i} {c}" for i, c in enumerate(_CHANNELS, 1))),
+    "ev_legend": ("-- kind: " + ", ".join(f"{i} {c}" for i, c in enumerate(EVENT_TYPES, 1))
+                  + "\n    -- plat: " + ", ".join(f"{i} {p}" for i, p in enumerate(PLATFORMS, 1))),
+}
 
 _TEMPLATE = """WITH t AS (
     -- one projection per row: integer codes, so the aggregates below compare integers
+    {tx_legend}
     SELECT t.customer_id, t.ts, t.amount,
            {kind} + CASE WHEN t.direction = 'debit' THEN 0 ELSE {credit_offset} END AS kind,
            {chan} AS chan,
@@ -301,9 +324,11 @@ txc AS (
     GROUP BY t.customer_id
 ),
 tx AS (
-    SELECT *, {everyday_total} AS n_everyday FROM txc
+    SELECT txc.*, {everyday_total} AS n_everyday
+    FROM txc
 ),
 e AS (
+    {ev_legend}
     SELECT e.customer_id, e.ts, {event_kind} AS kind, {platform} AS plat
     FROM app_events e
     WHERE e.ts <= {as_of} AND e.ts > {since}
@@ -458,16 +483,26 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
     features = ",\n".join(
         f"       CAST({f.sql.format(**lit)} AS DOUBLE) AS {f.name}" for f in FEATURES
         if (include_protected or not f.protected) and (trends or f.describe))
+    # With transacting_only, the customers selected but left out for having no transaction in
+    # the window are counted (a window over the selection, then an outer filter): callers report
+    # that number without a second query or a filtered copy of a million-row frame.
+    counted = ",\n       " + _LEFT_OUT if filters.transacting_only else ""
     sql = _TEMPLATE.format(
-        **lit, **_TX_CODES, **_EV_CODES, t_prev90=f"t.ts <= {lit['w90']} AND t.ts > {lit['w180']}", kind=_code(_KINDS, "t.category"),
-        credit_offset=_CREDIT, chan=_code(_CHANNELS, "t.channel"),
-        event_kind=_code(_EVENTS, "e.event_type"), platform=_code(PLATFORMS, "e.platform"),
-        category_counts=category_counts,
-        everyday_total=" + ".join(f"n_{cat}" for cat in EVERYDAY), products_held=products_held,
-        category_priors=category_priors, holdings=holdings,
+        **lit, **_TX_TESTS, **_EV_TESTS, **_LEGEND,
+        t_prev90=f"t.ts <= {lit['w90']} AND t.ts > {lit['w180']}",
+        kind=_code(_KINDS, "t.category"), credit_offset=_CREDIT,
+        chan=_code(_CHANNELS, "t.channel"), event_kind=_code(EVENT_TYPES, "e.event_type"),
+        platform=_code(PLATFORMS, "e.platform"), category_counts=category_counts,
+        everyday_total=" + ".join(f"n_{cat}" for cat in EVERYDAY),
+        category_priors=category_priors, holdings=holdings, products_held=products_held,
         held=held, deposits=deposits, card_balance=card_balance, card_limit=card_limit,
-        features=features, filters=filters.where(),
+        features=features + counted, filters=replace(filters, transacting_only=False).where(),
     )
+    if filters.transacting_only:
+        head, select = sql.split("\nSELECT c.customer_id,", 1)
+        select = select.removesuffix("\nORDER BY c.customer_id")
+        sql = (f"{head}\nSELECT * FROM (\nSELECT c.customer_id,{select}\n) selected\n"
+               "WHERE n_transactions > 0\nORDER BY customer_id")
     if not trends:
         sql = "\n".join(line for line in sql.splitlines() if not line.endswith("-- trend"))
     return sql
@@ -516,6 +551,9 @@ def compute_features(wh: Warehouse, as_of: datetime | None = None, *, active_onl
     """One row per customer with every feature in `FEATURES`, as of `as_of` (default: the
     reference date), for the customers that pass the filters (ordered by customer_id).
 
+    With `transacting_only`, `df.attrs["without_transactions"]` says how many customers passed
+    the other filters but were left out for having no transaction in the lookback window.
+
     Raises InvalidArgument for an unknown country or product and EmptyResult when no customer
     passes the filters.
     """
@@ -530,6 +568,10 @@ def compute_features(wh: Warehouse, as_of: datetime | None = None, *, active_onl
     df = wh.df(sql)
     if df.empty:
         raise EmptyResult(f"no customers match the filter ({filters.describe()}); widen it")
+    if transacting_only:
+        left_out = int(df[LEFT_OUT].iloc[0])
+        df = df.drop(columns=LEFT_OUT)
+        df.attrs[LEFT_OUT] = left_out
     df.attrs["sql"] = sql
     df.attrs["as_of"] = as_of
     df.attrs["filters"] = filters

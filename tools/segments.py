@@ -16,7 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
-from assistant.errors import InvalidArgument
+from assistant.errors import EmptyResult, InvalidArgument
 from tools import rfm as rfm_mod
 from tools.cards import build_cards
 from tools.clustering import Clustering, Column, cluster
@@ -24,6 +24,7 @@ from tools.features import (
     BEHAVIOUR,
     FEATURES,
     FEATURES_BY_NAME,
+    LEFT_OUT,
     PROTECTED,
     compute_features,
     suggest,
@@ -115,14 +116,16 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         params["key"] = prof.key
     else:
         step("Computing customer features in the warehouse")
-        everyone = compute_features(wh, active_only=active_only, country=country,
-                                    product=product, include_protected=include_protected,
-                                    trends=False)
-        frame = everyone[everyone["n_transactions"] > 0].reset_index(drop=True)
-        excluded = len(everyone) - len(frame)
-        if frame.empty:
+        selection = {"active_only": active_only, "country": country, "product": product,
+                     "include_protected": include_protected, "trends": False}
+        try:
+            # only customers with behaviour to segment; the query counts the others
+            frame = compute_features(wh, transacting_only=True, **selection)
+        except EmptyResult:
+            compute_features(wh, **selection)  # raises EmptyResult when nobody is selected
             raise InvalidArgument("none of the customers selected has a transaction in the last "
-                                  "12 months, so there is no behaviour to segment")
+                                  "12 months, so there is no behaviour to segment") from None
+        excluded = frame.attrs[LEFT_OUT]
         key, source = "customer_id", "customers"
         names = _warehouse_columns(columns, include_protected) if method == "behaviour" else []
         cols = [Column(n, FEATURES_BY_NAME[n].scale, FEATURES_BY_NAME[n].weight or 1.0)
@@ -134,10 +137,10 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         if excluded:
             notes.append(f"{excluded:,} selected customers without any transaction in the last "
                          "12 months were left out.")
-        selected = everyone.attrs["filters"].describe()
+        selected = frame.attrs["filters"].describe()
         population = ("customers with transactions" if selected == "all customers" else
                       f"{selected} with transactions")
-        sql = [everyone.attrs["sql"]]
+        sql = [frame.attrs["sql"]]
     timings["features"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     if method == "rfm":
