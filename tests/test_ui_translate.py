@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -149,3 +151,22 @@ def test_long_category_names_get_horizontal_bars():
     fig = charts.figure(TableResult("Customers per segment", df))
     assert fig.data[0].orientation == "h"
     assert fig.data[0].y[0].startswith("Frequent international")
+    assert fig.layout.xaxis.range[1] > 311 * 1.1      # room for the "311" beside the bar
+
+
+def test_vertical_bars_leave_room_for_their_value_labels():
+    fig = charts.figure(TableResult("Spend", BY_CATEGORY))
+    assert fig.layout.yaxis.range[0] == 0
+    assert fig.layout.yaxis.range[1] > BY_CATEGORY["spend"].max() * 1.1
+
+
+def test_a_card_states_its_size_once_and_keeps_reach_and_products_apart():
+    card = replace(CARD, description="1,234 customers (12% of customers with transactions). "
+                                     "What sets them apart: travel. Reachable with consent: "
+                                     "800 by email, 200 by SMS.")
+    text = render.card_markdown(card)
+    assert text.count("1,234 customers") == 1 and "800 by email" not in text
+    assert "What sets them apart: travel." in text
+    reach = text.index("**Reachable with consent:**")
+    assert "\n\n**Products held:**" in text[reach:]           # separate paragraphs
+    assert render._num(532.0, "days") == "532 days" and render._num(12.34) == "12.3"

@@ -78,7 +78,7 @@ def _spec_fits(spec: ChartSpec, df: pd.DataFrame) -> bool:
 def _layout(fig: go.Figure, title: str, y_title: str) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 15}},
-        template="plotly_white", height=380, margin={"l": 60, "r": 20, "t": 50, "b": 60},
+        template="plotly_white", height=380, margin={"l": 60, "r": 40, "t": 50, "b": 60},
         legend={"orientation": "h", "y": -0.2}, separators=".,",
         yaxis={"title": y_title, "tickformat": ",~s" if y_title else None},
         colorway=PALETTE, font={"family": "Inter, system-ui, sans-serif", "size": 13},
@@ -155,9 +155,11 @@ def figure(table: TableResult, spec: ChartSpec | None = None) -> go.Figure | Non
         for c in spec.y:
             labels = df[c].map(_short) if len(spec.y) == 1 else None
             fig.add_trace(go.Bar(x=names, y=df[c], name=_label(c),
-                                 text=labels, textposition="outside"))
+                                 text=labels, textposition="outside", cliponaxis=False))
     fig = _layout(fig, title, _label(spec.y[0]))
-    fig.update_xaxes(type="category", title=_label(spec.x))
+    if len(spec.y) == 1 and not spec.series:
+        fig.update_yaxes(range=_room_for_labels(df[spec.y[0]]))
+    fig.update_xaxes(type="category", title=_label(spec.x), automargin=True)
     return fig
 
 
@@ -168,13 +170,25 @@ def _horizontal_bars(df: pd.DataFrame, names: pd.Series, spec: ChartSpec,
     for c in spec.y:
         labels = df[c].map(_short) if len(spec.y) == 1 else None
         fig.add_trace(go.Bar(y=wrapped, x=df[c], name=_label(c), orientation="h",
-                             text=labels, textposition="outside"))
+                             text=labels, textposition="outside", cliponaxis=False))
     fig = _layout(fig, title, "")
     fig.update_layout(height=max(300, 60 + 34 * len(df)), yaxis={"autorange": "reversed",
                                                                   "automargin": True,
                                                                   "title": None},
-                      xaxis={"title": _label(spec.y[0]), "tickformat": ",~s"})
+                      xaxis={"title": _label(spec.y[0]), "tickformat": ",~s",
+                             "range": _room_for_labels(df[spec.y[0]]) if len(spec.y) == 1
+                             else None})
     return fig
+
+
+def _room_for_labels(values: pd.Series) -> list[float] | None:
+    """An axis range with room beyond the longest bar for its value label (None: automatic)."""
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty:
+        return None
+    lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
+    pad = 0.15 * ((hi - lo) or 1.0)
+    return [lo - pad if lo < 0 else 0.0, hi + pad if hi > 0 else 0.0]
 
 
 def _short(v: float) -> str:

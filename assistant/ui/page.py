@@ -40,6 +40,7 @@ CSS = """
 .mode-badge.model {background:#ecfdf5;color:#065f46;border-color:#a7f3d0;}
 #answer-panel .prose table {font-size: 13px;}
 #result-details {max-height: 620px; overflow-y: auto; padding-right: 8px;}
+#result-details th, #result-details td:not(:first-child) {white-space: nowrap;}
 #turn-status {color: #64748b; font-size: 13px;}
 footer {display:none !important;}
 """

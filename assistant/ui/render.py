@@ -20,7 +20,7 @@ def _pct(x: float) -> str:
 def _num(x: float, unit: str = "") -> str:
     if unit == "%":
         return _pct(x) if abs(x) <= 1.5 else f"{x:.0f}%"
-    if abs(x) >= 1000:
+    if abs(x) >= 100:
         text = f"{x:,.0f}"
     elif abs(x) >= 10:
         text = f"{x:,.1f}"
@@ -31,9 +31,15 @@ def _num(x: float, unit: str = "") -> str:
 
 def card_markdown(card: SegmentCard) -> str:
     """A segment card as Markdown: name, size, description, traits, reach, products."""
+    description = card.description
+    size_sentence = f"{card.size:,} customers ("
+    if description.startswith(size_sentence) and ". " in description:
+        description = description.split(". ", 1)[1]  # the size is the line above
+    if card.reach:  # reach has its own line below
+        description = description.split(" Reachable with consent:", 1)[0]
     lines = [f"### {card.segment_id} · {card.name}",
              f"**{card.size:,} customers** ({_pct(card.share)} of those segmented)",
-             "", card.description, ""]
+             "", description, ""]
     if card.traits:
         lines += ["| what sets them apart | segment | everyone | effect |", "|---|---:|---:|---:|"]
         for t in card.traits[:6]:
@@ -44,11 +50,11 @@ def card_markdown(card: SegmentCard) -> str:
     if card.reach:
         reach = " · ".join(f"{CHANNEL_ICONS.get(ch, '')} {ch} {n:,}"
                            for ch, n in card.reach.items())
-        lines.append(f"**Reachable with consent:** {reach}")
+        lines += [f"**Reachable with consent:** {reach}", ""]
     if card.products:
         top = sorted(card.products.items(), key=lambda kv: -kv[1])[:4]
-        lines.append("**Products held:** " + ", ".join(f"{p.replace('_', ' ')} {_pct(v)}"
-                                                      for p, v in top))
+        lines += ["**Products held:** " + ", ".join(f"{p.replace('_', ' ')} {_pct(v)}"
+                                                    for p, v in top), ""]
     if card.countries:
         top = sorted(card.countries.items(), key=lambda kv: -kv[1])[:4]
         lines.append("**Countries:** " + ", ".join(f"{c} {_pct(v)}" for c, v in top))
