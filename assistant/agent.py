@@ -49,7 +49,7 @@ from assistant.events import Answer, Done, Event, TextDelta, ToolFinished, ToolS
 from assistant.llm import chat_model, explain_model_error, mode_label
 from assistant.privacy import NameIndex, mask_text
 from assistant.settings import Settings
-from assistant.toolkit import RunContext, ToolBoundary, ToolCallRecord, build_tools
+from assistant.toolkit import RunContext, ToolBoundary, build_tools
 from tools.describe import overview
 from tools.result import ToolContext
 
@@ -172,7 +172,7 @@ class InvalidToolCalls(AgentMiddleware):
             call_id = call.get("id") or f"invalid-{uuid.uuid4().hex[:8]}"
             replies.append(ToolMessage(content=f"Error: {error}", tool_call_id=call_id,
                                        name=name, status="error"))
-            ctx.calls.append(ToolCallRecord(call_id, name, {}, None, error, 0.0))
+            ctx.calls.append(ToolFinished(call_id, name, {}, None, error, 0.0))
             runtime.stream_writer(ToolStarted(call_id, name, {}))
             runtime.stream_writer(ToolFinished(call_id, name, {}, None, error, 0.0))
         update: dict[str, Any] = {"messages": replies}

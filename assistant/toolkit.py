@@ -44,23 +44,13 @@ _ARG_LINE = re.compile(r"^\s{0,8}(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
 
 
 @dataclass
-class ToolCallRecord:
-    call_id: str
-    name: str
-    args: dict
-    result: ToolResult | None
-    error: str | None
-    seconds: float
-
-
-@dataclass
 class RunContext:
     """Per-turn context handed to the agent run: what tools and middleware may use."""
 
     tool: ToolContext
     audit: AuditLog | None = None
     names: NameIndex | None = None
-    calls: list[ToolCallRecord] = field(default_factory=list)
+    calls: list[ToolFinished] = field(default_factory=list)  # this turn's tool calls
     model_error: str | None = None
 
 
@@ -161,15 +151,15 @@ class ToolBoundary(AgentMiddleware):
         content = message.text if message is not None else f"Error: {error}"
         content = mask_text(content, ctx.names)
         seconds = time.perf_counter() - started
-        record = ToolCallRecord(call_id, name, args, result, error, seconds)
+        record = ToolFinished(call_id, name, args, result, error, seconds)
         ctx.calls.append(record)
         _audit_call(ctx, record)
-        write(ToolFinished(call_id, name, args, result, error, seconds))
+        write(record)
         return ToolMessage(content=content, tool_call_id=call_id, name=name,
                            status="error" if error else "success")
 
 
-def _audit_call(ctx: RunContext, record: ToolCallRecord) -> None:
+def _audit_call(ctx: RunContext, record: ToolFinished) -> None:
     if ctx.audit is None:
         return
     tool = ctx.tool

@@ -13,11 +13,10 @@ from assistant.planner.clauses import (
     Query,
     Unsupported,
     by_label,
-    customer_condition,
     customer_dim,
-    in_list,
     names_of,
     period_condition,
+    route_filters,
     subject,
     time_dim,
     what,
@@ -30,19 +29,9 @@ def campaign_query(frame: Frame, ctx: Ctx) -> Query:
     ctx.define("campaign")
     rates = [r for r in next((n[6:] for n in frame.notes if n.startswith("rates:")), "")
              .split(",") if r] or ["open", "click", "conversion"]
-    cm_conds, cust = [], []
-    for f in frame.filters:
-        if f.field == "campaign":
-            cm_conds.append(in_list("cm.name", f.values, f.negate))
-        elif f.field == "campaign_channel":
-            cm_conds.append(in_list("cm.channel", f.values, f.negate))
-        elif f.field == "campaign_product":
-            cm_conds.append(in_list("cm.product", f.values, f.negate))
-        else:
-            cond = customer_condition(f, ctx)
-            if cond is None:
-                raise Unsupported(f"filter:{f.field}")
-            cust.append(cond)
+    cm_conds, cust = route_filters(frame, ctx, {"campaign": "cm.name",
+                                                "campaign_channel": "cm.channel",
+                                                "campaign_product": "cm.product"})
     if frame.period is not None:
         cm_conds.append(period_condition(frame.period, "cm.sent_at"))
     named = any(f.field == "campaign" for f in frame.filters)

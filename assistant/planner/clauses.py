@@ -280,6 +280,21 @@ def split_filters(frame: Frame, ctx: Ctx, allowed_other=()) -> tuple[list[str], 
     return conds, rest
 
 
+def route_filters(frame: Frame, ctx: Ctx, own: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Conditions on the query's own table (`own`: filter field -> column) and customer-level
+    conditions; any other filter is Unsupported."""
+    own_conds, cust = [], []
+    for f in frame.filters:
+        if f.field in own:
+            own_conds.append(in_list(own[f.field], f.values, f.negate))
+            continue
+        cond = customer_condition(f, ctx)
+        if cond is None:
+            raise Unsupported(f"filter:{f.field}")
+        cust.append(cond)
+    return own_conds, cust
+
+
 _ADJECTIVE = {"active", "churned", "dormant", "gender"}
 _EMPLOYMENT_ADJ = {"employed": "employed", "self_employed": "self-employed",
                    "retired": "retired", "unemployed": "unemployed", "student": "student"}

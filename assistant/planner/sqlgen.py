@@ -30,6 +30,7 @@ from assistant.planner.clauses import (
     period_condition,
     predicate,
     q,
+    route_filters,
     split_filters,
     subject,
     time_dim,
@@ -465,17 +466,8 @@ def _accounts(frame: Frame, ctx: Ctx) -> Query:
 
 
 def _events(frame: Frame, ctx: Ctx) -> Query:
-    ev, cust = [], []
-    for f in frame.filters:
-        if f.field == "event_type":
-            ev.append(in_list("e.event_type", f.values, f.negate))
-        elif f.field == "platform":
-            ev.append(in_list("e.platform", f.values, f.negate))
-        else:
-            cond = customer_condition(f, ctx)
-            if cond is None:
-                raise Unsupported(f"filter:{f.field}")
-            cust.append(cond)
+    ev, cust = route_filters(frame, ctx, {"event_type": "e.event_type",
+                                          "platform": "e.platform"})
     if frame.period is not None:
         ev.append(period_condition(frame.period, "e.ts"))
     dims = []

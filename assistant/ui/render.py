@@ -8,25 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tools.naming import fmt_value, pct
 from tools.segment_card import SegmentCard
 
 CHANNEL_ICONS = {"email": "✉️", "sms": "💬", "push": "🔔", "in_app": "📱"}
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%" if x >= 0.01 or x == 0 else f"{100 * x:.1f}%"
-
-
-def _num(x: float, unit: str = "") -> str:
-    if unit == "%":
-        return _pct(x) if abs(x) <= 1.5 else f"{x:.0f}%"
-    if abs(x) >= 100:
-        text = f"{x:,.0f}"
-    elif abs(x) >= 10:
-        text = f"{x:,.1f}"
-    else:
-        text = f"{x:,.2f}"
-    return f"{text} {unit}".strip()
 
 
 def card_markdown(card: SegmentCard) -> str:
@@ -38,14 +23,14 @@ def card_markdown(card: SegmentCard) -> str:
     if card.reach:  # reach has its own line below
         description = description.split(" Reachable with consent:", 1)[0]
     lines = [f"### {card.segment_id} · {card.name}",
-             f"**{card.size:,} customers** ({_pct(card.share)} of those segmented)",
+             f"**{card.size:,} customers** ({pct(card.share)} of those segmented)",
              "", description, ""]
     if card.traits:
         lines += ["| what sets them apart | segment | everyone | effect |", "|---|---:|---:|---:|"]
         for t in card.traits[:6]:
             arrow = "▲" if t.effect_size > 0 else "▼"
-            lines.append(f"| {t.label} | {_num(t.segment_mean, t.unit)} | "
-                         f"{_num(t.population_mean, t.unit)} | {arrow} {abs(t.effect_size):.1f} |")
+            seg, pop = fmt_value(t.segment_mean, t.unit), fmt_value(t.population_mean, t.unit)
+            lines.append(f"| {t.label} | {seg} | {pop} | {arrow} {abs(t.effect_size):.1f} |")
         lines.append("")
     if card.reach:
         reach = " · ".join(f"{CHANNEL_ICONS.get(ch, '')} {ch} {n:,}"
@@ -53,11 +38,11 @@ def card_markdown(card: SegmentCard) -> str:
         lines += [f"**Reachable with consent:** {reach}", ""]
     if card.products:
         top = sorted(card.products.items(), key=lambda kv: -kv[1])[:4]
-        lines += ["**Products held:** " + ", ".join(f"{p.replace('_', ' ')} {_pct(v)}"
+        lines += ["**Products held:** " + ", ".join(f"{p.replace('_', ' ')} {pct(v)}"
                                                     for p, v in top), ""]
     if card.countries:
         top = sorted(card.countries.items(), key=lambda kv: -kv[1])[:4]
-        lines.append("**Countries:** " + ", ".join(f"{c} {_pct(v)}" for c, v in top))
+        lines.append("**Countries:** " + ", ".join(f"{c} {pct(v)}" for c, v in top))
     return "\n".join(lines)
 
 
