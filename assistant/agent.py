@@ -9,8 +9,8 @@ Middleware, outermost first:
 - StepLimit: at most `max_steps` tool calls per question; then one last model call without tools
   that must answer from what it has (or an honest "I stopped" note).
 - ModelInputGuard: masks personal data in every message sent to the model (the last barrier).
-- ModelRetryMiddleware: retries with exponential backoff on rate limits, server errors,
-  timeouts and connection errors.
+- ModelRetry (assistant/retry.py): retries with exponential backoff on rate limits, server
+  errors, timeouts and connection errors, waiting at least as long as Retry-After asks.
 - ToolBoundary (assistant/toolkit.py): tool errors to the model as "Error: ...", events, audit.
 - InvalidToolCalls: tool calls whose arguments are not valid JSON go back to the model as errors.
 """
@@ -24,11 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openai
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware, ModelResponse, ModelRetryMiddleware
+from langchain.agents.middleware import AgentMiddleware, ModelResponse
 from langchain.agents.middleware.types import hook_config
-from langchain_core.exceptions import ModelError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -48,6 +46,7 @@ from assistant.errors import AssistantError
 from assistant.events import Answer, Done, Event, TextDelta, ToolFinished, ToolStarted
 from assistant.llm import chat_model, explain_model_error, mode_label
 from assistant.privacy import NameIndex, mask_text
+from assistant.retry import ModelRetry, retryable
 from assistant.settings import Settings
 from assistant.toolkit import RunContext, ToolBoundary, build_tools
 from tools.describe import overview
@@ -181,13 +180,6 @@ class InvalidToolCalls(AgentMiddleware):
         return update
 
 
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, ModelError):
-        return exc.is_retryable
-    return isinstance(exc, openai.RateLimitError | openai.InternalServerError |
-                      openai.APITimeoutError | openai.APIConnectionError)
-
-
 class Assistant:
     """The warehouse, the chat model and the compiled agent, shared by all conversations."""
 
@@ -212,8 +204,8 @@ class Assistant:
                 ModelFailure(settings),
                 StepLimit(settings.max_steps),
                 ModelInputGuard(self.names),
-                ModelRetryMiddleware(
-                    max_retries=settings.max_retries, retry_on=_retryable, on_failure="error",
+                ModelRetry(
+                    max_retries=settings.max_retries, retry_on=retryable, on_failure="error",
                     initial_delay=settings.retry_delay, backoff_factor=2.0, max_delay=30.0),
                 ToolBoundary(),
                 InvalidToolCalls(),

@@ -28,6 +28,7 @@ from langchain_core.exceptions import (
 from langchain_core.language_models import BaseChatModel
 
 from assistant.errors import ConfigError
+from assistant.retry import retry_after
 from assistant.settings import Settings
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -112,8 +113,11 @@ def explain_model_error(exc: BaseException, settings: Settings) -> str | None:
         what = (f"The model endpoint {where} does not know the model {settings.model!r}"
                 f"{_status(exc)}. Check ASSISTANT_MODEL and ASSISTANT_BASE_URL.")
     elif isinstance(exc, ModelRateLimitError | openai.RateLimitError):
-        what = (f"The model endpoint {where} is limiting requests{_status(exc)}{tried}. Wait a "
-                "minute and ask again, or check the quota of your API key.")
+        asked = retry_after(exc)
+        wait = (f"It asks to wait {asked:,.0f} s before the next request" if asked is not None
+                else "Wait a minute")
+        what = (f"The model endpoint {where} is limiting requests{_status(exc)}{tried}. {wait} "
+                "and ask again, or check the quota of your API key.")
     elif isinstance(exc, ModelTimeoutError | openai.APITimeoutError):
         what = (f"The model endpoint {where} did not answer within {settings.timeout:g} s"
                 f"{tried}. Check that the server is up and not overloaded, or raise "

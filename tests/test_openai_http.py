@@ -202,6 +202,26 @@ def test_a_rate_limit_is_retried_with_backoff(conversation_for):
     assert len(server.requests) == 2
 
 
+def test_a_rate_limit_waits_as_long_as_the_endpoint_asks(conversation_for):
+    script = [status(429, {"Retry-After": "1"}), text("Fine now.")]
+    with ChatServer(script) as server:
+        started = time.perf_counter()
+        answer = conversation_for(server.url).ask("hello?")   # backoff alone: 0.01 s
+        waited = time.perf_counter() - started
+    assert answer.error is None and len(server.requests) == 2
+    assert waited >= 1.0
+
+
+def test_a_rate_limit_asking_for_a_long_wait_fails_at_once_and_says_how_long(conversation_for):
+    script = [status(429, {"Retry-After": "120"}), text("never sent")]
+    with ChatServer(script) as server:
+        started = time.perf_counter()
+        answer = conversation_for(server.url).ask("hello?")
+        waited = time.perf_counter() - started
+    assert len(server.requests) == 1 and waited < 5
+    assert "is limiting requests" in answer.error and "asks to wait 120 s" in answer.error
+
+
 def test_server_errors_end_in_a_clear_message_and_the_conversation_goes_on(conversation_for):
     script = [status(500), status(500), text("Back again.")]
     with ChatServer(script) as server:
