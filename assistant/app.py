@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry leaves the machine
 
@@ -38,10 +39,21 @@ def create(settings: Settings, wh: Warehouse) -> gr.Blocks:
     return demo
 
 
-def serve(settings: Settings) -> None:
-    """Open the warehouse (read-write, sandboxed) and serve the page until interrupted."""
-    from assistant.ui.page import CSS
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt  # Gradio's own clean shutdown, then the exit handlers run
 
+
+def serve(settings: Settings) -> None:
+    """Open the warehouse (read-write, sandboxed) and serve the page until interrupted
+    (Ctrl-C or SIGTERM: both stop it cleanly and remove the sessions' result files)."""
+    from assistant.ui.page import CSS
+    from assistant.ui.session import downloads_root
+
+    signal.signal(signal.SIGTERM, _stop)
+    # Gradio keeps its own copy of every file it serves; unless told otherwise, keep those in
+    # the private folder that goes when the server stops.
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        os.environ["GRADIO_TEMP_DIR"] = str(downloads_root() / "gradio")
     wh = Warehouse.open(settings.warehouse)
     demo = create(settings, wh)
     exports = (settings.warehouse.parent / "exports").resolve()

@@ -112,6 +112,11 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text.lower()).strip("_")[:60]
 
 
+def _close_session(session: Session | None) -> None:
+    if session is not None:
+        session.close()
+
+
 def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any]) -> gr.Blocks:
     """The page. `make_assistant(settings)` returns an `assistant.agent.Assistant`."""
     default_assistant = make_assistant(settings)
@@ -205,8 +210,10 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any])
         return (session, mode_badge(session.assistant.mode, session_settings),
                 "Settings applied to this browser session only (not saved).", "")
 
-    with gr.Blocks(title="Fintech marketing assistant") as demo:
-        session_state = gr.State(None)
+    # Result files hold customer data: Gradio's copies are pruned after an hour, and a
+    # session's own folder goes when Gradio drops the session (an hour after the tab closed).
+    with gr.Blocks(title="Fintech marketing assistant", delete_cache=(3600, 3600)) as demo:
+        session_state = gr.State(None, delete_callback=_close_session)
         with gr.Row(equal_height=False):
             gr.Markdown("## Fintech marketing assistant")
             badge = gr.HTML(mode_badge(default_mode, settings), elem_id="mode-badge")

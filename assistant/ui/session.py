@@ -6,7 +6,11 @@ memory: they are never written to disk or to the logs.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
+import threading
+import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +18,26 @@ from typing import Any
 
 from assistant.events import Answer
 from assistant.settings import Settings
+
+_root: list[Path] = []
+_root_lock = threading.Lock()
+
+
+def downloads_root() -> Path:
+    """One private folder per process for the files sessions offer (result CSVs hold customer
+    data): created on first use, removed when the process exits."""
+    with _root_lock:
+        if not _root:
+            root = Path(tempfile.mkdtemp(prefix="assistant-downloads-"))
+            atexit.register(shutil.rmtree, root, ignore_errors=True)
+            _root.append(root)
+        return _root[0]
+
+
+def new_downloads_dir() -> Path:
+    path = downloads_root() / uuid.uuid4().hex
+    path.mkdir(mode=0o700)
+    return path
 
 
 @dataclass
@@ -55,7 +79,7 @@ class Session:
     last: Answer | None = None
     turns: int = 0
     overrides: Overrides = field(default_factory=Overrides)
-    downloads: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="assistant-")))
+    downloads: Path = field(default_factory=new_downloads_dir)
 
     def new_conversation(self) -> None:
         with suppress(Exception):  # forgetting a thread must never block a new one
@@ -64,3 +88,9 @@ class Session:
         self.history = []
         self.last = None
         self.turns = 0
+
+    def close(self) -> None:
+        """The browser session is gone: forget its conversation and delete its files."""
+        with suppress(Exception):
+            self.conversation.close()
+        shutil.rmtree(self.downloads, ignore_errors=True)
