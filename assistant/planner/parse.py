@@ -46,6 +46,14 @@ def _share_split(text: Text, frame: Frame) -> None:
                      r"|with|having|holding|owning|using|opted|opt|signed|live|lives|come|comes"
                      r"|earn|earns|made|make|did|do|does|belong|belongs)\b", tail)
     offset = len(text.original) - len(tail)
+    among = re.search(r"\b(among|amongst|within|out of)\b", tail)
+    if not frame.condition and among:
+        # "mortgage penetration among active customers": what follows 'among' is the base
+        base_from = offset + among.start()
+        cond = [f for f in frame.filters if f.pos < base_from]
+        if cond and len(cond) < len(frame.filters):
+            frame.condition = cond
+            frame.filters = [f for f in frame.filters if f.pos >= base_from]
     if not frame.condition:
         split = offset + verb.start() + 1 if verb else None
         if split is not None:
