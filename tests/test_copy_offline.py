@@ -93,6 +93,13 @@ def test_currency_follows_where_the_languages_speakers_bank():
     assert co.plan(CARDS[TRAVEL], channel="email", language="en").currency == "£"
     us = SegmentCard.from_dict({**CARDS[TRAVEL].to_dict(), "countries": {"US": 0.8, "DE": 0.2}})
     assert co.plan(us, channel="email", language="en").currency == "$"
+    # US and Canadian dollars are two currencies: 25% + 10% in dollars do not beat 30% in pounds
+    north_america = SegmentCard.from_dict({**CARDS[TRAVEL].to_dict(), "countries": {
+        "GB": 0.3, "US": 0.25, "CA": 0.1, "DE": 0.35}})
+    brief = co.plan(north_america, channel="email", language="en", product="savings")
+    assert brief.currency == "£" and any("others bank in" in n for n in brief.notes)
+    canada = SegmentCard.from_dict({**CARDS[TRAVEL].to_dict(), "countries": {"CA": 1.0}})
+    assert co.plan(canada, channel="email", language="en").currency == "C$"
 
 
 def test_variants_differ_in_angle_and_segments_differ_in_copy():
