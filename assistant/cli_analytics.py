@@ -75,9 +75,9 @@ def print_card(card: SegmentCard) -> None:
         colour = "green" if t.effect_size > 0 else "red"
         traits.add_row(t.label, _fmt(t.segment_mean, t.unit), _fmt(t.population_mean, t.unit),
                        f"[{colour}]{t.effect_size:+.1f}[/]")
-    lines = [card.description, ""]
     body = Table.grid()
-    body.add_row("\n".join(lines))
+    # the name heads the body, not the border, where a long one would be cut off
+    body.add_row(f"[bold]{card.name}[/]\n{card.description_beside_facts()}\n")
     body.add_row(traits)
     facts = []
     if card.products:
@@ -90,7 +90,7 @@ def print_card(card: SegmentCard) -> None:
         facts.append("Countries: " + ", ".join(f"{c} {v:.0%}" for c, v in top))
     if facts:
         body.add_row("\n" + "\n".join(facts))
-    out.print(Panel(body, title=f"[bold]{card.segment_id} · {card.name}[/]", title_align="left",
+    out.print(Panel(body, title=f"[bold]Segment {card.segment_id}[/]", title_align="left",
                     subtitle=f"{card.size:,} customers · {card.share:.0%}",
                     subtitle_align="right"))
 

@@ -21,7 +21,7 @@ import pandas as pd
 from tools import naming
 from tools.audience import reach_sql
 from tools.features import Feature
-from tools.segment_card import SegmentCard, Trait
+from tools.segment_card import REACH_LEAD, SegmentCard, Trait
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA, PRODUCTS
 
@@ -158,7 +158,7 @@ def _warehouse_facts(wh: Warehouse, members: pd.DataFrame) -> tuple[dict, dict, 
 def _reach_sentence(reach: dict[str, int]) -> str:
     if not reach:
         return ""
-    return ("Reachable with consent: " + ", ".join(
+    return (f"{REACH_LEAD} " + ", ".join(
         f"{n:,} by {ch if ch != 'sms' else 'SMS'}" for ch, n in reach.items()) + ".")
 
 

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 
 from assistant.errors import InvalidArgument
 
+REACH_LEAD = "Reachable with consent:"  # how a description's last sentence, on reach, begins
+
 
 @dataclass
 class Trait:
@@ -44,6 +46,16 @@ class SegmentCard:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def description_beside_facts(self) -> str:
+        """The description without what a card layout shows on lines of its own: the opening
+        sentence on size and share, and the closing one on consented reach."""
+        text = self.description
+        if text.startswith(f"{self.size:,} customers (") and ". " in text:
+            text = text.split(". ", 1)[1]
+        if self.reach:
+            text = text.split(f" {REACH_LEAD}", 1)[0]
+        return text
 
     @classmethod
     def from_dict(cls, d: dict) -> SegmentCard:

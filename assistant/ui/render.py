@@ -16,15 +16,9 @@ CHANNEL_ICONS = {"email": "✉️", "sms": "💬", "push": "🔔", "in_app": "�
 
 def card_markdown(card: SegmentCard) -> str:
     """A segment card as Markdown: name, size, description, traits, reach, products."""
-    description = card.description
-    size_sentence = f"{card.size:,} customers ("
-    if description.startswith(size_sentence) and ". " in description:
-        description = description.split(". ", 1)[1]  # the size is the line above
-    if card.reach:  # reach has its own line below
-        description = description.split(" Reachable with consent:", 1)[0]
     lines = [f"### {card.segment_id} · {card.name}",
              f"**{card.size:,} customers** ({pct(card.share)} of those segmented)",
-             "", description, ""]
+             "", card.description_beside_facts(), ""]
     if card.traits:
         lines += ["| what sets them apart | segment | everyone | effect |", "|---|---:|---:|---:|"]
         for t in card.traits[:6]:
