@@ -291,7 +291,8 @@ def churn(
     `assistant.scores`. With `--table T --target C` the same model predicts column C of an
     imported table (e.g. `assistant churn --table bank_churn --target Exited`).
     """
-    from tools.churn import _summary, score_churn, score_table
+    from tools.churn import score_churn, score_table
+    from tools.churn import summary as churn_summary
 
     if (table is None) != (target is None):
         raise InvalidArgument("--table and --target go together (the yes/no column to predict)")
@@ -303,7 +304,7 @@ def churn(
             res = score_table(wh, table, target, top_n=top, include_protected=include_protected,
                               question="assistant churn", progress=step)
     m = res.run["metrics"]
-    out.print(Panel(_summary(res, table=table, target=target), title="Model",
+    out.print(Panel(churn_summary(res, table=table, target=target), title="Model",
                     title_align="left"), highlight=False)
     out.print("[bold]Calibration on held-out rows[/] (score deciles, low to high)")
     out.print(_df_table(pd.DataFrame(m["calibration"])))

@@ -202,7 +202,8 @@ def _drivers_text(metrics: dict, n: int = 4) -> str:
     return "; ".join(words[d["direction"]].format(d["label"]) for d in drivers)
 
 
-def _summary(res: ScoringResult, *, table: str | None, target: str | None) -> str:
+def summary(res: ScoringResult, *, table: str | None, target: str | None) -> str:
+    """The run in words: what was trained on what, how good it is, what drives the scores."""
     run, m = res.run, res.run["metrics"]
     other = "logistic" if m["model"] == "gbm" else "gbm"
     model = (f"{propensity.MODEL_NAMES[m['model']]} (validation ROC AUC "
@@ -223,8 +224,7 @@ def _summary(res: ScoringResult, *, table: str | None, target: str | None) -> st
     protected = ("Protected attributes WERE used, as requested (recorded in the run)."
                  if run["protected_attributes_used"] else
                  "Protected attributes were not used as features.")
-    return (f"{head} Top drivers: {_drivers_text(m)}. {protected} The person sees the "
-            f"{len(res.at_risk)} highest-risk rows with reasons.")
+    return f"{head} Top drivers: {_drivers_text(m)}. {protected}"
 
 
 def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
@@ -264,7 +264,8 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
     calibration = pd.DataFrame(m["calibration"])
     drivers = pd.DataFrame(m["drivers"])
     return ToolResult(
-        summary=_summary(res, table=table, target=target),
+        summary=(f"{summary(res, table=table, target=target)} The person sees the "
+                 f"{len(res.at_risk)} highest-risk rows with reasons."),
         tables=[TableResult(title, res.at_risk),
                 TableResult("Top drivers (drop in ROC AUC when shuffled)", drivers),
                 TableResult("Calibration on held-out rows", calibration)],
