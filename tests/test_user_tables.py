@@ -9,7 +9,10 @@ import pytest
 from lookalikes import bank_churn, credit_cards
 
 from assistant.errors import ImportFileError, InvalidArgument
+from tools.naming import segment_name
+from tools.segment_card import Trait
 from tools.table_features import (
+    humanize,
     is_id_like,
     is_pii,
     is_protected,
@@ -36,6 +39,46 @@ def rw(writable_warehouse):
 ])
 def test_column_names_split_into_words(name, split):
     assert words(name) == split
+
+
+@pytest.mark.parametrize(("name", "label"), [
+    ("NumOfProducts", "number of products"),
+    ("PRC_FULL_PAYMENT", "percent full payment"),
+    ("CASH_ADVANCE_TRX", "cash advance transactions"),
+    ("ONEOFF_PURCHASES", "one-off purchases"),
+    ("HasCrCard", "has credit card"),
+    ("MINIMUM_PAYMENTS", "minimum payments"),
+])
+def test_labels_spell_out_the_usual_abbreviations(name, label):
+    assert humanize(name) == label
+
+
+def trait(feature: str, effect: float, unit: str = "") -> Trait:
+    column, _, level = feature.partition("=")   # a level of a category, labelled as profiled
+    label = f"{humanize(column)} is {level}" if level else humanize(column)
+    return Trait(feature, label, 1.0, 1.0, effect, unit)
+
+
+@pytest.mark.parametrize(("traits", "name"), [
+    # credit-card export columns
+    ([trait("CASH_ADVANCE_FREQUENCY", 2.0), trait("CASH_ADVANCE_TRX", 1.8),
+      trait("BALANCE", 1.2), trait("PURCHASES_FREQUENCY", -0.9)],
+     "Cash-advance users with high balances and few purchases"),
+    ([trait("INSTALLMENTS_PURCHASES", 1.5), trait("PURCHASES_INSTALLMENTS_FREQUENCY", 1.4),
+      trait("PRC_FULL_PAYMENT", 0.8)],
+     "Instalment buyers with balances paid in full"),
+    ([trait("BALANCE", -1.5), trait("BALANCE_FREQUENCY", -1.0), trait("PAYMENTS", -0.7)],
+     "Low-balance customers with small payments"),
+    # bank-churn export columns, a category level and a yes/no column
+    ([trait("NumOfProducts", 2.2), trait("Balance", 1.0)],
+     "Multi-product customers with high balances"),
+    ([trait("Geography=Germany", 1.5, "%"), trait("IsActiveMember", -0.8, "%")],
+     "Inactive members with geography mostly Germany"),
+    ([trait("HasMobileApp", 0.9, "%"), trait("Geography=Spain", -0.6, "%")],
+     "Customers with more often has mobile app and geography rarely Spain"),
+])
+def test_segments_of_user_tables_get_plain_names(traits, name):
+    assert segment_name(traits) == name
 
 
 @pytest.mark.parametrize(("name", "pii", "protected", "id_like"), [

@@ -73,13 +73,78 @@ CONCEPT = {"share_crypto": "crypto", "holds_crypto": "crypto",
            "deposits": "wealth", "holds_savings": "savings"}
 MIN_EFFECT = 0.3  # weaker traits do not name a segment
 
+# Columns of tables users import (credit-card and bank-churn exports and the like), recognised
+# by the words of the column name: (all of these words, none of these, concept, phrase when the
+# segment is high, phrase when low). The first match wins, so specific entries come first.
+TableConcept = tuple[frozenset[str], frozenset[str], str, Phrase, Phrase]
+TABLE_CONCEPTS: list[TableConcept] = [(frozenset(a.split()), frozenset(n.split()), c, hi, lo)
+                                      for a, n, c, hi, lo in (
+    ("cash advance", "", "cash advance", ("Cash-advance users", "cash advances"),
+     (None, "no cash advances")),
+    ("installments", "", "instalments", ("Instalment buyers", "instalment purchases"),
+     (None, "no instalment purchases")),
+    ("instalments", "", "instalments", ("Instalment buyers", "instalment purchases"),
+     (None, "no instalment purchases")),
+    ("oneoff", "", "one-off", ("Big one-off purchasers", "large one-off purchases"),
+     (None, "few one-off purchases")),
+    ("full payment", "", "full payment", (None, "balances paid in full"),
+     (None, "balances rarely paid in full")),
+    ("minimum payments", "", "minimum payments", (None, "high minimum payments"), None),
+    ("credit limit", "", "credit limit", (None, "high credit limits"),
+     (None, "low credit limits")),
+    ("credit score", "", "credit score", (None, "high credit scores"),
+     (None, "low credit scores")),
+    ("purchases", "", "purchases", ("Active card shoppers", "frequent purchases"),
+     ("Rare card users", "few purchases")),
+    ("payments", "", "payments", (None, "large payments"), (None, "small payments")),
+    ("balance", "frequency", "balance", ("High-balance customers", "high balances"),
+     ("Low-balance customers", "low balances")),
+    ("tenure", "", "tenure", ("Long-standing customers", "long tenure"),
+     ("Newer customers", "short tenure")),
+    ("products", "", "products", ("Multi-product customers", "several products"),
+     ("Single-product customers", "a single product")),
+    ("active", "", "active", (None, "active members"), ("Inactive members", "little activity")),
+    ("salary", "", "income", ("High earners", "high income"), (None, "low income")),
+    ("income", "", "income", ("High earners", "high income"), (None, "low income")),
+    ("card", "", "card", (None, "credit cards"), (None, "no credit card")),
+)]
+
+
+def _column_words(feature: str) -> set[str]:
+    from tools.table_features import words
+
+    return set(words(feature.split("=", 1)[0]))  # "Geography=Germany" is a level of Geography
+
+
+def _table_concept(feature: str) -> TableConcept | None:
+    if feature in PHRASES or "=" in feature:
+        return None
+    found = _column_words(feature)
+    return next((c for c in TABLE_CONCEPTS if c[0] <= found and not c[1] & found), None)
+
+
+def concept(feature: str) -> str:
+    """What a feature is about, so a name does not say the same thing twice."""
+    if feature in CONCEPT:
+        return CONCEPT[feature]
+    known = _table_concept(feature)
+    return known[2] if known else feature
+
 
 def _phrase(trait: Trait) -> tuple[str | None, str] | None:
-    high, low = PHRASES.get(trait.feature, (None, None))
-    if trait.feature not in PHRASES:
-        label = trait.label
-        return (None, f"high {label}") if trait.effect_size > 0 else (None, f"low {label}")
-    return high if trait.effect_size > 0 else low
+    high = trait.effect_size > 0
+    if trait.feature in PHRASES:
+        return PHRASES[trait.feature][0 if high else 1]
+    known = _table_concept(trait.feature)
+    if known is not None:
+        return known[3] if high else known[4]
+    label = trait.label
+    if "=" in trait.feature and " is " in label:   # a level of a category: "geography is Spain"
+        column, level = label.split(" is ", 1)
+        return (None, f"{column} mostly {level}") if high else (None, f"{column} rarely {level}")
+    if trait.unit == "%":                          # a yes/no column: "has mobile app"
+        return (None, f"more often {label}") if high else (None, f"less often {label}")
+    return (None, f"high {label}") if high else (None, f"low {label}")
 
 
 def _usable(traits: Sequence[Trait], protected: set[str]) -> list[tuple[Trait, tuple]]:
@@ -106,16 +171,15 @@ def segment_name(traits: Sequence[Trait], *, protected: set[str] = frozenset(),
     else:
         head = usable[head_i][1][0]
         rest = usable[:head_i] + usable[head_i + 1:]
-    seen = {CONCEPT.get(usable[head_i][0].feature, usable[head_i][0].feature)} if head_i is not \
-        None else set()
-    labels: list[str] = []
+    seen = {concept(usable[head_i][0].feature)} if head_i is not None else set()
+    labels: list[str] = [usable[head_i][0].label] if head_i is not None else []
     picked = []
     for t, (_, detail) in rest:
-        concept = CONCEPT.get(t.feature, t.feature)
+        about = concept(t.feature)
         # "one-off purchases frequency" says little more after "one-off purchases"
-        if concept in seen or any(a in t.label or t.label in a for a in labels):
+        if about in seen or any(a in t.label or t.label in a for a in labels):
             continue
-        seen.add(concept)
+        seen.add(about)
         labels.append(t.label)
         picked.append(detail)
         if len(picked) == details:

@@ -69,9 +69,21 @@ def is_id_like(name: str) -> bool:
     return bool(w) and (w[-1] in ID_WORDS or w[0] in ID_WORDS or _compact(name).endswith("id"))
 
 
+# Abbreviations common in exported customer tables, spelled out for labels and names.
+ABBREVIATIONS = {
+    "num": "number", "nb": "number", "cnt": "count", "qty": "quantity", "amt": "amount",
+    "avg": "average", "min": "minimum", "max": "maximum", "bal": "balance", "cr": "credit",
+    "prc": "percent", "pct": "percent", "perc": "percent", "freq": "frequency",
+    "trx": "transactions", "txn": "transactions", "txns": "transactions", "tx": "transactions",
+    "oneoff": "one-off", "est": "estimated", "acct": "account", "accts": "accounts",
+    "yrs": "years", "mths": "months", "cust": "customer",
+}
+
+
 def humanize(name: str) -> str:
-    """'CASH_ADVANCE' -> 'cash advance', 'NumOfProducts' -> 'num of products'."""
-    return " ".join(words(name)) or name
+    """'CASH_ADVANCE' -> 'cash advance', 'NumOfProducts' -> 'number of products',
+    'PRC_FULL_PAYMENT' -> 'percent full payment'."""
+    return " ".join(ABBREVIATIONS.get(w, w) for w in words(name)) or name
 
 
 def quote_ident(name: str) -> str:
