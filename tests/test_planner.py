@@ -163,6 +163,21 @@ def test_answers_state_the_period_and_definitions(planner, read_only):
            "31 Oct 2026" in text
 
 
+def test_the_overview_is_one_query_and_a_short_list(planner, read_only):
+    text, results = converse(planner, read_only, ["how are we doing?"])
+    assert len(results) == 1
+    assert text.splitlines()[:7] == [
+        "Snapshot of customers at the reference date 31 Oct 2026:",
+        "- customers: 3,000",
+        "- active (a transaction in the last 90 days): 2,468 (82.3%)",
+        "- churned: 197 (6.6%)",
+        "- new customers in the last 90 days: 427",
+        "- spend in the last 90 days: 4,848,252.83",
+        "- opted in to email: 1,570 (52.3%)",
+    ]
+    assert "spend = debit transactions excluding transfer, investment and fees" in text
+
+
 def test_the_planner_is_deterministic(planner):
     messages = [HumanMessage("Top 5 merchants by spend last quarter")]
     assert planner.respond(messages) == planner.respond(messages)

@@ -8,7 +8,8 @@ The path of a question, one module per step:
   and for whom (vocabulary holds the words for the warehouse's values);
 - parse: a frame from all of that, follow-ups merged into the previous frame, and a refusal
   when any meaningful word is left over (a refusal is better than a wrong number);
-- clauses, sqlgen, campaigns: the frame as SQL applying the business definitions;
+- clauses, sqlgen, campaigns, snapshot: the frame as SQL applying the business definitions
+  (snapshot: the KPI overview for "how are we doing?");
 - answer: the final sentence from the tool's summary, with the period and definitions used;
 - model: the LangChain chat model that plays the plan step by step.
 """

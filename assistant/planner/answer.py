@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.planner.frame import Frame, ToolIntent
+from assistant.planner.snapshot import snapshot_answer
 from assistant.planner.sqlgen import Query
 
 MAX_LISTED = 8
@@ -110,7 +111,8 @@ def compose(query: Query, frame: Frame, summary: str) -> str:
         "interest": _balance, "optin": _optin, "campaign": _campaign,
         "products": _products, "accounts": _accounts, "events": _events, "age": _age,
         "campaign_mean": _campaign_mean,
-        "tenure": _tenure, "ranking": _ranking,
+        "tenure": _tenure, "ranking": _ranking, "tx_share": _tx_share,
+        "campaign_count": _campaign_count, "snapshot": snapshot_answer,
     }[query.kind]
     return writer(query, frame, table) + _defs(query)
 
@@ -166,20 +168,31 @@ def _plural(word: str) -> str:
 
 
 def _share(query: Query, frame: Frame, table: Table) -> str:
-    cond = query.extra["condition"]
+    return _share_of(query, frame, table, whole=query.subject, base="customers",
+                     rel="who", cond=query.extra["condition"])
 
+
+def _tx_share(query: Query, frame: Frame, table: Table) -> str:
+    scope = query.extra.get("what", "") + _of(query.subject) + _period(query)
+    return _share_of(query, frame, table, whole=f"transactions{scope}", base="transactions",
+                     rel="that", cond="are " + query.extra["condition"])
+
+
+def _share_of(query: Query, frame: Frame, table: Table, *, whole: str, base: str, rel: str,
+              cond: str) -> str:
+    """'12.5% of <whole> <cond>: 10 of 80', per group when split; `base` counts the whole."""
     def render(r):
-        return f"{table.get(r, 'pct')}% ({table.get(r, 'matching')} of {table.get(r, 'customers')})"
+        return f"{table.get(r, 'pct')}% ({table.get(r, 'matching')} of {table.get(r, base)})"
 
     if not query.dims:
         r = table.rows[0]
-        return (f"{table.get(r, 'pct')}% of {query.subject} {cond}: "
-                f"{table.get(r, 'matching')} of {table.get(r, 'customers')}.")
+        return (f"{table.get(r, 'pct')}% of {whole} {cond}: "
+                f"{table.get(r, 'matching')} of {table.get(r, base)}.")
     if frame.top == 1:
         r = table.rows[0]
         return (f"{_label(r, table, query.dims)} has the {_highest(frame)} "
-                f"share of {query.subject} who {cond}: {render(r)}.")
-    return (f"Share of {query.subject} who {cond}, by "
+                f"share of {whole} {rel} {cond}: {render(r)}.")
+    return (f"Share of {whole} {rel} {cond}, by "
             + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
             + _listing(table, query.dims, render) + ".")
 
@@ -363,6 +376,18 @@ def _campaign(query: Query, frame: Frame, table: Table) -> str:
         return f"{_label(r, table, dims)}: {render(r)}."
     return ("Campaign results" + _of(query.subject) + ": "
             + _listing(table, dims, render) + ".")
+
+
+def _campaign_count(query: Query, frame: Frame, table: Table) -> str:
+    scope = query.extra.get("what", "")
+    head = "Campaigns" + scope + ("" if " sent by " in scope else " sent")
+    if query.extra.get("period"):
+        head += f" in {query.extra['period']}"
+    if not query.dims:
+        return f"{head}: {table.get(table.rows[0], 'campaigns')}."
+    return (f"{head}, by "
+            + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
+            + _listing(table, query.dims, lambda r: table.get(r, "campaigns")) + ".")
 
 
 def _campaign_mean(query: Query, frame: Frame, table: Table) -> str:

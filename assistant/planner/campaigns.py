@@ -1,4 +1,4 @@
-"""Campaign results as SQL: open, click, conversion and unsubscribe rates.
+"""Campaigns as SQL: how many were sent, and their open, click, conversion and unsubscribe rates.
 
 A campaign's rate is the distinct customers with the event divided by the distinct customers
 sent it; over several campaigns, customer-campaign pairs are pooled, and "average ... rate" is
@@ -15,6 +15,7 @@ from assistant.planner.clauses import (
     by_label,
     customer_dim,
     names_of,
+    order_by,
     period_condition,
     route_filters,
     subject,
@@ -101,11 +102,8 @@ def campaign_query(frame: Frame, ctx: Ctx) -> Query:
                                              "campaign"})})
 
 
-def campaign_mean(frame: Frame, ctx: Ctx, rates: list[str], cm_conds: list[str],
-                   cust: list[str], group: list[str]) -> Query:
-    """The average over campaigns of each campaign's rates ("average open rate of ...")."""
-    cols = {"open": "opened", "click": "clicked", "conversion": "converted",
-            "unsubscribe": "unsubscribed"}
+def _campaign_dims(group: list[str]) -> list[str]:
+    """Selects for the dimensions of a campaign itself: its channel, product, send time."""
     dims = []
     for dim in group:
         if dim in ("channel", "product"):
@@ -114,6 +112,39 @@ def campaign_mean(frame: Frame, ctx: Ctx, rates: list[str], cm_conds: list[str],
             dims.append(time_dim(dim, "cm.sent_at"))
         else:
             raise Unsupported(dim)
+    return dims
+
+
+def campaign_count(frame: Frame, ctx: Ctx) -> Query:
+    """How many campaigns were sent ("how many email campaigns did we send in 2025?")."""
+    conds, cust = route_filters(frame, ctx, {"campaign": "cm.name",
+                                             "campaign_channel": "cm.channel",
+                                             "campaign_product": "cm.product"})
+    if cust:
+        raise Unsupported("filter:customer")
+    if frame.period is not None:
+        conds.append(period_condition(frame.period, "cm.sent_at"))
+    dims = _campaign_dims(frame.group)
+    names = names_of(dims)
+    sql = "\n".join(filter(None, [
+        "SELECT " + ", ".join([*dims, "count(*) AS campaigns"]),
+        "FROM campaigns cm",
+        where_clause(conds),
+        "GROUP BY ALL" if names else "",
+        order_by(frame, names, "campaigns") if names else "",
+    ]))
+    return Query(sql, "Campaigns sent" + by_label(names), "campaigns", names, subject(frame),
+                 "campaign_count", extra={"what": what(frame, {"campaign_channel",
+                                                                "campaign_product", "campaign"}),
+                                          "period": frame.period.label if frame.period else ""})
+
+
+def campaign_mean(frame: Frame, ctx: Ctx, rates: list[str], cm_conds: list[str],
+                   cust: list[str], group: list[str]) -> Query:
+    """The average over campaigns of each campaign's rates ("average open rate of ...")."""
+    cols = {"open": "opened", "click": "clicked", "conversion": "converted",
+            "unsubscribe": "unsubscribed"}
+    dims = _campaign_dims(group)
     names = names_of(dims)
     inner_dims = "".join(f", {d}" for d in dims)
     per = ", ".join(

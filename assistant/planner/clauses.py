@@ -142,7 +142,7 @@ def customer_condition(f: Filter, ctx: Ctx) -> str | None:
         return f"NOT ({cond})" if f.negate else cond
     if f.field == "products_count":
         ctx.define("holds")
-        op = {"gt": ">", "ge": ">=", "eq": "=", "lt": "<"}[f.op]
+        op = {"gt": ">", "ge": ">=", "eq": "=", "lt": "<", "le": "<="}[f.op]
         return f"len(s.products_held) {op} {f.values[0]}"
     if f.field == "segment":
         if not ctx.run_id:

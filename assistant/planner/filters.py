@@ -149,8 +149,11 @@ def _parse_income_bands(text: Text) -> list[Filter]:
         (r"low (?:income|earners?)|low earning|low paid", ("<25k",), "low income (<25k)"),
         (r"middle (?:income|class)|mid (?:income|earners?)", ("25-50k", "50-100k"),
          "middle income (25-100k)"),
-        (r"(?:with )?(?:no|unknown|missing|undeclared|without(?: an?)?) income(?: band)?"
-         r"(?: declared)?|income (?:not declared|unknown|missing)", ("__null__",),
+        (r"(?:with )?(?:no|unknown|missing|undeclared|undisclosed|without(?: an?)?) income"
+         r"(?: bands?| brackets?)?(?: declared)?|income(?: bands?)? (?:is |are )?(?:not declared"
+         r"|undeclared|unknown|missing|not known|not stated)|(?:who )?(?:have |has |did )?"
+         r"(?:not|never) (?:declared?|stated?|disclosed?|given|give|provided?|shared|reported?)"
+         r" (?:their |an? |any )?income(?: bands?)?", ("__null__",),
          "with no declared income"),
     ):
         m = text.take(pattern)
@@ -235,25 +238,32 @@ def _parse_status(text: Text) -> list[Filter]:
 
 def _parse_product_count(text: Text) -> list[Filter]:
     """'more than one product', 'multiple products', 'only one product', 'at least 3'."""
+    products = r"(?:different |distinct |open )?products?"
     rules = [
-        (r"(?:more than|over|above) (\d+) (?:different )?products?", "gt"),
-        (r"(?:at least) (\d+) (?:different )?products?", "ge"),
-        (r"(?:multiple|several|many|2 or more) (?:different )?products?", "ge2"),
+        (rf"(?:at most|no more than|not more than|up to|a maximum of) (\d+) {products}", "le"),
+        (rf"(?:more than|over|above) (\d+) {products}", "gt"),
+        (rf"(?:at least|a minimum of|minimum) (\d+) {products}|(\d+) ?(?:or more|and more|plus"
+         rf"|\+) {products}|(\d+) {products} or more", "ge"),
+        (rf"(?:multiple|several|many) {products}", "ge2"),
         (r"(?:only|just|exactly|a single) (\d+|one|a) (?:single )?products?|a single product"
          r"|single product customers", "eq1"),
         (r"(?:exactly) (\d+) products?", "eq"),
         (r"(?:fewer than|less than|under) (\d+) products?", "lt"),
-        (r"(?:no|zero) (?:open )?products?|without any products?", "eq0"),
+        (r"(?:no|zero|without(?: any)?) (?:open )?products?(?: at all)?|(?:no|zero|without"
+         r"(?: any)?) open (?:accounts?|products?)(?: at all)?", "eq0"),
     ]
     for pattern, op in rules:
         m = text.take(pattern)
         if not m:
             continue
-        n = int(m.group(1)) if m.groups() and m.group(1) and m.group(1).isdigit() else None
+        n = next((int(g) for g in m.groups() if g and g.isdigit()), None)
         op, n = {"ge2": ("ge", 2), "eq1": ("eq", 1), "eq0": ("eq", 0)}.get(op, (op, n))
         words = {"gt": f"holding more than {n} products", "ge": f"holding {n} or more products",
                  "eq": f"holding exactly {n} product{'s' if n != 1 else ''}",
-                 "lt": f"holding fewer than {n} products"}[op]
+                 "lt": f"holding fewer than {n} products",
+                 "le": f"holding at most {n} products"}[op]
+        if (op, n) == ("eq", 0):
+            words = "holding no product (no open account)"
         return [Filter("products_count", (n,), op=op, label=words, pos=m.start())]
     return []
 
@@ -315,7 +325,7 @@ def parse_filters(text: Text, vocab: v.Vocabulary, metric: str = "customers") ->
     """Consume every filter phrase in `text`; `metric` settles ambiguous words."""
     out: list[Filter] = []
     tx_metric = metric in ("spend", "transactions")
-    campaign = metric == "campaign"
+    campaign = metric in ("campaign", "campaigns")
     m = text.take(r"(?:customers |clients |members |people )?(?:in|of|from) (?:the )?segment"
                   r" (?:number |no |#)?(\d+)(?: customers| members)?|segment (\d+) "
                   r"(?:customers|members|clients)")
@@ -373,17 +383,20 @@ def parse_filters(text: Text, vocab: v.Vocabulary, metric: str = "customers") ->
         if m:
             neg = negated(text, m.start())
             out.append(Filter("international", (not neg,),
-                              label="domestic" if neg else "international (merchant abroad)"))
-        elif text.take(r"\b(?:domestic|at home|local)\b"):
-            out.append(Filter("international", (False,), label="domestic"))
+                              label="domestic" if neg else "international (merchant abroad)",
+                              pos=m.start()))
+        elif m := text.take(r"\b(?:domestic|at home|local)\b"):
+            out.append(Filter("international", (False,), label="domestic", pos=m.start()))
         if not any(f.field == "direction" for f in out):
             m = text.take(r"\b(?:incoming|inflows?|credits|money in|received|deposits? in"
                           r"|credit(?! cards?| limits?| products?| utili\w*))\b")
             if m and metric == "transactions":
-                out.append(Filter("direction", ("credit",), label="incoming (credits)"))
+                out.append(Filter("direction", ("credit",), label="incoming (credits)",
+                                  pos=m.start()))
             m = text.take(r"\b(?:outgoing|outflows?|debits|money out|debit(?! cards?))\b")
             if m and metric == "transactions":
-                out.append(Filter("direction", ("debit",), label="outgoing (debits)"))
+                out.append(Filter("direction", ("debit",), label="outgoing (debits)",
+                                  pos=m.start()))
         out += _take_values(text, "merchant", vocab.phrases("merchants"), _lbl_plain("at"),
                             context=r"\b(at|with|from|on|to|for)\b")
     if metric == "events":

@@ -32,6 +32,8 @@ last two segmentations", "who is likely to churn"
 - audiences and copy: "build an audience for SMS from segment 3", "write an email for segment 2 \
 about savings", "design an A/B test for segment 2 by email", "show my drafts", "export the \
 drafts as CSV"
+- an overview: "how are we doing?", "give me an overview of Germany" (key figures at the \
+reference date)
 - follow-ups: "now only for Germany", "what about students?", "and by month?"
 With an API key (OPENAI_API_KEY or ASSISTANT_BASE_URL) a language model answers freer questions."""
 

@@ -10,6 +10,7 @@ import re
 
 from assistant.planner import vocabulary as v
 from assistant.planner.frame import Filter, Frame
+from assistant.planner.snapshot import OVERVIEW_WORDS
 from assistant.planner.text import Text
 
 # -- dimensions a result can be split by -----------------------------------------------------
@@ -56,8 +57,9 @@ _GROUP_LEAD = (r"(?:by|per|for each|for every|in each|for all|across|across all|
                r"|for the different|over the different|between the|among the|by each|by their"
                r"|by the|per each|each|every|split across|split over|split between"
                r"|spread across|spread over|distributed across|distributed over|at|on a|on)")
-_TREND = (r"monthly|month by month|month over month|month on month|each month|every month"
-          r"|over time|trends?|trending|evolution|evolved|history|time series|per month")
+_TREND = (r"monthly|month by month|month over month|month on month|mom|m o m|each month"
+          r"|every month|over time|trends?|trending|evolution|evolved|evolve|evolving"
+          r"|develop(?:ed|ing|ment)?|history|time series|per month")
 
 METRIC_WORDS = {
     "campaign": r"(?:open(?:ing)?|click(?: through)?|conversion|convert|unsubscribe|response)"
@@ -186,8 +188,11 @@ def take_ranked_dim(text: Text, frame: Frame) -> list[str]:
         return ["customer"]
     dims = "|".join(f"(?P<{k}>{p})" for k, p in DIMENSIONS.items()
                     if k not in ("event_type", "international", "direction"))
+    # "top 5 dining merchants": the category stays in the text, a filter on the spend ranked
+    categories = "|".join(p for ps in v.CATEGORY_PHRASES.values() for p in ps)
     m = re.search(rf"\b(?:top|bottom|best|worst|biggest|largest|highest|lowest|smallest|leading"
-                  rf"|most popular|least popular|most common|least common)(?: \d+)? (?:{dims})"
+                  rf"|most popular|least popular|most common|least common)(?: \d+)?"
+                  rf"(?: (?:{categories})(?= (?:{DIMENSIONS['merchant']})\b))? (?:{dims})"
                   rf"(?![\w])", text.s) or \
         re.search(rf"\b\d+ (?:top |best |worst |biggest |largest |highest |lowest |smallest )?"
                   rf"(?:{dims})(?![\w])(?= by| with| in terms| ranked| for| per)", text.s) or \
@@ -202,6 +207,9 @@ def take_ranked_dim(text: Text, frame: Frame) -> list[str]:
         text._blank(*m.span("n"))
     dim = next(k for k, val in m.groupdict().items() if val and k != "n")
     start, end = m.span(dim)
+    measured = re.match(r"(?:spending|spend|transaction) (?=categor)", m.group(dim))
+    if measured:    # "the 3 smallest spending categories": spend is what is ranked
+        start += measured.end()
     text._blank(start, end)
     return [dim]
 
@@ -290,6 +298,17 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
                       rf"campaigns?\b|\b(?:recipients|receivers)\b|(?<![\w])(?:{_SHARE})"
                       r"(?![\w])")
         return
+    m = re.search(r"\b(?:(?:how many|number of|count of)((?: (?:email|sms|push|in app|text"
+                  r"|marketing|promotional))*) )?(campaigns?(?: (?:did|have|has) (?:we|the bank)"
+                  r" (?:send|sent|run|ran|launch|launched)| (?:were|was|have been|got) (?:sent"
+                  r"|run|launched)| sent| launched)?)(?= |$)", s)
+    if m and (m.group(1) is not None or re.search(r"\b(?:sent|launched)$", m.group(2))):
+        # campaigns themselves, not their results; the channel words are filters
+        frame.metric = "campaigns"
+        text._blank(m.start(2), m.end(2))
+        text._blank(m.start(), m.start(1) if m.group(1) is not None else m.start(2))
+        text.take_all(r"\b(?:marketing|promotional)\b")
+        return
     for metric in ("campaign", "optin", "products", "events", "age", "tenure", "credit_limit",
                    "utilisation", "interest"):
         m = re.search(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])", s)
@@ -358,6 +377,14 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         text.take_all(r"\bunsubscri\w*|\b(?<!by )(?<!per )(?<!each )campaigns?\b")
         return
     share = re.search(rf"(?<![\w])(?:{_SHARE})(?![\w])", s)
+    if share and re.search(r"(?:share|percentage|percent|proportion|fraction|%|pct) of"
+                           r"(?: (?!customers|clients|people|users|spend)[a-z0-9]+){0,3}"
+                           r" (?:transactions|payments|purchases)\b", s):
+        # "what share of transactions are international": counted over transactions
+        frame.metric = "transactions"
+        frame.notes.append("share_of_transactions")
+        text.take_all(rf"(?<![\w])(?:{_SHARE}|transactions|payments|purchases)(?![\w])")
+        return
     if share and re.search(rf"(?<![\w])(?:{METRIC_WORDS['spend']})(?![\w])", s):
         frame.metric = "spend"
         frame.notes.append("share_of_spend")
@@ -409,4 +436,12 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     if m and not re.search(r"\b(customers|clients|people|holders|users)\b", s):
         frame.metric = "accounts"
         return
-    frame.metric = "customers"
+    # "top 5 merchants in Spain": merchants and categories are ranked by spend, unless the
+    # question counts customers
+    by_spend = {"merchant", "category"} & set(ranked) and not re.search(
+        r"\b(?:how many|number of|count of|most|fewest|least|by|more|fewer) (?:customers"
+        r"|clients|people|users|members)\b|\b(?:customer|client) counts?\b|\bhow many\b",
+        text.original)
+    frame.metric = "spend" if by_spend else "customers"
+    if not ranked and text.take_all(OVERVIEW_WORDS):
+        frame.metric = "overview"

@@ -212,6 +212,9 @@ def _unsupported(reason: str) -> str:
         "share_by_month": "shares per month are not something I can compute offline; ask for "
                           "one period at a time.",
         "no_segment_run": "there is no segmentation yet: ask \"segment my customers\" first.",
+        "overview_period": "the overview is a snapshot at the reference date; for a period, "
+                           "ask for one measure, e.g. \"spend last month\" or \"new customers "
+                           "last month\".",
     }
     if reason.startswith("filter:"):
         what = reason.split(":", 1)[1].replace("_", " ")

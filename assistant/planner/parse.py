@@ -23,7 +23,7 @@ from assistant.planner.measures import (
     take_ranked_dim,
     take_top,
 )
-from assistant.planner.periods import parse_period, shift_period
+from assistant.planner.periods import parse_period, shift_period, whole_months
 from assistant.planner.text import Text, correct_typos
 
 _REFUSE_TOPICS = (
@@ -34,11 +34,20 @@ _REFUSE_TOPICS = (
 )
 
 
+def _topic(matched: str) -> str:
+    """The refused topic in words: 'will the' and 'next month' are about the future."""
+    if re.match(r"(forecast|predict|next|will)\b", matched):
+        return "the future (forecasts)"
+    return matched
+
+
 _MEASURED = ("product", "optin", "active", "churned", "dormant", "platform")
+_TX_MEASURED = ("category", "tx_channel", "merchant", "direction", "international")
 
 
-def _share_split(text: Text, frame: Frame) -> None:
-    """For a share: filters after the verb ('... are active') are the numerator."""
+def _share_split(text: Text, frame: Frame, measured_fields=_MEASURED) -> None:
+    """For a share: filters after the verb ('... are active') are the numerator; without a verb
+    the `measured_fields` are ('credit card penetration in Germany')."""
     m = re.search(r"(?:share|percentage|percent|proportion|fraction|ratio|portion|part|%|pct"
                   r"|penetration|adoption|uptake)\b", text.original)
     tail = text.original[m.end():] if m else text.original
@@ -63,15 +72,15 @@ def _share_split(text: Text, frame: Frame) -> None:
                 frame.filters = [f for f in frame.filters if f.pos < split]
         if not frame.condition and frame.filters:
             # "credit card penetration in Germany": the product is what is measured
-            measured = [f for f in frame.filters if f.field in _MEASURED]
+            measured = [f for f in frame.filters if f.field in measured_fields]
             if measured and len(measured) < len(frame.filters):
                 frame.condition = measured
-                frame.filters = [f for f in frame.filters if f.field not in _MEASURED]
+                frame.filters = [f for f in frame.filters if f.field not in measured_fields]
             else:   # "share of German customers" -> German customers among all customers
                 frame.condition = frame.filters
                 frame.filters = []
     # "... are opted in to email in Germany": the place is the scope, not what is measured
-    if any(f.field in _MEASURED for f in frame.condition):
+    if any(f.field in measured_fields for f in frame.condition):
         scope = [f for f in frame.condition if f.field in ("country", "region", "city",
                                                             "segment")]
         frame.condition = [f for f in frame.condition if f not in scope]
@@ -164,6 +173,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         # "the largest transaction", "the smallest savings balance": a max or a min
         frame.agg = "min" if frame.order == "asc" else "max"
         frame.top = None
+    if frame.metric == "overview" and (frame.group or frame.top):
+        frame.metric = "customers"      # "an overview of customers by country": the counts
     if frame.group:
         text.take_all(r"\b(?:split|splits|breakdown|distribution|mix|spread)\b")
     if frame.metric == "signups":
@@ -177,6 +188,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         period = replace(period, on="signup")
         text.take_all(r"\b(?:signed up|sign ?ups?|joined|join|registered|onboarded|acquired"
                       r"|new)\b")
+    if period is not None and "month" in [g.removeprefix("signup_") for g in frame.group]:
+        period = whole_months(period, vocab)
     frame.period = period
     frame.filters += parse_filters(text, vocab, frame.metric)
     if dormant:
@@ -208,6 +221,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
             frame.notes.append("highlight:" + ",".join(f.values))
     if frame.metric == "share":
         _share_split(text, frame)
+    if "share_of_transactions" in frame.notes:
+        _share_split(text, frame, _TX_MEASURED)
     if "customer" in frame.group and frame.metric in ("customers", "share"):
         frame.group.remove("customer")
     return frame
@@ -359,7 +374,7 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
     topic = re.search(_REFUSE_TOPICS, text.s)
     if topic:
         return Parsed("reply", reply=Reply(
-            f"Offline planner: I can't answer questions about {topic.group(0)} from this "
+            f"Offline planner: I can't answer questions about {_topic(topic.group(0))} from this "
             "warehouse: it holds customers, accounts, transactions, app events, consents and "
             "campaigns, not that. " + _SUGGEST))
     frame = parse_frame(text, vocab)

@@ -48,6 +48,15 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
         if unit == "month":
             return Period(f"the {n} months to {fmt_date(ref)}", months=n)
         return Period(f"the {n} years to {fmt_date(ref)}", months=12 * n)
+    m = re.search(r"(?:the |our )?(\d+)[ -]?(days?|weeks?|months?)(?= (?:spend|spending|spent"
+                  r"|transactions?|payments?|purchases?|logins?|activity|app events?))", s)
+    if m:       # "90 day spend", "30-day transactions": over the last N days
+        text.take(re.escape(m.group(0)))
+        n, unit = int(m.group(1)), m.group(2).rstrip("s")
+        if unit == "month":
+            return Period(f"the {n} months to {fmt_date(ref)}", months=n)
+        days = n * (7 if unit == "week" else 1)
+        return Period(f"the {days} days to {fmt_date(ref)}", days=days)
     m = re.search(r"(?:in |over |during |for |within )?(?:the )?(?:last|past|previous) "
                   r"(week|fortnight|quarter|year|12 months|month|90 days|30 days)", s)
     this_month = _month_start(ref)
@@ -133,6 +142,17 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
         return Period(f"{fmt_date(ref)} (the reference date)", start=ref,
                       end=ref + timedelta(days=1))
     return None
+
+
+def whole_months(period: Period, vocab: v.Vocabulary) -> Period:
+    """'the last 6 months' split by month: the 6 calendar months to the reference date, so the
+    first month is not a sliver of a month."""
+    if period.months is None:
+        return period
+    ref = vocab.reference_date
+    start = add_months(_month_start(ref), 1 - period.months)
+    return Period(f"the {period.months} calendar months {start:%B %Y} to {fmt_date(ref)}",
+                  start=start, end=ref + timedelta(days=1), on=period.on)
 
 
 def shift_period(text: Text, period: Period | None) -> Period | None:

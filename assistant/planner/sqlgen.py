@@ -10,7 +10,7 @@ answer can be written from the result.
 from __future__ import annotations
 
 from assistant.planner import vocabulary as v
-from assistant.planner.campaigns import campaign_query
+from assistant.planner.campaigns import campaign_count, campaign_query
 from assistant.planner.clauses import (
     ACTIVE_WINDOW_DAYS,
     SPEND_WHERE,
@@ -39,6 +39,7 @@ from assistant.planner.clauses import (
     where_clause,
 )
 from assistant.planner.frame import Frame
+from assistant.planner.snapshot import snapshot_query
 
 __all__ = ["Query", "Unsupported", "build"]
 
@@ -53,8 +54,9 @@ def build(frame: Frame, vocab: v.Vocabulary, run_id: str | None = None) -> Query
         "customers": _customers, "share": _share, "spend": _spend,
         "transactions": _transactions, "balance": _balance, "credit_limit": _balance,
         "interest": _balance, "utilisation": _balance, "optin": _optin,
-        "campaign": campaign_query, "products": _products, "accounts": _accounts,
-        "events": _events, "age": _age, "tenure": _tenure,
+        "campaign": campaign_query, "campaigns": campaign_count, "products": _products,
+        "accounts": _accounts, "events": _events, "age": _age, "tenure": _tenure,
+        "overview": snapshot_query,
     }.get(frame.metric)
     if builder is None:
         raise Unsupported(frame.metric)
@@ -299,6 +301,8 @@ def _all_data(vocab: v.Vocabulary) -> str:
 
 
 def _transactions(frame: Frame, ctx: Ctx) -> Query:
+    if "share_of_transactions" in frame.notes:
+        return _transaction_share(frame, ctx)
     agg = frame.agg or "count"
     spend_only = "spend_only" in frame.notes
     if spend_only:
@@ -333,6 +337,39 @@ def _transactions(frame: Frame, ctx: Ctx) -> Query:
     return Query(sql, "Transactions" + scope + by_label(names), value, names, subject(frame),
                  "tx", extra={"period": period, "agg": agg,
                               "what": (" counting as spend" if spend_only else "") + what(frame)})
+
+
+def _transaction_share(frame: Frame, ctx: Ctx) -> Query:
+    """The share of transactions matching the condition ('... are international')."""
+    if not frame.condition:
+        raise Unsupported("share_without_condition")
+    conds, cust_conds, need_c = _tx_from(frame, ctx, spend=False)
+    dims, need_c2 = _tx_dims(frame, ctx)
+    num = []
+    for f in frame.condition:
+        on_tx = tx_condition(f)
+        cond = on_tx or customer_condition(f, ctx)
+        if cond is None:
+            raise Unsupported(f"filter:{f.field}")
+        need_c = need_c or on_tx is None
+        num.append(cond)
+    joins = ["JOIN customers c ON c.customer_id = t.customer_id",
+             "JOIN customer_status s ON s.customer_id = c.customer_id"] if need_c or need_c2 else []
+    matching = f"count(*) FILTER (WHERE {' AND '.join(num)})"
+    names = names_of(dims)
+    sql = "\n".join(filter(None, [
+        "SELECT " + ", ".join([*dims, f"{matching} AS matching", "count(*) AS transactions",
+                               f"round(100.0 * {matching} / nullif(count(*), 0), 1) AS pct"]),
+        "FROM transactions t", *joins, *ctx.joins.values(), where_clause(conds + cust_conds),
+        "GROUP BY ALL" if names else "",
+        order_by(frame, names, "pct") if names else "",
+    ]))
+    cond_words = " and ".join(f.label if tx_condition(f) else
+                              "made by " + subject(Frame(filters=[f])) for f in frame.condition)
+    return Query(sql, "Share of transactions " + cond_words + by_label(names), "pct", names,
+                 subject(frame), "tx_share",
+                 extra={"period": _period_label(frame, ctx), "condition": cond_words,
+                        "what": what(frame)})
 
 
 def _balance(frame: Frame, ctx: Ctx) -> Query:

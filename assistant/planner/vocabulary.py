@@ -136,7 +136,8 @@ CONTACT_PHRASES: dict[str, tuple[str, ...]] = {
 }
 CAMPAIGN_CHANNEL_PHRASES = CONTACT_PHRASES | {"in_app": ("in app", "in app messages?")}
 EVENT_TYPE_PHRASES: dict[str, tuple[str, ...]] = {
-    "login": ("logins?", "log ins?", "logged in", "logged", "sign ins?", "signed in", "sessions?"),
+    "login": ("logins?", "log ins?", "logged in", "logged", "sign ins?", "signed in", "sessions?",
+              "app logins?", "app log ins?", "app sessions?", "app sign ins?"),
     "view_product": ("product views?", "viewed products?", "product page views?"),
     "start_application": ("started applications?", "application starts?",
                           "applications started"),
