@@ -71,6 +71,12 @@ class ModelRetry(ModelRetryMiddleware):
             return None
         return max(backoff, asked)
 
+    def _wait_or_raise(self, attempt: int, exc: Exception) -> float:
+        wait = self._wait(attempt, exc)
+        if wait is None:
+            raise exc
+        return wait
+
     def wrap_model_call(self, request, handler) -> Any:
         attempt = 0
         while True:
@@ -79,10 +85,7 @@ class ModelRetry(ModelRetryMiddleware):
             except GraphBubbleUp:
                 raise
             except Exception as exc:
-                wait = self._wait(attempt, exc)
-                if wait is None:
-                    raise
-                time.sleep(wait)
+                time.sleep(self._wait_or_raise(attempt, exc))
                 attempt += 1
 
     async def awrap_model_call(self, request, handler) -> Any:
@@ -93,8 +96,5 @@ class ModelRetry(ModelRetryMiddleware):
             except GraphBubbleUp:
                 raise
             except Exception as exc:
-                wait = self._wait(attempt, exc)
-                if wait is None:
-                    raise
-                await asyncio.sleep(wait)
+                await asyncio.sleep(self._wait_or_raise(attempt, exc))
                 attempt += 1
