@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from langchain_core.messages import HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from assistant.agent import Assistant
 from assistant.planner import OfflinePlanner
@@ -28,6 +28,7 @@ SQL_CASES = [(q, c["sql"], c.get("answer") if i == 0 else None)
 FOLLOW_UPS = FIXTURE["followup"]
 TOOL_CASES = FIXTURE["tool"]
 REFUSALS = [q for block in FIXTURE["refuse"] for q in block["questions"]]
+REFUSED_FOLLOW_UPS = FIXTURE["refuse_followup"]
 
 
 class Bound:
@@ -147,6 +148,29 @@ def test_questions_it_cannot_answer_are_refused_plainly(planner, question):
     reply = planner.respond([HumanMessage(question)])
     assert not reply.tool_calls, f"answered {question!r} with {reply.tool_calls}"
     assert reply.text.startswith("Offline planner")
+
+
+@pytest.mark.parametrize("case", REFUSED_FOLLOW_UPS,
+                         ids=[" / ".join(c["questions"]) for c in REFUSED_FOLLOW_UPS])
+def test_follow_ups_of_an_unanswered_question_are_not_guessed(planner, read_only, case):
+    """After a question it could not answer, 'and the click rate?' is not attached to an older
+    question of the conversation: the planner asks for the question in full."""
+    text, results = converse(planner, read_only, case["questions"])
+    assert not results, results[-1].sql
+    assert text.startswith("Offline planner")
+
+
+def test_a_narrowing_follow_up_keeps_the_previous_filters_in_the_answer(planner, read_only):
+    text, _ = converse(planner, read_only, ["How many customers are opted in to push?",
+                                            "Of those, how many have churned?"])
+    assert "churned customers opted in to push" in text
+
+
+def test_a_question_after_an_unanswered_one_says_why_it_is_not_answered(planner):
+    messages = [HumanMessage("open rate per campaign"), AIMessage("..."),
+                HumanMessage("What is the conversion rate of the Fluffy unicorn campaign?"),
+                AIMessage("Offline planner: ..."), HumanMessage("and the click rate?")]
+    assert "could not answer your previous question" in planner.respond(messages).text
 
 
 def test_what_can_you_do_lists_the_capabilities(planner):

@@ -6,8 +6,10 @@ The path of a question, one module per step:
   planner's own replies (help, refusals of personal data);
 - periods, measures, filters: the time window, what is measured and how it is split and ranked,
   and for whom (vocabulary holds the words for the warehouse's values);
-- parse: a frame from all of that, follow-ups merged into the previous frame, and a refusal
-  when any meaningful word is left over (a refusal is better than a wrong number);
+- parse: a frame from all of that, and a refusal when any meaningful word is left over (a
+  refusal is better than a wrong number);
+- followups: questions that build on the previous one ("now only for Germany", "of those, how
+  many have churned?"), and none built on a question that could not be answered;
 - clauses, sqlgen, campaigns, snapshot: the frame as SQL applying the business definitions
   (snapshot: the KPI overview for "how are we doing?");
 - answer: the final sentence from the tool's summary, with the period and definitions used;

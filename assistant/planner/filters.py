@@ -162,6 +162,9 @@ def _parse_income_bands(text: Text) -> list[Filter]:
     return out
 
 
+_OR_OVER = r"\+|and over|or over|and older|or older|and above|or above|and up|plus"
+
+
 def _parse_age(text: Text, *, loose: bool) -> list[Filter]:
     s = text.s
     yrs = r"(?: ?years?(?: old)?| ?yo| ?year olds?)?"
@@ -171,8 +174,8 @@ def _parse_age(text: Text, *, loose: bool) -> list[Filter]:
         (r"(?:between )?(\d{2}) ?(?:-|to|and) ?(\d{2})(?: ?years?(?: old)?| ?yo| ?year olds)",
          "between"),
         (r"in their (\d)0s|(\d)0 somethings", "decade"),
-        (r"(?:aged?|ages?) (\d{2}) ?(?:\+|and over|and older|or older|and above|plus)", "ge"),
-        (r"(\d{2}) ?(?:\+|and over|and older|or older|and above|plus)(?: ?years?(?: old)?)?"
+        (rf"(?:aged?|ages?) (\d{{2}}) ?(?:{_OR_OVER}|or more)", "ge"),
+        (rf"(?<![\d.,])(\d{{2}}) ?(?:{_OR_OVER})(?: ?years?(?: old)?)?"
          r"(?= customers| clients| people| users|$| )", "ge"),
         (r"(?:aged? |age )?(?:under|below|younger than|less than|<) ?(\d{2})(?![\d.,k%])" + yrs,
          "lt"),
@@ -280,7 +283,8 @@ def _parse_optin(text: Text) -> list[Filter]:
         (rf"(?:reachable|contactable|marketable|addressable) (?:by|via|through|over|with) {ch}",
          None),
         (rf"(?:with|have|given|gave|granted) (?:an? )?{ch} (?:consent|permission)", None),
-        (rf"can (?:we |be )?(?:contact(?:ed)? )?(?:by |via )?{ch}", None),
+        (rf"(?:can|could) (?:we |be )?(?:(?:contact|reach|target|message)(?:ed)? )?"
+         rf"(?:by |via |through |over |with )?{ch}", None),
         (rf"(?:opted in|opt ?ins?|consent|consented|permission) (?:to|for|on) {ch}", None),
     ]
     out = []
@@ -343,11 +347,15 @@ def parse_filters(text: Text, vocab: v.Vocabulary, metric: str = "customers") ->
     if campaign:
         names = [c for c in vocab.campaigns if normalise(c)]
         hits = []
+        # Full names are found in the question as asked: their ordinary words ("Personal loan
+        # rate cut") may already have been read as the metric ("rate").
+        asked = f" {text.original} "
         for name in sorted(names, key=len, reverse=True):
-            m = re.search(rf"(?<![\w]){re.escape(normalise(name))}(?![\w])", text.s)
-            if m:
+            m = re.search(rf"(?<![\w]){re.escape(normalise(name))}(?![\w])", asked)
+            if m and text.s[m.start():m.end()].strip():
                 hits.append(name)
                 text._blank(m.start(), m.end())
+                asked = asked[:m.start()] + " " * (m.end() - m.start()) + asked[m.end():]
         if not hits:   # a partial name: "the black friday campaigns"
             words = re.findall(r"[a-z0-9]+", text.s)
             for n in range(4, 1, -1):

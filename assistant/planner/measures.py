@@ -70,7 +70,9 @@ METRIC_WORDS = {
              r"|subscription rates?|reachability|permission rates?",
     "spend": r"spend(?:ing|s)?|spent|expenditures?|outgoings|card spend",
     "balance": r"balances?|deposits?|aum|assets under management|outstanding|debts?|owed|owe"
-               r"|loan book|money (?:held|in)|funds|holdings value|how much money",
+               r"|loan book|money (?:held|in)|funds|holdings value|how much money"
+               r"|how much (?:is |do we have )?(?:(?:sitting|parked|held|kept|lying) )?in"
+               r"(?= (?:savings|checking|current|investment|crypto|deposit))",
     "credit_limit": r"credit card limits?|credit limits?|card limits?",
     "utilisation": r"utili[sz]ation|credit usage",
     "interest": r"interest rates?|apr|interest",
@@ -101,6 +103,14 @@ AGG_WORDS = _AGG = {
     "max": r"maximum|max|highest single|largest single|biggest single",
     "min": r"minimum|min|lowest single|smallest single",
 }
+
+
+def rates_note(s: str) -> str:
+    """The campaign rates a question names, as a frame note: 'rates:open,click' ('rates:' for
+    the default set)."""
+    return "rates:" + ",".join(
+        r for r, p in (("open", r"open"), ("click", r"click|ctr"), ("conversion", r"conver"),
+                       ("unsubscribe", r"unsubscri")) if re.search(p, s))
 
 
 def take_group(text: Text, metric_hint: str) -> list[str]:
@@ -161,14 +171,18 @@ def take_group(text: Text, metric_hint: str) -> list[str]:
 
 def take_ranked_dim(text: Text, frame: Frame) -> list[str]:
     """'top 5 merchants', 'the 3 biggest cities': the ranked dimension (the number stays)."""
-    m = text.take(r"\b(?:spend|spent|spending|spends)\s+(?:the\s+)?(most|least|more|less)"
-                  r"(?:\s+money)?\s+on\b|\b(?:biggest|largest|top|main) (?:spending|spend) "
-                  r"categor(?:y|ies)")
+    who = re.search(r"\b(?:which (?:customers|clients)|who) (?:spent|spend|spends)\b", text.s)
+    m = None if who else text.take(
+        r"\b(?:spend|spent|spending|spends)\s+(?:the\s+)?(most|least|more|less)(?:\s+money)?"
+        r"\s+(?:on|at|with)\b|\b(?:biggest|largest|top|main) (?:spending|spend) categor(?:y|ies)")
     if m:
         text.s = text.s[:m.start()] + " spend" + text.s[m.start() + 6:]
         frame.top = frame.top or 1
         frame.order = "asc" if m.group(1) in ("least", "less") else "desc"
-        return ["category"]
+        # "which spending category ...", "which merchant do we spend the most at?"
+        named = text.take(rf"\b(?:spending |spend |transaction |purchase )?(?:(?P<category>"
+                          rf"{DIMENSIONS['category']})|(?P<merchant>{DIMENSIONS['merchant']}))\b")
+        return ["merchant" if named and named.group("merchant") else "category"]
     counting = re.search(r"\b(?:number|count) of products|how many products|average products"
                          r"|products (?:per|on average)", text.s)
     if not counting and text.take(r"\b(?:which |what )?products?(?: do| are| did)?(?: they)? "
@@ -259,10 +273,7 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     if "campaign" in ranked and re.search(r"\b(conver\w*|opens?|opened|clicks?|ctr"
                                           r"|unsubscrib\w*|perform\w*|results?)\b", s):
         frame.metric = "campaign"
-        frame.notes.append("rates:" + ",".join(
-            r for r, p in (("open", r"open"), ("click", r"click|ctr"),
-                           ("conversion", r"conver"), ("unsubscribe", r"unsubscri"))
-            if re.search(p, s)))
+        frame.notes.append(rates_note(s))
         text.take_all(r"\b(?:opens?|opened|opening|clicks?|clicked|conversions?|converted"
                       r"|unsubscribes?|unsubscribed|performance|performed|performing|results"
                       r"|rates?|ctr)\b")
@@ -315,10 +326,7 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         if m:
             frame.metric = metric
             if metric == "campaign":
-                frame.notes.append("rates:" + ",".join(
-                    r for r, p in (("open", r"open"), ("click", r"click|ctr"),
-                                   ("conversion", r"conver"), ("unsubscribe", r"unsubscri"))
-                    if re.search(p, s)))
+                frame.notes.append(rates_note(s))
                 if re.search(r"best|most successful", s):
                     frame.top, frame.order = frame.top or 1, "desc"
                 elif re.search(r"worst|least successful", s):
@@ -417,17 +425,18 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         frame.metric = "share"
         text.take(rf"(?<![\w])(?:{_SHARE})(?![\w])")
         return
-    if re.search(r"\b(sign ?ups?|signed up|new (?:customers|clients|users|accounts|members)"
-                 r"|joined|join|registrations?|registered|onboarded"
+    via = r"(?! (?:through|via|thanks to|using))"     # "joined through referral": a channel
+    if re.search(rf"\b(sign ?ups?|signed up{via}|new (?:customers|clients|users|accounts|members)"
+                 rf"|joined{via}|join|registrations?|registered|onboarded"
                  r"|acquisitions?(?! channels?| sources?)"
                  r"|acquired(?! (?:through|via|from|by|thanks to|with|using|on|our|organic|paid"
                  r"|referral|partner|app))|new joiners|newcomers|opened (?:an )?accounts?)\b", s):
         frame.metric = "signups"
         text.take_all(r"\bnew\b(?= sign ?ups?| registrations?| joiners| accounts?)")
-        text.take(r"\b(?:sign ?ups?|signed up|new (?:customers|clients|users|members|joiners)"
-                  r"|joined|join|registrations?|registered|onboarded"
-                  r"|acquisitions?(?! channels?| sources?)|acquired"
-                  r"|newcomers|opened (?:an )?accounts?)\b")
+        text.take_all(r"\b(?:sign ?ups?|signed up|new (?:customers|clients|users|members"
+                      r"|joiners)|joined|join|registrations?|registered|onboarded"
+                      r"|acquisitions?(?! channels?| sources?)|acquired"
+                      r"|newcomers|opened (?:an )?accounts?)\b")
         return
     m = re.search(r"\b(?:how many|number of|count of) (?:open |active )?(credit cards?"
                   r"|credit card accounts|mortgages|loans|personal loans|savings accounts"

@@ -25,6 +25,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, Field
 
 from assistant.planner import answer, sqlgen
+from assistant.planner.followups import RESTATE, refers_back
 from assistant.planner.frame import Frame, Parsed, ToolIntent
 from assistant.planner.parse import parse
 from assistant.planner.vocabulary import Vocabulary
@@ -76,14 +77,20 @@ class OfflinePlanner(BaseChatModel):
 
     # -- the plan --------------------------------------------------------------------------
     def understand(self, messages: list[BaseMessage]) -> Parsed:
-        """Parse the last question in the light of the earlier ones."""
-        humans = [m.text for m in messages if isinstance(m, HumanMessage)]
-        prev = None
-        for question in humans[:-1]:
-            parsed = parse(question, self.vocab, prev)
+        """Parse the last question in the light of the earlier ones. After a question that was
+        not understood, one that refers back ("and the click rate?") is not attached to an
+        older question: the planner asks for it in full."""
+        humans = [m.text for m in messages if isinstance(m, HumanMessage)] or [""]
+        prev, refused = None, False
+        for question in humans:
+            if refused and refers_back(question):
+                parsed = Parsed("reply", reply=RESTATE)
+            else:
+                parsed = parse(question, self.vocab, None if refused else prev)
             if parsed.kind in ("frame", "tool"):
                 prev = parsed
-        return parse(humans[-1] if humans else "", self.vocab, prev)
+            refused = parsed.kind == "reply" and parsed.reply.refused
+        return parsed
 
     def respond(self, messages: list[BaseMessage]) -> AIMessage:
         parsed = self.understand(messages)

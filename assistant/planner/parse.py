@@ -2,8 +2,8 @@
 
 Parsing consumes the phrases it recognises; any meaningful word left over means part of the
 question was not understood, and the planner refuses rather than answer a different question.
-Follow-ups ("now only for Germany", "what about students?", "and by month?") refine the previous
-frame of the conversation.
+Follow-ups ("now only for Germany", "of those, how many have churned?") build on the previous
+frame of the conversation (followups).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import replace
 from assistant.planner import intents
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated, parse_filters
+from assistant.planner.followups import NO_CONTEXT, THOSE, follow_up, narrow
 from assistant.planner.frame import Filter, Frame, Parsed, Period, Reply, ToolIntent
 from assistant.planner.measures import (
     TIME_DIMS,
@@ -23,7 +24,7 @@ from assistant.planner.measures import (
     take_ranked_dim,
     take_top,
 )
-from assistant.planner.periods import parse_period, shift_period, whole_months
+from assistant.planner.periods import parse_period, whole_months
 from assistant.planner.text import Text, correct_typos
 
 _REFUSE_TOPICS = (
@@ -167,6 +168,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     take_top(text, frame)
     take_metric(text, frame, ranked)
     frame.agg = frame.agg or take_agg(text)
+    for metric in ("*", "transactions" if frame.metric == "spend" else frame.metric):
+        text.take_all(v.METRIC_FILLER.get(metric, r"(?!x)x"))
     frame.group = ranked + [g for g in take_group(text, frame.metric) if g not in ranked]
     frame.group += [d for d in compare_dims if d not in frame.group]
     if frame.top and not frame.group and frame.metric in ("transactions", "balance", "spend"):
@@ -228,116 +231,7 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     return frame
 
 
-# -- follow-ups ------------------------------------------------------------------------------
-_FOLLOW_UP = (r"^\s*(and|but|now|what about|how about|same|only|just|also|then|ok|okay|instead"
-              r"|for|in|excluding|without|except|split|break|show|same thing|and what about"
-              r"|what if|repeat|do the same|now do|now show|and now|now for|compared to"
-              r"|versus|vs)\b")
-
-
-_FAMILY = {"active": "status", "churned": "status", "dormant": "status",
-           "income_band": "income_band", "age": "age"}
-
-
-def _same_family(a: str, b: str) -> bool:
-    return a == b or (_FAMILY.get(a, a) == _FAMILY.get(b, b))
-
-
-def _merge(prev: Frame, delta: Frame, text: Text) -> Frame:
-    frame = prev.copy()
-    instead = bool(re.search(r"\binstead\b", text.original))
-    for f in delta.filters:
-        if f.field == "campaign_channel" and prev.metric == "optin":
-            f = Filter("optin", f.values, label=f"opted in to {f.values[0]}")
-        replaced = False
-        for bucket in (frame.condition, frame.filters):
-            for i, g in enumerate(list(bucket)):
-                if _same_family(g.field, f.field) and (g.negate == f.negate or
-                                                       g.field != f.field):
-                    if not replaced:
-                        bucket[i] = replace(f, pos=g.pos)
-                        replaced = True
-                    else:
-                        bucket.remove(g)
-        if not replaced:
-            frame.filters.append(f)
-    if delta.group:
-        if instead or not re.search(r"\b(also|and also|as well)\b", text.original):
-            frame.group = [g for g in delta.group]
-        else:
-            frame.group += [g for g in delta.group if g not in frame.group]
-    if delta.period:
-        on = prev.period.on if prev.period else delta.period.on
-        frame.period = replace(delta.period, on=on)
-    if delta.top:
-        frame.top, frame.order = delta.top, delta.order
-    if delta.agg:
-        frame.agg = delta.agg
-    return frame
-
-
-def _channel_word(text: Text) -> str | None:
-    m = text.take(r"\b(email|emails|sms|text|texts|push|in app)\b")
-    if not m:
-        return None
-    w = m.group(1)
-    return "email" if w.startswith("email") else "sms" if w in ("sms", "text", "texts") else \
-        "in_app" if w == "in app" else "push"
-
-
-def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary) -> Parsed | None:
-    """A refinement of the previous question, or None when `text` stands on its own."""
-    cue = re.search(_FOLLOW_UP, text.s) or len(text.words()) <= 5
-    if not cue:
-        return None
-    if prev.kind == "tool" and prev.tool is not None:
-        intent = prev.tool
-        sid = re.search(intents._SEGMENT_ID, text.s) or re.search(r"^\s*\D*?(\d+)\s*$", text.s)
-        if ("segment_id" in intent.args or intent.tool == "describe_segment") and sid:
-            args = dict(intent.args) | {"segment_id": int(sid.group(1))}
-            return Parsed("tool", tool=ToolIntent(intent.tool, args, label=intent.label))
-        channel = _channel_word(Text(text.raw))
-        if channel and intent.tool in ("build_audience", "draft_campaign"):
-            return Parsed("tool", tool=ToolIntent(intent.tool, dict(intent.args) |
-                                                  {"channel": channel}, label=intent.label))
-        return None
-    if prev.kind != "frame" or prev.frame is None:
-        return None
-    probe = Text(text.raw)
-    delta = Frame(metric=prev.frame.metric)
-    shifted = shift_period(probe, prev.frame.period)
-    delta.period = shifted or parse_period(probe, vocab)
-    take_top(probe, delta)
-    delta.agg = take_agg(probe)
-    delta.group = take_group(probe, prev.frame.metric)
-    if prev.frame.metric in ("optin", "campaign") or any(
-            f.field == "optin" for f in prev.frame.filters + prev.frame.condition):
-        channel = _channel_word(probe)
-        if channel:
-            field = "campaign_channel" if prev.frame.metric == "campaign" else "optin"
-            label = f"sent by {channel}" if field == "campaign_channel" else \
-                f"opted in to {channel}"
-            delta.filters.append(Filter(field, (channel,), label=label))
-    delta.filters += parse_filters(probe, vocab, prev.frame.metric)
-    probe.take(_FOLLOW_UP)
-    probe.take(r"\b(instead|too|as well|same|thing|question|one|please|again|only|just|also"
-               r"|then|rather|the same|do|for|that|this|those|these|what|about|how|show)\b")
-    if unknown_words(probe):
-        return None
-    if not (delta.filters or delta.group or delta.period or delta.top or delta.agg):
-        return None
-    frame = _merge(prev.frame, delta, probe)
-    if prev.frame.metric in ("customers",) and delta.period and prev.frame.period is None:
-        frame.period = replace(delta.period, on="signup") if re.search(
-            r"sign|join|new", text.s) else delta.period
-    return Parsed("frame", frame=frame)
-
-
 # -- the whole question ----------------------------------------------------------------------
-def unknown_words(text: Text) -> list[str]:
-    return [w for w in text.words() if w not in v.FILLER and not re.fullmatch(r"[&,.\-+/%]", w)]
-
-
 def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
           retry: bool = True) -> Parsed:
     """What the question asks, given the previous understood question of the conversation."""
@@ -364,11 +258,14 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         return Parsed("reply", reply=Reply(intents.CAPABILITIES, refused=False))
     if kind == "data":
         return Parsed("tool", tool=ToolIntent("describe_warehouse", {}, label="data"))
-    if prev is not None:
+    those = text.take(THOSE)        # "of those, how many have churned?"
+    if those and (prev is None or prev.kind != "frame"):
+        return Parsed("reply", reply=NO_CONTEXT)
+    if prev is not None and not those:
         refined = follow_up(text, prev, vocab)
         if refined is not None:
             return refined
-    tool = intents.tool_intent(text, lambda t: parse_filters(t, vocab))
+    tool = None if those else intents.tool_intent(text, lambda t: parse_filters(t, vocab))
     if tool is not None:
         return Parsed("tool", tool=tool)
     topic = re.search(_REFUSE_TOPICS, text.s)
@@ -384,7 +281,7 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
             "Offline planner: income is stored in bands (<25k, 25-50k, 50-100k, 100-200k, "
             "200k+), so I can only filter on those boundaries, e.g. \"earning over 100k\" or "
             "\"earning 50-100k\"."))
-    unknown = unknown_words(text)
+    unknown = v.meaningful(text.words())
     if unknown and retry:      # typos: "custmers in germny" -> "customers in germany"
         corrected = correct_typos(question, unknown, vocab.known_words())
         if corrected != question:
@@ -394,7 +291,7 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         return Parsed("reply", reply=Reply(
             f"Offline planner: I did not understand {words} in your question, and I would "
             "rather not guess a number. " + _SUGGEST))
-    return Parsed("frame", frame=frame)
+    return Parsed("frame", frame=narrow(frame, prev.frame) if those else frame)
 
 
 _SUGGEST = ("Try a question like \"how many active customers are in Germany?\", \"average "

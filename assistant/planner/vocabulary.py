@@ -183,6 +183,21 @@ FILLER = frozenset((
 ))
 
 
+# Verbs and phrases that only restate what is measured: "students on our books", "the balance
+# sitting in savings", "transactions booked in August". Consumed once the metric is known.
+METRIC_FILLER: dict[str, str] = {
+    "*": r"\bon (?:our|the|the bank s) books\b",
+    "balance": r"\b(?:sitting|sits|sit|parked|kept|lying|stored|deposited) (?=in\b|on\b)",
+    "transactions": r"\b(?:booked|recorded|posted|logged|executed|conducted|carried out"
+                    r"|put through)\b",
+}
+
+
+def meaningful(words: list[str]) -> list[str]:
+    """The words left over after parsing that carry meaning: what was not understood."""
+    return [w for w in words if w not in FILLER and not re.fullmatch(r"[&,.\-+/%]", w)]
+
+
 # Words the recognisers use that are not in the tables above (time words, verbs, rankings).
 KNOWN_EXTRA = """
 january february march april june july august september october november december quarter

@@ -1,0 +1,173 @@
+"""Questions that lean on the previous one of the conversation.
+
+A refinement ("now only for Germany", "what about students?", "and by month?", "and the click
+rate?") changes the previous frame; a narrowing ("of those, how many have churned?") asks a new
+question about the customers the previous one selected, so it keeps all of its filters. When the
+previous question was not understood, a question that refers back cannot be answered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from assistant.planner import intents
+from assistant.planner import vocabulary as v
+from assistant.planner.filters import parse_filters
+from assistant.planner.frame import Filter, Frame, Parsed, Reply, ToolIntent
+from assistant.planner.measures import rates_note, take_agg, take_group, take_top
+from assistant.planner.periods import parse_period, shift_period
+from assistant.planner.text import Text
+
+_FOLLOW_UP = (r"^\s*(and|but|now|what about|how about|same|only|just|also|then|ok|okay|instead"
+              r"|for|in|excluding|without|except|split|break|show|same thing|and what about"
+              r"|what if|repeat|do the same|now do|now show|and now|now for|compared to"
+              r"|versus|vs)\b")
+
+# "of those", "among them", "out of these customers", "how many of them": the customers of the
+# previous question ("those who joined in 2025" is a description, not a reference).
+_NOUN = r"(?: customers| clients| people| users)?"
+THOSE = (rf"(?:^\s*(?:and|but|so|ok|okay|now|then|right) )?(?:\b(?:of|among|amongst|out of"
+         rf"|from|within) (?:all )?(?:those(?!{_NOUN} (?:who|that|which|whose|with|without|in"
+         rf"|from|at|on|holding|having|living|earning|aged|opted|using|based)\b)"
+         rf"|them|these|that group|this group){_NOUN}\b|\bof which\b)")
+
+# What a question that only makes sense after another one starts or ends with.
+_REFERS_BACK = (r"^\s*(?:and|but|now|what about|how about|same|also|then|instead|what if"
+                r"|repeat|do the same|compared to|versus|vs|only|just)\b"
+                r"|\b(?:instead|too|as well|again|the same)\s*$")
+
+RESTATE = Reply("Offline planner: I could not answer your previous question, so I can't tell "
+                "what this one builds on, and I would rather not guess. Please ask it as a full "
+                "question, e.g. \"how many active customers are in France?\" rather than "
+                "\"and in France?\".")
+NO_CONTEXT = Reply("Offline planner: which customers do you mean by \"those\"? There is no "
+                   "earlier count or breakdown in this conversation to narrow down; please ask "
+                   "in full, e.g. \"how many customers opted in to push have churned?\"")
+
+
+def refers_back(question: str) -> bool:
+    """Whether the question only makes sense as a follow-up ('and the click rate?')."""
+    s = Text(question).s
+    return bool(re.search(_REFERS_BACK, s) or re.search(THOSE, s))
+
+
+def narrow(frame: Frame, prev: Frame) -> Frame:
+    """'Of those, how many have churned?': `frame` for the customers `prev` selected (its
+    filters, and a share's condition), in its period unless `frame` names one."""
+    frame = frame.copy()
+    asked = [replace(f, pos=-1) for f in frame.filters]
+    carried = [f for f in (replace(g, pos=-1) for g in prev.filters + prev.condition)
+               if f not in asked]
+    frame.filters = carried + frame.filters
+    if frame.period is None and prev.period is not None and (
+            prev.period.on == "signup" or frame.metric == prev.metric):
+        frame.period = prev.period
+    return frame
+
+
+_FAMILY = {"active": "status", "churned": "status", "dormant": "status",
+           "income_band": "income_band", "age": "age"}
+
+
+def _same_family(a: str, b: str) -> bool:
+    return a == b or (_FAMILY.get(a, a) == _FAMILY.get(b, b))
+
+
+def _merge(prev: Frame, delta: Frame, text: Text) -> Frame:
+    frame = prev.copy()
+    instead = bool(re.search(r"\binstead\b", text.original))
+    for f in delta.filters:
+        if f.field == "campaign_channel" and prev.metric == "optin":
+            f = Filter("optin", f.values, label=f"opted in to {f.values[0]}")
+        replaced = False
+        for bucket in (frame.condition, frame.filters):
+            for i, g in enumerate(list(bucket)):
+                if _same_family(g.field, f.field) and (g.negate == f.negate or
+                                                       g.field != f.field):
+                    if not replaced:
+                        bucket[i] = replace(f, pos=g.pos)
+                        replaced = True
+                    else:
+                        bucket.remove(g)
+        if not replaced:
+            frame.filters.append(f)
+    if delta.group:
+        if instead or not re.search(r"\b(also|and also|as well)\b", text.original):
+            frame.group = [g for g in delta.group]
+        else:
+            frame.group += [g for g in delta.group if g not in frame.group]
+    if delta.period:
+        on = prev.period.on if prev.period else delta.period.on
+        frame.period = replace(delta.period, on=on)
+    if delta.top:
+        frame.top, frame.order = delta.top, delta.order
+    if delta.agg:
+        frame.agg = delta.agg
+    if delta.notes:     # other campaign rates: "and the click rate?"
+        frame.notes = [n for n in frame.notes if not n.startswith("rates:") and
+                       n != "by_count"] + delta.notes
+    return frame
+
+
+def _channel_word(text: Text) -> str | None:
+    m = text.take(r"\b(email|emails|sms|text|texts|push|in app)\b")
+    if not m:
+        return None
+    w = m.group(1)
+    return "email" if w.startswith("email") else "sms" if w in ("sms", "text", "texts") else \
+        "in_app" if w == "in app" else "push"
+
+
+def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary) -> Parsed | None:
+    """A refinement of the previous question, or None when `text` stands on its own."""
+    cue = re.search(_FOLLOW_UP, text.s) or len(text.words()) <= 5
+    if not cue:
+        return None
+    if prev.kind == "tool" and prev.tool is not None:
+        intent = prev.tool
+        sid = re.search(intents._SEGMENT_ID, text.s) or re.search(r"^\s*\D*?(\d+)\s*$", text.s)
+        if ("segment_id" in intent.args or intent.tool == "describe_segment") and sid:
+            args = dict(intent.args) | {"segment_id": int(sid.group(1))}
+            return Parsed("tool", tool=ToolIntent(intent.tool, args, label=intent.label))
+        channel = _channel_word(Text(text.raw))
+        if channel and intent.tool in ("build_audience", "draft_campaign"):
+            return Parsed("tool", tool=ToolIntent(intent.tool, dict(intent.args) |
+                                                  {"channel": channel}, label=intent.label))
+        return None
+    if prev.kind != "frame" or prev.frame is None:
+        return None
+    probe = Text(text.raw)
+    delta = Frame(metric=prev.frame.metric)
+    shifted = shift_period(probe, prev.frame.period)
+    delta.period = shifted or parse_period(probe, vocab)
+    take_top(probe, delta)
+    delta.agg = take_agg(probe)
+    delta.group = take_group(probe, prev.frame.metric)
+    if prev.frame.metric == "campaign":
+        rates = probe.take_all(r"\b(?:(?:opens?|opening|clicks?|click through|conversions?"
+                               r"|unsubscribes?)(?: rates?)?|ctr)\b")
+        if rates:
+            delta.notes.append(rates_note(" ".join(m.group(0) for m in rates)))
+    if prev.frame.metric in ("optin", "campaign") or any(
+            f.field == "optin" for f in prev.frame.filters + prev.frame.condition):
+        channel = _channel_word(probe)
+        if channel:
+            field = "campaign_channel" if prev.frame.metric == "campaign" else "optin"
+            label = f"sent by {channel}" if field == "campaign_channel" else \
+                f"opted in to {channel}"
+            delta.filters.append(Filter(field, (channel,), label=label))
+    delta.filters += parse_filters(probe, vocab, prev.frame.metric)
+    probe.take(_FOLLOW_UP)
+    probe.take(r"\b(instead|too|as well|same|thing|question|one|please|again|only|just|also"
+               r"|then|rather|the same|do|for|that|this|those|these|what|about|how|show)\b")
+    if v.meaningful(probe.words()):
+        return None
+    if not (delta.filters or delta.group or delta.period or delta.top or delta.agg or
+            delta.notes):
+        return None
+    frame = _merge(prev.frame, delta, probe)
+    if prev.frame.metric in ("customers",) and delta.period and prev.frame.period is None:
+        frame.period = replace(delta.period, on="signup") if re.search(
+            r"sign|join|new", text.s) else delta.period
+    return Parsed("frame", frame=frame)
