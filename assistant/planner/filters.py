@@ -211,10 +211,11 @@ def _parse_age(text: Text, *, loose: bool) -> list[Filter]:
 def _parse_status(text: Text) -> list[Filter]:
     out = []
     rules = [
-        ("dormant", r"dormant|never transacted|never used (?:their|the) accounts?|no transactions"
+        # "dormant" as bankers use it: no recent activity (not active), not "never transacted"
+        ("active", r"dormant|inactive|not active|non active|lapsed|no longer active", "!active"),
+        ("dormant", r"never transacted|never used (?:their|the) accounts?|no transactions"
                     r"(?: at all| ever)?|without (?:any )?transactions|zero transactions"
                     r"|have not transacted at all|never made a transaction", "dormant"),
-        ("active", r"inactive|not active|non active|lapsed|no longer active", "!active"),
         ("churned", r"not churned|non churned|retained|still with us|did not churn"
                     r"|have not churned|haven t churned", "!churned"),
         ("churned", r"churned|churners|churning|churn|lost customers|who (?:have )?left"
