@@ -202,6 +202,23 @@ def test_the_overview_is_one_query_and_a_short_list(planner, read_only):
     assert "spend = debit transactions excluding transfer, investment and fees" in text
 
 
+def test_high_value_dormant_customers_get_their_size_definition_and_profile(planner, read_only):
+    text, results = converse(planner, read_only,
+                             ["how big is the high-value dormant group and what do they do?"])
+    assert len(results) == 1
+    lines = text.splitlines()
+    assert lines[0].startswith("High-value dormant customers: 24 (4.5% of the 532 dormant "
+                               "customers). They made no transaction in the 90 days to 31 Oct "
+                               "2026")
+    assert "(the top 20% of all customers who have transacted)" in lines[0]
+    assert lines[1] == "What they do:"
+    assert lines[2].startswith("- before going quiet: ") and "mostly rent " in lines[2]
+    assert any(line.startswith("- products still held: checking ") for line in lines)
+    assert any(line.startswith("- reachable for a win-back: ") for line in lines)
+    assert "ask \"RFM segments\"" in text
+    assert "high value = spend in the 12 months up to the last transaction" in text
+
+
 def test_the_planner_is_deterministic(planner):
     messages = [HumanMessage("Top 5 merchants by spend last quarter")]
     assert planner.respond(messages) == planner.respond(messages)

@@ -10,8 +10,9 @@ The path of a question, one module per step:
   refusal is better than a wrong number);
 - followups: questions that build on the previous one ("now only for Germany", "of those, how
   many have churned?"), and none built on a question that could not be answered;
-- clauses, sqlgen, campaigns, snapshot: the frame as SQL applying the business definitions
-  (snapshot: the KPI overview for "how are we doing?");
+- clauses, sqlgen, campaigns, snapshot, lapsed: the frame as SQL applying the business
+  definitions (snapshot: the KPI overview for "how are we doing?"; lapsed: the size and profile
+  of the high-value dormant customers);
 - answer: the final sentence from the tool's summary, with the period and definitions used;
 - model: the LangChain chat model that plays the plan step by step.
 """

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.planner.frame import Frame, ToolIntent
+from assistant.planner.lapsed import lapsed_answer
 from assistant.planner.snapshot import snapshot_answer
 from assistant.planner.sqlgen import Query
 
@@ -112,7 +113,7 @@ def compose(query: Query, frame: Frame, summary: str) -> str:
         "products": _products, "accounts": _accounts, "events": _events, "age": _age,
         "campaign_mean": _campaign_mean,
         "tenure": _tenure, "ranking": _ranking, "tx_share": _tx_share,
-        "campaign_count": _campaign_count, "snapshot": snapshot_answer,
+        "campaign_count": _campaign_count, "snapshot": snapshot_answer, "lapsed": lapsed_answer,
     }[query.kind]
     return writer(query, frame, table) + _defs(query)
 
@@ -359,6 +360,10 @@ def _campaign(query: Query, frame: Frame, table: Table) -> str:
 
     dims = [d for d in query.dims if d not in ("sent_on",)]
     scope = query.extra.get("what", "")
+    if "reach" in frame.notes:      # "how many customers received ...": the customers sent it
+        rows = [f"{_label(r, table, dims) or 'Campaigns' + scope}: sent to "
+                f"{table.get(r, 'customers_sent')} customers ({render(r)})" for r in table.rows]
+        return "; ".join(rows) + "."
     if not dims:
         r = table.rows[0]
         return f"Campaigns{scope}{_of(query.subject)}{_period(query)}: {render(r)}."

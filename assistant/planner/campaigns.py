@@ -7,6 +7,8 @@ the mean of the campaigns' own rates.
 
 from __future__ import annotations
 
+import re
+
 from assistant.planner.clauses import (
     TIME_FORMAT,
     Ctx,
@@ -24,6 +26,24 @@ from assistant.planner.clauses import (
     where_clause,
 )
 from assistant.planner.frame import Frame
+from assistant.planner.text import Text, normalise
+
+_RECEIVED = (r"\b(?:received|receive|receiving|got|get|were sent|was sent|been sent"
+             r"|were delivered|was delivered)\b")
+
+
+def take_reach(text: Text, campaigns: tuple[str, ...]) -> bool:
+    """'How many customers received the Refer a friend push?': the customers a campaign was
+    sent to. Only about customers, with a campaign named or the word 'campaign' (a salary is
+    received too)."""
+    named = any(re.search(rf"(?<![\w]){re.escape(normalise(c))}(?![\w])", text.s)
+                for c in campaigns if normalise(c))
+    if not (named or text.peek(r"\bcampaigns?\b")) or not text.peek(_RECEIVED) or \
+            not text.peek(r"\b(?:customers|clients|people|users|recipients)\b"):
+        return False        # "how many campaigns were sent" counts campaigns
+    text.take(_RECEIVED)
+    text.take_all(r"\b(?:marketing |promotional )?campaigns?\b")
+    return True
 
 
 def campaign_query(frame: Frame, ctx: Ctx) -> Query:
@@ -59,6 +79,9 @@ def campaign_query(frame: Frame, ctx: Ctx) -> Query:
                                for d in dims) or bool(ctx.joins)
     pair = "(e.campaign_id, e.customer_id)"
     selects = [*dims, f"count(DISTINCT {pair}) FILTER (WHERE e.event = 'sent') AS sent"]
+    if "reach" in frame.notes:      # the customers sent any of them, each counted once
+        selects.append("count(DISTINCT e.customer_id) FILTER (WHERE e.event = 'sent') "
+                       "AS customers_sent")
     cols = {"open": ("opened", "open_rate_pct"), "click": ("clicked", "click_rate_pct"),
             "conversion": ("converted", "conversion_rate_pct"),
             "unsubscribe": ("unsubscribed", "unsubscribe_rate_pct")}

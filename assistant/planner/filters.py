@@ -434,7 +434,14 @@ def parse_filters(text: Text, vocab: v.Vocabulary, metric: str = "customers") ->
                         _lbl_plain("", v.EMPLOYMENT_NAMES, "not"))
     out += _take_values(text, "kyc_status", v.KYC_PHRASES, _lbl_plain("with KYC"))
     out += _take_values(text, "gender", v.GENDER_PHRASES, _lbl_plain(""))
-    # Places: countries by name or upper-case code, then regions and cities of this warehouse.
+    # Places: groups of countries ("the eurozone"), countries by name or upper-case code, then
+    # regions and cities of this warehouse.
+    for name, pattern, countries in v.COUNTRY_GROUPS:
+        m = text.take(rf"(?<![\w]){pattern}(?![\w])")
+        if m:
+            neg = negated(text, m.start())
+            out.append(Filter("country", countries, op="any", negate=neg, pos=m.start(), label=(
+                f"{'outside' if neg else 'in'} {name} ({', '.join(countries)})")))
     out += _take_values(text, "country", v.COUNTRY_PHRASES, _lbl_country)
     codes = {}
     for code, canonical in v.COUNTRY_CODES.items():

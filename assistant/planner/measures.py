@@ -68,7 +68,7 @@ METRIC_WORDS = {
                 r"|most successful campaigns?|least successful campaigns?",
     "optin": r"opt ?in rates?|opt ?in percentages?|opt ?in shares?|consent rates?|opt ?ins"
              r"|subscription rates?|reachability|permission rates?",
-    "spend": r"spend(?:ing|s)?|spent|expenditures?|outgoings|card spend",
+    "spend": r"spend(?:ing|s)?(?! categor)|spent|expenditures?|outgoings|card spend",
     "balance": r"balances?|deposits?|aum|assets under management|outstanding|debts?|owed|owe"
                r"|loan book|money (?:held|in)|funds|holdings value|how much money"
                r"|how much (?:is |do we have )?(?:(?:sitting|parked|held|kept|lying) )?in"
@@ -377,7 +377,7 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         frame.metric = "transactions"
         frame.agg = frame.agg or "avg"
         frame.notes.append("spend_only")
-        text.take_all(r"\b(?:average|avg|mean|typical)\b")
+        text.take_all(r"\b(?:average|avg|mean|typical|transactions?|payments?|purchases?)\b")
         return
     if re.search(r"\bunsubscri\w*", s) and not re.search(r"rates?\b", s):
         frame.metric = "campaign"
@@ -427,14 +427,14 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         return
     via = r"(?! (?:through|via|thanks to|using))"     # "joined through referral": a channel
     if re.search(rf"\b(sign ?ups?|signed up{via}|new (?:customers|clients|users|accounts|members)"
-                 rf"|joined{via}|join|registrations?|registered|onboarded"
+                 rf"|joined{via}|join|registrations?|registered|onboard(?:ed|ing)?"
                  r"|acquisitions?(?! channels?| sources?)"
                  r"|acquired(?! (?:through|via|from|by|thanks to|with|using|on|our|organic|paid"
                  r"|referral|partner|app))|new joiners|newcomers|opened (?:an )?accounts?)\b", s):
         frame.metric = "signups"
         text.take_all(r"\bnew\b(?= sign ?ups?| registrations?| joiners| accounts?)")
         text.take_all(r"\b(?:sign ?ups?|signed up|new (?:customers|clients|users|members"
-                      r"|joiners)|joined|join|registrations?|registered|onboarded"
+                      r"|joiners)|joined|join|registrations?|registered|onboard(?:ed|ing)?"
                       r"|acquisitions?(?! channels?| sources?)|acquired"
                       r"|newcomers|opened (?:an )?accounts?)\b")
         return

@@ -219,6 +219,9 @@ def _unsupported(reason: str) -> str:
         "share_by_month": "shares per month are not something I can compute offline; ask for "
                           "one period at a time.",
         "no_segment_run": "there is no segmentation yet: ask \"segment my customers\" first.",
+        "lapsed_shape": "for high-value dormant customers I give the size and a profile at the "
+                        "reference date, for one group at a time: add a filter (\"in Germany\") "
+                        "rather than a breakdown or a period.",
         "overview_period": "the overview is a snapshot at the reference date; for a period, "
                            "ask for one measure, e.g. \"spend last month\" or \"new customers "
                            "last month\".",

@@ -13,9 +13,11 @@ from dataclasses import replace
 
 from assistant.planner import intents
 from assistant.planner import vocabulary as v
+from assistant.planner.campaigns import take_reach
 from assistant.planner.filters import negated, parse_filters
 from assistant.planner.followups import NO_CONTEXT, THOSE, follow_up, narrow
 from assistant.planner.frame import Filter, Frame, Parsed, Period, Reply, ToolIntent
+from assistant.planner.lapsed import take_lapsed
 from assistant.planner.measures import (
     TIME_DIMS,
     take_agg,
@@ -112,7 +114,7 @@ def _connectives(text: Text, frame: Frame) -> None:
                             pos=optins[0].pos)
             bucket[:] = [f for f in bucket if f not in optins] + [merged]
         for i, f in enumerate(bucket):
-            if len(f.values) < 2 or f.negate:
+            if len(f.values) < 2 or f.negate or f.op == "any":     # "the eurozone": one place
                 continue
             if f.field == "platform" and re.search(r"\b(both|all of)\b", original):
                 bucket[i] = Filter(f.field, f.values, op="all",
@@ -148,8 +150,9 @@ def _compared(a: Period, b: Period, dims: list[str]) -> Period | None:
 def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     """Everything a metric question says: period, ranking, grouping, metric, filters."""
     frame = Frame()
+    lapsed = take_lapsed(text)      # "high-value dormant customers": their own query
     signup_words = re.search(r"\b(sign ?ups?|signed up|new (customers|clients|users|accounts)"
-                             r"|joined|join|registrations?|registered|onboarded|acquired"
+                             r"|joined|join|registrations?|registered|onboard(?:ed|ing)?|acquired"
                              r"|acquisitions?(?! channels?| sources?)|opened (an )?accounts?"
                              r"|newcomers|new joiners)\b",
                              text.s)
@@ -166,7 +169,13 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         period = _compared(period, other, compare_dims)
     ranked = take_ranked_dim(text, frame)
     take_top(text, frame)
-    take_metric(text, frame, ranked)
+    if take_reach(text, vocab.campaigns):     # "how many customers received the X push?"
+        frame.metric = "campaign"
+        frame.notes += ["rates:", "reach"]
+    else:
+        take_metric(text, frame, ranked)
+    if lapsed:
+        frame.metric = "lapsed"
     frame.agg = frame.agg or take_agg(text)
     for metric in ("*", "transactions" if frame.metric == "spend" else frame.metric):
         text.take_all(v.METRIC_FILLER.get(metric, r"(?!x)x"))
@@ -189,8 +198,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
             frame.notes.append("needs_period")
     elif signup_words and period:
         period = replace(period, on="signup")
-        text.take_all(r"\b(?:signed up|sign ?ups?|joined|join|registered|onboarded|acquired"
-                      r"|new)\b")
+        text.take_all(r"\b(?:signed up|sign ?ups?|joined|join|registered|onboard(?:ed|ing)?"
+                      r"|acquired|new)\b")
     if period is not None and "month" in [g.removeprefix("signup_") for g in frame.group]:
         period = whole_months(period, vocab)
     frame.period = period

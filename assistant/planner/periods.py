@@ -106,12 +106,14 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             year = ref.year if 3 * (q - 1) + 1 <= ref.month else ref.year - 1
         start = date(year, 3 * (q - 1) + 1, 1)
         return Period(f"Q{q} {year}", start=start, end=add_months(start, 3))
-    m = re.search(rf"(?:in |during |for |of |since |from )?\b({_MONTH_RE}) ?((?:20)\d\d)?\b"
-                  rf"(?: (?:to|until|through|and|-) ({_MONTH_RE}) ?((?:20)\d\d)?)?", s)
-    if m and not re.search(r"\bmay (?!(20\d\d|to|until))", m.group(0) + " x"):
+    m = re.search(rf"(?:in |during |for |of |since |from )?\b({_MONTH_RE})(?: ?((?:20)\d\d))?\b"
+                  rf"(?: (?:to|until|through|and|-) ({_MONTH_RE})(?: ?((?:20)\d\d))?\b)?", s)
+    if m and not re.search(r"\bmay (?!(20\d\d|to|until|through))", m.group(0) + " x"):
         text.take(re.escape(m.group(0)))
         since = m.group(0).strip().startswith(("since", "from")) and not m.group(3)
         month, year = MONTHS[m.group(1)], int(m.group(2)) if m.group(2) else None
+        if year is None and m.group(4):     # "May to October 2026": the year of the end
+            year = int(m.group(4)) - (month > MONTHS[m.group(3)])
         if year is None:
             year = ref.year if month <= ref.month else ref.year - 1
         start = date(year, month, 1)

@@ -39,6 +39,7 @@ from assistant.planner.clauses import (
     where_clause,
 )
 from assistant.planner.frame import Frame
+from assistant.planner.lapsed import lapsed_query
 from assistant.planner.snapshot import snapshot_query
 
 __all__ = ["Query", "Unsupported", "build"]
@@ -56,7 +57,7 @@ def build(frame: Frame, vocab: v.Vocabulary, run_id: str | None = None) -> Query
         "interest": _balance, "utilisation": _balance, "optin": _optin,
         "campaign": campaign_query, "campaigns": campaign_count, "products": _products,
         "accounts": _accounts, "events": _events, "age": _age, "tenure": _tenure,
-        "overview": snapshot_query,
+        "overview": snapshot_query, "lapsed": lapsed_query,
     }.get(frame.metric)
     if builder is None:
         raise Unsupported(frame.metric)

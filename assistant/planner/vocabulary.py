@@ -33,6 +33,12 @@ COUNTRY_PHRASES: dict[str, tuple[str, ...]] = {
 COUNTRY_NAMES = {"DE": "Germany", "FR": "France", "ES": "Spain", "IT": "Italy",
                  "NL": "the Netherlands", "GB": "the United Kingdom", "US": "the United States",
                  "CA": "Canada"}
+# Groups of the warehouse's countries: (name, phrases, countries).
+COUNTRY_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("the eurozone", r"(?:the )?(?:(?:eurozone|euro zone|euro area)(?: countries| markets"
+                     r"| member states| nations)?|euro countries)", ("DE", "FR", "ES", "IT", "NL")),
+    ("North America", r"(?:the )?north america(?:n)?(?: countries| markets)?", ("US", "CA")),
+)
 # Upper-case ISO codes are only trusted in the original text ("DE", not "de" or "us").
 COUNTRY_CODES = {c: c for c in contract.COUNTRIES} | {"UK": "GB", "USA": "US"}
 
@@ -190,6 +196,8 @@ METRIC_FILLER: dict[str, str] = {
     "balance": r"\b(?:sitting|sits|sit|parked|kept|lying|stored|deposited) (?=in\b|on\b)",
     "transactions": r"\b(?:booked|recorded|posted|logged|executed|conducted|carried out"
                     r"|put through)\b",
+    "events": r"\b(?:to|on|in|into|via|through|with|using) (?:the |our |their )?(?:mobile "
+              r"|banking )?app\b(?! stores?)",
 }
 
 
