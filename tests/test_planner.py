@@ -308,6 +308,11 @@ def test_spend_by_segment_uses_the_latest_segmentation(writable_warehouse):
     (["describe segment 2", "and segment 3?"], "describe_segment", {"segment_id": 3}),
     (["build an audience for SMS from segment 3", "same for email"], "build_audience",
      {"channel": "email", "segment_id": 3}),
+    (["segment my customers into 6 groups", "describe the third one"], "describe_segment",
+     {"segment_id": 3}),
+    (["segment customers into 5 groups", "tell me about the 2nd one"], "describe_segment",
+     {"segment_id": 2}),
+    (["describe segment 2", "and the fourth one?"], "describe_segment", {"segment_id": 4}),
 ])
 def test_tool_follow_ups_change_one_argument(planner, questions, tool, args):
     messages = []

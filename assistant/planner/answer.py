@@ -364,6 +364,10 @@ def _campaign(query: Query, frame: Frame, table: Table) -> str:
         rows = [f"{_label(r, table, dims) or 'Campaigns' + scope}: sent to "
                 f"{table.get(r, 'customers_sent')} customers ({render(r)})" for r in table.rows]
         return "; ".join(rows) + "."
+    if "any_campaign" in frame.notes and not dims:
+        r = table.rows[0]
+        return (f"{table.get(r, query.value)} {query.subject} {query.value[10:]} at least once"
+                f" (any campaign{scope}{_period(query)}; campaigns: {render(r)}).")
     if not dims:
         r = table.rows[0]
         return f"Campaigns{scope}{_of(query.subject)}{_period(query)}: {render(r)}."

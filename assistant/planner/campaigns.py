@@ -96,6 +96,11 @@ def campaign_query(frame: Frame, ctx: Ctx) -> Query:
         value = "conversion_rate_pct" if "conversion" in rates else cols[rates[-1]][1]
     if "by_count" in frame.notes:
         value = cols[rates[0]][0]
+    if "any_campaign" in frame.notes:    # the customers with the event, each counted once
+        event = cols[rates[0]][0]
+        value = f"customers_{event}"
+        selects.append(f"count(DISTINCT e.customer_id) FILTER (WHERE e.event = '{event}') "
+                       f"AS {value}")
     time_like = any(d in TIME_FORMAT for d in group)
     if not names:
         order = ""

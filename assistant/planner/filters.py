@@ -137,8 +137,9 @@ def _parse_income_bands(text: Text) -> list[Filter]:
             out.append(Filter("income_band", bands, label="with income " + _or(list(bands)),
                               pos=m.start()))
         return out
-    m = text.take(r"(?:income (?:band |bracket |group )?(?:of )?)?(<25k|25k? ?- ?50k|50k? ?- ?100k"
-                  r"|100k? ?- ?200k|200k\+|200k plus)(?: income)?(?: bands?| brackets?| groups?)?")
+    m = text.take(rf"(?:{ctx} )?(?:income (?:band |bracket |group )?(?:of )?)?(<25k|25k? ?- ?50k"
+                  r"|50k? ?- ?100k|100k? ?- ?200k|200k\+|200k plus)(?: income)?"
+                  r"(?: bands?| brackets?| groups?)?")
     if m:
         raw = m.group(1).replace(" ", "").replace("plus", "+")
         raw = {"25k-50k": "25-50k", "50k-100k": "50-100k", "100k-200k": "100-200k"}.get(raw, raw)

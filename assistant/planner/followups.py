@@ -46,6 +46,10 @@ NO_CONTEXT = Reply("Offline planner: which customers do you mean by \"those\"? T
                    "in full, e.g. \"how many customers opted in to push have churned?\"")
 
 
+_DESCRIBE = (r"describe|profile|explain|tell me (?:more )?about|what about|how about"
+             r"|show(?: me)?|what is|who is in|who are in|more about|details (?:of|on|about)")
+
+
 def refers_back(question: str) -> bool:
     """Whether the question only makes sense as a follow-up ('and the click rate?')."""
     s = Text(question).s
@@ -121,15 +125,25 @@ def _channel_word(text: Text) -> str | None:
 
 def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary) -> Parsed | None:
     """A refinement of the previous question, or None when `text` stands on its own."""
-    cue = re.search(_FOLLOW_UP, text.s) or len(text.words()) <= 5
+    cue = re.search(_FOLLOW_UP, text.s) or len(text.words()) <= 5 or (
+        prev.kind == "tool" and re.search(intents._NTH_ONE, text.s))
     if not cue:
         return None
     if prev.kind == "tool" and prev.tool is not None:
         intent = prev.tool
-        sid = re.search(intents._SEGMENT_ID, text.s) or re.search(r"^\s*\D*?(\d+)\s*$", text.s)
+        sid = re.search(intents._SEGMENT_ID, text.s) or re.search(intents._NTH_ONE, text.s) or \
+            re.search(r"^\s*\D*?(\d+)\s*$", text.s)
         if ("segment_id" in intent.args or intent.tool == "describe_segment") and sid:
-            args = dict(intent.args) | {"segment_id": int(sid.group(1))}
+            args = dict(intent.args) | {"segment_id": intents.segment_number(sid)}
             return Parsed("tool", tool=ToolIntent(intent.tool, args, label=intent.label))
+        if intent.tool == "segment_customers" and re.fullmatch(
+                rf"\s*(?:(?:and|so|ok|now) )?(?:(?:{_DESCRIBE}) )?(?:{intents._SEGMENT_ID}"
+                rf"|{intents._NTH_ONE})\s*", text.s):
+            # "describe the third one" after "segment my customers into 6 groups"
+            m = re.search(intents._SEGMENT_ID, text.s) or re.search(intents._NTH_ONE, text.s)
+            sid = intents.segment_number(m)
+            return Parsed("tool", tool=ToolIntent("describe_segment", {"segment_id": sid},
+                                                  label=f"describe segment {sid}"))
         channel = _channel_word(Text(text.raw))
         if channel and intent.tool in ("build_audience", "draft_campaign"):
             return Parsed("tool", tool=ToolIntent(intent.tool, dict(intent.args) |

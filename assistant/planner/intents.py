@@ -60,7 +60,32 @@ _PII = (r"email addresses|emails of|e mails of|phone numbers?|mobile numbers?|te
         r"|dates? of birth|birthdays?|(first|last|full|family|given) names?|names of"
         r"|their names|names and|who exactly|personal (data|details|information)")
 
-_SEGMENT_ID = r"(?:segment|cluster|group)s? (?:number |no |nr |#)?(\d+)"
+ORDINALS = {w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth",
+                                         "seventh", "eighth", "ninth", "tenth"), start=1)}
+_ORDINAL = r"\d+(?:st|nd|rd|th)|" + "|".join(ORDINALS)
+_SEGMENT_WORD = r"(?:segment|seg|cluster|group)"
+# "segment 2", "seg. 2", "segment #2", "cluster no 2", "group two", "the 2nd segment"
+_SEGMENT_ID = (rf"(?:\b{_SEGMENT_WORD}s? ?(?:number (?:of )?|no |nr |#)?(\d+(?:st|nd|rd|th)?"
+               rf"|{'|'.join(ORDINALS)})\b|\b({_ORDINAL}) {_SEGMENT_WORD}\b)")
+# "the third one" (after a segmentation): "one" reads as 1
+_NTH_ONE = rf"\b(?:the )?({_ORDINAL})(?: 1| ones?)?\b"
+# what looks like a reference to a segment, understood or not ("seg1", "segment no. 3")
+_SEGMENT_LIKE = (rf"\b{_SEGMENT_WORD}\w*\W*(?:number |no |nr )?(?:\d|{'|'.join(ORDINALS)})"
+                 rf"|\b(?:{_ORDINAL}) {_SEGMENT_WORD}")
+SEGMENT_TOOLS = ("describe_segment", "build_audience", "draft_campaign", "design_ab_test")
+
+
+def segment_number(m: re.Match) -> int:
+    """The segment number of a match of _SEGMENT_ID or _NTH_ONE ('3', '3rd', 'third')."""
+    word = next(g for g in m.groups() if g)
+    return ORDINALS.get(word) or int(re.match(r"\d+", word).group(0))
+
+
+def unread_segment(text: Text) -> bool:
+    """Whether what is left of the question still names a segment (one not understood)."""
+    return bool(re.search(_SEGMENT_LIKE, text.s) or re.search(     # "segments 1, 2"
+        rf"\b{_SEGMENT_WORD}s? ?(?:number (?:of )?|no |nr |#)?\d+(?:st|nd|rd|th)? (?:and |or |& "
+        r"|plus )?\d", text.original))
 
 
 def _channel(text: Text, default: str | None = None, table=v.CONTACT_PHRASES) -> str | None:
@@ -72,7 +97,7 @@ def _channel(text: Text, default: str | None = None, table=v.CONTACT_PHRASES) ->
 
 def _segment_id(text: Text) -> int | None:
     m = text.take(_SEGMENT_ID)
-    return int(m.group(1)) if m else None
+    return segment_number(m) if m else None
 
 
 def _run_ids(text: Text) -> list[str]:
@@ -180,10 +205,14 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | None:
     if re.search(r"\baudiences?\b|mailing list|contact list|target list|send list|target group"
                  r"|targeting list|list of (customers|clients|contacts) (to|for|we can)", s):
         return _audience(text, parse_filters)
-    if re.search(r"\b(write|draft|create|compose|generate|prepare|suggest|come up with|make)\b"
-                 r".{0,40}\b(emails?|sms|text messages?|push( notifications?)?|in app messages?"
-                 r"|messages?|copy|campaigns?|subject lines?|newsletters?|headlines?|ads?)\b", s) \
-            and not re.search(r"\b(rates?|performance|performed|results)\b", s):
+    if (re.search(r"\b(write|draft|create|compose|generate|prepare|suggest|come up with|make)\b"
+                  r".{0,40}\b(emails?|sms|text messages?|push( notifications?)?|in app messages?"
+                  r"|messages?|copy|campaigns?|subject lines?|newsletters?|headlines?|ads?)\b", s)
+            and not re.search(r"\b(rates?|performance|performed|results)\b", s)) or \
+            re.search(r"^\s*(?:(?:an?|the|new|1) )?(?:emails?|sms|text messages?|push"
+                      r"(?: notifications?)?|in app messages?|newsletters?) (?:for|to)\b"
+                      r".{0,40}\b(?:about|promoting|regarding|announcing|to promote)\b", s):
+        # "push notification for segment 1 about crypto": copy, without a verb
         return _draft(text, parse_filters)
     if re.search(r"^\s*(please )?(can you |could you |let us |lets |let s |i want to |i d like to"
                  r" |we need to )?(segment|cluster|group|split|divide|bucket|partition)\b"

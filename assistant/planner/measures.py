@@ -304,6 +304,11 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         if re.search(r"\b(conversions|clicks|opens|unsubscribes)\b", s) and \
                 not re.search(r"\brates?\b", s):
             frame.notes.append("by_count")
+        if re.search(r"\b(?:how many|number of|count of) (?:customers|clients|people|users)\b",
+                     s) and text.take(r"\b(?:from|to|on|in) (?:1 of|any(?: of)?|at least 1"
+                                      r"(?: of)?|a)(?: our| the)? (?:marketing )?campaigns?\b"):
+            # "customers who unsubscribed from one of our campaigns": each customer once
+            frame.notes += ["any_campaign", "aggregate"]
         text.take_all(r"\b(?:opened|clicked|converted|unsubscribed|conversions|clicks|opens"
                       r"|unsubscribes)\b(?: on| to| from)?|\b(?<!by )(?<!per )(?<!each )"
                       rf"campaigns?\b|\b(?:recipients|receivers)\b|(?<![\w])(?:{_SHARE})"

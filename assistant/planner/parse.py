@@ -157,7 +157,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
                              r"|newcomers|new joiners)\b",
                              text.s)
     dormant = text.take(r"(?:have |has )?(?:never|not ever) (?:made|done|had|carried out) "
-                        r"(?:a |any )?(?:transactions?|payments?)|(?:never|not ever) transacted"
+                        r"(?:a single |even 1 |a |any |1 )?(?:transactions?|payments?)"
+                        r"|(?:never|not ever) transacted"
                         r"|(?:with |have |has )?(?:no|zero|without(?: any)?) transactions(?: at all"
                         r"| ever)?")
     transacted = text.take(r"(?:have |has |who |that )?(?:transacted|made (?:a |any |at least "
@@ -275,6 +276,12 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         if refined is not None:
             return refined
     tool = None if those else intents.tool_intent(text, lambda t: parse_filters(t, vocab))
+    if tool is not None and tool.tool in intents.SEGMENT_TOOLS and intents.unread_segment(text):
+        # never an audience or copy for all customers when a segment was asked for
+        return Parsed("reply", reply=Reply(
+            "Offline planner: I could not tell which segment you mean, and I would rather not "
+            "use all customers instead. Name it by number, e.g. \"build an audience for push "
+            "from segment 2\" or \"describe segment 3\"."))
     if tool is not None:
         return Parsed("tool", tool=tool)
     topic = re.search(_REFUSE_TOPICS, text.s)

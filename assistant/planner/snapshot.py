@@ -30,7 +30,10 @@ OVERVIEW_WORDS = (r"\bhow (?:are|is) (?:we|things|business|the business|the bank
                   r"|going|performing)\b|\b(?:an? |the )?(?:overview|summary|snapshot"
                   r"|dashboard|health check|kpis?|key (?:figures|metrics|numbers|kpis|facts)"
                   r"|headline (?:figures|numbers|metrics)|big picture|state of (?:the )?"
-                  r"(?:business|bank|customer base))\b")
+                  r"(?:business|bank|customer base))\b"
+                  # a bare "numbers?", "stats?", "figures": the key figures, not just a count
+                  r"|^\s*(?:(?:show|give) me )?(?:the |some |our |any )?(?:numbers|stats"
+                  r"|statistics|data|figures|metrics)\s*$")
 
 
 def snapshot_query(frame: Frame, ctx: Ctx) -> Query:

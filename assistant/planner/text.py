@@ -11,6 +11,13 @@ NUMBER_WORDS = {
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "fifty": 50, "hundred": 100, "a dozen": 12, "a couple of": 2, "a few": 3,
 }
+# marketers' shorthand, read as the full word
+ABBREVIATIONS = {
+    "cust": "customer", "custs": "customers", "acct": "account", "accts": "accounts",
+    "acc": "account", "accs": "accounts", "txn": "transaction", "txns": "transactions",
+    "notif": "notification", "notifs": "notifications",
+}
+_ABBREVIATION_RE = re.compile(r"(?<![\w])(" + "|".join(ABBREVIATIONS) + r")(?![\w])")
 _NUMBER_RE = re.compile(r"(?<![\w])(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
                         + r")(?![\w])")
 
@@ -35,6 +42,7 @@ def normalise(text: str) -> str:
     s = re.sub(r"[?!;:()\[\]{}\"`*]", " ", s)
     s = re.sub(r"(?<!\d)[.,](?!\d)|(?<=\d)[.,](?!\d)|(?<!\d)[.,](?=\d)", " ", s)
     s = s.replace("'", " ")
+    s = _ABBREVIATION_RE.sub(lambda m: ABBREVIATIONS[m.group(1)], s)
     s = _NUMBER_RE.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), s)
     return re.sub(r"\s+", " ", s).strip()
 
