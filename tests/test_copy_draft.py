@@ -214,6 +214,17 @@ def test_offline_drafts_are_saved_with_receipts_and_a_summary_without_personal_d
         assert check(d["content"], channel="email", language="de", product="savings").passed
 
 
+def test_the_page_renders_a_draft_result_as_a_review_document(ctx):
+    from assistant.ui import render
+
+    result = _draft(ctx, None)
+    text = render.data_markdown(result.data)
+    first = result.data[0]
+    assert text.startswith("# Campaign drafts") and f"## {first['draft_id']}" in text
+    assert first["content"]["subject"] in text and "{" + "{first_name}}" in text
+    assert drafts.Draft.from_dict(first).to_dict() == first                  # round trip
+
+
 def test_a_read_only_warehouse_still_drafts_but_says_it_did_not_save(warehouse_path, tmp_path):
     with Warehouse.open(warehouse_path, read_only=True) as wh:
         ctx = ToolContext(wh=wh, settings=None, output_dir=tmp_path)

@@ -130,6 +130,19 @@ class Draft:
             d[k] = d[k].isoformat(timespec="seconds") if d[k] else None
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Draft:
+        """The inverse of to_dict (tool results carry drafts as JSON-safe dicts)."""
+        values = dict(d)
+        for k in ("created_at", "approved_at"):
+            if isinstance(values.get(k), str):
+                values[k] = datetime.fromisoformat(values[k])
+        return cls(**values)
+
+    @staticmethod
+    def looks_like(d: Any) -> bool:
+        return isinstance(d, dict) and {"draft_id", "content", "channel"} <= d.keys()
+
 
 def new_batch_id() -> str:
     return "d" + secrets.token_hex(3)

@@ -77,6 +77,7 @@ def snapshot_answer(query: Query, frame: Frame, table: Table) -> str:
         f"- new customers in the last {days} days: {table.get(row, f'new_customers_{days}d')}",
         f"- spend in the last {days} days: {table.get(row, f'spend_{days}d')}",
         f"- opted in to email: {with_pct('email_opted_in')}",
+        "",
         "Ask for any of these in detail, e.g. \"churn rate by country\", \"spend by category "
         f"in the last {days} days\" or \"new customers per month\".",
     ]

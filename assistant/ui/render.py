@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tools.drafts import Draft
+from tools.drafts import to_markdown as drafts_markdown
 from tools.naming import fmt_value, pct
 from tools.segment_card import SegmentCard
 
@@ -45,7 +47,8 @@ def data_markdown(data: Any) -> str:
     if data is None:
         return ""
     items = data if isinstance(data, list | tuple) else [data]
-    parts = []
+    drafts = [Draft.from_dict(d) for d in items if Draft.looks_like(d)]
+    parts = [drafts_markdown(drafts)] if drafts else []
     for item in items:
         if isinstance(item, SegmentCard):
             parts.append(card_markdown(item))
