@@ -461,8 +461,9 @@ def _summary(brief: Brief, records: list[drafts.Draft], size: int | None, saved:
                      f"compliance {d.compliance}"
                      + ("; ready for review" if d.passed else "; NOT ready: needs an edit"))
     ids = ", ".join(d.draft_id for d in records)
-    lines.append(f"Saved as {ids} (status draft). To approve one, ask \"approve draft "
-                 f"{records[0].draft_id} as <your name>\"." if saved and records else
+    # approving needs the approver's name, which the privacy guard hides from any model
+    lines.append(f"Saved as {ids} (status draft). Approve one with `assistant drafts approve "
+                 f"{records[0].draft_id} --by NAME`." if saved and records else
                  f"Saved as {ids} (status draft)." if saved
                  else "Not saved: the warehouse is open read-only here.")
     if records and records[0].model == OFFLINE_MODEL and not any(
