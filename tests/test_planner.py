@@ -327,3 +327,49 @@ def test_tool_follow_ups_change_one_argument(planner, questions, tool, args):
     last_call = next(m for m in reversed(messages) if getattr(m, "tool_calls", None))
     assert last_call.tool_calls[0]["name"] == tool
     assert last_call.tool_calls[0]["args"] == args
+
+
+@pytest.mark.parametrize(("question", "args"), [
+    ("which customers at high churn risk can we reach by email? build me that list",
+     {"channel": "email"}),
+    ("give me a list of at-risk customers we can reach by SMS", {"channel": "sms"}),
+    ("build an email audience of customers at risk of churning", {"channel": "email"}),
+    ("export a push audience of segment 2 customers at risk of churn",
+     {"channel": "push", "segment_id": 2}),
+])
+def test_an_audience_at_churn_risk_scores_churn_first_then_builds_it(planner, question, args):
+    messages, calls = [HumanMessage(question)], []
+    while len(calls) < 3 and (reply := planner.respond(messages)).tool_calls:
+        call = reply.tool_calls[0]
+        calls.append((call["name"], call["args"]))
+        messages += [reply, ToolMessage(f"{call['name']} done", tool_call_id=call["id"],
+                                        name=call["name"])]
+    messages.append(reply)
+    assert calls == [("predict_churn", {}),
+                     ("build_audience", args | {"min_churn_risk": 0.5})]
+    assert messages[-1].text == "build_audience done"
+
+
+def test_an_audience_at_churn_risk_uses_the_saved_churn_run(writable_warehouse):
+    with Warehouse.open(writable_warehouse) as wh:
+        wh.execute("CREATE SCHEMA IF NOT EXISTS assistant")
+        wh.execute("CREATE TABLE assistant.runs (run_id VARCHAR, kind VARCHAR, "
+                   "created_at TIMESTAMP)")
+        wh.execute("INSERT INTO assistant.runs VALUES ('c1', 'churn', '2026-01-01')")
+        planner = OfflinePlanner.for_warehouse(wh).bind_tools([Bound(n) for n in TOOL_NAMES])
+        reply = planner.respond([HumanMessage("which customers at high churn risk can we reach "
+                                              "by email? build me that list")])
+        assert reply.tool_calls[0]["name"] == "build_audience"
+        assert reply.tool_calls[0]["args"] == {"channel": "email", "min_churn_risk": 0.5}
+
+
+def test_sending_a_campaign_is_declined_plainly(planner):
+    text = planner.respond([HumanMessage("Send the savings email to segment 2 right now "
+                                         "please")]).text
+    assert text.startswith("Offline planner: I don't send campaigns.")
+    assert "build the audience" in text
+
+
+def test_a_median_it_cannot_compute_is_not_answered_with_another_statistic(planner):
+    text = planner.respond([HumanMessage("median credit limit")]).text
+    assert "can't compute the median of that measure" in text

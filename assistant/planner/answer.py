@@ -223,9 +223,12 @@ def _amount(query: Query, frame: Frame, table: Table) -> str:
         rows = [r for r in table.rows + table.tail if _label(r, table, query.dims[:1]).replace(
             " ", "_") in highlight or _label(r, table, query.dims[:1]) in highlight]
         if rows:
-            parts = "; ".join(f"{_label(r, table, query.dims)}: "
+            names = {"true": "international (merchant abroad)", "false": "domestic"}
+            labels = [_label(r, table, query.dims) for r in rows]
+            parts = "; ".join(f"{names.get(label, label)}: "
                               f"{table.get(r, 'pct_of_spend')}% of all spend "
-                              f"({table.get(r, col)})" for r in rows)
+                              f"({table.get(r, col)})"
+                              for label, r in zip(labels, rows, strict=True))
             return f"{parts}{who}{period}. The full split is in the table below."
     what = "Total spend" if agg == "sum" else \
         {"avg": "Average", "median": "Median", "max": "Highest", "min": "Lowest"}[agg] + \
@@ -250,11 +253,13 @@ def _tx(query: Query, frame: Frame, table: Table) -> str:
         def render_pc(r):
             return (f"{table.get(r, 'transactions_per_customer')} transactions per customer "
                     f"({table.get(r, 'transactions')} by {table.get(r, 'customers')} customers)")
+        counted = (" Only customers with at least one transaction in the period are counted "
+                   "(those with none would lower the average).")
         if not query.dims:
-            return f"On average{scope}{period}: {render_pc(table.rows[0])}."
+            return f"On average{scope}{period}: {render_pc(table.rows[0])}.{counted}"
         return (f"Transactions per customer{scope}{period}, by "
                 + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
-                + _listing(table, query.dims, render_pc) + ".")
+                + _listing(table, query.dims, render_pc) + "." + counted)
     if not query.dims:
         r = table.rows[0]
         n, total, avg = (table.get(r, "transactions"), table.get(r, "total_amount"),

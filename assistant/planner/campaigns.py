@@ -22,6 +22,7 @@ from assistant.planner.clauses import (
     route_filters,
     subject,
     time_dim,
+    unrounded,
     what,
     where_clause,
 )
@@ -107,7 +108,8 @@ def campaign_query(frame: Frame, ctx: Ctx) -> Query:
     elif time_like:
         order = "ORDER BY " + ", ".join(names)
     elif frame.top:
-        order = (f"ORDER BY {value} {'ASC' if frame.order == 'asc' else 'DESC'}, "
+        order = (f"ORDER BY {unrounded(selects, value)} "
+                 f"{'ASC' if frame.order == 'asc' else 'DESC'}, "
                  f"{', '.join(names)} LIMIT {frame.top}")
     else:
         order = "ORDER BY sent_on" if "campaign" in group else "ORDER BY " + ", ".join(names)

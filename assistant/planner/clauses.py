@@ -241,7 +241,19 @@ def time_dim(dim: str, column: str) -> str:
     return f"{TIME_FORMAT[dim].format(col=column)} AS {dim}"
 
 
-def order_by(frame: Frame, dims: list[str], value: str) -> str:
+def unrounded(selects: list[str], value: str) -> str:
+    """The exact expression of the `value` column when it is selected rounded, so that a
+    ranking is not decided by the rounding (20.91% and 20.86% both show as 20.9%)."""
+    for item in selects:
+        m = re.fullmatch(rf"round\((.+), \d+\) AS {re.escape(value)}", item, re.S)
+        if m:
+            return m.group(1)
+    return value
+
+
+def order_by(frame: Frame, dims: list[str], value: str, selects: list[str] = ()) -> str:
+    """ORDER BY the value (unrounded when `selects` rounds it), ties by the dimensions."""
+    value = unrounded(list(selects), value)
     time_like = [d for d in dims if d in TIME_FORMAT or d.startswith("signup_")
                  or d in ("age_band", "tenure")]
     if time_like and not frame.top:

@@ -154,6 +154,11 @@ def reply_intent(text: Text) -> str | None:
     return None
 
 
+# "... can we reach by email? build me that list": an audience
+_BUILD_LIST = (r"\b(?:build|make|create|pull|export|give|get|put together)(?: me| us)?"
+               r"(?: that| the| this| a)? (?:customer |contact )?list\b")
+
+
 def tool_intent(text: Text, parse_filters) -> ToolIntent | None:
     """Recognise a tool question and read its arguments; `parse_filters(text)` reads customer
     filters (country, product) for tools that take them."""
@@ -189,7 +194,7 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | None:
                  r"|churn (risk|prediction|model|scores?|propensity|probabilit\w*|predict\w*)"
                  r"|at risk of (churn\w*|leaving|attrition)|(at risk|risky) (customers|clients)"
                  r"|(customers|clients) at risk\b|will (churn|leave)", s) and \
-            not re.search(r"audience|mailing list|contact list|target list", s):
+            not re.search(r"audience|mailing list|contact list|target list|" + _BUILD_LIST, s):
         m = re.search(r"(?:top|first|the) (\d+)|(\d+) (?:customers|clients|people|most)", s)
         n = int(m.group(1) or m.group(2)) if m else None
         args = {"top_n": n} if n else {}
@@ -203,7 +208,8 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | None:
                  r"need|holdout( group)?", s):
         return _ab_test(text)
     if re.search(r"\baudiences?\b|mailing list|contact list|target list|send list|target group"
-                 r"|targeting list|list of (customers|clients|contacts) (to|for|we can)", s):
+                 r"|targeting list|list of (customers|clients|contacts) (to|for|we can)|"
+                 + _BUILD_LIST, s):
         return _audience(text, parse_filters)
     if (re.search(r"\b(write|draft|create|compose|generate|prepare|suggest|come up with|make)\b"
                   r".{0,40}\b(emails?|sms|text messages?|push( notifications?)?|in app messages?"
@@ -299,6 +305,9 @@ def _segment(text: Text, parse_filters) -> ToolIntent:
     return ToolIntent("segment_customers", args, label="segmentation")
 
 
+DEFAULT_CHURN_RISK = 0.5     # "at risk of churning": a churn score of at least 50%
+
+
 def _audience(text: Text, parse_filters) -> ToolIntent:
     args: dict = {}
     sid = _segment_id(text)
@@ -312,8 +321,9 @@ def _audience(text: Text, parse_filters) -> ToolIntent:
     if m:
         value = float(m.group(1))
         args["min_churn_risk"] = value / 100 if (m.group(2) or value > 1) else value
-    elif text.take(r"at risk( of (churn\w*|leaving))?|likely to (churn|leave)|churn risk"):
-        args["min_churn_risk"] = 0.5
+    elif text.take(r"at (?:high )?risk( of (churn\w*|leaving))?|likely to (churn|leave)"
+                   r"|(?:high )?churn risk"):
+        args["min_churn_risk"] = DEFAULT_CHURN_RISK
     m = re.search(r"(?:called|named|name it) ([\w\- ]{2,40})$", text.original)
     if m:
         args["name"] = m.group(1).strip()
@@ -344,9 +354,14 @@ def _draft(text: Text, parse_filters) -> ToolIntent:
     m = re.search(r"\b(" + "|".join(_TONES) + r")\b", original)
     if m:
         args["tone"] = m.group(1)
-    m = re.search(r"\bin (english|german|french|spanish|italian|dutch)\b", original)
+    # "in French", "a French email", "Spanish-language SMS" ("for German customers": a place)
+    languages = "english|german|french|spanish|italian|dutch"
+    m = re.search(rf"\bin ({languages})\b|\b({languages})(?= (?:language )?(?:emails?|sms"
+                  r"|text messages?|push|in app|messages?|copy|versions?|newsletters?"
+                  r"|subject lines?|campaigns?|drafts?|texts?)\b)", original)
     if m:
-        args["language"] = {n.lower(): c for c, n in v.LANGUAGE_NAMES.items()}[m.group(1)]
+        args["language"] = {n.lower(): c for c, n in v.LANGUAGE_NAMES.items()}[
+            m.group(1) or m.group(2)]
     m = re.search(r"(\d+) (?:[a-z]+ ){0,3}(?:variants|versions|options|alternatives"
                   r"|variations|drafts)", original)
     if m:

@@ -264,7 +264,12 @@ def take_agg(text: Text) -> str:
 def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     s = text.s
     if text.take(r"\b(?:average |mean |avg )?(?:number|count) of (?:transactions|payments) "
-                 r"(?:per|by|for each|each) (?:customer|client|user|person)\b|\btransactions "
+                 r"(?:per|by|for each|each) (?:customer|client|user|person)\b"
+                 # "per active customer": the filter words stay to be read as filters
+                 r"|\b(?:(?:average |mean |avg )?(?:number|count) of |how many )?(?:transactions"
+                 r"|payments) (?:per|for each|each)"
+                 r"(?= (?:[a-z]+ ){1,2}(?:customer|client|user|person)s?\b)"
+                 r"|\btransactions "
                  r"per (?:customer|client|user)\b|how many transactions (?:does|do) (?:a|each|an"
                  r"|the average|the typical) (?:customer|client)(?: make| do| have)?"):
         frame.metric = "transactions"
@@ -355,6 +360,8 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
                     if not any(f.values == (ch,) for f in frame.filters):
                         frame.filters.append(Filter("optin", (ch,), label=f"opted in to {ch}"))
                     text._blank(*hit.span(1))
+            if metric == "age" and re.search(r"\bmedian (?:customer )?age\b", s):
+                frame.agg = "median"        # "median age": the words are the metric's
             if metric == "age" and re.search(r"oldest", s):
                 frame.agg = "max"
             if metric == "age" and re.search(r"youngest", s):

@@ -47,6 +47,13 @@ def latest_segment_run(wh) -> str | None:
     return rows[0][0] if rows else None
 
 
+def has_churn_run(wh) -> bool:
+    """Whether churn has been scored (a churn run is saved)."""
+    if wh is None or not wh.has_table("runs", "assistant"):
+        return False
+    return bool(wh.rows("SELECT 1 FROM assistant.runs WHERE kind = 'churn' LIMIT 1"))
+
+
 def _call_id(question: str, step: int) -> str:
     digest = hashlib.sha1(f"{question}\x00{step}".encode()).hexdigest()[:16]
     return f"call_{digest}"
@@ -129,7 +136,12 @@ class OfflinePlanner(BaseChatModel):
         if parsed.kind == "tool":
             intent = parsed.tool
             problem = _check_tool_args(intent)
-            return [intent], None, problem
+            steps = [intent]
+            if intent.tool == "build_audience" and "min_churn_risk" in intent.args and \
+                    not has_churn_run(self.wh):
+                # the audience filters on the latest churn scores: score churn first
+                steps.insert(0, ToolIntent("predict_churn", {}, label="churn risk"))
+            return steps, None, problem
         frame = parsed.frame
         steps: list[ToolIntent] = []
         uses_segments = "segment" in frame.group or any(
@@ -230,6 +242,12 @@ def _unsupported(reason: str) -> str:
         what = reason.split(":", 1)[1].replace("_", " ")
         return (f"{OFFLINE}: I can't combine a {what} filter with that measure. Ask for the "
                 "measure without it, or split the question.")
+    if reason.startswith("statistic:"):
+        word = {"median": "median", "max": "maximum", "min": "minimum"}[reason.split(":")[1]]
+        return (f"{OFFLINE}: I can't compute the {word} of that measure offline, and I would "
+                "rather not give another statistic instead. The median, maximum and minimum "
+                "work for spend, transaction amounts, balances and age (and the median for "
+                "tenure); for this measure ask for the average or the total.")
     text = texts.get(reason)
     if text is None:
         return (f"{OFFLINE}: I can't break that measure down by {reason.replace('_', ' ')}. "

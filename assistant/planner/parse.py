@@ -225,13 +225,21 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
                                        "dormant (never transacted)", pos=f.pos))
     _connectives(text, frame)
     if "share_of_spend" in frame.notes:
-        # "what share of spend goes to travel": travel's part of the total, by category
-        for f in [f for f in frame.filters if f.field in ("category", "tx_channel", "merchant")]:
+        # "what share of spend goes to travel": travel's part of the total, by category;
+        # "what share of travel spend is spent abroad": travel is the base, abroad the part
+        measured = [f for f in frame.filters if f.field in ("category", "tx_channel", "merchant",
+                                                           "international")]
+        lead = re.search(r"\b(?:share|percentage|percent|proportion|fraction|portion|part|%|pct)"
+                         r" of (.+?) (?:spend|spending|spent)\b", text.original)
+        base = [f for f in measured if lead and lead.start(1) <= f.pos <= lead.end(1)]
+        if base and len(base) < len(measured):
+            measured = [f for f in measured if f not in base]
+        for f in [f for f in measured if f.field != "international" or base]:
             frame.filters.remove(f)
             dim = {"tx_channel": "channel"}.get(f.field, f.field)
             if dim not in frame.group:
                 frame.group.append(dim)
-            frame.notes.append("highlight:" + ",".join(f.values))
+            frame.notes.append("highlight:" + ",".join(str(x).lower() for x in f.values))
     if frame.metric == "share":
         _share_split(text, frame)
     if "share_of_transactions" in frame.notes:
@@ -268,6 +276,12 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         return Parsed("reply", reply=Reply(intents.CAPABILITIES, refused=False))
     if kind == "data":
         return Parsed("tool", tool=ToolIntent("describe_warehouse", {}, label="data"))
+    if re.match(_SEND, text.s):
+        return Parsed("reply", reply=Reply(
+            "Offline planner: I don't send campaigns. I can draft the copy (\"write an email "
+            "for segment 2 about the savings account\"), build the audience (\"build an email "
+            "audience from segment 2\"), and export the drafts once approved; sending is done "
+            "in your campaign tool."))
     those = text.take(THOSE)        # "of those, how many have churned?"
     if those and (prev is None or prev.kind != "frame"):
         return Parsed("reply", reply=NO_CONTEXT)
@@ -310,6 +324,10 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
     return Parsed("frame", frame=narrow(frame, prev.frame) if those else frame)
 
 
+_SEND = (r"(?!.*\b(?:list|audience)\b)\s*(?:please |can you |could you |now |go ahead and "
+         r"|lets |let s )?(?:send|launch"
+         r"|blast|deliver|schedule|dispatch|fire off|push out|roll out)\b.{0,60}\b(?:emails?"
+         r"|sms|push|campaigns?|messages?|newsletters?|texts?|notifications?)\b")
 _SUGGEST = ("Try a question like \"how many active customers are in Germany?\", \"average "
             "spend per customer by income band\", \"churn rate by country\" or \"open rate per "
             "campaign\" (ask \"what can you do?\" for more).")

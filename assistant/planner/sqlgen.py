@@ -61,9 +61,20 @@ def build(frame: Frame, vocab: v.Vocabulary, run_id: str | None = None) -> Query
     }.get(frame.metric)
     if builder is None:
         raise Unsupported(frame.metric)
+    if frame.agg in ("median", "max", "min") and not _has_statistic(frame):
+        raise Unsupported("statistic:" + frame.agg)    # never another statistic instead
     query = builder(frame, ctx)
     query.definitions = ctx.defs
     return query
+
+
+def _has_statistic(frame: Frame) -> bool:
+    """Whether the metric's query computes the median / max / min it was asked for."""
+    if frame.metric == "transactions":
+        return not {"per_customer_count", "share_of_transactions"} & set(frame.notes)
+    if frame.metric == "tenure":
+        return frame.agg == "median"
+    return frame.metric in ("spend", "balance", "age")
 
 
 def _tx_period_customers(frame: Frame, ctx: Ctx) -> list[str]:
@@ -150,14 +161,14 @@ def _share(frame: Frame, ctx: Ctx) -> Query:
     matching = (f"count(DISTINCT c.customer_id) FILTER (WHERE {numerator})" if ctx.joins
                 else f"count(*) FILTER (WHERE {numerator})")
     names = names_of(dims)
+    selects = [*dims, f"{matching} AS matching", f"{count} AS customers",
+               f"round(100.0 * {matching} / nullif({count}, 0), 1) AS pct"]
     sql = "\n".join(filter(None, [
-        "SELECT " + ", ".join([
-            *dims, f"{matching} AS matching", f"{count} AS customers",
-            f"round(100.0 * {matching} / nullif({count}, 0), 1) AS pct"]),
+        "SELECT " + ", ".join(selects),
         base_from(ctx),
         where_clause(conds),
         "GROUP BY ALL" if dims else "",
-        order_by(frame, names, "pct") if dims else "",
+        order_by(frame, names, "pct", selects) if dims else "",
     ]))
     cond_words = " and ".join(predicate(f) for f in frame.condition)
     title = f"Share {cond_words}" + (" by " + ", ".join(names) if names else "")
@@ -358,12 +369,13 @@ def _transaction_share(frame: Frame, ctx: Ctx) -> Query:
              "JOIN customer_status s ON s.customer_id = c.customer_id"] if need_c or need_c2 else []
     matching = f"count(*) FILTER (WHERE {' AND '.join(num)})"
     names = names_of(dims)
+    selects = [*dims, f"{matching} AS matching", "count(*) AS transactions",
+               f"round(100.0 * {matching} / nullif(count(*), 0), 1) AS pct"]
     sql = "\n".join(filter(None, [
-        "SELECT " + ", ".join([*dims, f"{matching} AS matching", "count(*) AS transactions",
-                               f"round(100.0 * {matching} / nullif(count(*), 0), 1) AS pct"]),
+        "SELECT " + ", ".join(selects),
         "FROM transactions t", *joins, *ctx.joins.values(), where_clause(conds + cust_conds),
         "GROUP BY ALL" if names else "",
-        order_by(frame, names, "pct") if names else "",
+        order_by(frame, names, "pct", selects) if names else "",
     ]))
     cond_words = " and ".join(f.label if tx_condition(f) else
                               "made by " + subject(Frame(filters=[f])) for f in frame.condition)
@@ -421,7 +433,7 @@ def _balance(frame: Frame, ctx: Ctx) -> Query:
         "FROM accounts a", *joins,
         where_clause(["a.status = 'open'", *acc, *conds]),
         "GROUP BY ALL" if names else "",
-        order_by(frame, names, value) if names else "",
+        order_by(frame, names, value, selects) if names else "",
     ]))
     label = {"balance": "Balances", "credit_limit": "Credit limits",
              "utilisation": "Credit card utilisation", "interest": "Interest rates"}
@@ -441,19 +453,19 @@ def _optin(frame: Frame, ctx: Ctx) -> Query:
     purposes = channels or ["email", "sms", "push"]
     values = ", ".join(f"({q(p)})" for p in purposes)
     names = ["channel", *names_of(dims)]
+    selects = ["p.purpose AS channel", *dims,
+               "count(DISTINCT c.customer_id) FILTER (WHERE k.granted) AS opted_in",
+               "count(DISTINCT c.customer_id) AS customers",
+               "round(100.0 * count(DISTINCT c.customer_id) FILTER (WHERE k.granted) / "
+               "nullif(count(DISTINCT c.customer_id), 0), 1) AS opt_in_rate_pct"]
     sql = "\n".join(filter(None, [
-        "SELECT " + ", ".join([
-            "p.purpose AS channel", *dims,
-            "count(DISTINCT c.customer_id) FILTER (WHERE k.granted) AS opted_in",
-            "count(DISTINCT c.customer_id) AS customers",
-            "round(100.0 * count(DISTINCT c.customer_id) FILTER (WHERE k.granted) / "
-            "nullif(count(DISTINCT c.customer_id), 0), 1) AS opt_in_rate_pct"]),
+        "SELECT " + ", ".join(selects),
         base_from(ctx),
         f"CROSS JOIN (VALUES {values}) p(purpose)",
         "LEFT JOIN consents k ON k.customer_id = c.customer_id AND k.purpose = p.purpose",
         where_clause(conds),
         "GROUP BY ALL",
-        order_by(frame, names, "opt_in_rate_pct") if frame.top else "ORDER BY " +
+        order_by(frame, names, "opt_in_rate_pct", selects) if frame.top else "ORDER BY " +
         ", ".join(names),
     ]))
     return Query(sql, "Opt-in rate by channel" + (by_label(names[1:]).replace(" by", ",")

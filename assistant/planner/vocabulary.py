@@ -194,7 +194,8 @@ FILLER = frozenset((
 METRIC_FILLER: dict[str, str] = {
     "*": r"\bon (?:our|the|the bank s) books\b",
     "balance": r"\b(?:sitting|sits|sit|parked|kept|lying|stored|deposited) (?=in\b|on\b)",
-    "transactions": r"\b(?:booked|recorded|posted|logged|executed|conducted|carried out"
+    "transactions": r"\b(?:booked|(?<=we )book|recorded|posted|logged|executed|conducted"
+                    r"|carried out"
                     r"|put through)\b",
     "events": r"\b(?:to|on|in|into|via|through|with|using) (?:the |our |their )?(?:mobile "
               r"|banking )?app\b(?! stores?)",
