@@ -337,8 +337,8 @@ def build_audience(ctx: ToolContext, channel: Channel, segment_id: int | None = 
     summary = (f"Audience {aud.audience_id} for {aud.channel} ({aud.selection.describe()}): "
                f"{c.eligible:,} of {c.selected:,} customers may be contacted "
                f"({c.eligible / c.selected:.0%}). Excluded: {reasons or 'none'}. ")
-    summary += ("The CSV export is ready for the person to download." if aud.path else
-                "Nobody may be contacted, so no file was written.")
+    summary += ("The CSV is ready to download (not shown here: it holds contact details)."
+                if aud.path else "Nobody may be contacted, so no file was written.")
     ctx.state["last_audience"] = aud.audience_id
     return ToolResult(
         summary=summary,

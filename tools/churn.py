@@ -264,8 +264,8 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
     calibration = pd.DataFrame(m["calibration"])
     drivers = pd.DataFrame(m["drivers"])
     return ToolResult(
-        summary=(f"{summary(res, table=table, target=target)} The person sees the "
-                 f"{len(res.at_risk)} highest-risk rows with reasons."),
+        summary=(f"{summary(res, table=table, target=target)} The {len(res.at_risk)} "
+                 "highest-risk rows, with reasons, are in the result table."),
         tables=[TableResult(title, res.at_risk),
                 TableResult("Top drivers (drop in ROC AUC when shuffled)", drivers),
                 TableResult("Calibration on held-out rows", calibration)],
