@@ -58,7 +58,8 @@ def campaign_query(frame: Frame, ctx: Ctx) -> Query:
         cm_conds.append(period_condition(frame.period, "cm.sent_at"))
     named = any(f.field == "campaign" for f in frame.filters)
     narrowed = any(f.field in ("campaign_channel", "campaign_product") for f in frame.filters)
-    pooled = narrowed or frame.agg in ("avg", "sum") or "aggregate" in frame.notes
+    pooled = (narrowed or frame.agg in ("avg", "sum") or "aggregate" in frame.notes) and \
+        "each_campaign" not in frame.notes
     group = frame.group or ([] if pooled and not named else ["campaign"])
     if frame.agg == "avg" and "campaign" not in group:
         return campaign_mean(frame, ctx, rates, cm_conds, cust, group)

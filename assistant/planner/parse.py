@@ -37,6 +37,11 @@ _REFUSE_TOPICS = (
 )
 
 
+_EACH_CAMPAIGN = (r"\b(?:each|every|per|individual|by)\s+(?:of\s+(?:our|the|these)\s+)?"
+                  r"(?:(?:email|e-mail|sms|text|push|in[- ]app|newsletter|marketing)\s+)?"
+                  r"campaigns?\b")
+
+
 def _topic(matched: str) -> str:
     """The refused topic in words: 'will the' and 'next month' are about the future."""
     if re.match(r"(forecast|predict|next|will)\b", matched):
@@ -175,6 +180,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         frame.notes += ["rates:", "reach"]
     else:
         take_metric(text, frame, ranked)
+    if frame.metric == "campaign" and re.search(_EACH_CAMPAIGN, text.original.lower()):
+        frame.notes.append("each_campaign")   # "open rate per email campaign": one row each
     if lapsed:
         frame.metric = "lapsed"
     frame.agg = frame.agg or take_agg(text)
