@@ -325,12 +325,12 @@ def what(frame: Frame, fields=NON_CUSTOMER) -> str:
 
 def subject(frame: Frame, base: str = "customers", extra: list[Filter] | None = None) -> str:
     """'active self-employed customers in Germany holding a credit card'."""
-    pre, post, optins = [], [], []
+    pre, post, optins, optouts = [], [], [], []
     for f in frame.filters + (extra or []):
         if f.field in NON_CUSTOMER:
             continue
-        if f.field == "optin" and not f.negate and f.values != ("profiling",):
-            optins.extend(f.values)
+        if f.field == "optin" and f.values != ("profiling",):
+            (optouts if f.negate else optins).extend(f.values)
             continue
         if f.field in ("active", "churned") and f.label in ("active", "inactive", "churned",
                                                              "not churned"):
@@ -349,6 +349,10 @@ def subject(frame: Frame, base: str = "customers", extra: list[Filter] | None = 
         joined = " or ".join(names) if len(optins) > 1 and any(
             len(f.values) > 1 for f in frame.filters if f.field == "optin") else " and ".join(names)
         post.insert(0, f"opted in to {joined}")
+    if optouts:     # each one not granted: none of them
+        names = [x.upper() if x == "sms" else x for x in optouts]
+        post.insert(len(post) if optins else 0, "not opted in to " + (
+            names[0] if len(names) == 1 else "any of " + ", ".join(names)))
     if frame.period is not None and frame.period.on == "signup":
         post.append(f"who signed up in {frame.period.label}")
     return " ".join(w for w in [*pre, base, *post] if w).strip()

@@ -275,7 +275,10 @@ def _parse_product_count(text: Text) -> list[Filter]:
 
 def _parse_optin(text: Text) -> list[Filter]:
     one = r"(?:emails?|sms|text messages?|texts?|push(?: notifications?)?|notifications)"
-    ch = rf"({one}(?:(?:,| or| and| and or| as well as|/) ?(?:by |via |to )?{one})*)"
+    # "both SMS and push", "any marketing channel (email, SMS or push)": commas are gone
+    pre = (r"(?:\b(?:both|either|all|any|each)(?: of)? (?:the |our |these )?)?(?:(?:marketing "
+           r"|contact |communication )?channels? (?:like |such as |including |namely )?)?")
+    ch = rf"{pre}({one}(?:(?:(?:,| or| and| and or| as well as|/) ?| )(?:by |via |to )?{one})*)"
     rules = [
         (rf"(?:opted|opt|opting) out (?:of|from) {ch}(?: marketing)?", True),
         (rf"(?:not |never )?(?:opted|opt|opting|signed|subscribed|consented|agreed|said yes)"
@@ -294,6 +297,8 @@ def _parse_optin(text: Text) -> list[Filter]:
         for m in list(re.finditer(pattern, text.s)):
             neg = bool(forced_neg) or m.group(0).startswith(("not ", "never ")) or \
                 negated(text, m.start())
+            if neg and re.search(r"\b(?:both|all|each)\b", m.group(0)):
+                continue    # "not opted in to both": not all of them, left unread (refused)
             text._blank(m.start(), m.end())
             for word in re.findall(one, m.group(1)):
                 channel = "email" if word.startswith("email") else "sms" if (

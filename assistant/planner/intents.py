@@ -12,7 +12,7 @@ import re
 import sqlglot
 
 from assistant.planner import vocabulary as v
-from assistant.planner.frame import ToolIntent
+from assistant.planner.frame import Reply, ToolIntent
 from assistant.planner.text import Text
 
 CAPABILITIES = """\
@@ -159,7 +159,7 @@ _BUILD_LIST = (r"\b(?:build|make|create|pull|export|give|get|put together)(?: me
                r"(?: that| the| this| a)? (?:customer |contact )?list\b")
 
 
-def tool_intent(text: Text, parse_filters) -> ToolIntent | None:
+def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
     """Recognise a tool question and read its arguments; `parse_filters(text)` reads customer
     filters (country, product) for tools that take them."""
     s = text.s
@@ -262,24 +262,52 @@ def _drafts(text: Text) -> ToolIntent | None:
     return None
 
 
-def _ab_test(text: Text) -> ToolIntent:
+_NUM = r"(\d+(?:\.\d+)?)"
+_PCT = rf"{_NUM} ?(?:%|percent|pct)"
+_AUDIENCE = (rf"\b(?:to|for|reach(?:ing)?|across|among|with|of) (?:an? |the |our )?(?:audience "
+             rf"(?:size )?of |list of |base of )?{_NUM} ?(k|thousand)? (?:customers|clients|people"
+             rf"|recipients|users|contacts|members)\b|\baudience (?:size )?(?:of |is |=)?{_NUM} ?"
+             rf"(k|thousand)?\b")
+_BASELINE = (rf"\b(?:baseline|current|historical|base)(?: conversion| conversion rate| rate"
+             rf"| cvr)?(?: is| of| at| =| around| about)? {_PCT}|{_PCT} (?:baseline|base rate"
+             rf"|current)(?: conversion(?: rate)?)?|\b(?:conversion|conversion rate|cvr)"
+             rf"(?: is| of| at| =| around| about)? {_PCT}")
+_LIFT = (rf"{_PCT} (?:relative )?(?:lift|uplift|improvement|increase)|(?:lift|uplift"
+         rf"|improvement|increase) of {_PCT}")
+_HOLDOUT = rf"{_PCT} holdout|holdout (?:group )?(?:of )?{_PCT}"
+
+
+def _ab_test(text: Text) -> ToolIntent | Reply:
     args: dict = {"channel": "in_app" if text.take(r"in app( messages?)?") else
                   (_channel(text) or "email")}
     sid = _segment_id(text)
     if sid is not None:
         args["segment_id"] = sid
-    s = text.raw.lower()
-    m = re.search(r"(\d+(?:\.\d+)?) ?(?:%|percent) (?:relative )?(?:lift|uplift|improvement"
-                  r"|increase)|(?:lift|uplift|improvement|increase) of (\d+(?:\.\d+)?) ?"
-                  r"(?:%|percent)", s)
+    m = text.take(_AUDIENCE)
+    if m:
+        n, thousands = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        args["audience_size"] = round(float(n) * (1000 if thousands else 1))
+    m = text.take(_BASELINE)
+    if m:
+        args["baseline_rate"] = float(next(g for g in m.groups() if g)) / 100
+    m = text.take(_LIFT)
     if m:
         args["min_lift"] = float(m.group(1) or m.group(2)) / 100
-    m = re.search(r"(\d+) (?:variants|versions|arms)", s)
+    m = text.take(r"(\d+) (?:variants|versions|arms)")
     if m:
         args["variants"] = max(1, min(int(m.group(1)), 4))
-    m = re.search(r"(?:no|without( a)?) holdout", s)
+    m = text.take(_HOLDOUT)
     if m:
+        args["holdout"] = float(m.group(1) or m.group(2)) / 100
+    elif text.take(r"(?:no|without( a)?) holdout"):
         args["holdout"] = 0.0
+    unread = re.findall(r"\d+(?:\.\d+)?%?", text.s)
+    if unread:      # a number the design would silently ignore: ask rather than guess
+        return Reply(
+            f"Offline planner: I did not understand the number(s) {', '.join(unread)} in your "
+            "A/B test request, and I would rather not ignore them. Say e.g. \"an A/B test for an "
+            "email to 20,000 customers, baseline conversion 3%, to detect a 10% lift\" "
+            "(audience size, baseline conversion, lift, number of variants, holdout %).")
     return ToolIntent("design_ab_test", args, label="A/B test design")
 
 

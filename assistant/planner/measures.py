@@ -68,7 +68,7 @@ METRIC_WORDS = {
                 r"|most successful campaigns?|least successful campaigns?",
     "optin": r"opt ?in rates?|opt ?in percentages?|opt ?in shares?|consent rates?|opt ?ins"
              r"|subscription rates?|reachability|permission rates?",
-    "spend": r"spend(?:ing|s)?(?! categor)|spent|expenditures?|outgoings|card spend",
+    "spend": r"card spend(?:ing)?|spend(?:ing|s)?(?! categor)|spent|expenditures?|outgoings",
     "balance": r"balances?|deposits?|aum|assets under management|outstanding|debts?|owed|owe"
                r"|loan book|money (?:held|in)|funds|holdings value|how much money"
                r"|how much (?:is |do we have )?(?:(?:sitting|parked|held|kept|lying) )?in"
@@ -261,8 +261,40 @@ def take_agg(text: Text) -> str:
     return "avg" if per_customer else ""
 
 
+# "average number of (international) transactions ...", "how many transactions ... on average":
+# a count per customer, whatever stands between (a period, filters, adjectives)
+_TX_COUNTED = (r"\b(?:average|mean|avg|typical) +(?:number|count) +of +((?:[a-z]+ +){0,2}?)"
+               r"(?:transactions|payments)\b")
+_TX_COUNTED_ON_AVERAGE = (r"\b(?:how +many|(?:number|count) +of) +((?:[a-z]+ +){0,2}?)"
+                          r"(?:transactions|payments)\b")
+_PER_TIME = r"\b(?:per|a|each|every) (?:day|week|month|quarter|year)\b|\b(?:daily|weekly|monthly)\b"
+# an average of transactions is an amount only when the question says so
+AMOUNT_WORDS = (r"\b(?:amounts?|values?|sizes?|tickets?|spend|spent|spending|worth|much|big"
+                r"|large|money)\b")
+
+
+def _take_counted(text: Text, frame: Frame) -> bool:
+    m = re.search(_TX_COUNTED, text.s)
+    if not m and re.search(r"\b(?:on average|average|avg|mean|typical)\b", text.s):
+        m = re.search(_TX_COUNTED_ON_AVERAGE, text.s)
+        if m:
+            text.take_all(r"\b(?:on average|average|avg|mean|typical)\b")
+    if not m:
+        return False
+    text._blank(m.start(), m.start(1))      # adjectives in between stay to be read as filters
+    text._blank(m.end(1), m.end())
+    frame.metric = "transactions"
+    frame.notes.append("per_customer_count")
+    if re.search(_PER_TIME, text.original):
+        frame.notes.append("refuse:I can count transactions per customer over a period, but not "
+                           "an average per day, week or month.")
+    return True
+
+
 def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     s = text.s
+    if _take_counted(text, frame):
+        return
     if text.take(r"\b(?:average |mean |avg )?(?:number|count) of (?:transactions|payments) "
                  r"(?:per|by|for each|each) (?:customer|client|user|person)\b"
                  # "per active customer": the filter words stay to be read as filters
@@ -421,15 +453,16 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
                 r"\b(credit cards?|mortgages?|loans?|savings|checking)\b",
                 re.sub(rf"\b(?:{words})\b", " ", s)):
             frame.metric = "balance"
-            frame.filters.append(Filter("account_product", products, label=label))
+            frame.filters.append(Filter("account_product", products, op="any", label=label))
             text.take_all(rf"\b(?:{words}|balances?|total|outstanding|amount|money)\b")
             return
     for metric in ("spend", "balance", "transactions"):
         m = re.search(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])", s)
         if m:
             frame.metric = metric
-            if metric == "spend" and "card spend" in m.group(0):
-                frame.filters.append(Filter("tx_channel", ("card_present", "online"),
+            if metric == "spend" and m.group(0).startswith("card spend"):
+                # one concept word: never a breakdown by channel (op "any")
+                frame.filters.append(Filter("tx_channel", ("card_present", "online"), op="any",
                                             label="by card (in person or online)"))
             text.take_all(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])")
             return

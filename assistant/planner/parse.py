@@ -19,6 +19,7 @@ from assistant.planner.followups import NO_CONTEXT, THOSE, follow_up, narrow
 from assistant.planner.frame import Filter, Frame, Parsed, Period, Reply, ToolIntent
 from assistant.planner.lapsed import take_lapsed
 from assistant.planner.measures import (
+    AMOUNT_WORDS,
     TIME_DIMS,
     take_agg,
     take_group,
@@ -185,6 +186,11 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     if lapsed:
         frame.metric = "lapsed"
     frame.agg = frame.agg or take_agg(text)
+    if frame.metric == "transactions" and frame.agg in ("avg", "median") and not (
+            {"per_customer_count", "spend_only"} & set(frame.notes)
+            or re.search(AMOUNT_WORDS, text.original)):
+        frame.notes.append("refuse:I can't tell whether you mean the average transaction amount "
+                           "or the average number of transactions per customer; please say which.")
     for metric in ("*", "transactions" if frame.metric == "spend" else frame.metric):
         text.take_all(v.METRIC_FILLER.get(metric, r"(?!x)x"))
     frame.group = ranked + [g for g in take_group(text, frame.metric) if g not in ranked]
@@ -297,6 +303,8 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         if refined is not None:
             return refined
     tool = None if those else intents.tool_intent(text, lambda t: parse_filters(t, vocab))
+    if isinstance(tool, Reply):     # a tool request with a part not understood
+        return Parsed("reply", reply=tool)
     if tool is not None and tool.tool in intents.SEGMENT_TOOLS and intents.unread_segment(text):
         # never an audience or copy for all customers when a segment was asked for
         return Parsed("reply", reply=Reply(
@@ -312,6 +320,9 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
             "warehouse: it holds customers, accounts, transactions, app events, consents and "
             "campaigns, not that. " + _SUGGEST))
     frame = parse_frame(text, vocab)
+    refusal = next((n for n in frame.notes if n.startswith("refuse:")), None)
+    if refusal:
+        return Parsed("reply", reply=Reply(f"Offline planner: {refusal[7:]} {_SUGGEST}"))
     bad_income = [f for f in frame.filters + frame.condition if f.label == "__bad_income__"]
     if bad_income:
         return Parsed("reply", reply=Reply(
