@@ -15,13 +15,12 @@ from assistant.planner.clauses import (
     Query,
     Unsupported,
     by_label,
-    customer_dim,
     names_of,
     order_by,
     period_condition,
     route_filters,
     subject,
-    time_dim,
+    table_dims,
     unrounded,
     what,
     where_clause,
@@ -63,19 +62,9 @@ def campaign_query(frame: Frame, ctx: Ctx) -> Query:
     group = frame.group or ([] if pooled and not named else ["campaign"])
     if frame.agg == "avg" and "campaign" not in group:
         return campaign_mean(frame, ctx, rates, cm_conds, cust, group)
-    dims = []
-    for dim in group:
-        if dim == "campaign":
-            dims += ["cm.name AS campaign", "cm.channel AS channel",
-                     "CAST(cm.sent_at AS DATE) AS sent_on"]
-        elif dim == "channel":
-            dims.append("cm.channel AS channel")
-        elif dim == "product":
-            dims.append("cm.product AS product")
-        elif dim in TIME_FORMAT:
-            dims.append(time_dim(dim, "cm.sent_at"))
-        else:
-            dims.append(customer_dim(dim, ctx))
+    dims = table_dims(group, {"campaign": ["cm.name AS campaign", "cm.channel AS channel",
+                                           "CAST(cm.sent_at AS DATE) AS sent_on"],
+                              **_OWN_DIMS}, "cm.sent_at", ctx)
     names = names_of(dims)
     join_c = bool(cust) or any(d.startswith(("c.", "CASE", "held", "plat", "seg"))
                                for d in dims) or bool(ctx.joins)
@@ -133,17 +122,12 @@ def campaign_query(frame: Frame, ctx: Ctx) -> Query:
                                              "campaign"})})
 
 
+_OWN_DIMS = {d: [f"cm.{d} AS {d}"] for d in ("channel", "product")}
+
+
 def _campaign_dims(group: list[str]) -> list[str]:
     """Selects for the dimensions of a campaign itself: its channel, product, send time."""
-    dims = []
-    for dim in group:
-        if dim in ("channel", "product"):
-            dims.append(f"cm.{dim} AS {dim}")
-        elif dim in TIME_FORMAT:
-            dims.append(time_dim(dim, "cm.sent_at"))
-        else:
-            raise Unsupported(dim)
-    return dims
+    return table_dims(group, _OWN_DIMS, "cm.sent_at")
 
 
 def campaign_count(frame: Frame, ctx: Ctx) -> Query:

@@ -241,6 +241,24 @@ def time_dim(dim: str, column: str) -> str:
     return f"{TIME_FORMAT[dim].format(col=column)} AS {dim}"
 
 
+def table_dims(group: list[str], own: dict[str, list[str]], ts: str,
+               ctx: Ctx | None = None) -> list[str]:
+    """Selects for the dimensions of a query over one table: its own columns (`own`: dimension
+    -> selects), time dimensions of its timestamp `ts`, then customer dimensions (with `ctx`);
+    any other dimension is Unsupported."""
+    dims: list[str] = []
+    for dim in group:
+        if dim in own:
+            dims += own[dim]
+        elif dim in TIME_FORMAT:
+            dims.append(time_dim(dim, ts))
+        elif ctx is not None:
+            dims.append(customer_dim(dim, ctx))
+        else:
+            raise Unsupported(dim)
+    return dims
+
+
 def unrounded(selects: list[str], value: str) -> str:
     """The exact expression of the `value` column when it is selected rounded, so that a
     ranking is not decided by the rounding (20.91% and 20.86% both show as 20.9%)."""

@@ -33,6 +33,7 @@ from assistant.planner.clauses import (
     route_filters,
     split_filters,
     subject,
+    table_dims,
     time_dim,
     tx_condition,
     what,
@@ -520,16 +521,8 @@ def _events(frame: Frame, ctx: Ctx) -> Query:
                                           "platform": "e.platform"})
     if frame.period is not None:
         ev.append(period_condition(frame.period, "e.ts"))
-    dims = []
-    for dim in frame.group:
-        if dim in ("platform", "event_type"):
-            dims.append(f"e.{dim} AS {dim}")
-        elif dim == "product":
-            dims.append("e.product AS product")
-        elif dim in TIME_FORMAT:
-            dims.append(time_dim(dim, "e.ts"))
-        else:
-            dims.append(customer_dim(dim, ctx))
+    dims = table_dims(frame.group, {d: [f"e.{d} AS {d}"] for d in
+                                    ("platform", "event_type", "product")}, "e.ts", ctx)
     names = names_of(dims)
     join_c = bool(cust) or any(not d.startswith(("e.", "strftime", "CAST", "year", "dayname"))
                                for d in dims)
