@@ -37,6 +37,23 @@ def writable_warehouse(warehouse_path, tmp_path) -> Path:
     return path
 
 
+@pytest.fixture
+def rw(writable_warehouse) -> Warehouse:
+    """A writable handle on a private copy of the small warehouse, for one test."""
+    with Warehouse.open(writable_warehouse) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def shared_rw(warehouse_path, tmp_path_factory) -> Warehouse:
+    """A writable handle on a copy of the small warehouse shared by one module's tests (for
+    modules whose tests build on one segmentation or churn run)."""
+    path = tmp_path_factory.mktemp("shared") / "w.duckdb"
+    shutil.copy(warehouse_path, path)
+    with Warehouse.open(path) as handle:
+        yield handle
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch, tmp_path):
     """Tests never read the developer's .env or environment, nor write into the checkout."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -89,21 +88,13 @@ def test_nobody_without_consent_is_ever_in_an_audience(mem, tmp_path, people, ch
 
 
 @pytest.fixture(scope="module")
-def rw(warehouse_path, tmp_path_factory):
-    path = tmp_path_factory.mktemp("audience") / "w.duckdb"
-    shutil.copy(warehouse_path, path)
-    with Warehouse.open(path) as wh:
-        yield wh
-
-
-@pytest.fixture(scope="module")
-def seg(rw):
-    return run_segmentation(rw, k=4, seed=2)
+def seg(shared_rw):
+    return run_segmentation(shared_rw, k=4, seed=2)
 
 
 @pytest.mark.parametrize("channel", ["email", "sms", "push"])
-def test_export_columns_are_stable_per_channel(rw, seg, tmp_path, channel):
-    aud = export_audience(rw, channel, segment_id=2, out=tmp_path / f"{channel}.csv")
+def test_export_columns_are_stable_per_channel(shared_rw, seg, tmp_path, channel):
+    aud = export_audience(shared_rw, channel, segment_id=2, out=tmp_path / f"{channel}.csv")
     with open(aud.path, newline="") as fh:
         header = next(csv.reader(fh))
     assert tuple(header) == EXPORT_COLUMNS[channel]
@@ -111,18 +102,19 @@ def test_export_columns_are_stable_per_channel(rw, seg, tmp_path, channel):
     assert (aud.members["run_id"] == seg.run.run_id).all()
     assert aud.counts.selected == seg.cards[1].size
     assert aud.counts.eligible == seg.cards[1].reach[channel]    # cards and exports agree
-    stored = rw.df("SELECT * FROM assistant.audiences WHERE audience_id = ?", [aud.audience_id])
+    stored = shared_rw.df("SELECT * FROM assistant.audiences WHERE audience_id = ?",
+                          [aud.audience_id])
     assert stored["size"][0] == aud.counts.eligible and stored["file_path"][0] == str(aud.path)
     assert "consents" in stored["selection_sql"][0]
 
 
-def test_the_tool_gives_the_model_counts_only(rw, seg, tmp_path):
-    ctx = ToolContext(wh=rw, settings=None, output_dir=tmp_path / "exports",
+def test_the_tool_gives_the_model_counts_only(shared_rw, seg, tmp_path):
+    ctx = ToolContext(wh=shared_rw, settings=None, output_dir=tmp_path / "exports",
                       state={"last_segment_run": seg.run.run_id})
     res = build_audience(ctx, "email", segment_id=1, country="DE")
     assert res.files and res.files[0].parent == tmp_path / "exports"
     assert not re.search(r"@|first_name|\+\d{6}", res.summary)
-    emails = rw.df("SELECT email FROM customers")["email"]
+    emails = shared_rw.df("SELECT email FROM customers")["email"]
     assert not any(e in res.summary for e in emails[:200])
     assert "may be contacted" in res.summary and "no consent for the channel" in res.summary
     table = res.tables[0].df
@@ -130,9 +122,9 @@ def test_the_tool_gives_the_model_counts_only(rw, seg, tmp_path):
     assert not list((tmp_path / "exports").glob(".*.tmp"))       # the temp file is gone
 
 
-def test_churn_risk_filter_needs_a_churn_run(rw):
+def test_churn_risk_filter_needs_a_churn_run(shared_rw):
     with pytest.raises(RunNotFound, match="churn"):
-        audience_counts(rw, "email", min_churn_risk=0.5)
+        audience_counts(shared_rw, "email", min_churn_risk=0.5)
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
@@ -142,9 +134,9 @@ def test_churn_risk_filter_needs_a_churn_run(rw):
     ({"channel": "email", "min_churn_risk": 1.5}, InvalidArgument, "between 0 and 1"),
     ({"channel": "email", "country": "Germany"}, InvalidArgument, "countries"),
 ])
-def test_bad_audience_arguments(rw, seg, kwargs, error, message):
+def test_bad_audience_arguments(shared_rw, seg, kwargs, error, message):
     with pytest.raises(error, match=message):
-        export_audience(rw, save=False, **kwargs)
+        export_audience(shared_rw, save=False, **kwargs)
 
 
 def test_an_empty_selection_says_so(mem):

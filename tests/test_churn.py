@@ -4,7 +4,6 @@ propensity tool on a user's table with a target column."""
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import timedelta
 
 import numpy as np
@@ -16,23 +15,14 @@ from tools import propensity
 from tools.churn import predict_churn, score_churn, score_table
 from tools.features import compute_features
 from tools.result import ToolContext
-from warehouse.connection import Warehouse
 from warehouse.user_tables import import_user_table
 
 PII = re.compile(r"@|Hargrave|Mitchell|first_name|last_name")
 
 
 @pytest.fixture(scope="module")
-def rw(warehouse_path, tmp_path_factory):
-    path = tmp_path_factory.mktemp("churn") / "w.duckdb"
-    shutil.copy(warehouse_path, path)
-    with Warehouse.open(path) as wh:
-        yield wh
-
-
-@pytest.fixture(scope="module")
-def churn(rw):
-    return score_churn(rw, top_n=15)
+def churn(shared_rw):
+    return score_churn(shared_rw, top_n=15)
 
 
 def test_the_model_is_evaluated_on_held_out_customers(churn):
@@ -45,26 +35,26 @@ def test_the_model_is_evaluated_on_held_out_customers(churn):
     assert m["drivers"] and m["drivers"][0]["importance"] > 0
 
 
-def test_time_split_features_before_the_cutoff_label_after(rw, churn):
+def test_time_split_features_before_the_cutoff_label_after(shared_rw, churn):
     params = churn.run["params"]
-    ref = rw.reference_period()["reference_ts"]
+    ref = shared_rw.reference_period()["reference_ts"]
     assert params["cutoff"] == (ref - timedelta(days=90)).isoformat()
     # the training rows are the customers active at the cutoff
-    past = compute_features(rw, as_of=ref - timedelta(days=90), active_only=True)
+    past = compute_features(shared_rw, as_of=ref - timedelta(days=90), active_only=True)
     m = churn.run["metrics"]
     assert m["train_rows"] + m["test_rows"] == len(past)
-    label_rate = rw.scalar(
+    label_rate = shared_rw.scalar(
         "SELECT avg(is_churned::INT) FROM customer_status WHERE customer_id IN "
         "(SELECT customer_id FROM transactions WHERE ts > ? - INTERVAL 90 DAY AND ts <= ?)",
         [ref - timedelta(days=90), ref - timedelta(days=90)])
     assert m["positive_rate"] == pytest.approx(label_rate, abs=1e-3)
 
 
-def test_scores_are_saved_for_the_active_customers(rw, churn):
+def test_scores_are_saved_for_the_active_customers(shared_rw, churn):
     run_id = churn.run["run_id"]
-    saved = rw.df("SELECT s.*, cs.is_active FROM assistant.scores s JOIN customer_status cs "
+    saved = shared_rw.df("SELECT s.*, cs.is_active FROM assistant.scores s JOIN customer_status cs "
                   "USING (customer_id) WHERE run_id = ?", [run_id])
-    active = rw.scalar("SELECT count(*) FROM customer_status WHERE is_active")
+    active = shared_rw.scalar("SELECT count(*) FROM customer_status WHERE is_active")
     assert len(saved) == active and saved["is_active"].all()
     assert saved["score"].between(0, 1).all() and set(saved["decile"]) == set(range(1, 11))
     top = saved[saved["decile"] == 1]
@@ -80,14 +70,14 @@ def test_the_at_risk_table_has_context_but_no_personal_data(churn):
     assert not {"first_name", "last_name", "email", "phone", "birth_date"} & set(risk.columns)
 
 
-def test_a_recent_run_on_the_same_data_is_reused(rw, churn):
-    again = score_churn(rw, top_n=5)
+def test_a_recent_run_on_the_same_data_is_reused(shared_rw, churn):
+    again = score_churn(shared_rw, top_n=5)
     assert again.reused and again.run["run_id"] == churn.run["run_id"]
     assert list(again.at_risk["customer_id"]) == list(churn.at_risk["customer_id"][:5])
 
 
-def test_the_tool_summary_has_numbers_and_no_personal_data(rw, churn):
-    ctx = ToolContext(wh=rw, settings=None)
+def test_the_tool_summary_has_numbers_and_no_personal_data(shared_rw, churn):
+    ctx = ToolContext(wh=shared_rw, settings=None)
     res = predict_churn(ctx, top_n=10)
     assert ctx.state["last_churn_run"] == churn.run["run_id"]
     assert "ROC AUC" in res.summary and "top decile" in res.summary
@@ -96,19 +86,19 @@ def test_the_tool_summary_has_numbers_and_no_personal_data(rw, churn):
     assert len(res.tables[0].df) == 10
 
 
-def test_protected_attributes_are_recorded(rw):
-    res = score_churn(rw, include_protected=True, retrain=True)
+def test_protected_attributes_are_recorded(shared_rw):
+    res = score_churn(shared_rw, include_protected=True, retrain=True)
     assert res.run["protected_attributes_used"]
     assert res.run["params"]["include_protected"]
     assert not res.reused
 
 
 @pytest.fixture(scope="module")
-def bank(rw, tmp_path_factory):
+def bank(shared_rw, tmp_path_factory):
     path = tmp_path_factory.mktemp("bank") / "bank.csv"
     bank_churn(3000).to_csv(path, index=False)
-    import_user_table(rw, path, "bank_churn")
-    return score_table(rw, "bank_churn", "exited", top_n=25)
+    import_user_table(shared_rw, path, "bank_churn")
+    return score_table(shared_rw, "bank_churn", "exited", top_n=25)
 
 
 def test_propensity_on_a_user_table(bank):
@@ -126,8 +116,8 @@ def test_propensity_on_a_user_table(bank):
     assert "CustomerId" in risk.columns
 
 
-def test_propensity_tool_on_a_table(rw, bank):
-    ctx = ToolContext(wh=rw, settings=None)
+def test_propensity_tool_on_a_table(shared_rw, bank):
+    ctx = ToolContext(wh=shared_rw, settings=None)
     res = predict_churn(ctx, table="bank_churn", target="Exited", include_protected=True)
     assert "WERE used" in res.summary and not PII.search(res.summary)
     run_feats = ctx.wh.df("SELECT params FROM assistant.runs WHERE run_id = ?",
@@ -141,9 +131,9 @@ def test_propensity_tool_on_a_table(rw, bank):
     ({"table": "bank_churn", "target": None}, "both table and target"),
     ({"top_n": 0}, "between 1 and 1000"),
 ])
-def test_bad_propensity_arguments(rw, bank, kwargs, message):
+def test_bad_propensity_arguments(shared_rw, bank, kwargs, message):
     with pytest.raises(InvalidArgument, match=message):
-        predict_churn(ToolContext(wh=rw, settings=None), **kwargs)
+        predict_churn(ToolContext(wh=shared_rw, settings=None), **kwargs)
 
 
 def test_top_decile_precision_and_lift():

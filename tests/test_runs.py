@@ -20,13 +20,6 @@ from tools.runs import (
 )
 from tools.segment_card import load_card
 from tools.segments import compare_segment_runs, list_segment_runs, run_segmentation
-from warehouse.connection import Warehouse
-
-
-@pytest.fixture
-def rw(writable_warehouse):
-    with Warehouse.open(writable_warehouse) as wh:
-        yield wh
 
 
 def test_tables_are_created_once_with_comments(rw):

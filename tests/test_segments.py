@@ -4,7 +4,6 @@ attributes, errors for people, and the agent tools' summaries (no personal data)
 from __future__ import annotations
 
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -16,28 +15,18 @@ from assistant.errors import InvalidArgument, RunNotFound
 from tools import rfm
 from tools.result import ToolContext
 from tools.segments import describe_segment, run_segmentation, segment_customers
-from warehouse.connection import Warehouse
 from warehouse.user_tables import import_user_table
 
 PII = re.compile(r"@|\+\d{6,}|first_name|last_name")
 
 
 @pytest.fixture(scope="module")
-def rw(warehouse_path, tmp_path_factory):
-    """A writable copy of the small warehouse shared by this module's tests."""
-    path = tmp_path_factory.mktemp("segments") / "w.duckdb"
-    shutil.copy(warehouse_path, path)
-    with Warehouse.open(path) as wh:
-        yield wh
+def auto(shared_rw):
+    return run_segmentation(shared_rw, seed=3)
 
 
-@pytest.fixture(scope="module")
-def auto(rw):
-    return run_segmentation(rw, seed=3)
-
-
-def test_same_seed_same_segments(rw, auto):
-    again = run_segmentation(rw, seed=3, save=False)
+def test_same_seed_same_segments(shared_rw, auto):
+    again = run_segmentation(shared_rw, seed=3, save=False)
     assert auto.run.metrics["k"] == again.run.metrics["k"]
     assert (auto.members["segment_id"].to_numpy() == again.members["segment_id"].to_numpy()).all()
     assert [c.name for c in auto.cards] == [c.name for c in again.cards]
@@ -67,10 +56,11 @@ def test_cards_read_well(auto):
                                                    for t in c.traits)
 
 
-def test_customers_without_transactions_are_left_out_and_counted(rw, auto):
-    never = rw.scalar("SELECT count(*) FROM customer_status WHERE last_transaction_at IS NULL "
-                      "OR last_transaction_at < (SELECT reference_ts FROM reference_period) "
-                      "- INTERVAL 365 DAY")
+def test_customers_without_transactions_are_left_out_and_counted(shared_rw, auto):
+    never = shared_rw.scalar(
+        "SELECT count(*) FROM customer_status WHERE last_transaction_at IS NULL "
+        "OR last_transaction_at < (SELECT reference_ts FROM reference_period) "
+        "- INTERVAL 365 DAY")
     assert auto.excluded == never > 0
     assert any(f"{never:,}" in note for note in auto.notes)
 
@@ -83,13 +73,13 @@ def test_customers_without_transactions_are_left_out_and_counted(rw, auto):
     ({"product": "credit_card"}, "SELECT bool_and(list_contains(products_held, 'credit_card')) "
                                  "FROM customer_status JOIN m USING (customer_id)"),
 ])
-def test_filters_keep_only_matching_customers(rw, kwargs, check):
-    seg = run_segmentation(rw, k=3, save=False, **kwargs)
-    rw.register("m", seg.members)
+def test_filters_keep_only_matching_customers(shared_rw, kwargs, check):
+    seg = run_segmentation(shared_rw, k=3, save=False, **kwargs)
+    shared_rw.register("m", seg.members)
     try:
-        assert rw.scalar(check) is True
+        assert shared_rw.scalar(check) is True
     finally:
-        rw.unregister("m")
+        shared_rw.unregister("m")
     assert seg.run.params | kwargs == seg.run.params
 
 
@@ -105,17 +95,17 @@ def test_filters_keep_only_matching_customers(rw, kwargs, check):
     ({"table": "nope"}, "no table 'nope'"),
     ({"method": "rfm", "table": "customers"}, "RFM needs"),
 ])
-def test_bad_arguments_get_clear_errors(rw, kwargs, message):
+def test_bad_arguments_get_clear_errors(shared_rw, kwargs, message):
     with pytest.raises(InvalidArgument, match=message):
-        run_segmentation(rw, save=False, **kwargs)
+        run_segmentation(shared_rw, save=False, **kwargs)
 
 
-def test_protected_attributes_only_on_request(rw):
-    seg = run_segmentation(rw, k=4, include_protected=True, save=False)
+def test_protected_attributes_only_on_request(shared_rw):
+    seg = run_segmentation(shared_rw, k=4, include_protected=True, save=False)
     assert seg.run.protected_attributes_used
     assert "age" in seg.run.metrics["features"]
     assert all(c.protected_attributes_used for c in seg.cards)
-    plain = run_segmentation(rw, k=4, save=False)
+    plain = run_segmentation(shared_rw, k=4, save=False)
     assert not plain.run.protected_attributes_used
     assert "age" not in plain.run.metrics["features"]
 
@@ -137,8 +127,8 @@ def test_rfm_quintiles_give_ties_the_same_score():
         [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
 
 
-def test_rfm_run_uses_the_standard_segments(rw):
-    seg = run_segmentation(rw, method="rfm", save=False)
+def test_rfm_run_uses_the_standard_segments(shared_rw):
+    seg = run_segmentation(shared_rw, method="rfm", save=False)
     names = {c.name for c in seg.cards}
     assert names <= {n for n, _ in rfm.SEGMENTS} and "Champions" in names
     assert all(c.segment_id == rfm.SEGMENT_IDS[c.name] for c in seg.cards)
@@ -146,26 +136,26 @@ def test_rfm_run_uses_the_standard_segments(rw):
     assert champions.description.startswith("Transacted very recently")
 
 
-def test_a_user_table_is_segmented_on_its_own_columns(rw, tmp_path):
+def test_a_user_table_is_segmented_on_its_own_columns(shared_rw, tmp_path):
     frame, behaviour = credit_cards(1500)
     frame.to_csv(tmp_path / "cc.csv", index=False)
-    import_user_table(rw, tmp_path / "cc.csv", "cc_customers", mode="replace")
-    seg = run_segmentation(rw, table="cc_customers", k=4, save=False)
+    import_user_table(shared_rw, tmp_path / "cc.csv", "cc_customers", mode="replace")
+    seg = run_segmentation(shared_rw, table="cc_customers", k=4, save=False)
     assert seg.run.source_table == "cc_customers" and seg.run.params["key"] == "CUST_ID"
     assert seg.members["__key"].str.startswith("C").all()
     # the four behaviours the table was drawn from come back
     assert adjusted_rand_score(behaviour, seg.members["segment_id"]) > 0.6
     assert all(c.reach == {} for c in seg.cards)
     assert any(c.name.startswith("Cash-advance users") for c in seg.cards)
-    picked = run_segmentation(rw, table="cc_customers", k=3, save=False,
+    picked = run_segmentation(shared_rw, table="cc_customers", k=3, save=False,
                               columns=["balance", "CASH_ADVANCE", "purchases"])
     assert set(picked.run.metrics["features"]) == {"BALANCE", "CASH_ADVANCE", "PURCHASES"}
     with pytest.raises(InvalidArgument, match="PURCHASES"):
-        run_segmentation(rw, table="cc_customers", columns=["PURCHASE"], save=False)
+        run_segmentation(shared_rw, table="cc_customers", columns=["PURCHASE"], save=False)
 
 
-def test_segment_customers_tool(rw):
-    ctx = ToolContext(wh=rw, settings=None, session="s1")
+def test_segment_customers_tool(shared_rw):
+    ctx = ToolContext(wh=shared_rw, settings=None, session="s1")
     res = segment_customers(ctx, k=5, seed=1)
     run_id = ctx.state["last_segment_run"]
     assert run_id in res.summary and "5 behavioural segments" in res.summary
@@ -190,11 +180,11 @@ def test_segment_ids_follow_size_then_cluster_label():
 
 
 @pytest.fixture(scope="module")
-def behaviour(rw):
+def behaviour(shared_rw):
     from tools.clustering import Column
     from tools.features import BEHAVIOUR, FEATURES_BY_NAME, compute_features
 
-    frame = compute_features(rw, transacting_only=True, trends=False)
+    frame = compute_features(shared_rw, transacting_only=True, trends=False)
     cols = [Column(n, FEATURES_BY_NAME[n].scale, FEATURES_BY_NAME[n].weight) for n in BEHAVIOUR]
     return frame, cols
 

@@ -20,14 +20,7 @@ from tools.table_features import (
     profile_table,
     words,
 )
-from warehouse.connection import Warehouse
 from warehouse.user_tables import import_user_table
-
-
-@pytest.fixture
-def rw(writable_warehouse):
-    with Warehouse.open(writable_warehouse) as wh:
-        yield wh
 
 
 @pytest.mark.parametrize(("name", "split"), [
