@@ -8,9 +8,7 @@ os.replace): an interrupted write leaves the previous version intact.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from langchain_core.messages import BaseMessage, ToolMessage, messages_from_dict
 
 from assistant.errors import InvalidArgument
 from assistant.events import jsonable
+from assistant.files import write_text_atomic
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 VERSION = 1
@@ -71,14 +70,4 @@ def save(state_dir: Path, session: Session) -> Path:
         "messages": messages_to_dict([_strip(m) for m in session.messages]),
         "state": jsonable(session.state),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{session.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(json.dumps(payload, ensure_ascii=False), path)

@@ -20,9 +20,7 @@ reach), audience counts and exports all use it.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Literal
 import pandas as pd
 
 from assistant.errors import EmptyResult, InvalidArgument
+from assistant.files import atomic_path
 from tools.result import TableResult, ToolContext, ToolResult
 from tools.runs import get_run, new_id, save_audience
 from warehouse.connection import Warehouse
@@ -235,18 +234,9 @@ def _slug(text: str) -> str:
 
 
 def write_csv_atomic(df: pd.DataFrame, target: Path) -> Path:
-    """Write `df` to `target` through a temporary file in the same folder and os.replace."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(target) as tmp:
         df.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return Path(target)
 
 
 @dataclass

@@ -13,10 +13,8 @@ import csv
 import difflib
 import io
 import json
-import os
 import re
 import secrets
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from assistant.errors import AssistantError, EmptyResult, InvalidArgument
+from assistant.files import write_text_atomic
 from tools.message_length import HEADLINE_FIELD
 from tools.result import TableResult, ToolContext, ToolResult
 from warehouse.connection import Warehouse
@@ -369,20 +368,6 @@ def render(drafts: list[Draft], fmt: str) -> str:
     raise InvalidArgument(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
 
 
-def write_atomic(text: str, target: Path) -> Path:
-    """Write `text` to `target` via a temporary file and a rename: never half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
 def export(drafts: list[Draft], fmt: str, out_dir: Path) -> Path:
     """Write the drafts to `out_dir` as Markdown, JSON or CSV; returns the file."""
     fmt = {"md": "markdown"}.get(fmt, fmt)
@@ -391,7 +376,7 @@ def export(drafts: list[Draft], fmt: str, out_dir: Path) -> Path:
     stem = f"drafts-{batches[0]}" if len(batches) == 1 else \
         f"drafts-{datetime.now():%Y%m%d-%H%M%S}"
     ext = {"markdown": "md", "json": "json", "csv": "csv"}[fmt]
-    return write_atomic(text, Path(out_dir) / f"{stem}.{ext}")
+    return write_text_atomic(text, Path(out_dir) / f"{stem}.{ext}")
 
 
 def overview(drafts: list[Draft]) -> pd.DataFrame:

@@ -44,8 +44,6 @@ that the reader skips are not). For Parquet it is the 1-based data row.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +53,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from assistant.errors import AssistantError, ImportFileError
+from assistant.files import atomic_path
 from warehouse import schema
 from warehouse.connection import Warehouse, describe_error
 from warehouse.contract import TABLES
@@ -330,13 +329,5 @@ def _rejects_path(path: Path, rejects_dir: Path | None) -> Path:
 
 
 def _write_csv_atomic(data: pa.Table, target: Path) -> None:
-    """Write `data` as CSV to `target` via a temporary file in the same folder and os.replace."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(target) as tmp:
         pacsv.write_csv(data, tmp, write_options=pacsv.WriteOptions(quoting_style="needed"))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
