@@ -21,6 +21,7 @@ from rich.table import Table
 from assistant.cli import PathOption, app, err, friendly, out
 from assistant.errors import InvalidArgument
 from assistant.settings import get_settings
+from tools.naming import fmt_value
 from tools.segment_card import SegmentCard
 
 runs_app = typer.Typer(
@@ -58,12 +59,6 @@ def _columns(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()] if text else None
 
 
-def _fmt(value, unit: str) -> str:
-    from tools.naming import fmt_value
-
-    return fmt_value(value, unit)
-
-
 def print_card(card: SegmentCard) -> None:
     """One segment card as a panel: description, traits with effect sizes, products, reach."""
     traits = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -73,7 +68,8 @@ def print_card(card: SegmentCard) -> None:
     traits.add_column("effect (d)", justify="right")
     for t in card.traits[:6]:
         colour = "green" if t.effect_size > 0 else "red"
-        traits.add_row(t.label, _fmt(t.segment_mean, t.unit), _fmt(t.population_mean, t.unit),
+        traits.add_row(t.label, fmt_value(t.segment_mean, t.unit),
+                       fmt_value(t.population_mean, t.unit),
                        f"[{colour}]{t.effect_size:+.1f}[/]")
     body = Table.grid()
     # the name heads the body, not the border, where a long one would be cut off

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,3 +34,8 @@ def write_text_atomic(text: str, target: str | Path) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="")
     return Path(target)
+
+
+def file_stem(text: str, default: str) -> str:
+    """A safe file name stem from a title: 'Spend by category (EUR)' -> 'spend-by-category-eur'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or default

@@ -20,7 +20,6 @@ reach), audience counts and exports all use it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Literal
 import pandas as pd
 
 from assistant.errors import EmptyResult, InvalidArgument
-from assistant.files import atomic_path
+from assistant.files import atomic_path, file_stem
 from tools.result import TableResult, ToolContext, ToolResult
 from tools.runs import get_run, new_id, save_audience
 from warehouse.connection import Warehouse
@@ -229,10 +228,6 @@ def audience_counts(wh: Warehouse, channel: str, *, segment_id: int | None = Non
                           {r: int(n) for r, n in zip(REASONS, row[2:], strict=True)}, sql)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "audience"
-
-
 def write_csv_atomic(df: pd.DataFrame, target: Path) -> Path:
     with atomic_path(target) as tmp:
         df.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
@@ -273,7 +268,8 @@ def export_audience(wh: Warehouse, channel: str, *, segment_id: int | None = Non
     members = members.loc[:, list(EXPORT_COLUMNS[channel])].reset_index(drop=True)
     path = None
     if len(members):
-        path = Path(out) if out else Path(output_dir) / f"{_slug(name)}-{audience_id}.csv"
+        stem = f"{file_stem(name, 'audience')}-{audience_id}"
+        path = Path(out) if out else Path(output_dir) / f"{stem}.csv"
         write_csv_atomic(members, path)
     if save and not wh.read_only:
         try:

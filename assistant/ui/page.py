@@ -16,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from assistant.events import Answer, Done, TextDelta, ToolFinished, ToolStarted
+from assistant.files import file_stem
 from assistant.settings import Settings
 from assistant.ui import charts, render, translate
 from assistant.ui.session import Overrides, Session
@@ -83,7 +84,7 @@ def _result_views(answer: Answer | None, index: int, downloads: Path) -> tuple:
     table = answer.tables[index]
     spec = next((c for c in answer.charts if charts._spec_fits(c, table.df)), None)
     fig = charts.figure(table, spec)
-    csv = downloads / f"{_slug(table.title) or 'result'}.csv"
+    csv = downloads / f"{file_stem(table.title, 'result')}.csv"
     table.df.to_csv(csv, index=False)
     files = [str(csv), *[str(f) for f in answer.files if Path(f).exists()]]
     titles = [f"{i + 1}. {t.title or 'Result'}" for i, t in enumerate(answer.tables)]
@@ -106,10 +107,6 @@ def status_line(turn: int, answer: Answer | None, seconds: float) -> str:
 
 def _details(answer: Answer) -> str:
     return getattr(answer, "details_markdown", "") or ""
-
-
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in text.lower()).strip("_")[:60]
 
 
 def _close_session(session: Session | None) -> None:
