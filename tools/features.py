@@ -285,7 +285,7 @@ _LEGEND = {
                   + "\n    -- plat: " + ", ".join(f"{i} {p}" for i, p in enumerate(PLATFORMS, 1))),
 }
 
-_TEMPLATE = """WITH t AS (
+_CTES = """WITH t AS (
     -- one projection per row: integer codes, so the aggregates below compare integers
     {tx_legend}
     SELECT t.customer_id, t.ts, t.amount,
@@ -387,8 +387,9 @@ camp AS (
           WHERE event IN ('sent', 'opened', 'clicked', 'converted', 'unsubscribed')
             AND ts <= {as_of} AND ts > {since}) ce
     GROUP BY ce.customer_id
-)
-SELECT c.customer_id,
+)"""
+# The final select, without ordering: with transacting_only it is wrapped in an outer filter.
+_SELECT = """SELECT c.customer_id,
        c.country,
        coalesce(tx.n_tx, 0) AS n_transactions,
        coalesce(tx.tx_90d, 0) > 0 AS is_active,
@@ -403,8 +404,7 @@ LEFT JOIN tx ON tx.customer_id = c.customer_id
 LEFT JOIN ev ON ev.customer_id = c.customer_id
 LEFT JOIN acc ON acc.customer_id = c.customer_id
 LEFT JOIN camp ON camp.customer_id = c.customer_id
-WHERE (c.signup_date IS NULL OR c.signup_date <= {as_of_date}){filters}
-ORDER BY c.customer_id"""
+WHERE (c.signup_date IS NULL OR c.signup_date <= {as_of_date}){filters}"""
 
 
 @dataclass(frozen=True)
@@ -487,7 +487,7 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
     # the window are counted (a window over the selection, then an outer filter): callers report
     # that number without a second query or a filtered copy of a million-row frame.
     counted = ",\n       " + _LEFT_OUT if filters.transacting_only else ""
-    sql = _TEMPLATE.format(
+    values = dict(
         **lit, **_TX_TESTS, **_EV_TESTS, **_LEGEND,
         t_prev90=f"t.ts <= {lit['w90']} AND t.ts > {lit['w180']}",
         kind=_code(_KINDS, "t.category"), credit_offset=_CREDIT,
@@ -498,11 +498,13 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
         held=held, deposits=deposits, card_balance=card_balance, card_limit=card_limit,
         features=features + counted, filters=replace(filters, transacting_only=False).where(),
     )
+    select = _SELECT.format(**values)
     if filters.transacting_only:
-        head, select = sql.split("\nSELECT c.customer_id,", 1)
-        select = select.removesuffix("\nORDER BY c.customer_id")
-        sql = (f"{head}\nSELECT * FROM (\nSELECT c.customer_id,{select}\n) selected\n"
-               "WHERE n_transactions > 0\nORDER BY customer_id")
+        select = (f"SELECT * FROM (\n{select}\n) selected\nWHERE n_transactions > 0\n"
+                  "ORDER BY customer_id")
+    else:
+        select += "\nORDER BY c.customer_id"
+    sql = f"{_CTES.format(**values)}\n{select}"
     if not trends:
         sql = "\n".join(line for line in sql.splitlines() if not line.endswith("-- trend"))
     return sql
