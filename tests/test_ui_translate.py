@@ -170,3 +170,14 @@ def test_a_card_states_its_size_once_and_keeps_reach_and_products_apart():
     reach = text.index("**Reachable with consent:**")
     assert "\n\n**Products held:**" in text[reach:]           # separate paragraphs
     assert "| logins per month | 1.2 | 3.4 |" in text            # as in the chat answer
+
+
+def test_a_list_of_customers_charts_its_measure_and_never_an_empty_plot():
+    at_risk = pd.DataFrame({"customer_id": [3744, 8416, 356], "score": [0.97, 0.95, 0.9],
+                            "segment": [None, None, None],
+                            "reasons": ["transactions in the last 30 days: 0 vs typical 9; days "
+                                        "since the last transaction: 64 vs typical 3"] * 3})
+    fig = charts.figure(TableResult("Top 3 customers at risk", at_risk))
+    assert list(fig.data[0].x) == ["3744", "8416", "356"] and fig.data[0].y[0] == 0.97
+    empty_groups = pd.DataFrame({"segment": [None, None], "customers": [3, 4]})
+    assert charts.figure(TableResult("t", empty_groups)) is None

@@ -60,12 +60,21 @@ def infer_spec(table: TableResult) -> ChartSpec | None:
         if rest and df[rest[0]].nunique() <= len(PALETTE):
             return ChartSpec("line", x=x, y=numeric[:1], series=rest[0], title=table.title)
         return ChartSpec("line", x=x, y=numeric[:3], title=table.title)
-    if others:
-        x = others[0]
-        series = others[1] if len(others) > 1 and df[others[1]].nunique() <= len(PALETTE) \
+    # categories worth a bar: at least two values, short labels (not free text such as reasons)
+    labels = [c for c in others if df[c].nunique() >= 2
+              and df[c].dropna().astype(str).str.len().mean() <= 80]
+    if labels:
+        x = labels[0]
+        if df[x].nunique() == len(df):   # one bar per row (a list of customers): its first measure
+            return ChartSpec("bar", x=x, y=numeric[:1], title=table.title)
+        series = labels[1] if len(labels) > 1 and df[labels[1]].nunique() <= len(PALETTE) \
             else None
         return ChartSpec("bar", x=x, y=numeric[:1] if series else numeric[:2], series=series,
                          title=table.title)
+    keys = [str(c) for c in df.columns if re.search(r"(^|_)id$", str(c), re.I)
+            and df[c].nunique() == len(df)]
+    if keys:   # a list of customers: their first measure, one bar each
+        return ChartSpec("bar", x=keys[0], y=numeric[:1], title=table.title)
     return None
 
 
@@ -102,7 +111,32 @@ def _comparable(df: pd.DataFrame, columns: list[str]) -> list[str]:
 
 
 def figure(table: TableResult, spec: ChartSpec | None = None) -> go.Figure | None:
-    """A plotly figure for `table`, following the tool's spec when it fits the table."""
+    """A plotly figure for `table`, following the tool's spec when it fits the table; None when
+    nothing would be drawn (an empty plot says less than no plot)."""
+    fig = _figure(table, spec)
+    if fig is None or not any(map(_drawn, fig.data)):
+        return None
+    values = [abs(float(v)) for t in fig.data if _drawn(t) for v in _values(t)
+              if isinstance(v, int | float) and v == v]
+    if values and max(values) < 1000:   # SI suffixes turn 0.8 into "800m"
+        for axis in (fig.layout.xaxis, fig.layout.yaxis):
+            if axis.tickformat == ",~s":
+                axis.tickformat = ",~g"
+    return fig
+
+
+def _values(trace):
+    if trace.type == "scatterpolar":
+        return trace.r
+    return trace.x if getattr(trace, "orientation", None) == "h" else trace.y
+
+
+def _drawn(trace) -> bool:
+    values = _values(trace)
+    return values is not None and len(values) > 0
+
+
+def _figure(table: TableResult, spec: ChartSpec | None) -> go.Figure | None:
     df = table.df
     if df is None or df.empty:
         return None
