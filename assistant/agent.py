@@ -42,15 +42,15 @@ from langgraph.errors import GraphRecursionError
 import prompts
 from assistant import sessions
 from assistant.audit import AuditLog
-from assistant.errors import AssistantError
 from assistant.events import Answer, Done, Event, TextDelta, ToolFinished, ToolStarted
 from assistant.llm import chat_model, explain_model_error, mode_label
-from assistant.privacy import NameIndex, mask_text
 from assistant.retry import ModelRetry, retryable
 from assistant.settings import Settings
 from assistant.toolkit import RunContext, ToolBoundary, build_tools
 from tools.describe import overview
 from tools.result import ToolContext
+from warehouse.errors import AssistantError
+from warehouse.privacy import NameIndex, mask_text
 
 log = logging.getLogger(__name__)
 

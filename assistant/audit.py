@@ -16,8 +16,8 @@ from datetime import datetime
 import duckdb
 
 from assistant.events import jsonable
-from assistant.privacy import NameIndex, mask_text, mask_value
 from warehouse.contract import ASSISTANT_SCHEMA
+from warehouse.privacy import NameIndex, mask_text, mask_value
 
 log = logging.getLogger(__name__)
 

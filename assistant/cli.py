@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.errors import AssistantError
 from assistant.settings import Settings, get_settings
+from warehouse.errors import AssistantError
 
 app = typer.Typer(
     name="assistant",

@@ -16,9 +16,9 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from assistant.cli import PathOption, _cell, app, err, friendly, out
-from assistant.errors import AssistantError
 from assistant.events import Answer, Done, TextDelta, ToolFinished, ToolStarted
 from assistant.settings import get_settings
+from warehouse.errors import AssistantError
 
 SHOWN_ROWS = 20
 

@@ -19,10 +19,10 @@ from rich.panel import Panel
 from rich.table import Table
 
 from assistant.cli import PathOption, app, err, friendly, out
-from assistant.errors import InvalidArgument
 from assistant.settings import get_settings
 from tools.naming import fmt_value
 from tools.segment_card import SegmentCard
+from warehouse.errors import InvalidArgument
 
 runs_app = typer.Typer(
     help="Saved segmentation and scoring runs: list them (`assistant runs`), show the segments "

@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from assistant.cli import PathOption, app, err, friendly, out
-from assistant.errors import InvalidArgument
 from assistant.settings import Settings, get_settings
+from warehouse.errors import InvalidArgument
 
 drafts_app = typer.Typer(
     name="drafts", no_args_is_help=True, rich_markup_mode="markdown",

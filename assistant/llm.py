@@ -27,9 +27,9 @@ from langchain_core.exceptions import (
 )
 from langchain_core.language_models import BaseChatModel
 
-from assistant.errors import ConfigError
 from assistant.retry import retry_after
 from assistant.settings import Settings
+from warehouse.errors import ConfigError
 
 OPENAI_URL = "https://api.openai.com/v1"
 _override: list[BaseChatModel] = []

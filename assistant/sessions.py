@@ -15,9 +15,9 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, ToolMessage, messages_from_dict, messages_to_dict
 
-from assistant.errors import InvalidArgument
 from assistant.events import jsonable
-from assistant.files import write_text_atomic
+from warehouse.errors import InvalidArgument
+from warehouse.files import write_text_atomic
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 VERSION = 1

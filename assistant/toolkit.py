@@ -31,11 +31,11 @@ from langgraph.errors import GraphBubbleUp
 from pydantic import Field, create_model
 
 from assistant.audit import AuditLog
-from assistant.errors import AssistantError
 from assistant.events import ToolFinished, ToolStarted
-from assistant.privacy import NameIndex, mask_text
 from tools.registry import agent_tools
 from tools.result import ToolContext, ToolResult
+from warehouse.errors import AssistantError
+from warehouse.privacy import NameIndex, mask_text
 
 log = logging.getLogger(__name__)
 

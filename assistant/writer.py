@@ -18,7 +18,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
 import prompts
-from assistant.errors import AssistantError, ModelReplyInvalid, ModelUnavailable
+from warehouse.errors import AssistantError, ModelReplyInvalid, ModelUnavailable
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -34,11 +34,11 @@ def cards_from(warehouse: str | None) -> tuple[dict[int, SegmentCard], dict[str,
     if not warehouse:
         cards = [SegmentCard.from_dict(d) for d in json.loads(FIXTURE.read_text("utf-8"))]
         return {c.segment_id: c for c in cards}, {}
-    from assistant.errors import RunNotFound
     from tools.draft_campaign import recent_openers
     from tools.result import ToolContext
     from tools.runs import load_cards
     from warehouse.connection import Warehouse
+    from warehouse.errors import RunNotFound
 
     with Warehouse.open(warehouse, read_only=True) as wh:
         openers, _ = recent_openers(ToolContext(wh=wh, settings=None))

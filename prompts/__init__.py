@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import ConfigError
+from warehouse.errors import ConfigError
 
 PROMPTS_DIR = Path(__file__).parent
 

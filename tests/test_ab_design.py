@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.errors import EmptyResult, InvalidArgument
 from tools.ab_design import (
     Baseline,
     channel_baseline,
@@ -15,6 +14,7 @@ from tools.ab_design import (
     sample_size_per_arm,
 )
 from tools.result import ToolContext
+from warehouse.errors import EmptyResult, InvalidArgument
 
 
 @pytest.mark.parametrize(("p1", "p2", "pooled", "n"), [

@@ -242,7 +242,7 @@ def test_sessions_are_kept_on_disk_between_processes(make, tmp_path):
 
 
 def test_a_bad_session_name_is_refused(make):
-    from assistant.errors import InvalidArgument
+    from warehouse.errors import InvalidArgument
 
     assistant, _ = make([])
     with pytest.raises(InvalidArgument, match=r"session name '\.\./x' is not allowed"):

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.errors import EmptyResult, InvalidArgument, RunNotFound
 from tools.audience import (
     EXPORT_COLUMNS,
     REASONS,
@@ -22,6 +21,7 @@ from tools.result import ToolContext
 from tools.segments import run_segmentation
 from warehouse import schema
 from warehouse.connection import Warehouse
+from warehouse.errors import EmptyResult, InvalidArgument, RunNotFound
 
 CONSENT = st.sampled_from([True, False, None])  # None: no consents row at all
 CUSTOMER = st.fixed_dictionaries({

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from lookalikes import bank_churn
 
-from assistant.errors import InvalidArgument
 from tools import propensity
 from tools.churn import predict_churn, score_churn, score_table
 from tools.features import compute_features
 from tools.result import ToolContext
+from warehouse.errors import InvalidArgument
 from warehouse.user_tables import import_user_table
 
 PII = re.compile(r"@|Hargrave|Mitchell|first_name|last_name")

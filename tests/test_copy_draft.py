@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import ModelReplyInvalid, ModelUnavailable
 from tools import drafts
 from tools.ab_design import design_ab_test
 from tools.compliance import check
@@ -18,6 +17,7 @@ from tools.result import ToolContext
 from tools.segment_card import SegmentCard
 from tools.segments import run_segmentation
 from warehouse.connection import Warehouse
+from warehouse.errors import ModelReplyInvalid, ModelUnavailable
 
 CARDS = {d["segment_id"]: SegmentCard.from_dict(d) for d in json.loads(
     (Path(__file__).parent / "fixtures" / "segment_cards.json").read_text("utf-8"))}

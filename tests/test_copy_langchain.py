@@ -10,9 +10,9 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from assistant.errors import ModelReplyInvalid, ModelUnavailable
 from assistant.writer import LangChainWriter, writer_for
 from tools.message_length import PushCopy, SmsCopy
+from warehouse.errors import ModelReplyInvalid, ModelUnavailable
 
 
 class ScriptedChatModel(BaseChatModel):

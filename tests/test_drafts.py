@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import AssistantError, EmptyResult, InvalidArgument
 from tools import drafts
 from tools.draft_campaign import draft_for_card
 from tools.drafts import approve_draft, export_drafts, list_drafts, show_draft
 from tools.result import ToolContext
 from tools.segment_card import SegmentCard
 from warehouse.connection import Warehouse
+from warehouse.errors import AssistantError, EmptyResult, InvalidArgument
 
 CARDS = {d["segment_id"]: SegmentCard.from_dict(d) for d in json.loads(
     (Path(__file__).parent / "fixtures" / "segment_cards.json").read_text("utf-8"))}

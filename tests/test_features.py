@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from assistant.errors import EmptyResult, InvalidArgument
 from tools.features import BEHAVIOUR, FEATURES, compute_features, feature_sql
 from warehouse import schema
 from warehouse.connection import Warehouse
+from warehouse.errors import EmptyResult, InvalidArgument
 
 
 def tiny() -> Warehouse:

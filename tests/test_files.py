@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.files import atomic_path, write_text_atomic
+from warehouse.files import atomic_path, write_text_atomic
 
 
 def test_a_write_replaces_the_file_in_one_step(tmp_path):

@@ -7,10 +7,10 @@ import hashlib
 import pandas as pd
 import pytest
 
-from assistant.errors import AssistantError
 from warehouse import generate as gen
 from warehouse.connection import Warehouse
 from warehouse.contract import TABLES
+from warehouse.errors import AssistantError
 from warehouse.generate import generate, truth_path
 from warehouse.personas import PERSONA_KEYS
 

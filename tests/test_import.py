@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from assistant.errors import AssistantError, ConfigError, ImportFileError
 from warehouse import schema
 from warehouse.connection import Warehouse
 from warehouse.contract import TABLES
+from warehouse.errors import AssistantError, ConfigError, ImportFileError
 from warehouse.importer import ImportSpec, import_files, infer_table, parse_mapping
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"

@@ -9,12 +9,12 @@ import pytest
 from fakes import ScriptedChatModel, call
 
 from assistant.agent import Assistant
-from assistant.privacy import NameIndex, mask_text, mask_value
 from assistant.settings import Settings
 from tools import sql_guard
 from tools.result import ToolContext
 from tools.sql import run_sql
 from warehouse.connection import Warehouse
+from warehouse.privacy import NameIndex, mask_text, mask_value
 
 # (query, output columns the model must not see)
 LINEAGE = [

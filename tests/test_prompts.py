@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import prompts
-from assistant.errors import ConfigError
+from warehouse.errors import ConfigError
 
 
 @pytest.fixture

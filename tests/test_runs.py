@@ -6,7 +6,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from assistant.errors import AssistantError, RunNotFound
 from tools.result import ToolContext
 from tools.runs import (
     Run,
@@ -20,6 +19,7 @@ from tools.runs import (
 )
 from tools.segment_card import load_card
 from tools.segments import compare_segment_runs, list_segment_runs, run_segmentation
+from warehouse.errors import AssistantError, RunNotFound
 
 
 def test_tables_are_created_once_with_comments(rw):

@@ -11,10 +11,10 @@ import pytest
 from lookalikes import credit_cards
 from sklearn.metrics import adjusted_rand_score
 
-from assistant.errors import InvalidArgument, RunNotFound
 from tools import rfm
 from tools.result import ToolContext
 from tools.segments import describe_segment, run_segmentation, segment_customers
+from warehouse.errors import InvalidArgument, RunNotFound
 from warehouse.user_tables import import_user_table
 
 PII = re.compile(r"@|\+\d{6,}|first_name|last_name")

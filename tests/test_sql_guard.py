@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import QueryError, SqlRefused
 from assistant.settings import Settings
 from tools import sql_guard
 from tools.result import ToolContext
 from tools.sql import _execute, run_sql
 from warehouse.connection import Warehouse
+from warehouse.errors import QueryError, SqlRefused
 
 CASES = tomllib.loads((Path(__file__).parent / "fixtures" / "sql_guard.toml").read_text())
 REFUSED = CASES["refused"]

@@ -23,8 +23,8 @@ def served(writable_warehouse):
 
 
 def _fn(name, settings, wh):
-    from assistant.privacy import NameIndex
     from tools.result import ToolContext
+    from warehouse.privacy import NameIndex
 
     names = NameIndex.from_warehouse(wh)
     return mcp.mcp_function(TOOLS[name], lambda: ToolContext(wh=wh, settings=settings), names,

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from lookalikes import bank_churn, credit_cards
 
-from assistant.errors import ImportFileError, InvalidArgument
 from tools.naming import segment_name
 from tools.segment_card import Trait
 from tools.table_features import (
@@ -20,6 +19,7 @@ from tools.table_features import (
     profile_table,
     words,
 )
+from warehouse.errors import ImportFileError, InvalidArgument
 from warehouse.user_tables import import_user_table
 
 

@@ -26,9 +26,9 @@ from typing import Literal
 import pandas as pd
 from scipy.stats import norm
 
-from assistant.errors import EmptyResult, InvalidArgument
 from tools.message_length import CHANNELS
 from tools.result import TableResult, ToolContext, ToolResult
+from warehouse.errors import EmptyResult, InvalidArgument
 
 ALPHA = 0.05
 POWER = 0.8

@@ -27,12 +27,12 @@ from typing import Literal
 
 import pandas as pd
 
-from assistant.errors import EmptyResult, InvalidArgument
-from assistant.files import atomic_path, file_stem
 from tools.result import TableResult, ToolContext, ToolResult
 from tools.runs import get_run, new_id, save_audience
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA, CONTACT_CHANNELS
+from warehouse.errors import EmptyResult, InvalidArgument
+from warehouse.files import atomic_path, file_stem
 
 Channel = Literal["email", "sms", "push"]
 REASONS = ("no_channel_consent", "objected_to_profiling", "kyc_not_verified", "no_open_account",

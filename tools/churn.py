@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from assistant.errors import InvalidArgument
 from tools import propensity
 from tools.features import FEATURES, compute_features, reference_ts
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
@@ -31,6 +30,7 @@ from tools.runs import Run, code_version, get_run, has_tables, save_scores
 from tools.table_features import flag_values, load_table_features, profile_table, quote_ident
 from warehouse.connection import Warehouse
 from warehouse.contract import ACTIVE_WINDOW_DAYS, ASSISTANT_SCHEMA
+from warehouse.errors import InvalidArgument
 
 REUSE_DAYS = 7
 Progress = Callable[[str], None]

@@ -33,7 +33,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from assistant.errors import EmptyResult, InvalidArgument
+from warehouse.errors import EmptyResult, InvalidArgument
 
 K_RANGE = (3, 10)
 K_MAX = 30

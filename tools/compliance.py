@@ -16,7 +16,6 @@ from functools import cache
 from typing import Literal
 
 import prompts
-from assistant.errors import ConfigError
 from tools.message_length import (
     DISCLOSURE_FIELD,
     LIMITS,
@@ -25,6 +24,7 @@ from tools.message_length import (
     sms_count,
     to_gsm7,
 )
+from warehouse.errors import ConfigError
 
 Severity = Literal["blocking", "warning"]
 RULES_FILE = "compliance_rules"

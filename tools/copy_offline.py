@@ -18,11 +18,11 @@ from functools import cache
 from typing import Any, Literal
 
 import prompts
-from assistant.errors import ConfigError, InvalidArgument
 from tools.compliance import check
 from tools.message_length import CHANNELS, LIMITS
 from tools.segment_card import SegmentCard
 from warehouse.contract import PRODUCTS
+from warehouse.errors import ConfigError, InvalidArgument
 from warehouse.reference_data import LANGUAGE as COUNTRY_LANGUAGE
 
 LIBRARY_FILE = "copy_library"

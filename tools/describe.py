@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from assistant.errors import InvalidArgument
 from tools.result import TableResult, ToolContext, ToolResult
 from warehouse.contract import ASSISTANT_SCHEMA, COUNTRIES, DEFINITIONS, TABLES_BY_NAME
+from warehouse.errors import InvalidArgument
 from warehouse.schema import VIEW_NAMES
 
 MANY_TABLES = 40   # beyond this, the overview lists table names only

@@ -20,12 +20,6 @@ from typing import Literal
 import pandas as pd
 
 import prompts
-from assistant.errors import (
-    AssistantError,
-    InvalidArgument,
-    ModelReplyInvalid,
-    ModelUnavailable,
-)
 from tools import copy_offline, drafts
 from tools.compliance import ComplianceReport, check, repair, ruleset, scrub
 from tools.copy_offline import Brief, product_facts
@@ -33,6 +27,12 @@ from tools.message_length import COPY_MODELS, HEADLINE_FIELD, LIMITS
 from tools.result import TableResult, ToolContext, ToolResult
 from tools.segment_card import SegmentCard
 from warehouse.contract import CONTACT_CHANNELS
+from warehouse.errors import (
+    AssistantError,
+    InvalidArgument,
+    ModelReplyInvalid,
+    ModelUnavailable,
+)
 
 OFFLINE_MODEL = "offline-templates"
 ALL_CUSTOMERS = "All marketable customers"

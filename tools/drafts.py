@@ -22,12 +22,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from assistant.errors import AssistantError, EmptyResult, InvalidArgument
-from assistant.files import write_text_atomic
 from tools.message_length import HEADLINE_FIELD
 from tools.result import TableResult, ToolContext, ToolResult
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA
+from warehouse.errors import AssistantError, EmptyResult, InvalidArgument
+from warehouse.files import write_text_atomic
 
 TABLE = f"{ASSISTANT_SCHEMA}.campaign_drafts"
 STATUSES = ("draft", "approved")

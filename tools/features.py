@@ -33,7 +33,6 @@ from typing import Literal
 
 import pandas as pd
 
-from assistant.errors import EmptyResult, InvalidArgument
 from warehouse.connection import Warehouse
 from warehouse.contract import (
     ACTIVE_WINDOW_DAYS,
@@ -44,6 +43,7 @@ from warehouse.contract import (
     PRODUCTS,
     TX_CHANNELS,
 )
+from warehouse.errors import EmptyResult, InvalidArgument
 
 Scale = Literal["share", "log", "linear", "flag"]
 

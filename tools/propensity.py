@@ -26,9 +26,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from assistant.errors import InvalidArgument
 from tools.features import Feature
 from tools.naming import fmt_value
+from warehouse.errors import InvalidArgument
 
 TEST_SIZE = 0.25
 VALIDATION_SIZE = 0.2

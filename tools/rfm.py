@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from assistant.errors import EmptyResult
+from warehouse.errors import EmptyResult
 
 SEGMENTS: tuple[tuple[str, str], ...] = (
     ("Champions", "Transacted very recently, pay often and spend the most."),

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assistant.errors import AssistantError, InvalidArgument, RunNotFound
 from tools.segment_card import SegmentCard
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA
+from warehouse.errors import AssistantError, InvalidArgument, RunNotFound
 
 S = ASSISTANT_SCHEMA
 KINDS = ("segmentation", "rfm", "churn", "propensity")

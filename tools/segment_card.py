@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from assistant.errors import InvalidArgument
+from warehouse.errors import InvalidArgument
 
 REACH_LEAD = "Reachable with consent:"  # how a description's last sentence, on reach, begins
 

@@ -16,7 +16,6 @@ from typing import Literal
 
 import pandas as pd
 
-from assistant.errors import EmptyResult, InvalidArgument
 from tools import rfm as rfm_mod
 from tools.cards import build_cards
 from tools.clustering import Clustering, Column, cluster
@@ -41,6 +40,7 @@ from tools.runs import (
 from tools.segment_card import SegmentCard, load_card
 from tools.table_features import load_table_features, profile_table
 from warehouse.connection import Warehouse
+from warehouse.errors import EmptyResult, InvalidArgument
 
 Method = Literal["behaviour", "rfm"]
 Progress = Callable[[str], None]

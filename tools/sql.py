@@ -17,10 +17,10 @@ from decimal import Decimal
 import duckdb
 import pandas as pd
 
-from assistant import privacy
-from assistant.errors import QueryError
 from tools import sql_guard
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
+from warehouse import privacy
+from warehouse.errors import QueryError
 
 SUMMARY_ROWS = 10        # rows shown to the model when the result is longer than SUMMARY_ALL
 SUMMARY_ALL = 15         # results up to this many rows are shown in full

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from assistant.errors import SqlRefused
 from warehouse.contract import ASSISTANT_SCHEMA
+from warehouse.errors import SqlRefused
 
 # sqlglot logs a warning when it falls back to a generic Command (LOAD, CALL, ...): we refuse those
 # statements ourselves, the warning would only be noise on stderr.

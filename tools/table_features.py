@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from assistant.errors import EmptyResult, InvalidArgument
 from tools.features import Feature, suggest
 from warehouse.connection import Warehouse
 from warehouse.contract import TABLES_BY_NAME
+from warehouse.errors import EmptyResult, InvalidArgument
 
 PII_WORDS = frozenset({
     "name", "surname", "firstname", "lastname", "fullname", "forename", "email", "mail",

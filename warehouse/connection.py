@@ -16,8 +16,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from assistant.errors import QueryError, WarehouseBusy, WarehouseNotFound
 from warehouse.contract import TABLES
+from warehouse.errors import QueryError, WarehouseBusy, WarehouseNotFound
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>\S+) \(PID (?P<pid>\d+)\)")
 

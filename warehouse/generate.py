@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assistant.errors import AssistantError
 from warehouse import schema
 from warehouse.connection import Warehouse
 from warehouse.contract import PRODUCTS, TABLES
+from warehouse.errors import AssistantError
 from warehouse.personas import PERSONA_KEYS
 from warehouse.synth import accounts, customers, events, marketing, transactions
 from warehouse.synth.common import NEVER, Calendar

@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assistant.errors import ImportFileError
 from warehouse.connection import describe_error
 from warehouse.contract import TABLES, TABLES_BY_NAME, Table
+from warehouse.errors import ImportFileError
 from warehouse.import_spec import ImportSpec, infer_table
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")

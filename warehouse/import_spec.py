@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import ConfigError, ImportFileError
 from warehouse.contract import TABLES, TABLES_BY_NAME
+from warehouse.errors import ConfigError, ImportFileError
 
 
 @dataclass

@@ -52,11 +52,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from assistant.errors import AssistantError, ImportFileError
-from assistant.files import atomic_path
 from warehouse import schema
 from warehouse.connection import Warehouse, describe_error
 from warehouse.contract import TABLES
+from warehouse.errors import AssistantError, ImportFileError
+from warehouse.files import atomic_path
 from warehouse.import_checks import (
     WHITESPACE,
     column_checks,

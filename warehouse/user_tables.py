@@ -19,9 +19,9 @@ from typing import Literal
 
 import duckdb
 
-from assistant.errors import ImportFileError, InvalidArgument
 from warehouse.connection import Warehouse, describe_error
 from warehouse.contract import ASSISTANT_SCHEMA, TABLES_BY_NAME
+from warehouse.errors import ImportFileError, InvalidArgument
 from warehouse.schema import VIEW_NAMES
 
 COMMENT_PREFIX = "User table imported from"

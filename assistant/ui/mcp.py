@@ -17,10 +17,10 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.audit import AuditLog
-from assistant.errors import AssistantError
-from assistant.privacy import NameIndex, mask_text
 from tools.registry import agent_tools
 from tools.result import ToolContext, ToolResult
+from warehouse.errors import AssistantError
+from warehouse.privacy import NameIndex, mask_text
 
 # Tools that change state or write files are left to people in the page.
 READ_ONLY = {"describe_warehouse", "run_sql", "describe_segment", "list_segment_runs",

@@ -16,11 +16,11 @@ import gradio as gr
 import pandas as pd
 
 from assistant.events import Answer, Done, TextDelta, ToolFinished, ToolStarted
-from assistant.files import file_stem
 from assistant.settings import Settings
 from assistant.ui import charts, render, translate
 from assistant.ui.session import Overrides, Session
 from tools.result import TableResult
+from warehouse.files import file_stem
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ Three layers, each cheap:
 3. text: every text sent to the model is scanned, and email-like and phone-like strings and
    "First Last" pairs of customer names are replaced by placeholders.
 
-No LangChain here: tools import this module.
+No LangChain here: tools and the warehouse import this module.
 """
 
 from __future__ import annotations
