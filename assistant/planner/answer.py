@@ -13,6 +13,7 @@ from assistant.planner.frame import Frame, ToolIntent
 from assistant.planner.lapsed import lapsed_answer
 from assistant.planner.snapshot import snapshot_answer
 from assistant.planner.sqlgen import Query
+from tools import registry
 
 MAX_LISTED = 8
 
@@ -492,17 +493,6 @@ def _ranking(query: Query, frame: Frame, table: Table) -> str:
 
 def tool_answer(intent: ToolIntent, summary: str) -> str:
     """The final answer after a non-SQL tool: its summary, introduced."""
-    intro = {
-        "run_sql": "Your query ran (read-only). What it returned:",
-        "describe_warehouse": "Here is what the warehouse holds:",
-        "segment_customers": "I segmented the customers:",
-        "describe_segment": "",
-        "list_segment_runs": "The segmentations so far:",
-        "compare_segment_runs": "",
-        "predict_churn": "",
-        "build_audience": "",
-        "draft_campaign": "",
-        "list_drafts": "The saved campaign drafts:",
-        "design_ab_test": "",
-    }.get(intent.tool, "")
+    tool = registry.spec(intent.tool)
+    intro = tool.heading if tool else ""
     return f"{intro}\n{summary}".strip()

@@ -2,7 +2,8 @@
 
 Each registry tool `fn(ctx, **args) -> ToolResult` becomes an API endpoint with the same name,
 arguments and docstring, returning the tool's model-facing summary: another assistant is a model,
-so it gets what our model gets (short, PII-masked), never the raw tables.
+so it gets what our model gets (short, PII-masked), never the raw tables. Which tools are
+exposed is said once, in tools/registry.py.
 """
 
 from __future__ import annotations
@@ -17,15 +18,10 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.audit import AuditLog
-from tools.registry import agent_tools
+from tools.registry import agent_tools, spec
 from tools.result import ToolContext, ToolResult
 from warehouse.errors import AssistantError
 from warehouse.privacy import NameIndex, mask_text
-
-# Tools that change state or write files are left to people in the page.
-READ_ONLY = {"describe_warehouse", "run_sql", "describe_segment", "list_segment_runs",
-             "compare_segment_runs", "segment_customers", "predict_churn", "list_drafts",
-             "design_ab_test"}
 
 
 def mcp_function(fn: Callable[..., ToolResult], make_ctx: Callable[[], ToolContext],
@@ -63,7 +59,8 @@ def mcp_function(fn: Callable[..., ToolResult], make_ctx: Callable[[], ToolConte
 
 
 def register(demo: gr.Blocks, wh, settings, names: NameIndex | None = None) -> list[str]:
-    """Add the read-only tools to `demo` as API endpoints (and so as MCP tools)."""
+    """Add the tools the registry exposes (`Tool.exposed`: by default those that do not write)
+    to `demo` as API endpoints, and so as MCP tools."""
     audit = AuditLog(wh, names)
 
     def make_ctx() -> ToolContext:
@@ -73,7 +70,8 @@ def register(demo: gr.Blocks, wh, settings, names: NameIndex | None = None) -> l
     exposed = []
     with demo:
         for fn in agent_tools():
-            if fn.__name__ not in READ_ONLY:
+            tool = spec(fn.__name__)
+            if tool is None or not tool.exposed:
                 continue
             gr.api(mcp_function(fn, make_ctx, names, audit), api_name=fn.__name__)
             exposed.append(fn.__name__)

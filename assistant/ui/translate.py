@@ -11,27 +11,14 @@ import json
 import gradio as gr
 
 from assistant.events import Answer, ToolFinished, ToolStarted
+from tools.registry import spec
 
-TOOL_LABELS = {
-    "run_sql": ("🔎", "Query"),
-    "describe_warehouse": ("📚", "Looked up the warehouse"),
-    "segment_customers": ("🧩", "Segmentation"),
-    "describe_segment": ("🪪", "Segment card"),
-    "list_segment_runs": ("🗂️", "Segment runs"),
-    "compare_segment_runs": ("↔️", "Compared segment runs"),
-    "predict_churn": ("📉", "Churn risk"),
-    "build_audience": ("📬", "Audience"),
-    "draft_campaign": ("✍️", "Campaign draft"),
-    "list_drafts": ("🗒️", "Drafts"),
-    "approve_draft": ("✅", "Approval"),
-    "export_drafts": ("📦", "Export"),
-    "design_ab_test": ("🧪", "A/B test design"),
-}
 MAX_ARG_CHARS = 400
 
 
 def tool_title(name: str, args: dict) -> str:
-    icon, label = TOOL_LABELS.get(name, ("🔧", name.replace("_", " ").capitalize()))
+    tool = spec(name)
+    icon, label = (tool.icon, tool.label) if tool else ("🔧", name.replace("_", " ").capitalize())
     detail = {k: v for k, v in (args or {}).items() if k != "sql" and v not in (None, [], "")}
     if name == "run_sql" and args.get("title"):
         return f"{icon} {label}: {args['title']}"
