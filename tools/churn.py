@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from tools import propensity
-from tools.features import FEATURES, compute_features, reference_ts
+from tools import model_registry, propensity
+from tools.features import FEATURES, LOOKBACK_DAYS, compute_features, reference_ts
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
 from tools.runs import Run, code_version, get_run, has_tables, save_scores
 from tools.table_features import flag_values, load_table_features, profile_table, quote_ident
@@ -104,21 +104,33 @@ def _metrics(report: propensity.ModelReport) -> dict:
     }
 
 
-def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = False,
-                seed: int = 42, retrain: bool = False, session: str = "", question: str = "",
-                progress: Progress | None = None) -> ScoringResult:
-    """Train (or reuse) the warehouse churn model and score the active customers."""
+def churn_scope(include_protected: bool) -> str:
+    """The registry scope of a warehouse churn model: protected attributes make another model."""
+    return "customers" if not include_protected else "customers (with protected attributes)"
+
+
+@dataclass
+class Trained:
+    """A churn model trained on the latest time split, with the rows it was judged on."""
+
+    report: propensity.ModelReport
+    past: pd.DataFrame        # features as of the cutoff, customers active then
+    y: np.ndarray             # churned in the 90 days after the cutoff
+    cutoff: datetime
+    sql: str
+
+    @property
+    def held_out(self) -> tuple[pd.DataFrame, np.ndarray]:
+        idx = self.report.test_index
+        return self.past.iloc[idx], self.y[idx]
+
+
+def train_latest(wh: Warehouse, *, include_protected: bool = False, seed: int = 42,
+                 progress: Progress | None = None) -> Trained:
+    """Train the churn model on the latest time split (see the module docstring)."""
     step = progress or (lambda _msg: None)
     ref = reference_ts(wh)
     cutoff = ref - timedelta(days=ACTIVE_WINDOW_DAYS)
-    params = {"reference_ts": ref.isoformat(), "cutoff": cutoff.isoformat(),
-              "include_protected": include_protected, "seed": seed,
-              "data": _fingerprint(wh)}
-    cached = None if retrain else _reusable(wh, params)
-    if cached is not None:
-        return ScoringResult(cached, True, wh.df(_at_risk_sql(cached["run_id"], top_n)),
-                             [_at_risk_sql(cached["run_id"], top_n)])
-    feats = _churn_features(include_protected)
     step(f"Features as of the cutoff {cutoff:%Y-%m-%d}")
     past = compute_features(wh, as_of=cutoff, active_only=True,
                             include_protected=include_protected)
@@ -128,20 +140,78 @@ def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = Fal
     y = past["is_churned_after"].astype(bool).to_numpy()
     step(f"Training on {len(past):,} customers active at the cutoff "
          f"({y.mean():.1%} churned since)")
-    report = propensity.train(past, y, feats, seed=seed)
+    report = propensity.train(past, y, _churn_features(include_protected), seed=seed)
+    return Trained(report, past, y, cutoff, past_sql)
+
+
+def register_trained(wh: Warehouse, trained: Trained, *, include_protected: bool, seed: int,
+                     actor: str = "assistant", status: str | None = None
+                     ) -> model_registry.ModelRecord:
+    """Put a trained churn model in the registry (champion if it is the first)."""
+    report = trained.report
+    X_te, _ = trained.held_out
+    artifact = model_registry.propensity_artifact(report, propensity.predict(report, X_te))
+    ref = reference_ts(wh)
+    return model_registry.register(
+        wh, "churn", artifact, scope=churn_scope(include_protected),
+        features=[f.name for f in report.features], metrics=_metrics(report),
+        params={"include_protected": include_protected, "seed": seed,
+                "label": "churned in the 90 days after the cutoff"},
+        train_from=trained.cutoff - timedelta(days=LOOKBACK_DAYS), train_to=trained.cutoff,
+        as_of=ref, actor=actor, status=status)
+
+
+def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = False,
+                seed: int = 42, retrain: bool = False, session: str = "", question: str = "",
+                progress: Progress | None = None) -> ScoringResult:
+    """Score the active customers with the champion churn model, training one when there is
+    none; `retrain` trains a challenger on the latest time split first, promoted only when it
+    beats the champion on the same held-out customers (tools.champions)."""
+    from tools import champions
+
+    step = progress or (lambda _msg: None)
+    ref = reference_ts(wh)
+    scope = churn_scope(include_protected)
+    base = {"reference_ts": ref.isoformat(), "include_protected": include_protected,
+            "seed": seed, "data": _fingerprint(wh)}
+    champ = model_registry.champion(wh, "churn", scope)
+    decision = None
+    if champ is not None and not retrain:
+        params = base | {"cutoff": champ.train_to.isoformat(), "model_id": champ.model_id}
+        cached = _reusable(wh, params)
+        if cached is not None:
+            return ScoringResult(cached, True, wh.df(_at_risk_sql(cached["run_id"], top_n)),
+                                 [_at_risk_sql(cached["run_id"], top_n)])
+        sql = []
+    else:
+        trained = train_latest(wh, include_protected=include_protected, seed=seed,
+                               progress=step)
+        sql = [trained.sql]
+        new = register_trained(wh, trained, include_protected=include_protected, seed=seed,
+                               actor=session or "assistant")
+        if champ is not None:
+            step("Comparing the new model with the champion on the same held-out customers")
+            decision = champions.challenge(wh, champ, new, trained)
+        champ = model_registry.require_champion(wh, "churn", scope)
+        params = base | {"cutoff": champ.train_to.isoformat(), "model_id": champ.model_id}
+    artifact = model_registry.load_artifact(wh, champ)
     step("Scoring the customers active today")
     now = compute_features(wh, active_only=True, include_protected=include_protected)
+    report = model_registry.propensity_report(artifact)
     scores = propensity.score(report, now)
     scores.insert(0, "customer_id", now["customer_id"].to_numpy())
     threshold = float(scores.loc[scores["decile"] == 1, "score"].min())
-    metrics = _metrics(report) | {"scored": len(scores), "top_decile_threshold": threshold,
-                                  "scored_top_decile": int((scores["decile"] == 1).sum())}
+    metrics = champ.metrics | {"scored": len(scores), "top_decile_threshold": threshold,
+                               "scored_top_decile": int((scores["decile"] == 1).sum()),
+                               "model_id": champ.model_id, "model_version": champ.version}
+    if decision is not None:
+        metrics["challenge"] = decision.to_dict()
     run = Run(kind="churn", source_table="customers", params=params, metrics=metrics,
               protected_attributes_used=include_protected, row_count=len(scores), as_of=ref,
               session=session, question=question)
     save_scores(wh, run, scores)
     stored = get_run(wh, run.run_id, kinds=("churn",))
-    sql = [past_sql, now.attrs["sql"], _at_risk_sql(run.run_id, top_n)]
+    sql += [now.attrs["sql"], _at_risk_sql(run.run_id, top_n)]
     return ScoringResult(stored, False, wh.df(_at_risk_sql(run.run_id, top_n)), sql)
 
 
@@ -213,11 +283,17 @@ def summary(res: ScoringResult, *, table: str | None, target: str | None) -> str
                f"{m['precision_top_decile']:.0%} (lift {m['lift_top_decile']:.1f}x over the "
                f"base rate {m['base_rate']:.0%}), Brier score {m['brier']:.3f}")
     if table is None:
+        which = (f"the champion churn model {m['model_id']} (version {m['model_version']}), "
+                 if m.get("model_id") else "model ")
         head = (f"Churn run {run['run_id']}{' (reused, same data)' if res.reused else ''}: "
-                f"model trained on customers active at {run['params']['cutoff'][:10]}, label = "
-                f"churned in the 90 days after; {model}; {quality}. Scored "
+                f"{which}trained on customers active at {run['params']['cutoff'][:10]}, label "
+                f"= churned in the 90 days after; {model}; {quality}. Scored "
                 f"{m['scored']:,} active customers; {m['scored_top_decile']:,} in the top "
                 f"decile (score >= {m['top_decile_threshold']:.2f}).")
+        if m.get("challenge"):
+            from tools.champions import Decision, words
+
+            head += " " + words(Decision(**m["challenge"]))
     else:
         head = (f"Propensity run {run['run_id']} on table {table}, target {target}: {model}; "
                 f"{quality}. Scored {m['scored']:,} rows. Columns: {m['profile']}.")

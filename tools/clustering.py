@@ -138,6 +138,8 @@ class Clustering:
     inertia: float = 0.0
     fit_rows: int = 0
     columns: list[Column] = field(default_factory=list)
+    prep: Pipeline | None = None                 # the fitted transform to the clustering space
+    centers: np.ndarray | None = None            # (k, d): row i is the centre of segment i + 1
 
 
 def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -265,16 +267,51 @@ def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, se
                 labels[rows] = model.predict(prep.transform(block))
         else:
             labels = model.labels_
-    labels = _relabel_by_size(labels)
+    mapping = _size_mapping(labels, k)
+    labels = mapping[labels]
+    used = np.nonzero(mapping)[0]      # a centre no customer is nearest to is dropped
+    centers = np.empty((len(used), model.cluster_centers_.shape[1]),
+                       dtype=model.cluster_centers_.dtype)
+    centers[mapping[used] - 1] = model.cluster_centers_[used]
     sil = round(_silhouette(X_fit, labels[fit_rows], seed), 4)
     return Clustering(labels=labels, k=k, k_reason=reason, stability=scores, silhouette=sil,
-                      inertia=float(model.inertia_), fit_rows=len(fit_rows), columns=columns)
+                      inertia=float(model.inertia_), fit_rows=len(fit_rows), columns=columns,
+                      prep=prep, centers=centers)
+
+
+def _size_mapping(labels: np.ndarray, k: int | None = None) -> np.ndarray:
+    """label -> segment id 1..k', 1 the largest (ties: lower original label first); 0 for a
+    label no row has."""
+    counts = np.bincount(labels, minlength=k or 0)
+    ids = np.nonzero(counts)[0]
+    order = ids[np.lexsort((ids, -counts[ids]))]
+    mapping = np.zeros(len(counts), dtype=np.int32)
+    mapping[order] = np.arange(1, len(order) + 1)
+    return mapping
 
 
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
     """Segment ids 1..k, 1 the largest (ties: lower original label first)."""
-    ids, counts = np.unique(labels, return_counts=True)
-    order = ids[np.lexsort((ids, -counts))]
-    mapping = np.empty(ids.max() + 1, dtype=np.int32)
-    mapping[order] = np.arange(1, len(order) + 1)
-    return mapping[labels]
+    return _size_mapping(labels)[labels]
+
+
+# -- the fitted transform as plain arrays (persisted with the model; see tools.model_registry) ----
+def transform_state(prep: Pipeline) -> dict[str, np.ndarray]:
+    """The fitted statistics of `preprocessor(...)`: enough to rebuild it without pickling."""
+    p, sc = prep.named_steps["prepare"], prep.named_steps["scale"]
+    return {"medians": p.medians_, "low": p.low_, "high": p.high_,
+            "mean": sc.mean_, "scale": sc.scale_}
+
+
+def preprocessor_from_state(columns: list[Column], state: dict[str, np.ndarray]) -> Pipeline:
+    """`preprocessor(columns)` with the fitted statistics of `transform_state` put back."""
+    prep = preprocessor(columns)
+    p, sc, w = (prep.named_steps[n] for n in ("prepare", "scale", "weigh"))
+    p.medians_, p.low_, p.high_ = (np.asarray(state[n], dtype=np.float64)
+                                   for n in ("medians", "low", "high"))
+    sc.mean_ = np.asarray(state["mean"], dtype=np.float64)
+    sc.scale_ = np.asarray(state["scale"], dtype=np.float64)
+    sc.var_ = sc.scale_ ** 2
+    sc.n_features_in_ = w.n_features_in_ = len(columns)
+    sc.n_samples_seen_ = 1
+    return prep

@@ -61,6 +61,7 @@ class ModelReport:
     train_rows: int = 0
     test_rows: int = 0
     positive_rate: float = 0.0
+    test_index: np.ndarray | None = None   # positions (in the rows given to train) held out
 
 
 def _candidates(seed: int) -> dict[str, object]:
@@ -111,6 +112,21 @@ def top_decile(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     return precision, (precision / base if base else float("nan"))
 
 
+def evaluation(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """ROC AUC, precision and lift in the top decile, Brier score and base rate of scores `p`
+    for outcomes `y` (the held-out report of every model, and of champion vs challenger)."""
+    y = np.asarray(y, dtype=int)
+    precision, lift = top_decile(y, p)
+    auc = roc_auc_score(y, p) if 0 < y.sum() < len(y) else float("nan")
+    return {
+        "roc_auc": round(float(auc), 4),
+        "precision_top_decile": round(precision, 4),
+        "lift_top_decile": round(lift, 2),
+        "brier": round(float(brier_score_loss(y, p)), 4),
+        "base_rate": round(float(y.mean()), 4),
+    }
+
+
 def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Predicted vs observed rate in score deciles of the held-out rows."""
     frame = pd.DataFrame({"y": y, "p": p})
@@ -145,8 +161,8 @@ def _train(X: pd.DataFrame, y: np.ndarray, features: Sequence[Feature], seed: in
             f"too few examples to learn from: {positives:,} positive and {len(y) - positives:,} "
             f"negative rows (at least {MIN_POSITIVES} of each are needed)")
     Xl = _log_inputs(X[[f.name for f in features]].astype("float64"), features)
-    X_tr, X_te, y_tr, y_te = train_test_split(Xl, y, test_size=TEST_SIZE, stratify=y,
-                                              random_state=seed)
+    X_tr, X_te, y_tr, y_te, _, test_index = train_test_split(
+        Xl, y, np.arange(len(y)), test_size=TEST_SIZE, stratify=y, random_state=seed)
     X_fit, X_val, y_fit, y_val = train_test_split(X_tr, y_tr, test_size=VALIDATION_SIZE,
                                                   stratify=y_tr, random_state=seed)
     validation = {}
@@ -156,14 +172,7 @@ def _train(X: pd.DataFrame, y: np.ndarray, features: Sequence[Feature], seed: in
     best = max(validation, key=lambda n: (validation[n], n == "gbm"))
     model = _candidates(seed)[best].fit(X_tr, y_tr)
     p = model.predict_proba(X_te)[:, 1]
-    precision, lift = top_decile(y_te, p)
-    metrics = {
-        "roc_auc": round(float(roc_auc_score(y_te, p)), 4),
-        "precision_top_decile": round(precision, 4),
-        "lift_top_decile": round(lift, 2),
-        "brier": round(float(brier_score_loss(y_te, p)), 4),
-        "base_rate": round(float(y_te.mean()), 4),
-    }
+    metrics = evaluation(y_te, p)
     rows = np.arange(len(X_te))
     if len(rows) > IMPORTANCE_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(len(rows), IMPORTANCE_ROWS,
@@ -181,7 +190,8 @@ def _train(X: pd.DataFrame, y: np.ndarray, features: Sequence[Feature], seed: in
     return ModelReport(model=model, model_name=best, validation_auc=validation, metrics=metrics,
                        calibration=calibration_table(y_te, p), drivers=drivers,
                        features=list(features), medians=medians, train_rows=len(X_tr),
-                       test_rows=len(X_te), positive_rate=round(float(y.mean()), 4))
+                       test_rows=len(X_te), positive_rate=round(float(y.mean()), 4),
+                       test_index=np.sort(test_index))
 
 
 def _show(value: float, feature: Feature) -> str:
@@ -194,32 +204,56 @@ def _raw(value: float, feature: Feature) -> float:
     return float(np.expm1(value)) if feature.scale == "log" else float(value)
 
 
+def decile_edges(scores: np.ndarray) -> np.ndarray:
+    """The nine score thresholds between deciles of a scored population, highest first: a
+    later row is in decile 1 when its score is at least edges[0] (see `score`)."""
+    return np.quantile(np.asarray(scores, dtype=float), np.arange(9, 0, -1) / 10)
+
+
+def predict(report: ModelReport, X: pd.DataFrame) -> np.ndarray:
+    """The predicted probabilities of the rows of X (raw feature values)."""
+    feats = report.features
+    Xl = _log_inputs(X[[f.name for f in feats]].astype("float64"), feats)
+    with threadpool_limits(_threads(len(X))):
+        return report.model.predict_proba(Xl)[:, 1]
+
+
 def score(report: ModelReport, X: pd.DataFrame, *, reasons: int = 3,
-          explain_deciles: int = REASON_DECILES) -> pd.DataFrame:
+          explain_deciles: int = REASON_DECILES, edges: np.ndarray | None = None
+          ) -> pd.DataFrame:
     """Score rows: score, decile (1 = highest 10%), and up to `reasons` reasons in words.
 
-    A reason is a driver whose value, set to the typical (median) value, lowers this row's
-    score the most: "transactions in the last 90 days: 2 vs typical 12". Reasons explain high
-    scores, so only rows in the top `explain_deciles` deciles get them (the rest: "").
+    Deciles rank the rows given, or, with `edges` (from `decile_edges` of an earlier scored
+    population), place each row against that population, so that one customer scored alone
+    still gets a meaningful decile. A reason is a driver whose value, set to the typical
+    (median) value, lowers this row's score the most: "transactions in the last 90 days: 2 vs
+    typical 12". Reasons explain high scores, so only rows in the top `explain_deciles` deciles
+    get them (the rest: "").
     """
     with threadpool_limits(_threads(len(X))):
-        return _score(report, X, reasons, explain_deciles)
+        return _score(report, X, reasons, explain_deciles, edges)
 
 
-def _score(report: ModelReport, X: pd.DataFrame, reasons: int, explain_deciles: int
-           ) -> pd.DataFrame:
+def _score(report: ModelReport, X: pd.DataFrame, reasons: int, explain_deciles: int,
+           edges: np.ndarray | None) -> pd.DataFrame:
     feats = report.features
     Xl = _log_inputs(X[[f.name for f in feats]].astype("float64"), feats)
     p = report.model.predict_proba(Xl)[:, 1]
     out = pd.DataFrame({"score": p.round(4)}, index=X.index)
-    ranks = pd.Series(p).rank(method="first", ascending=False).to_numpy()
-    out["decile"] = np.minimum((np.ceil(ranks / len(p) * 10)).astype(int), 10)
+    if edges is not None:
+        out["decile"] = 1 + (p[:, None] < np.asarray(edges)[None, :]).sum(axis=1)
+    else:
+        ranks = pd.Series(p).rank(method="first", ascending=False).to_numpy()
+        out["decile"] = np.minimum((np.ceil(ranks / len(p) * 10)).astype(int), 10)
     by_name = {f.name: f for f in feats}
     drivers = [d for d in report.drivers if d.feature in report.medians][:REASON_DRIVERS]
     if not drivers or reasons <= 0:
         out["reasons"] = ""
         return out
     explain = np.nonzero(out["decile"].to_numpy() <= explain_deciles)[0]
+    if not len(explain):
+        out["reasons"] = ""
+        return out
     Xe = Xl.iloc[explain]
     gains = np.zeros((len(Xe), len(drivers)))
     for j, d in enumerate(drivers):

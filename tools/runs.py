@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -249,8 +250,9 @@ def _keyed(frame: pd.DataFrame, key: str, warehouse_ids: bool) -> pd.DataFrame:
 
 def save_segmentation(wh: Warehouse, run: Run, cards: list[SegmentCard],
                       members: pd.DataFrame, *, key: str = "customer_id",
-                      warehouse_ids: bool = True) -> None:
-    """Store a segmentation run, its cards and memberships (`key`, segment_id) atomically."""
+                      warehouse_ids: bool = True, also: Callable | None = None) -> None:
+    """Store a segmentation run, its cards and memberships (`key`, segment_id) atomically;
+    `also(cursor)` writes more in the same transaction (the run's model in the registry)."""
     ensure_tables(wh)
     rows = _keyed(members, key, warehouse_ids)
     rows["segment_id"] = members["segment_id"].astype("int32").to_numpy()
@@ -270,6 +272,8 @@ def save_segmentation(wh: Warehouse, run: Run, cards: list[SegmentCard],
                         "FROM __members")
         finally:
             cur.unregister("__members")
+        if also is not None:
+            also(cur)
 
 
 def save_scores(wh: Warehouse, run: Run, scores: pd.DataFrame, *, key: str = "customer_id",

@@ -185,10 +185,55 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
     if save:
         step("Saving the run")
         t3 = time.perf_counter()
-        save_segmentation(wh, run, cards, members, key=key, warehouse_ids=table is None)
+        staged = None
+        if result is not None:
+            staged = _stage_model(wh, run, result, cards, scope=segmentation_scope(params),
+                                  actor=session or "assistant", question=question)
+            run.metrics["model_id"] = staged.record.model_id
+        try:
+            save_segmentation(wh, run, cards, members, key=key, warehouse_ids=table is None,
+                              also=staged.write if staged else None)
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
         timings["save"] = time.perf_counter() - t3
     return Segmentation(run=run, cards=cards, clustering=result, members=members,
                         excluded=excluded, notes=notes, sql=sql, timings=timings)
+
+
+def segmentation_scope(params: dict) -> str:
+    """The population a behavioural segmentation describes, as a registry scope: `customers`
+    for all warehouse customers with transactions, `customers where ...` for a filtered run,
+    `table:NAME` for a user table. Each scope has its own champion."""
+    if params.get("table"):
+        return f"table:{params['table']}"
+    parts = [f"{name}={params[name]}" for name in ("country", "product") if params.get(name)]
+    if params.get("active_only"):
+        parts.insert(0, "active")
+    return "customers" + (f" where {', '.join(parts)}" if parts else "")
+
+
+def _stage_model(wh: Warehouse, run: Run, result: Clustering, cards: list[SegmentCard], *,
+                 scope: str, actor: str, question: str):
+    """The run's fitted segmentation, staged for the registry as the scope's champion (a
+    segmentation a person asked for is the one they will talk about)."""
+    from datetime import timedelta
+
+    from tools.features import LOOKBACK_DAYS
+    from tools.model_registry import segmentation_artifact, stage
+
+    names = {c.segment_id: c.name for c in cards}
+    as_of = run.as_of
+    metrics = {k: run.metrics.get(k) for k in ("k", "k_reason", "silhouette", "stability",
+                                               "inertia", "fit_rows")}
+    metrics["sizes"] = {str(c.segment_id): c.size for c in cards}
+    return stage(wh, "segmentation", segmentation_artifact(result, names), scope=scope,
+                 run_id=run.run_id, features=[c.name for c in result.columns], metrics=metrics,
+                 params=run.params, as_of=as_of, train_to=as_of,
+                 train_from=as_of - timedelta(days=LOOKBACK_DAYS) if as_of else None,
+                 status="champion", actor=actor,
+                 note=f"asked for: {question}" if question else "a new segmentation")
 
 
 # -- views for the person and the model ------------------------------------------------------------

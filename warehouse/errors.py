@@ -51,6 +51,14 @@ class RunNotFound(AssistantError):
     """A saved segmentation or scoring run does not exist (or there is none yet)."""
 
 
+class ModelNotFound(RunNotFound):
+    """No model of that kind is registered (or no champion yet); says how to make one."""
+
+
+class ModelArtifactError(AssistantError):
+    """A model's saved file is missing, altered (hash mismatch) or holds untrusted types."""
+
+
 class SqlRefused(QueryError):
     """The SQL guard refused a query (not one read-only SELECT over known tables); says why."""
 
