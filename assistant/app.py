@@ -1,4 +1,10 @@
-"""Serve the chat page (and the MCP server) on settings.host:settings.port."""
+"""Serve the chat page (and the MCP server) on settings.host:settings.port.
+
+The server is a FastAPI app: our own routes first (downloads through expiring per-session
+links, a health check), then the Gradio page mounted at "/". Gradio serves no folder of ours
+(`allowed_paths` is empty), so a file with customer data is only ever reachable through a link
+the download store handed to the session that made it.
+"""
 
 from __future__ import annotations
 
@@ -30,36 +36,84 @@ def make_assistant_factory(wh):
     return make
 
 
-def create(settings: Settings, wh: Warehouse) -> gr.Blocks:
+def create(settings: Settings, wh: Warehouse, downloads=None) -> gr.Blocks:
     from assistant.ui import mcp
+    from assistant.ui.downloads import DownloadStore
     from assistant.ui.page import build_app
 
-    demo = build_app(settings, wh, make_assistant_factory(wh))
+    downloads = downloads if downloads is not None else DownloadStore(settings.download_ttl)
+    demo = build_app(settings, wh, make_assistant_factory(wh), downloads=downloads)
     mcp.register(demo, wh, settings)
     return demo
 
 
-def _stop(signum, frame) -> None:
-    raise KeyboardInterrupt  # Gradio's own clean shutdown, then the exit handlers run
+def _gradio_app(app):
+    from starlette.routing import Mount
+
+    return next(r.app for r in app.routes if isinstance(r, Mount))
+
+
+def create_server(settings: Settings, wh: Warehouse):
+    """The FastAPI app: download and health routes, then the page (and MCP) mounted at "/"."""
+    from fastapi import FastAPI
+
+    from assistant.ui import downloads as dl
+    from assistant.ui.page import CSS
+
+    store = dl.DownloadStore(settings.download_ttl)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.downloads = store
+
+    async def current_user(request):
+        """The signed-in user as Gradio knows them (None when the app has no authentication)."""
+        gradio_app = _gradio_app(app)
+        if gradio_app.auth_dependency is not None:
+            user = gradio_app.auth_dependency(request)
+            return await user if hasattr(user, "__await__") else user
+        cookie = (request.cookies.get(f"access-token-{gradio_app.cookie_id}")
+                  or request.cookies.get(f"access-token-unsecure-{gradio_app.cookie_id}"))
+        return gradio_app.tokens.get(cookie)
+
+    app.include_router(dl.router(store, current_user))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    demo = create(settings, wh, downloads=store)
+    demo.queue(default_concurrency_limit=settings.concurrency)
+    return gr.mount_gradio_app(
+        app, demo, path="", server_name=settings.host, server_port=settings.port,
+        show_error=True, theme=gr.themes.Soft(primary_hue="indigo"), css=CSS,
+        allowed_paths=[], mcp_server=settings.mcp, ssr_mode=False,
+    )
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(0)   # so the exit handlers run (the sessions' result files go)
 
 
 def serve(settings: Settings) -> None:
     """Open the warehouse (read-write, sandboxed) and serve the page until interrupted
     (Ctrl-C or SIGTERM: both stop it cleanly and remove the sessions' result files)."""
-    from assistant.ui.page import CSS
+    import uvicorn
+
     from assistant.ui.session import downloads_root
 
-    signal.signal(signal.SIGTERM, _stop)
     # Gradio keeps its own copy of every file it serves; unless told otherwise, keep those in
     # the private folder that goes when the server stops.
     if not os.environ.get("GRADIO_TEMP_DIR"):
         os.environ["GRADIO_TEMP_DIR"] = str(downloads_root() / "gradio")
+    # uvicorn stops gracefully on SIGTERM, then re-raises it to the handler that was there
+    # before: ours, so the process exits through its exit handlers instead of dying.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     wh = Warehouse.open(settings.warehouse)
-    demo = create(settings, wh)
-    exports = (settings.warehouse.parent / "exports").resolve()
-    exports.mkdir(parents=True, exist_ok=True)
-    demo.queue(default_concurrency_limit=settings.concurrency).launch(
-        server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
-        show_error=True, theme=gr.themes.Soft(primary_hue="indigo"), css=CSS,
-        allowed_paths=[str(exports)], mcp_server=settings.mcp,
-    )
+    try:
+        app = create_server(settings, wh)
+        print(f"Serving the chat page on http://{settings.host}:{settings.port}/ "
+              "(Ctrl-C to stop)", flush=True)
+        # open streams (a browser tab, an SSE client) get 5 s to finish when stopping
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                    access_log=False, timeout_graceful_shutdown=5)
+    finally:
+        wh.close()

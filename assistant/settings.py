@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     concurrency: int = Field(16, ge=1, description="Questions the page answers at once.")
     mcp: bool = Field(True, description="Also serve the tools as an MCP server "
                       "(http://HOST:PORT/gradio_api/mcp/sse).")
+    download_ttl: float = Field(
+        1800.0, gt=0, description="Seconds a download link of the page keeps working (links "
+        "are per browser session and unguessable).")
 
     # Conversations kept for `assistant ask --session`
     state_dir: Path = Field(Path("data/sessions"), description="Where named sessions are kept.")

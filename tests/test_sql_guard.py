@@ -15,6 +15,7 @@ import pytest
 from assistant.settings import Settings
 from tools import sql_guard
 from tools.result import ToolContext
+from tools.runs import ensure_tables
 from tools.sql import _execute, run_sql
 from warehouse.connection import Warehouse
 from warehouse.errors import QueryError, SqlRefused
@@ -100,12 +101,47 @@ def test_a_slow_query_is_stopped_at_the_time_limit(wh):
                    "SELECT 1 AS one").data["rows"] == 1
 
 
-def test_user_imported_tables_and_assistant_tables_can_be_read(writable_warehouse):
+def test_user_tables_and_allowed_assistant_tables_can_be_read(writable_warehouse):
     with Warehouse.open(writable_warehouse) as wh:
         wh.execute("CREATE TABLE leads AS SELECT 1 AS lead_id, 'DE' AS country")
-        wh.execute("CREATE SCHEMA IF NOT EXISTS assistant")
+        ensure_tables(wh)
         wh.execute("CREATE TABLE assistant.notes AS SELECT 'hello' AS note")
         catalog = sql_guard.catalog_of(wh)
-        sql_guard.check("SELECT * FROM leads JOIN assistant.notes ON true", catalog)
-        with pytest.raises(SqlRefused, match=r"unknown table 'assistant\.nothing'"):
-            sql_guard.check("SELECT * FROM assistant.nothing", catalog)
+        sql_guard.check("SELECT * FROM leads JOIN assistant.segments ON true", catalog)
+        sql_guard.check("SELECT count(*) FROM assistant.segment_members JOIN assistant.scores "
+                        "USING (run_id)", catalog)
+        # an allow-list: a table the assistant adds later is not readable until listed
+        for table in ("notes", "audiences", "drafts", "audit_log", "nothing"):
+            with pytest.raises(SqlRefused, match=rf"unknown table 'assistant\.{table}'"):
+                sql_guard.check(f"SELECT * FROM assistant.{table}", catalog)
+
+
+def test_runs_are_read_without_sessions_questions(writable_warehouse):
+    """Another session's question or conversation id never comes back, whatever the shape."""
+    with Warehouse.open(writable_warehouse) as wh:
+        ensure_tables(wh)
+        wh.execute("INSERT INTO assistant.runs (run_id, kind, created_at, session, question) "
+                   "VALUES ('seg-1', 'segmentation', now(), 'secret-session', 'a secret')")
+        catalog = sql_guard.catalog_of(wh)
+        ctx = ToolContext(wh=wh, settings=Settings())
+        for sql in ("SELECT * FROM assistant.runs", "SELECT r FROM assistant.runs r",
+                    "SELECT #11, #12 FROM assistant.runs", "SELECT COLUMNS('.*') FROM "
+                    "ASSISTANT.RUNS", "SELECT to_json(r) FROM assistant.runs AS r"):
+            tree = sql_guard.check(sql, catalog)
+            try:
+                result = run_sql(ctx, sql)
+            except QueryError:
+                continue                                  # a refusal is fine, a leak is not
+            text = result.summary + result.tables[0].df.to_csv()
+            assert "secret" not in text, (sql, sql_guard.restricted_sql(tree, catalog))
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM pg_settings, (WITH pg_settings AS (SELECT 1) SELECT 1) t",
+    "WITH x AS (SELECT 1) SELECT * FROM (WITH duckdb_settings AS (SELECT 1) SELECT 1) s, "
+    "pg_settings",
+    "SELECT * FROM (WITH information_schema AS (SELECT 1) SELECT 1) s, information_schema.tables",
+])
+def test_a_cte_only_hides_tables_where_it_is_visible(wh, sql):
+    with pytest.raises(SqlRefused):
+        sql_guard.check(sql, sql_guard.catalog_of(wh))

@@ -91,6 +91,14 @@ def test_grouped_question(page):
     assert table_rows(page) >= 5
     assert has_chart(page)
     page.screenshot(path=str(ARTIFACTS / "2_grouped_chart.png"), full_page=True)
+    open_tab(page, "Downloads")
+    link = page.locator("#result-files a").first
+    href = link.get_attribute("href")
+    assert href.startswith("/downloads/") and href.endswith(".csv")
+    page.screenshot(path=str(ARTIFACTS / "2_grouped_downloads.png"), full_page=True)
+    with page.expect_download() as download:             # the browser session gets its file
+        link.click()
+    assert download.value.suggested_filename.endswith(".csv")
 
 
 def test_segment_my_customers(page):

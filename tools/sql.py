@@ -47,7 +47,9 @@ def run_sql(ctx: ToolContext, sql: str, title: str = "") -> ToolResult:
     settings = ctx.settings
     catalog = sql_guard.catalog_of(ctx.wh)
     tree = sql_guard.check(sql, catalog)
-    columns, rows = _execute(ctx.wh, sql, cap=settings.row_cap, timeout=settings.query_timeout)
+    runnable = sql_guard.restricted_sql(tree, catalog) or sql
+    columns, rows = _execute(ctx.wh, runnable, cap=settings.row_cap,
+                             timeout=settings.query_timeout)
     truncated = len(rows) > settings.row_cap
     rows = rows[: settings.row_cap]
     reads_pii = any(privacy.is_pii_column(c)

@@ -2,7 +2,10 @@
 
 The query is parsed with sqlglot (DuckDB dialect), never sniffed by prefix. Accepted: one SELECT
 (or WITH / UNION / INTERSECT / EXCEPT / FROM-first) query whose every table is a warehouse table
-or view in schema `main`, a table in schema `assistant`, or a CTE of the query itself.
+or view in schema `main`, one of the assistant tables on the allow-list `MODEL_READABLE` (only
+their listed columns: `restricted_sql` rewrites the query so nothing else can be read, not even
+through `*`), or a CTE visible where it is used (a CTE inside a subquery does not hide a system
+table of the same name elsewhere).
 
 Refused, each with a reason the model can act on:
 - several statements, and any statement that is not a query (DDL, DML, PRAGMA, SET, ATTACH,
@@ -28,6 +31,8 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.scope import traverse_scope
 
 from warehouse.contract import ASSISTANT_SCHEMA
 from warehouse.errors import SqlRefused
@@ -37,6 +42,16 @@ from warehouse.errors import SqlRefused
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 ALLOWED_SCHEMAS = ("main", ASSISTANT_SCHEMA)
+# What model SQL may read in the assistant schema, table -> readable columns (None: all). An
+# allow-list: audiences (file paths), drafts, the audit log, trigger logs and any table added
+# later stay unreadable unless listed here; no session's question or conversation id is listed.
+MODEL_READABLE: dict[str, tuple[str, ...] | None] = {
+    "runs": ("run_id", "kind", "created_at", "source_table", "as_of", "params", "metrics",
+             "code_version", "protected_attributes_used", "row_count"),
+    "segments": None,
+    "segment_members": None,
+    "scores": None,
+}
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "system", "temp")
 # Table functions that only generate values; everything else in FROM must be a real table.
 ALLOWED_TABLE_FUNCTIONS = (exp.GenerateSeries, exp.Unnest, exp.ExplodingGenerateSeries)
@@ -99,7 +114,8 @@ class Catalog:
 
 
 def catalog_of(wh) -> Catalog:
-    """The tables and views a query may read in this warehouse (read from DuckDB's catalog)."""
+    """The tables and views a query may read in this warehouse (read from DuckDB's catalog):
+    every table and view of `main`, and of the assistant schema what MODEL_READABLE allows."""
     rows = wh.rows(
         "SELECT schema_name, table_name, list(column_name ORDER BY column_index) "
         "FROM duckdb_columns() WHERE database_name = current_database() "
@@ -107,7 +123,37 @@ def catalog_of(wh) -> Catalog:
         [ASSISTANT_SCHEMA],
     )
     database = wh.scalar("SELECT current_database()") or ""
-    return Catalog({(s, t): tuple(cols) for s, t, cols in rows}, database)
+    tables: dict[tuple[str, str], tuple[str, ...]] = {}
+    for schema, table, cols in rows:
+        if schema == ASSISTANT_SCHEMA:
+            if table not in MODEL_READABLE:
+                continue
+            allowed = MODEL_READABLE[table]
+            cols = [c for c in cols if allowed is None or c in allowed]
+        tables[(schema, table)] = tuple(cols)
+    return Catalog(tables, database)
+
+
+def restricted_sql(tree: exp.Query, catalog: Catalog) -> str | None:
+    """The SQL to run instead of a checked query that reads an assistant table with a column
+    allow-list (each such table becomes a subquery of just those columns, so `*`, structs and
+    positions see nothing else); None when the query can run as written."""
+    limited = {t for t, cols in MODEL_READABLE.items() if cols is not None}
+
+    def is_limited(node: exp.Table) -> bool:
+        return (node.db or "").lower() == ASSISTANT_SCHEMA and node.name.lower() in limited
+
+    if not any(is_limited(t) for t in tree.find_all(exp.Table)):
+        return None
+    tree = tree.copy()
+    for table in [t for t in tree.find_all(exp.Table) if is_limited(t)]:
+        name = table.name.lower()
+        columns = catalog.tables.get((ASSISTANT_SCHEMA, name), ())
+        inner = exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(
+            exp.table_(name, db=ASSISTANT_SCHEMA))
+        table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(
+            this=exp.to_identifier(table.alias or name))))
+    return tree.sql(dialect="duckdb")
 
 
 def _statement_name(node: exp.Expression, sql: str) -> str:
@@ -146,8 +192,20 @@ def _denied_function(name: str) -> bool:
     return name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES)
 
 
-def _cte_names(tree: exp.Expression) -> set[str]:
-    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+def _cte_references(tree: exp.Expression) -> set[int]:
+    """ids of the Table nodes that name a CTE visible in their own scope. When sqlglot cannot
+    scope the query, none are: every name is then checked against the catalog (fail closed)."""
+    refs: set[int] = set()
+    try:
+        scopes = traverse_scope(tree)
+    except (SqlglotError, KeyError, ValueError, AttributeError, TypeError):
+        return refs
+    for scope in scopes:
+        visible = {name.lower() for name in scope.cte_sources}
+        for table in scope.tables:
+            if not table.db and not table.catalog and table.name.lower() in visible:
+                refs.add(id(table))
+    return refs
 
 
 def _suggest(name: str, catalog: Catalog) -> str:
@@ -157,7 +215,7 @@ def _suggest(name: str, catalog: Catalog) -> str:
     return f"{hint}The tables are: {known}"
 
 
-def _check_table(table: exp.Table, catalog: Catalog, ctes: set[str]) -> None:
+def _check_table(table: exp.Table, catalog: Catalog, is_cte: bool) -> None:
     source = table.this
     if not isinstance(source, exp.Identifier):
         if isinstance(source, ALLOWED_TABLE_FUNCTIONS):
@@ -184,7 +242,7 @@ def _check_table(table: exp.Table, catalog: Catalog, ctes: set[str]) -> None:
             f"the system catalog ({table.sql('duckdb')}) is not available; call "
             "describe_warehouse to see the tables and columns"
         )
-    if not schema and name.lower() in ctes:
+    if is_cte:
         return
     if schema and schema not in ALLOWED_SCHEMAS:
         raise SqlRefused(f"unknown schema {schema!r}; {_suggest(name, catalog)}")
@@ -239,7 +297,7 @@ def check(sql: str, catalog: Catalog) -> exp.Query:
                     f"the function {name}() is not allowed: it reads files, the network, the "
                     "environment or the system catalog; query the warehouse tables instead"
                 )
-    ctes = _cte_names(tree)
+    ctes = _cte_references(tree)
     for table in tree.find_all(exp.Table):
-        _check_table(table, catalog, ctes)
+        _check_table(table, catalog, id(table) in ctes)
     return tree

@@ -18,6 +18,7 @@ import pandas as pd
 from assistant.events import Answer, Done, TextDelta, ToolFinished, ToolStarted
 from assistant.settings import Settings
 from assistant.ui import charts, render, translate
+from assistant.ui.downloads import DownloadStore, links_html
 from assistant.ui.session import Overrides, Session
 from tools.result import TableResult
 from warehouse.files import file_stem
@@ -73,23 +74,29 @@ def warehouse_markdown(wh) -> str:
 EMPTY_TABLE = pd.DataFrame()
 
 
-def _result_views(answer: Answer | None, index: int, downloads: Path) -> tuple:
-    """(table, figure, details markdown, files, dropdown update) for one table of an answer."""
+def _result_views(answer: Answer | None, index: int, session: Session,
+                  downloads: DownloadStore) -> tuple:
+    """(table, figure, details markdown, download links, dropdown update) for one table of an
+    answer. Files are offered through the session's own expiring links, never by path."""
     details = _details(answer) if answer is not None else ""
+    files = [Path(f) for f in answer.files if Path(f).exists()] if answer else []
     if answer is None or not answer.tables:
-        files = [str(f) for f in answer.files if Path(f).exists()] if answer else []
-        return (EMPTY_TABLE, None, details, files or None,
+        return (EMPTY_TABLE, None, details, _links(files, session, downloads),
                 gr.update(choices=[], value=None, visible=False))
     index = max(0, min(index, len(answer.tables) - 1))
     table = answer.tables[index]
     spec = next((c for c in answer.charts if charts._spec_fits(c, table.df)), None)
     fig = charts.figure(table, spec)
-    csv = downloads / f"{file_stem(table.title, 'result')}.csv"
+    csv = session.downloads / f"{file_stem(table.title, 'result')}.csv"
     table.df.to_csv(csv, index=False)
-    files = [str(csv), *[str(f) for f in answer.files if Path(f).exists()]]
     titles = [f"{i + 1}. {t.title or 'Result'}" for i, t in enumerate(answer.tables)]
-    return (render.styled(table.df), fig, details, files,
+    return (render.styled(table.df), fig, details, _links([csv, *files], session, downloads),
             gr.update(choices=titles, value=titles[index], visible=len(titles) > 1))
+
+
+def _links(paths: list[Path], session: Session, downloads: DownloadStore) -> str:
+    links = [(downloads.offer(p, session=session.id, user=session.user), p.name) for p in paths]
+    return links_html(links, downloads.ttl)
 
 
 def status_line(turn: int, answer: Answer | None, seconds: float) -> str:
@@ -114,16 +121,22 @@ def _close_session(session: Session | None) -> None:
         session.close()
 
 
-def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any]) -> gr.Blocks:
-    """The page. `make_assistant(settings)` returns an `assistant.agent.Assistant`."""
+def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any], *,
+              downloads: DownloadStore | None = None) -> gr.Blocks:
+    """The page. `make_assistant(settings)` returns an `assistant.agent.Assistant`; files are
+    offered through `downloads` (one store per server)."""
     default_assistant = make_assistant(settings)
     default_mode = default_assistant.mode
+    downloads = downloads if downloads is not None else DownloadStore(settings.download_ttl)
 
-    def new_session() -> Session:
-        return Session(assistant=default_assistant, conversation=default_assistant.conversation())
+    def new_session(request: gr.Request | None = None) -> Session:
+        user = getattr(request, "username", None) if request is not None else None
+        return Session(assistant=default_assistant, conversation=default_assistant.conversation(),
+                       user=user, on_close=downloads.revoke_session)
 
-    def respond(message: str, session: Session | None) -> Iterator[tuple]:
-        session = session or new_session()
+    def respond(message: str, session: Session | None,
+                request: gr.Request = None) -> Iterator[tuple]:
+        session = session or new_session(request)
         message = (message or "").strip()
         keep = (gr.update(),) * 5
         if not message:
@@ -137,7 +150,7 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any])
         answer_at: int | None = None
         details: list[str] = []
         working = status_line(session.turns, None, 0)
-        yield ("", history, session, *_result_views(None, 0, session.downloads), working)
+        yield ("", history, session, *_result_views(None, 0, session, downloads), working)
         try:
             for event in session.conversation.stream(message):
                 if isinstance(event, ToolStarted):
@@ -167,7 +180,7 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any])
                     if note is not None:
                         history.append(note)
                     done = status_line(session.turns, answer, time.perf_counter() - started)
-                    yield ("", history, session, *_result_views(answer, 0, session.downloads),
+                    yield ("", history, session, *_result_views(answer, 0, session, downloads),
                            done)
                     return
                 yield ("", history, session, *keep, working)
@@ -176,23 +189,24 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any])
             history.append(gr.ChatMessage(
                 role="assistant", content=f"⚠️ Something went wrong ({type(exc).__name__}). "
                 "The conversation is kept; try again or rephrase."))
-            yield ("", history, session, *_result_views(session.last, 0, session.downloads),
+            yield ("", history, session, *_result_views(session.last, 0, session, downloads),
                    f"Answer {session.turns} · failed")
 
     def pick_table(choice: str | None, session: Session | None):
         if session is None or session.last is None or not choice:
             return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
         index = int(choice.split(".", 1)[0]) - 1
-        return _result_views(session.last, index, session.downloads)
+        return _result_views(session.last, index, session, downloads)
 
-    def reset(session: Session | None):
-        session = session or new_session()
+    def reset(session: Session | None, request: gr.Request = None):
+        session = session or new_session(request)
+        downloads.revoke_session(session.id)
         session.new_conversation()
-        return ([], session, *_result_views(None, 0, session.downloads), "")
+        return ([], session, *_result_views(None, 0, session, downloads), "")
 
     def apply_settings(model: str, base_url: str, api_key: str, offline: bool,
-                       session: Session | None):
-        session = session or new_session()
+                       session: Session | None, request: gr.Request = None):
+        session = session or new_session(request)
         overrides = Overrides(model=(model or "").strip() or None,
                               base_url=(base_url or "").strip() or None,
                               api_key=(api_key or "").strip() or None, offline=offline)
@@ -243,8 +257,7 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any])
                     with gr.Tab("Details"):
                         details = gr.Markdown(elem_id="result-details")
                     with gr.Tab("Downloads"):
-                        files = gr.File(file_count="multiple", show_label=False,
-                                        elem_id="result-files")
+                        files = gr.HTML(elem_id="result-files")
                 with gr.Accordion("Your data", open=False):
                     gr.Markdown(warehouse_markdown(wh), elem_id="warehouse-panel")
                 with gr.Accordion("Model settings (this session only)", open=False):

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,9 @@ class Session:
     turns: int = 0
     overrides: Overrides = field(default_factory=Overrides)
     downloads: Path = field(default_factory=new_downloads_dir)
+    user: str | None = None             # the signed-in user, when the app has authentication
+    on_close: Callable[[str], None] | None = None   # e.g. revoke this session's download links
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def new_conversation(self) -> None:
         with suppress(Exception):  # forgetting a thread must never block a new one
@@ -90,7 +94,10 @@ class Session:
         self.turns = 0
 
     def close(self) -> None:
-        """The browser session is gone: forget its conversation and delete its files."""
+        """The browser session is gone: forget its conversation, its links and its files."""
         with suppress(Exception):
             self.conversation.close()
+        if self.on_close is not None:
+            with suppress(Exception):
+                self.on_close(self.id)
         shutil.rmtree(self.downloads, ignore_errors=True)
