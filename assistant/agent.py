@@ -6,6 +6,9 @@ each browser tab or CLI session gets its own `Conversation` (own memory thread, 
 Middleware, outermost first:
 - ModelFailure: an unreachable or failing model becomes a clear message naming the endpoint;
   the conversation goes on.
+- ToolRouter (assistant/routing.py): each request carries only the tools the question can use,
+  and the assistant's own tables only when needed (not for the offline planner, which pays no
+  tokens and plans with every tool).
 - StepLimit: at most `max_steps` tool calls per question; then one last model call without tools
   that must answer from what it has (or an honest "I stopped" note).
 - ModelInputGuard: masks personal data in every message sent to the model (the last barrier).
@@ -45,9 +48,10 @@ from assistant.audit import AuditLog
 from assistant.events import Answer, Done, Event, TextDelta, ToolFinished, ToolStarted
 from assistant.llm import chat_model, explain_model_error, mode_label
 from assistant.retry import ModelRetry, retryable
+from assistant.routing import ToolRouter
 from assistant.settings import Settings
 from assistant.toolkit import RunContext, ToolBoundary, build_tools
-from tools.describe import overview
+from tools.describe import overview, own_tables_overview
 from tools.result import ToolContext
 from warehouse.errors import AssistantError
 from warehouse.privacy import NameIndex, mask_text
@@ -194,14 +198,16 @@ class Assistant:
         self.audit = AuditLog(wh, self.names)
         self.tools = build_tools(tools)
         self.system_prompt = prompts.load("system").render(
-            overview=overview(wh), max_steps=settings.max_steps)
+            overview=overview(wh, own_tables=False), max_steps=settings.max_steps)
         self.checkpointer = InMemorySaver()
+        routing = [] if self.mode == "offline" else [ToolRouter(lambda: own_tables_overview(wh))]
         self.graph = create_agent(
             self.model,
             self.tools,
             system_prompt=self.system_prompt,
             middleware=[
                 ModelFailure(settings),
+                *routing,
                 StepLimit(settings.max_steps),
                 ModelInputGuard(self.names),
                 ModelRetry(

@@ -1,10 +1,12 @@
 """Tool functions from `tools.registry`, wrapped as LangChain tools; the one tool-error boundary.
 
-A tool function `fn(ctx: ToolContext, **args) -> ToolResult` becomes a StructuredTool whose schema
-comes from the signature (ctx left out: the model never sees it) and whose description is the
-docstring; the "Args:" section becomes the argument descriptions. At run time the ToolContext
-comes from the agent's run context (LangGraph injects it; one compiled agent serves every
-conversation).
+A tool function `fn(ctx: ToolContext, **args) -> ToolResult` becomes a StructuredTool whose
+arguments are validated against its signature (ctx left out: the model never sees it). What the
+model is sent is compact, because every request pays for it: the docstring's first paragraph,
+the first clause of each "Args:" entry, and a JSON schema without `anyOf [T, null]` unions or
+`"default": null` (an omitted optional argument means its default; an explicit null is still
+accepted). At run time the ToolContext comes from the agent's run context (LangGraph injects it;
+one compiled agent serves every conversation).
 
 `ToolBoundary` is the single place where tool exceptions are caught: the model gets
 `Error: <message>`, the person gets the message in a ToolFinished event, nothing crashes. It also
@@ -80,9 +82,75 @@ def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return description, args
 
 
+def first_paragraph(text: str) -> str:
+    """The text up to its first blank line, on one line."""
+    return " ".join(inspect.cleandoc(text or "").split("\n\n")[0].split())
+
+
+_CLAUSE_END = re.compile(r";\s|(?<!e\.g)(?<!i\.e)\.(?:\s|$)|,? \(?e\.g\.")
+
+
+def first_clause(text: str, enum: list | None = None) -> str:
+    """The argument description up to its first ';', full stop or example; empty when it only
+    repeats the allowed values."""
+    text = " ".join((text or "").split())
+    cut = _CLAUSE_END.search(text)
+    clause = text[: cut.start()].strip() if cut and cut.start() > 0 else text.rstrip(".")
+    clause += ")" * (clause.count("(") - clause.count(")"))
+    if enum:
+        words = set(re.findall(r"[\w-]+", clause.lower())) - {"or", "and"}
+        if words <= {str(v).lower() for v in enum}:
+            return ""
+    return clause
+
+
+def _compact_property(prop: dict) -> dict:
+    union = prop.get("anyOf")
+    if union:
+        kept = [s for s in union if s.get("type") != "null"]
+        if len(kept) == 1:
+            prop = {**{k: v for k, v in prop.items() if k != "anyOf"}, **kept[0]}
+    prop = {k: v for k, v in prop.items() if k != "title"}
+    if "default" in prop and (prop["default"] is None or prop["default"] is False
+                              or prop["default"] == ""):
+        del prop["default"]   # what an omitted argument means anyway
+    if "items" in prop and isinstance(prop["items"], dict):
+        prop["items"] = {k: v for k, v in prop["items"].items() if k != "title"}
+    description = first_clause(prop.pop("description", ""), prop.get("enum"))
+    if "default" in prop:
+        description = re.sub(r"\s*\(default [^)]*\)", "", description)
+    return ({"description": description} if description else {}) | prop
+
+
+def compact_schema(args_schema: type, hidden: tuple[str, ...] = ("runtime",)) -> dict:
+    """The JSON schema the model is sent for a pydantic arguments model (see the module doc)."""
+    full = args_schema.model_json_schema()
+    props = {name: _compact_property(prop) for name, prop in full.get("properties", {}).items()
+             if name not in hidden}
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    required = [n for n in full.get("required", []) if n in props]
+    if required:
+        schema["required"] = required
+    if "$defs" in full:
+        schema["$defs"] = full["$defs"]
+    return schema
+
+
+class CompactTool(StructuredTool):
+    """A StructuredTool that validates with its full arguments model but is described to the
+    model with `compact` (see `compact_schema`)."""
+
+    compact: dict = Field(default_factory=dict)
+
+    @property
+    def tool_call_schema(self) -> dict:   # what bind_tools converts for the model
+        return self.compact
+
+
 def as_tool(fn: Callable[..., ToolResult]) -> StructuredTool:
     """A LangChain tool for `fn(ctx, **args)`; ctx comes at run time, hidden from the model."""
-    description, arg_docs = parse_docstring(fn.__doc__ or fn.__name__)
+    _, arg_docs = parse_docstring(fn.__doc__ or fn.__name__)
+    description = first_paragraph(fn.__doc__ or fn.__name__)
     hints = typing.get_type_hints(fn)
     fields: dict[str, Any] = {}
     params = list(inspect.signature(fn).parameters.values())[1:]   # drop ctx
@@ -101,8 +169,9 @@ def as_tool(fn: Callable[..., ToolResult]) -> StructuredTool:
         return result.summary, result
 
     run.__name__ = fn.__name__
-    return StructuredTool(name=fn.__name__, description=description, args_schema=schema,
-                          func=run, response_format="content_and_artifact")
+    return CompactTool(name=fn.__name__, description=description, args_schema=schema,
+                       func=run, response_format="content_and_artifact",
+                       compact=compact_schema(schema))
 
 
 def build_tools(functions: list[Callable] | None = None) -> list[StructuredTool]:

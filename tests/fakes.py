@@ -32,6 +32,7 @@ class ScriptedChatModel(BaseChatModel):
     replies: list[Any] = Field(default_factory=list)
     seen: list[list[BaseMessage]] = Field(default_factory=list)
     bound_tools: list[list[str]] = Field(default_factory=list)
+    bound: list[list[Any]] = Field(default_factory=list)   # the tools themselves, per request
     model_name: str = "scripted-fake"
 
     @property
@@ -40,6 +41,7 @@ class ScriptedChatModel(BaseChatModel):
 
     def bind_tools(self, tools, **kwargs):
         self.bound_tools.append([getattr(t, "name", None) or t.get("name", "?") for t in tools])
+        self.bound.append(list(tools))
         return self
 
     def _reply(self, messages: list[BaseMessage]) -> AIMessage:

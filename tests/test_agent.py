@@ -119,9 +119,9 @@ def test_an_unexpected_tool_failure_is_one_line_for_the_model(make):
 
 def test_the_model_sees_typed_arguments_but_never_the_context(make):
     assistant, _ = make(["hi"], tools=[boom, counter])
-    schema = assistant.tools[0].tool_call_schema.model_json_schema()
+    schema = assistant.tools[0].tool_call_schema
     assert list(schema["properties"]) == ["how"]
-    assert schema["properties"]["how"]["description"] == "what goes wrong."
+    assert schema["properties"]["how"]["description"] == "what goes wrong"
     assert assistant.tools[0].description == "Fail on purpose."
 
 

@@ -74,8 +74,10 @@ def _column_label(table: str, column: str) -> str:
     return column + mark
 
 
-def overview(wh) -> str:
-    """The compact overview: reference date, definitions, one line per table."""
+def overview(wh, own_tables: bool = True) -> str:
+    """The compact overview: reference date, definitions, one line per table. Without
+    `own_tables`, the assistant's own tables (schema assistant) are named in one line only
+    (the system prompt adds them when a question needs them: `own_tables_overview`)."""
     period = wh.reference_period() if wh.has_table("transactions") else {}
     lines = []
     if period.get("reference_date"):
@@ -87,23 +89,49 @@ def overview(wh) -> str:
     lines.append("Definitions: " + "; ".join(
         f"{k} = {v}" for k, v in DEFINITIONS.items() if k != "reference date") + ".")
     catalog = _catalog(wh)
-    counts = _rows(wh)
     lines.append("Tables (rows): columns. * personal data (hidden from you), † protected "
                  "attribute (not for targeting).")
-    for schema, name, kind, columns, _ in catalog:
-        full = name if schema == "main" else f"{schema}.{name}"
-        if len(catalog) > MANY_TABLES:
-            lines.append(f"{full} ({len(columns)} columns)")
-            continue
-        size = "view" if kind == "view" else f"{counts.get((schema, name), 0):,}"
-        cols = ", ".join(_column_label(name, c) for c in columns)
-        lines.append(f"{full} ({size}): {cols}")
+    shown = catalog if own_tables else [t for t in catalog if t[0] != ASSISTANT_SCHEMA]
+    lines += _table_lines(wh, shown, many=len(catalog) > MANY_TABLES)
+    if not own_tables:
+        lines.append(f"Schema {ASSISTANT_SCHEMA}: what the assistant saves (segment runs and "
+                     "members, scores, audiences, drafts, audit log).")
     views = [v for v in VIEW_NAMES if any(n == v for _, n, *_ in catalog)]
     if views:
         lines.append(f"Views {' and '.join(views)} apply the definitions; join customer_status "
                      "on customer_id instead of re-deriving active/churned/spend_90d/age.")
     lines.append("describe_warehouse(table=...) gives each column's meaning.")
     return "\n".join(lines)
+
+
+def own_tables_overview(wh) -> str:
+    """One line per table of the assistant's own schema (empty when there are none)."""
+    catalog = _catalog(wh)
+    own = [t for t in catalog if t[0] == ASSISTANT_SCHEMA]
+    return "\n".join(_table_lines(wh, own, many=len(catalog) > MANY_TABLES))
+
+
+def _table_lines(wh, tables, many: bool) -> list[str]:
+    counts = _rows(wh) if tables else {}
+    lines = []
+    first: dict[tuple[str, str], str] = {}   # (column, value list) -> table that showed it
+    for schema, name, kind, columns, _ in tables:
+        full = name if schema == "main" else f"{schema}.{name}"
+        if many:
+            lines.append(f"{full} ({len(columns)} columns)")
+            continue
+        size = "view" if kind == "view" else f"{counts.get((schema, name), 0):,}"
+        labels = []
+        for column in columns:
+            label = _column_label(name, column)
+            values = label[len(column):]
+            if values.endswith("]") and (column, values) in first:
+                label = f"{column} [as {first[column, values]}]"   # the same values again
+            elif values.endswith("]"):
+                first[column, values] = name
+            labels.append(label)
+        lines.append(f"{full} ({size}): {', '.join(labels)}")
+    return lines
 
 
 def _describe_table(wh, name: str) -> ToolResult:

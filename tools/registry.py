@@ -66,30 +66,30 @@ class Tool:
 GROUPS: dict[str, Group] = {
     "data": Group("the warehouse and SQL", always=True),
     "segments": Group(
-        "customer segmentation: segment runs, segment cards, comparisons",
+        "segmentation, segment cards",
         ("segment*", "cluster*", "persona*", "rfm", "champion*", "hibernating", "can't lose",
          "cannot lose", "lookalike*", "kinds of customers", "types of customers",
          "groups of customers", "customer groups")),
     "churn": Group(
-        "churn risk and propensity scores per customer",
+        "churn risk",
         ("churn", "churning", "churner*", "attrition", "likely to", "leave", "leaving",
          "at risk", "at-risk", "retention", "retain", "propensity", "predict*", "risk score*",
          "score*", "win back", "win-back")),
     "audience": Group(
-        "consent-safe audiences (send lists) for a channel, exported as CSV",
+        "send lists",
         ("audience*", "target list", "send list", "mailing list", "contact list", "reach",
          "reachable", "marketable", "contactable", "csv", "target", "targeting")),
     "copy": Group(
-        "campaign copy per segment and channel, compliance-checked",
+        "campaign copy",
         ("write", "writing", "draft", "copy", "copywriting", "compose", "message",
          "subject line", "wording", "tone", "headline", "notification", "push notification",
          "in-app", "in_app", "newsletter", "rewrite", "translate", "variant*", "email for",
          "sms for", "text for", "campaign for")),
     "drafts": Group(
-        "saved campaign drafts: list, show, approve, export",
+        "saved drafts",
         ("draft*", "approve*", "approval", "sign off", "sign-off", "export*", "receipt*")),
     "experiments": Group(
-        "A/B test design: sample size, split, holdout",
+        "A/B tests",
         ("a/b", "ab test", "a-b", "split test", "experiment*", "test", "sample size",
          "holdout", "hold-out", "control group", "significan*", "lift", "uplift")),
 }
@@ -99,6 +99,7 @@ TOOLS: tuple[Tool, ...] = (
          heading="Here is what the warehouse holds:"),
     Tool("run_sql", ("tools.sql",), "data", "Query", "🔎",
          heading="Your query ran (read-only). What it returned:"),
+    Tool("load_tools", ("tools.catalog",), "data", "More tools", "🧰", mcp=False),
     Tool("segment_customers", ("tools.segments",), "segments", "Segmentation", "🧩",
          writes=True, mcp=True, heading="I segmented the customers:"),
     Tool("describe_segment", ("tools.segments", "tools.runs"), "segments", "Segment card", "🪪"),
@@ -115,7 +116,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("show_draft", ("tools.drafts",), "drafts", "Draft", "📄"),
     Tool("approve_draft", ("tools.drafts",), "drafts", "Approval", "✅", writes=True),
     Tool("export_drafts", ("tools.drafts",), "drafts", "Export", "📦", writes=True),
-    Tool("design_ab_test", ("tools.ab_design",), "experiments", "A/B test design", "🧪"),
+    Tool("design_ab_test", ("tools.ab_design",), "experiments", "A/B tests", "🧪"),
 )
 TOOL_NAMES = tuple(t.name for t in TOOLS)
 _BY_NAME = {t.name: t for t in TOOLS}
