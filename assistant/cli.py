@@ -226,7 +226,8 @@ def schema(
     """Show the warehouse tables, row counts and what each column means."""
     from warehouse import schema as schema_mod
     from warehouse.connection import Warehouse
-    from warehouse.contract import DEFINITIONS, TABLES
+    from warehouse.contract import TABLES
+    from warehouse.semantic import bank_model
 
     if ddl:
         out.print(schema_mod.render(), highlight=False, markup=False)
@@ -241,7 +242,8 @@ def schema(
         for c in t.columns:
             out.print(f"  [cyan]{c.name}[/] {c.type}: {c.comment}", highlight=False)
     out.print("\n[bold]Business definitions[/]")
-    for term, meaning in DEFINITIONS.items():
+    for term, text in bank_model().definitions().items():
+        meaning = text.split(" = ", 1)[-1]
         out.print(f"  [cyan]{term}[/]: {meaning}", highlight=False)
     out.print(f"\nReference date: {period['reference_date']}; data from "
               f"{period['data_start']:%Y-%m-%d}." if period["data_start"] else

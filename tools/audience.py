@@ -1,21 +1,22 @@
 """Consent-safe campaign audiences: who may be contacted on a channel, and who may not and why.
 
-The rules, in the order exclusions are counted (a customer is counted once, under the first rule
-they fail):
+The rule is the semantic model's filter `marketable` (warehouse/semantic/bank.toml): a customer
+may be contacted on a channel when every one of its rules holds, checked in order; a customer who
+fails is counted once, under the first rule they fail:
 
-1. `no_channel_consent`: their consents row for the channel (email, sms, push) has
-   granted = true; a missing row counts as no consent;
-2. `objected_to_profiling`: their consents row for profiling has granted = true (a segment is
-   profiling; a missing row counts as an objection);
+1. `no_channel_consent`: their consent for the channel (email, sms, push) is granted (a missing
+   row counts as no consent);
+2. `objected_to_profiling`: their profiling consent is granted (a segment is profiling; a
+   missing row counts as an objection);
 3. `kyc_not_verified`: kyc_status = 'verified' (pending and rejected customers are never
    marketed to);
-4. `no_open_account`: at least one account with status = 'open' (churned customers whose
-   accounts are all closed, and customers with only frozen accounts, are left out);
+4. `no_open_account`: at least one open account (churned customers whose accounts are all
+   closed, and customers with only frozen accounts, are left out);
 5. `no_contact_address`: an email address (email), a phone number (sms), or use of the mobile app
    on iOS or Android (push; the warehouse holds no device tokens, so app use stands in).
 
-`eligibility_sql()` is the single place these rules are written; segment cards (consented
-reach), audience counts and exports all use it.
+`eligibility_sql()` renders the rules from the model; segment cards (reach), audience counts and
+exports, and the chat's "how many can we reach" all use that one rule.
 """
 
 from __future__ import annotations
@@ -33,17 +34,17 @@ from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA, CONTACT_CHANNELS
 from warehouse.errors import EmptyResult, InvalidArgument
 from warehouse.files import atomic_path, file_stem
+from warehouse.semantic.model import bank_model, fill
 
 Channel = Literal["email", "sms", "push"]
-REASONS = ("no_channel_consent", "objected_to_profiling", "kyc_not_verified", "no_open_account",
-           "no_contact_address")
-REASON_WORDS = {
-    "no_channel_consent": "no consent for the channel",
-    "objected_to_profiling": "objected to profiling",
-    "kyc_not_verified": "KYC not verified (pending or rejected)",
-    "no_open_account": "no open account (closed or frozen)",
-    "no_contact_address": "no contact address for the channel",
-}
+
+
+def _rules():
+    return bank_model().filters["marketable"].rules
+
+
+REASONS = tuple(r.reason for r in _rules())
+REASON_WORDS = {r.reason: r.label for r in _rules()}
 # Columns of the CSV export, per channel; stable so email/SMS tools can map them once.
 EXPORT_COLUMNS = {
     "email": ("customer_id", "first_name", "last_name", "email", "preferred_language", "country",
@@ -52,11 +53,6 @@ EXPORT_COLUMNS = {
             "segment_id", "run_id", "consent_updated_at"),
     "push": ("customer_id", "preferred_language", "country", "segment_id", "run_id",
              "consent_updated_at"),
-}
-_CONTACT = {
-    "email": "c.email IS NOT NULL AND c.email LIKE '%_@_%'",
-    "sms": "c.phone IS NOT NULL AND length(trim(c.phone)) >= 6",
-    "push": "coalesce(app.has_app, false)",
 }
 
 
@@ -68,34 +64,27 @@ def check_channel(channel: str) -> str:
     return channel
 
 
-def _eligibility(channels: tuple[str, ...]) -> str:
-    """One row per customer: `<channel>_exclusion` (NULL = may be contacted) and
-    `<channel>_updated_at` (when that consent last changed) for each channel asked for."""
-    cols = []
-    pivot = []
+def _eligibility(channels: tuple[str, ...], *, updated: bool = True) -> str:
+    """One row per customer: `<channel>_exclusion` (NULL = may be contacted; otherwise the
+    first rule of the model's `marketable` filter that fails) and, with `updated`,
+    `<channel>_updated_at` (when that consent last changed) for each channel asked for. Each
+    distinct rule condition is evaluated once per customer."""
+    conditions: dict[str, str] = {}
+    cases = []
     for ch in channels:
-        cols.append(f"""       CASE WHEN NOT coalesce(k.{ch}_ok, false) THEN 'no_channel_consent'
-            WHEN NOT coalesce(k.profiling_ok, false) THEN 'objected_to_profiling'
-            WHEN c.kyc_status IS DISTINCT FROM 'verified' THEN 'kyc_not_verified'
-            WHEN NOT coalesce(a.open_accounts > 0, false) THEN 'no_open_account'
-            WHEN NOT ({_CONTACT[ch]}) THEN 'no_contact_address'
-       END AS {ch}_exclusion,
-       k.{ch}_updated_at""")
-        pivot.append(f"""    bool_and(granted) FILTER (WHERE purpose = '{ch}') AS {ch}_ok,
-    max(updated_at) FILTER (WHERE purpose = '{ch}') AS {ch}_updated_at,""")
-    app_join = ("LEFT JOIN (SELECT customer_id, true AS has_app FROM app_events "
-                "WHERE platform IN ('ios', 'android') GROUP BY customer_id) app "
-                "ON app.customer_id = c.customer_id\n" if "push" in channels else "")
-    return f"""SELECT c.customer_id,
-{(","+chr(10)).join(cols)}
-FROM customers c
-LEFT JOIN (SELECT customer_id,
-{chr(10).join(pivot)}
-    bool_and(granted) FILTER (WHERE purpose = 'profiling') AS profiling_ok
-FROM consents GROUP BY customer_id) k ON k.customer_id = c.customer_id
-LEFT JOIN (SELECT customer_id, count(*) FILTER (WHERE status = 'open') AS open_accounts
-           FROM accounts GROUP BY customer_id) a ON a.customer_id = c.customer_id
-{app_join}"""
+        whens = []
+        for rule in _rules():
+            sql = fill(rule.sql(ch), channel=ch)
+            name = conditions.setdefault(sql, f"rule_{len(conditions) + 1}")
+            whens.append(f"WHEN NOT {name} THEN '{rule.reason}'")
+        cases.append(f"       CASE {' '.join(whens)} END AS {ch}_exclusion")
+        if updated:
+            cases.append(f"       (SELECT max(u.updated_at) FROM consents u WHERE u.customer_id"
+                         f" = r.customer_id AND u.purpose = '{ch}') AS {ch}_updated_at")
+    tests = ",\n".join(f"       coalesce(({sql}), false) AS {name}"
+                        for sql, name in conditions.items())
+    return ("SELECT r.customer_id,\n" + ",\n".join(cases)
+            + f"\nFROM (SELECT c.customer_id,\n{tests}\n      FROM customers c) r")
 
 
 def eligibility_sql(channel: str) -> str:
@@ -112,7 +101,7 @@ def reach_sql(members: str, group: str = "segment_id") -> str:
     counts = ", ".join(f"count(*) FILTER (WHERE e.{ch}_exclusion IS NULL) AS {ch}"
                        for ch in CONTACT_CHANNELS)
     return (f"SELECT m.{group}, {counts}\nFROM {members} m\nJOIN (\n"
-            f"{_eligibility(CONTACT_CHANNELS)}) e ON e.customer_id = m.customer_id\n"
+            f"{_eligibility(CONTACT_CHANNELS, updated=False)}) e ON e.customer_id = m.customer_id\n"
             f"GROUP BY m.{group} ORDER BY m.{group}")
 
 

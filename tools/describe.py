@@ -10,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 
 from tools.result import TableResult, ToolContext, ToolResult
-from warehouse.contract import ASSISTANT_SCHEMA, COUNTRIES, DEFINITIONS, TABLES_BY_NAME
+from warehouse.contract import ASSISTANT_SCHEMA, COUNTRIES, TABLES_BY_NAME
 from warehouse.errors import InvalidArgument
 from warehouse.schema import VIEW_NAMES
+from warehouse.semantic import bank_model
 
 MANY_TABLES = 40   # beyond this, the overview lists table names only
 
@@ -87,7 +88,7 @@ def overview(wh, own_tables: bool = True) -> str:
             "from it, never from today."
         )
     lines.append("Definitions: " + "; ".join(
-        f"{k} = {v}" for k, v in DEFINITIONS.items() if k != "reference date") + ".")
+        v for k, v in bank_model().definitions().items() if k != "reference date") + ".")
     catalog = _catalog(wh)
     lines.append("Tables (rows): columns. * personal data (hidden from you), † protected "
                  "attribute (not for targeting).")

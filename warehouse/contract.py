@@ -1,7 +1,9 @@
-"""The warehouse contract: every table, column, value set and business definition, in one place.
+"""The warehouse contract: every table, column and value set, in one place.
 
 The DDL (`schema.sql`), the importer's checks, the generator and the schema description the model
-reads are all derived from this module. Names and value sets are a contract: add, never rename.
+reads are all derived from this module; the business definitions are in the semantic model
+(warehouse/semantic/bank.toml), which uses the parameters below (the activity window, the
+categories that are not spend). Names and value sets are a contract: add, never rename.
 """
 
 from __future__ import annotations
@@ -43,35 +45,8 @@ CAMPAIGN_EVENTS = ("sent", "delivered", "opened", "clicked", "converted", "unsub
 
 ACTIVE_WINDOW_DAYS = 90
 
-# The business definitions, in words the model and the planner share. They are repeated in the
-# table comments below so that a model reading the schema sees them where it needs them.
-DEFINITIONS = {
-    "reference date": (
-        "the latest transaction timestamp in the data (view reference_period); 'last month', "
-        "'last 90 days', ages and tenures are relative to it, never to today's date"
-    ),
-    "active customer": (
-        "at least one transaction in the 90 days up to the reference date "
-        "(customer_status.is_active)"
-    ),
-    "churned customer": (
-        "transacted before the 90-day window and not within it, or has accounts and all of them "
-        "are closed (customer_status.is_churned)"
-    ),
-    "spend": (
-        "sum of amount over debit transactions, excluding the categories transfer, investment "
-        "and fees"
-    ),
-    "holds a product": "has an open account (status = 'open') of that product",
-    "opted in": (
-        "the consents row for that purpose (email, sms, push) has granted = true; an opt-in rate "
-        "is opted-in customers divided by all customers"
-    ),
-    "campaign rates": (
-        "open, click and conversion rates are distinct customers with an opened, clicked or "
-        "converted event divided by distinct customers with a sent event"
-    ),
-}
+# The business definitions, in words, live in the semantic model (warehouse/semantic/bank.toml);
+# the table comments below repeat them where a model reading the schema needs them.
 
 
 @dataclass(frozen=True)

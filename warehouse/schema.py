@@ -1,5 +1,8 @@
 """Render the contract as DuckDB DDL with comments, and apply it to a connection.
 
+The tables come from warehouse/contract.py; the views that apply the business definitions are
+rendered from the semantic model (warehouse/semantic/bank.toml).
+
 `python -m warehouse.schema > warehouse/schema.sql` rewrites the readable copy of the DDL; a test
 checks that the committed file matches what this module renders.
 """
@@ -7,37 +10,48 @@ checks that the committed file matches what this module renders.
 from __future__ import annotations
 
 from warehouse.contract import ACTIVE_WINDOW_DAYS, ASSISTANT_SCHEMA, TABLES, Table
+from warehouse.semantic.model import bank_model, fill
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# Views that encode the business definitions once, so every query (the model's, the offline
-# planner's, the tools') uses the same meaning of "reference date", "active" and "churned".
-VIEWS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
-    (
-        "reference_period",
-        f"""
+def _views() -> tuple[tuple[str, str, str, dict[str, str]], ...]:
+    """The views that apply the business definitions once, rendered from the semantic model:
+    the activity window, the spend rule and the words of every definition come from there, so
+    every query (the model's, the planner's, the tools') uses the same meaning."""
+    model = bank_model()
+    defs = model.definitions()
+    spend = fill(model.measures["spend"].filter)
+    days = ACTIVE_WINDOW_DAYS
+
+    def meaning(term: str) -> str:
+        return defs[term].split(" = ", 1)[1].rstrip(".") + "."
+
+    return (
+        (
+            "reference_period",
+            f"""
 SELECT max(ts) AS reference_ts,
        CAST(max(ts) AS DATE) AS reference_date,
-       max(ts) - INTERVAL {ACTIVE_WINDOW_DAYS} DAY AS active_window_start,
+       max(ts) - INTERVAL {days} DAY AS active_window_start,
        min(ts) AS data_start
 FROM transactions""",
-        "One row: the reference date (latest transaction) and the start of the 90-day activity "
-        "window. Relative periods such as 'last month' are computed from reference_date, never "
-        "from today's date.",
-        {
-            "reference_ts": "Latest transaction timestamp in the data.",
-            "reference_date": "Date of the latest transaction: 'today' for all analyses.",
-            "active_window_start": "reference_ts minus 90 days; transactions after it make a "
-            "customer active.",
-            "data_start": "Earliest transaction timestamp in the data.",
-        },
-    ),
-    (
-        "customer_status",
-        """
+            f"One row: the reference date (latest transaction) and the start of the {days}-day "
+            "activity window. Relative periods such as 'last month' are computed from "
+            "reference_date, never from today's date.",
+            {
+                "reference_ts": "Latest transaction timestamp in the data.",
+                "reference_date": "Date of the latest transaction: 'today' for all analyses.",
+                "active_window_start": f"reference_ts minus {days} days; transactions after it "
+                "make a customer active.",
+                "data_start": "Earliest transaction timestamp in the data.",
+            },
+        ),
+        (
+            "customer_status",
+            f"""
 WITH ref AS (SELECT * FROM reference_period),
 tx AS (
     SELECT t.customer_id,
@@ -45,8 +59,7 @@ tx AS (
            max(t.ts) AS last_transaction_at,
            count(*) FILTER (WHERE t.ts > ref.active_window_start) AS transactions_90d,
            coalesce(sum(t.amount) FILTER (
-               WHERE t.ts > ref.active_window_start AND t.direction = 'debit'
-                 AND t.category NOT IN ('transfer', 'investment', 'fees')), 0) AS spend_90d
+               WHERE t.ts > ref.active_window_start AND {spend}), 0) AS spend_90d
     FROM transactions t, ref
     GROUP BY t.customer_id
 ),
@@ -55,6 +68,7 @@ acc AS (
            count(*) AS accounts,
            count(*) FILTER (WHERE status = 'open') AS open_accounts,
            count(*) FILTER (WHERE status = 'closed') AS closed_accounts,
+           count(DISTINCT product) FILTER (WHERE status = 'open') AS products_held_count,
            list_sort(list_distinct(list(product) FILTER (WHERE status = 'open'))) AS products_held
     FROM accounts
     GROUP BY customer_id
@@ -73,35 +87,62 @@ SELECT c.customer_id,
        coalesce(tx.transactions_90d, 0) > 0 AS is_active,
        (tx.last_transaction_at IS NOT NULL AND coalesce(tx.transactions_90d, 0) = 0)
            OR (coalesce(acc.accounts, 0) > 0 AND acc.closed_accounts = acc.accounts)
-           AS is_churned
+           AS is_churned,
+       coalesce(acc.products_held_count, 0) AS products_held_count
 FROM customers c
 CROSS JOIN ref
 LEFT JOIN tx ON tx.customer_id = c.customer_id
 LEFT JOIN acc ON acc.customer_id = c.customer_id""",
-        "One row per customer with the business definitions applied at the reference date: "
-        "activity, churn, spend over the last 90 days, products held, age and tenure. Join it to "
-        "customers on customer_id instead of re-deriving these rules.",
-        {
-            "customer_id": "Customer key, references customers.customer_id.",
-            "first_transaction_at": "Earliest transaction; NULL when the customer never "
-            "transacted.",
-            "last_transaction_at": "Latest transaction; NULL when the customer never transacted.",
-            "days_since_last_transaction": "Days from the last transaction to the reference date "
-            "(recency); NULL when the customer never transacted.",
-            "transactions_90d": "Transactions in the 90 days up to the reference date.",
-            "spend_90d": "Spend (debits excluding transfer, investment, fees) in the 90 days up "
-            "to the reference date.",
-            "accounts": "Accounts ever opened.",
-            "open_accounts": "Accounts with status open.",
-            "products_held": "Sorted list of products with an open account.",
-            "age": "Age in whole years at the reference date (protected attribute).",
-            "tenure_days": "Days from signup_date to the reference date.",
-            "is_active": "At least one transaction in the 90 days up to the reference date.",
-            "is_churned": "Transacted before the 90-day window and not within it, or has "
-            "accounts and all of them are closed.",
-        },
-    ),
+            "One row per customer with the business definitions applied at the reference date: "
+            f"activity, churn, spend over the last {days} days, products held, age and tenure. "
+            "Join it to customers on customer_id instead of re-deriving these rules.",
+            {
+                "customer_id": "Customer key, references customers.customer_id.",
+                "first_transaction_at": "Earliest transaction; NULL when the customer never "
+                "transacted.",
+                "last_transaction_at": "Latest transaction; NULL when the customer never "
+                "transacted.",
+                "days_since_last_transaction": "Days from the last transaction to the reference "
+                "date (recency); NULL when the customer never transacted.",
+                "transactions_90d": f"Transactions in the {days} days up to the reference date.",
+                "spend_90d": f"Spend in the {days} days up to the reference date; spend = "
+                + meaning("spend"),
+                "accounts": "Accounts ever opened.",
+                "open_accounts": "Accounts with status open.",
+                "products_held": "Sorted list of products with an open account.",
+                "age": "Age in whole years at the reference date (protected attribute).",
+                "tenure_days": "Days from signup_date to the reference date.",
+                "is_active": "Active: " + meaning("active"),
+                "is_churned": "Churned: " + meaning("churned"),
+                "products_held_count": "Number of different products with an open account.",
+            },
+        ),
+        (
+            "customer_value",
+            f"""
+WITH last_tx AS (
+    SELECT customer_id, max(ts) AS last_transaction_at FROM transactions GROUP BY customer_id
 )
+SELECT l.customer_id,
+       l.last_transaction_at,
+       coalesce(sum(t.amount) FILTER (WHERE {spend}), 0) AS spend_12m_to_last
+FROM last_tx l
+JOIN transactions t ON t.customer_id = l.customer_id
+     AND t.ts > l.last_transaction_at - INTERVAL 12 MONTH
+GROUP BY l.customer_id, l.last_transaction_at""",
+            "One row per customer who ever transacted: their spend in the 12 months up to their "
+            "own last transaction, so a customer who went quiet is judged on the year before.",
+            {
+                "customer_id": "Customer key, references customers.customer_id.",
+                "last_transaction_at": "Latest transaction of the customer.",
+                "spend_12m_to_last": "Spend in the 12 months up to the customer's last "
+                "transaction; spend = " + meaning("spend"),
+            },
+        ),
+    )
+
+
+VIEWS = _views()
 
 
 def _table_ddl(table: Table) -> list[str]:
@@ -136,7 +177,8 @@ def ddl_statements() -> list[str]:
 def render() -> str:
     header = (
         "-- The warehouse contract as DuckDB DDL. Generated by `python -m warehouse.schema`;\n"
-        "-- edit warehouse/contract.py and warehouse/schema.py, not this file.\n\n"
+        "-- edit warehouse/contract.py, warehouse/semantic/bank.toml and warehouse/schema.py,\n"
+        "-- not this file.\n\n"
     )
     return header + "\n".join(ddl_statements()) + "\n"
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from assistant.planner import vocabulary as v
 from assistant.planner.frame import Filter, Frame, Period
-from warehouse.contract import ACTIVE_WINDOW_DAYS, NON_SPEND_CATEGORIES
+from warehouse.contract import ACTIVE_WINDOW_DAYS, NON_SPEND_CATEGORIES  # noqa: F401 (re-exported)
+from warehouse.semantic import bank_model
 
 
 class Unsupported(Exception):
@@ -64,23 +65,10 @@ AGE_BAND = ("CASE WHEN s.age < 25 THEN '18-24' WHEN s.age < 35 THEN '25-34' WHEN
 TENURE_BAND = ("CASE WHEN s.tenure_days < 365 THEN '<1 year' WHEN s.tenure_days < 3 * 365 "
                "THEN '1-3 years' WHEN s.tenure_days < 5 * 365 THEN '3-5 years' "
                "ELSE '5+ years' END")
-DEFINITIONS = {
-    "active": f"active = at least one transaction in the {ACTIVE_WINDOW_DAYS} days up to the "
-              "reference date {ref}",
-    "churned": f"churned = transacted before the {ACTIVE_WINDOW_DAYS}-day window to {{ref}} "
-               "and not within it, or all accounts closed",
-    "dormant": "dormant = never made a transaction",
-    "spend": "spend = debit transactions excluding transfer, investment and fees, in each "
-             "account's currency",
-    "holds": "holding a product = an open account of it",
-    "optin": "opted in = consent granted for that channel; rate = opted-in customers / all "
-             "customers",
-    "campaign": "rates = distinct customers with an opened / clicked / converted event divided "
-                "by distinct customers sent the campaign",
-    "age": "age in whole years at the reference date {ref}",
-    "balance": "balances of open accounts at the reference date {ref}, in each account's "
-               "currency; for credit products the amount owed",
-}
+# The planner's definition keys -> the semantic model's terms (warehouse/semantic/bank.toml).
+DEFINITION_TERMS = {"active": "active", "churned": "churned", "dormant": "never transacted",
+                    "spend": "spend", "holds": "holding a product", "optin": "opted in",
+                    "campaign": "campaign rates", "age": "age", "balance": "balance"}
 
 
 @dataclass
@@ -93,7 +81,7 @@ class Ctx:
 
     def define(self, key: str) -> None:
         ref = self.vocab.reference_date
-        text = DEFINITIONS[key].format(ref=f"{ref.day} {ref:%b %Y}")
+        text = bank_model().definitions(f"{ref.day} {ref:%b %Y}")[DEFINITION_TERMS[key]]
         if text not in self.defs:
             self.defs.append(text)
 
@@ -353,9 +341,8 @@ def subject(frame: Frame, base: str = "customers", extra: list[Filter] | None = 
         if f.field in ("active", "churned") and f.label in ("active", "inactive", "churned",
                                                              "not churned"):
             pre.append(f.label)
-        elif f.field == "dormant":
-            pre.append("dormant" if not f.negate else "transacting")
-            post.append("(never transacted)" if not f.negate else "")
+        elif f.field == "dormant":      # never transacted (the model's "dormant" is not active)
+            post.append("who never transacted" if not f.negate else "who have transacted")
         elif f.field == "gender" and not f.negate:
             pre.append(f.label)
         elif f.field == "employment_status" and not f.negate:

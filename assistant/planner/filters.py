@@ -230,7 +230,7 @@ def _parse_status(text: Text) -> list[Filter]:
     for field, pattern, kind in rules:
         for m in list(re.finditer(pattern, text.s)):
             neg = kind.startswith("!") or negated(text, m.start())
-            label = {"dormant": "dormant (never transacted)", "active": "active",
+            label = {"dormant": "who never transacted", "active": "active",
                      "churned": "churned", "transacted": "who transacted"}[field]
             if neg:
                 label = {"dormant": "who have transacted", "active": "inactive",

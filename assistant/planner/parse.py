@@ -219,7 +219,7 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     frame.period = period
     frame.filters += parse_filters(text, vocab, frame.metric)
     if dormant:
-        frame.filters.append(Filter("dormant", (True,), label="dormant (never transacted)",
+        frame.filters.append(Filter("dormant", (True,), label="who never transacted",
                                     pos=dormant.start()))
     if transacted:
         frame.filters.append(Filter("transacted", (True,), label="who transacted",
@@ -235,7 +235,7 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
                                 if in_period else
                                 Filter("dormant", (True,), negate=not f.negate,
                                        label="who have transacted" if not f.negate else
-                                       "dormant (never transacted)", pos=f.pos))
+                                       "who never transacted", pos=f.pos))
     _connectives(text, frame)
     if "share_of_spend" in frame.notes:
         # "what share of spend goes to travel": travel's part of the total, by category;
