@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -38,10 +37,10 @@ from tools.features import (
     EVERYDAY,
     FEATURES,
     FEATURES_BY_NAME,
-    LOOKBACK_DAYS,
     SMOOTHING,
     compute_features,
     reference_ts,
+    window_starts,
 )
 from tools.segments import run_segmentation
 from warehouse.connection import Warehouse
@@ -73,18 +72,18 @@ def pandas_features(wh: Warehouse, sample: int = 1) -> pd.DataFrame:
     """Every feature the segmentation pipeline computes (tools.features with trends=False),
     for the customers with a transaction in the window, from DataFrames and groupby."""
     ref = reference_ts(wh)
-    since = ref - timedelta(days=LOOKBACK_DAYS)
+    since = window_starts(ref)["since"]
     keep = f"AND customer_id % {sample} = 0" if sample > 1 else ""
     window = [since, ref]
     tx = wh.df(f"""SELECT customer_id, ts, amount::DOUBLE AS amount, direction, category,
                           channel, is_international FROM transactions
-                   WHERE ts > ? AND ts <= ? {keep}""", window)
+                   WHERE ts >= ? AND ts <= ? {keep}""", window)
     ev = wh.df(f"SELECT customer_id, ts, event_type, platform FROM app_events "
-               f"WHERE ts > ? AND ts <= ? {keep}", window)
+               f"WHERE ts >= ? AND ts <= ? {keep}", window)
     acc = wh.df(f"SELECT customer_id, product, status, balance::DOUBLE AS balance, "
                 f"credit_limit::DOUBLE AS credit_limit FROM accounts WHERE true {keep}")
     camp = wh.df(f"SELECT DISTINCT customer_id, campaign_id, event FROM campaign_events "
-                 f"WHERE ts > ? AND ts <= ? {keep}", window)
+                 f"WHERE ts >= ? AND ts <= ? {keep}", window)
     cust = wh.df(f"SELECT customer_id, country, signup_date FROM customers WHERE true {keep}")
 
     debit = tx["direction"] == "debit"

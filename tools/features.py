@@ -285,7 +285,116 @@ _LEGEND = {
                   + "\n    -- plat: " + ", ".join(f"{i} {p}" for i, p in enumerate(PLATFORMS, 1))),
 }
 
-_CTES = """WITH t AS (
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One per-customer aggregate over the coded rows of transactions (`t`) or app events
+    (`e`): the raw feature SQL and the incremental customer state (tools/realtime/state.py)
+    are both generated from this one list, so they cannot disagree."""
+
+    name: str
+    of: str                 # "t" (transactions) or "e" (app events)
+    test: str = ""          # condition on the coded row ('' = every row)
+    value: str = ""         # column summed ('' = rows counted)
+    window: str = "year"    # year (the lookback window) or one of WINDOWS
+    agg: str = "sum"        # sum, or min / max of ts (first / last)
+    trend: bool = False     # only the churn model's trend features need it
+
+
+# Windows inside the lookback, in whole days up to the reference date (w30: the reference date
+# and the 29 days before it). Whole days let the customer state slide them a day at a time.
+WINDOWS = {
+    "w30": "{a}.ts >= {w30}",
+    "w90": "{a}.ts >= {w90}",
+    "prev90": "{a}.ts >= {w180} AND {a}.ts < {w90}",
+    "w90_30": "{a}.ts >= {w90} AND {a}.ts < {w30}",
+}
+
+
+def _tx(name, test="", value="", window="year", trend=False):
+    return Counter(name, "t", test, value, window, "sum", trend)
+
+
+def _ev(name, test="", window="year", trend=False):
+    return Counter(name, "e", test, "", window, "sum", trend)
+
+
+_T, _E = _TX_TESTS, _EV_TESTS
+TX_COUNTERS: tuple[Counter, ...] = (
+    _tx("n_tx"),
+    Counter("first_ts", "t", agg="min"),
+    Counter("last_ts", "t", agg="max"),
+    _tx("tx_30d", window="w30", trend=True),
+    _tx("tx_90d", window="w90"),
+    _tx("tx_prev_90d", window="prev90", trend=True),
+    *(_tx(f"n_{cat}", _debits((cat,))) for cat in EVERYDAY),
+    _tx("everyday_amount", _T["everyday"], "amount"),
+    _tx("n_spend", _T["spends"]),
+    _tx("spend", _T["spends"], "amount"),
+    _tx("spend_90d", _T["spends"], "amount", "w90", trend=True),
+    _tx("spend_prev_90d", _T["spends"], "amount", "prev90", trend=True),
+    _tx("n_card", _T["card"]),
+    _tx("n_card_online", f"{_T['card']} AND {_T['online']}"),
+    _tx("n_card_abroad", f"{_T['card']} AND t.abroad"),
+    _tx("n_p2p_out", f"{_T['debit']} AND {_T['p2p']}"),
+    _tx("n_p2p_in", f"{_T['credit']} AND {_T['p2p']}"),
+    _tx("n_income", _T["income"]),
+    _tx("n_income_90d", _T["income"], window="w90", trend=True),
+    _tx("n_income_prev_90d", _T["income"], window="prev90", trend=True),
+    _tx("income", _T["income"], "amount"),
+    _tx("n_investment", _T["investment"]),
+    _tx("n_rent", _T["rent"]),
+)
+EV_COUNTERS: tuple[Counter, ...] = (
+    _ev("n_events"),
+    Counter("first_event_ts", "e", agg="min"),
+    _ev("logins", _E["is_login"]),
+    _ev("logins_30d", _E["is_login"], "w30", trend=True),
+    _ev("logins_60d", _E["is_login"], "w90_30", trend=True),
+    _ev("n_app", _E["app"]),
+    _ev("n_web", f"{_E['app']} AND {_E['web']}"),
+    _ev("n_android", f"{_E['app']} AND {_E['android']}"),
+    _ev("support", _E["is_support"]),
+    _ev("support_90d", _E["is_support"], "w90", trend=True),
+    _ev("views", _E["is_view"]),
+)
+
+
+def counter_test(c: Counter) -> str:
+    """The row condition of a counter, its window included ('' = every row)."""
+    parts = [WINDOWS[c.window].replace("{a}", c.of)] if c.window != "year" else []
+    if c.test:
+        parts.append(c.test)
+    return " AND ".join(f"({p})" if " OR " in p else p for p in parts)
+
+
+def counter_sql(c: Counter) -> str:
+    """The aggregate of a counter over the coded rows (placeholders: the window literals)."""
+    if c.agg in ("min", "max"):
+        return f"{c.agg}({c.of}.ts)"
+    test = counter_test(c)
+    if not c.value:
+        return f"count_if({test})" if test else "count(*)"
+    return f"sum(if({test}, {c.of}.{c.value}, 0))" if test else f"sum({c.of}.{c.value})"
+
+
+def _select_list(counters: tuple[Counter, ...], expr) -> str:
+    """`           expr AS name,` lines, `-- trend` marked, the last without its comma."""
+    lines = [f"           {expr(c)} AS {c.name}," + ("  -- trend" if c.trend else "")
+             for c in counters]
+    assert not counters[-1].trend, "the last counter must not be a trend line"
+    lines[-1] = lines[-1].rstrip(",")
+    return "\n".join(lines)
+
+
+# The derived columns read from the counters (the same for the raw and the state path).
+_TX_DERIVED = ("date_diff('day', {src}.first_ts, {src}.last_ts) + 1 AS span_days, "
+               "{everyday_total} AS n_everyday")
+_EV_DERIVED = "date_diff('day', {src}.first_event_ts, {as_of}) + 1 AS span_days"
+
+# The per-customer aggregates read from the raw tables (one pass over each), ...
+_RAW_CTES = """t AS (
     -- one projection per row: integer codes, so the aggregates below compare integers
     {tx_legend}
     SELECT t.customer_id, t.ts, t.amount,
@@ -293,73 +402,59 @@ _CTES = """WITH t AS (
            {chan} AS chan,
            coalesce(t.is_international, false) AS abroad
     FROM transactions t
-    WHERE t.ts <= {as_of} AND t.ts > {since}
+    WHERE t.ts <= {as_of} AND t.ts >= {since}
 ),
 txc AS (
     SELECT t.customer_id,
-           count(*) AS n_tx,
-           max(t.ts) AS last_ts,
-           date_diff('day', min(t.ts), max(t.ts)) + 1 AS span_days,
-           count_if(t.ts > {w30}) AS tx_30d,  -- trend
-           count_if(t.ts > {w90}) AS tx_90d,
-           count_if({t_prev90}) AS tx_prev_90d,  -- trend
-{category_counts},
-           sum(if({everyday}, t.amount, 0)) AS everyday_amount,
-           count_if({spends}) AS n_spend,
-           sum(if({spends}, t.amount, 0)) AS spend,
-           sum(if({spends} AND t.ts > {w90}, t.amount, 0)) AS spend_90d,  -- trend
-           sum(if({spends} AND {t_prev90}, t.amount, 0)) AS spend_prev_90d,  -- trend
-           count_if({card}) AS n_card,
-           count_if({card} AND {online}) AS n_card_online,
-           count_if({card} AND t.abroad) AS n_card_abroad,
-           count_if({debit} AND {p2p}) AS n_p2p_out,
-           count_if({credit} AND {p2p}) AS n_p2p_in,
-           count_if({income}) AS n_income,
-           count_if({income} AND t.ts > {w90}) AS n_income_90d,  -- trend
-           count_if({income} AND {t_prev90}) AS n_income_prev_90d,  -- trend
-           sum(if({income}, t.amount, 0)) AS income,
-           count_if({investment}) AS n_investment,
-           count_if({rent}) AS n_rent
+{tx_counters}
     FROM t
     GROUP BY t.customer_id
 ),
 tx AS (
-    SELECT txc.*, {everyday_total} AS n_everyday
+    SELECT txc.*, {tx_derived}
     FROM txc
 ),
 e AS (
     {ev_legend}
     SELECT e.customer_id, e.ts, {event_kind} AS kind, {platform} AS plat
     FROM app_events e
-    WHERE e.ts <= {as_of} AND e.ts > {since}
+    WHERE e.ts <= {as_of} AND e.ts >= {since}
 ),
-ev AS (
+evc AS (
     SELECT e.customer_id,
-           date_diff('day', min(e.ts), {as_of}) + 1 AS span_days,
-           count_if({is_login}) AS logins,
-           count_if({is_login} AND e.ts > {w30}) AS logins_30d,  -- trend
-           count_if({is_login} AND e.ts > {w90} AND e.ts <= {w30}) AS logins_60d,  -- trend
-           count_if({app}) AS n_app,
-           count_if({app} AND {web}) AS n_web,
-           count_if({app} AND {android}) AS n_android,
-           count_if({is_support}) AS support,
-           count_if({is_support} AND e.ts > {w90}) AS support_90d,  -- trend
-           count_if({is_view}) AS views
+{ev_counters}
     FROM e
     GROUP BY e.customer_id
 ),
+ev AS (
+    SELECT evc.*, {ev_derived}
+    FROM evc
+),"""
+# ... or from the customer state, which holds the same counters kept up to date per event.
+_STATE_CTES = """tx AS (
+    -- the transaction counters of the customer state ({state}), kept per event
+    SELECT s.customer_id, {tx_columns}, {tx_derived}
+    FROM {state} s
+    WHERE s.n_tx > 0
+),
+ev AS (
+    SELECT s.customer_id, {ev_columns}, {ev_derived}
+    FROM {state} s
+    WHERE s.n_events > 0
+),"""
+_CTES = """WITH {source_ctes}
 pri AS (
     -- population shares that smoothed shares shrink towards
     SELECT {category_priors},
            sum(n_card_abroad) / nullif(sum(n_card), 0) AS card_abroad,
            sum(n_card_online) / nullif(sum(n_card), 0) AS card_online,
            sum(n_p2p_out) / nullif(sum(n_everyday + n_p2p_out), 0) AS p2p_out
-    FROM tx
+    FROM {pri_src}
 ),
 epri AS (
     SELECT sum(n_web) / nullif(sum(n_app), 0) AS web,
            sum(n_android) / nullif(sum(n_app), 0) AS android
-    FROM ev
+    FROM {epri_src}
 ),
 acc AS (
     SELECT a.customer_id,
@@ -372,7 +467,7 @@ acc AS (
            {card_balance} AS card_balance,
            {card_limit} AS card_limit
     FROM accounts a
-    WHERE a.opened_at IS NULL OR a.opened_at <= {as_of_date}
+    WHERE (a.opened_at IS NULL OR a.opened_at <= {as_of_date}){acc_only}
     GROUP BY a.customer_id
 ),
 camp AS (
@@ -385,16 +480,16 @@ camp AS (
            count(*) FILTER (WHERE ce.event = 'converted') AS converted
     FROM (SELECT DISTINCT customer_id, campaign_id, event FROM campaign_events
           WHERE event IN ('sent', 'opened', 'clicked', 'converted', 'unsubscribed')
-            AND ts <= {as_of} AND ts > {since}) ce
+            AND ts <= {as_of} AND ts >= {since}{camp_only}) ce
     GROUP BY ce.customer_id
 )"""
 # The final select, without ordering: with transacting_only it is wrapped in an outer filter.
 _SELECT = """SELECT c.customer_id,
        c.country,
        coalesce(tx.n_tx, 0) AS n_transactions,
-       coalesce(tx.tx_90d, 0) > 0 AS is_active,
+       coalesce(tx.last_ts > {active_since}, false) AS is_active,
        CASE WHEN coalesce(acc.accounts, 0) > 0 AND acc.closed_accounts = acc.accounts THEN true
-            WHEN coalesce(tx.n_tx, 0) > 0 THEN coalesce(tx.tx_90d, 0) = 0
+            WHEN coalesce(tx.n_tx, 0) > 0 THEN NOT (tx.last_ts > {active_since})
        END AS is_churned,
 {features}
 FROM customers c
@@ -404,7 +499,7 @@ LEFT JOIN tx ON tx.customer_id = c.customer_id
 LEFT JOIN ev ON ev.customer_id = c.customer_id
 LEFT JOIN acc ON acc.customer_id = c.customer_id
 LEFT JOIN camp ON camp.customer_id = c.customer_id
-WHERE (c.signup_date IS NULL OR c.signup_date <= {as_of_date}){filters}"""
+WHERE (c.signup_date IS NULL OR c.signup_date <= {as_of_date}){only_customers}{filters}"""
 
 
 @dataclass(frozen=True)
@@ -419,7 +514,7 @@ class Filters:
     def where(self) -> str:
         parts = []
         if self.active_only:
-            parts.append("coalesce(tx.tx_90d, 0) > 0")
+            parts.append("coalesce(tx.last_ts > {active_since}, false)")
         if self.transacting_only:
             parts.append("coalesce(tx.n_tx, 0) > 0")
         if self.country:
@@ -439,25 +534,41 @@ class Filters:
 
 
 def _literals(as_of: datetime, lookback_days: int) -> dict[str, str]:
-    """Timestamps as SQL literals, so the engine can prune row groups by ts."""
-    def ts(t: datetime) -> str:
-        return f"TIMESTAMP '{t:%Y-%m-%d %H:%M:%S}'"
+    """Timestamps as SQL literals, so the engine can prune row groups by ts.
 
-    return {"as_of": ts(as_of), "as_of_date": f"DATE '{as_of:%Y-%m-%d}'",
-            "since": ts(as_of - timedelta(days=lookback_days)),
-            "w30": ts(as_of - timedelta(days=30)), "w90": ts(as_of - timedelta(days=_W)),
-            "w180": ts(as_of - timedelta(days=2 * _W))}
+    Windows are whole days up to the date of `as_of` (the lookback: that date and the 364 days
+    before it), so that the customer state can slide them a day at a time; whether a customer is
+    active keeps the contract's exact 90 days before `as_of` (view customer_status).
+    """
+    return {"as_of": sql_ts(as_of), "as_of_date": f"DATE '{as_of:%Y-%m-%d}'",
+            "active_since": sql_ts(as_of - timedelta(days=_W)),
+            **{name: sql_ts(day) for name, day in window_starts(as_of, lookback_days).items()}}
+
+
+def sql_ts(t: datetime) -> str:
+    return f"TIMESTAMP '{t:%Y-%m-%d %H:%M:%S}'"
+
+
+def window_starts(as_of: datetime, lookback_days: int = LOOKBACK_DAYS) -> dict[str, datetime]:
+    """The first instant of each window (midnight of its first day) for a reference `as_of`."""
+    day = datetime(as_of.year, as_of.month, as_of.day)
+    return {"since": day - timedelta(days=lookback_days - 1), "w30": day - timedelta(days=29),
+            "w90": day - timedelta(days=_W - 1), "w180": day - timedelta(days=2 * _W - 1)}
 
 
 def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
                 include_protected: bool = False, lookback_days: int = LOOKBACK_DAYS,
-                trends: bool = True) -> str:
+                trends: bool = True, state: str | None = None, only: str | None = None) -> str:
     """The one statement that computes every feature as of `as_of` (DuckDB dialect).
 
     `current` says whether `as_of` is the reference date: only then are balances and account
     statuses (which the warehouse holds as of today) meaningful. `trends=False` leaves out the
     recent-trend features (the churn model's signals, `Feature.describe` False) and the
     aggregates only they need (lines marked `-- trend`): segmentation does not use them.
+
+    `state` names the customer state table to read the transaction and app-event counters from
+    instead of scanning those tables (it must be up to date at `as_of`); `only` names a relation
+    of customer_id to compute the features of (population priors still use everyone).
     """
     lit = _literals(as_of, lookback_days)
     held = ("(a.status = 'open')" if current else
@@ -476,8 +587,6 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
         card_limit = f"sum(a.credit_limit) FILTER (WHERE {held} AND a.product = 'credit_card')"
     else:
         deposits = card_balance = card_limit = "CAST(NULL AS DOUBLE)"
-    category_counts = ",\n".join(
-        f"           count_if({_debits((cat,))}) AS n_{cat}" for cat in EVERYDAY)
     category_priors = ",\n           ".join(
         f"sum(n_{cat}) / nullif(sum(n_everyday), 0) AS {cat}" for cat in EVERYDAY)
     features = ",\n".join(
@@ -487,16 +596,38 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
     # the window are counted (a window over the selection, then an outer filter): callers report
     # that number without a second query or a filtered copy of a million-row frame.
     counted = ",\n       " + _LEFT_OUT if filters.transacting_only else ""
-    values = dict(
-        **lit, **_TX_TESTS, **_EV_TESTS, **_LEGEND,
-        t_prev90=f"t.ts <= {lit['w90']} AND t.ts > {lit['w180']}",
+    src = ("s", "s") if state else ("txc", "evc")
+    restrict = f" IN (SELECT customer_id FROM {only})" if only else ""
+    source = dict(
+        **lit, **_LEGEND, state=state,
+        tx_derived=_TX_DERIVED.format(src=src[0], everyday_total=" + ".join(
+            f"{src[0]}.n_{cat}" for cat in EVERYDAY)),
+        ev_derived=_EV_DERIVED.format(src=src[1], as_of=lit["as_of"]),
+        tx_counters=_select_list(TX_COUNTERS, counter_sql),
+        ev_counters=_select_list(EV_COUNTERS, counter_sql),
+        tx_columns=", ".join(f"s.{c.name}" for c in TX_COUNTERS),
+        ev_columns=", ".join(f"s.{c.name}" for c in EV_COUNTERS),
         kind=_code(_KINDS, "t.category"), credit_offset=_CREDIT,
         chan=_code(_CHANNELS, "t.channel"), event_kind=_code(EVENT_TYPES, "e.event_type"),
-        platform=_code(PLATFORMS, "e.platform"), category_counts=category_counts,
-        everyday_total=" + ".join(f"n_{cat}" for cat in EVERYDAY),
+        platform=_code(PLATFORMS, "e.platform"),
+    )
+    # twice: the counters bring the window placeholders with them
+    source_ctes = (_STATE_CTES if state else _RAW_CTES).format(**source).format(**lit)
+    if only:   # the population priors need everyone: the selection is narrowed after them
+        source_ctes = source_ctes.replace("tx AS (", "tx_all AS (", 1).replace(
+            "ev AS (", "ev_all AS (", 1)
+        source_ctes += (f"\ntx AS (SELECT * FROM tx_all WHERE customer_id{restrict}),"
+                        f"\nev AS (SELECT * FROM ev_all WHERE customer_id{restrict}),")
+    values = dict(
+        **lit, **_TX_TESTS, **_EV_TESTS, **_LEGEND, source_ctes=source_ctes,
+        pri_src="tx_all" if only else "tx", epri_src="ev_all" if only else "ev",
+        acc_only=f"\n      AND a.customer_id{restrict}" if only else "",
+        camp_only=f"\n            AND customer_id{restrict}" if only else "",
+        only_customers=f"\n  AND c.customer_id{restrict}" if only else "",
         category_priors=category_priors, holdings=holdings, products_held=products_held,
         held=held, deposits=deposits, card_balance=card_balance, card_limit=card_limit,
-        features=features + counted, filters=replace(filters, transacting_only=False).where(),
+        features=features + counted,
+        filters=replace(filters, transacting_only=False).where().format(**lit),
     )
     select = _SELECT.format(**values)
     if filters.transacting_only:
