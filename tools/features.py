@@ -361,6 +361,18 @@ EV_COUNTERS: tuple[Counter, ...] = (
 )
 
 
+def coded_sql(of: str, relation: str) -> str:
+    """The coded rows (`t`: customer_id, ts, amount, kind, chan, abroad; `e`: customer_id, ts,
+    kind, plat) of transactions or app events in `relation`, as the counters read them."""
+    if of == "t":
+        return (f"SELECT t.customer_id, t.ts, t.amount, {_code(_KINDS, 't.category')} + CASE "
+                f"WHEN t.direction = 'debit' THEN 0 ELSE {_CREDIT} END AS kind, "
+                f"{_code(_CHANNELS, 't.channel')} AS chan, "
+                f"coalesce(t.is_international, false) AS abroad FROM {relation} t")
+    return (f"SELECT e.customer_id, e.ts, {_code(EVENT_TYPES, 'e.event_type')} AS kind, "
+            f"{_code(PLATFORMS, 'e.platform')} AS plat FROM {relation} e")
+
+
 def counter_test(c: Counter) -> str:
     """The row condition of a counter, its window included ('' = every row)."""
     parts = [WINDOWS[c.window].replace("{a}", c.of)] if c.window != "year" else []

@@ -1,0 +1,311 @@
+"""One micro-batch of events, written in ONE transaction: all of it is committed or none of it.
+
+`Pipeline.commit(events, source)` runs on the writer thread (tools/realtime/writer.py), the only
+thread that writes events:
+
+1. the checks that need the warehouse: the customer exists, a given account is theirs, a given
+   campaign exists, an explicit transaction_id is not taken; timestamps become the customer's
+   local time; a timestamp more than a day in the future is refused;
+2. the event log takes each messageId once (`INSERT ... ON CONFLICT DO NOTHING`): a re-delivered
+   event is reported as a duplicate and changes nothing;
+3. the customer state moves to the new reference timestamp, the rows go to the contract tables
+   (consents only change when the event is newer than what is stored, so late events cannot undo
+   newer ones), and the state adds them;
+4. the customers touched are re-assigned to a segment and re-scored (tools/realtime/scoring.py),
+   then triggers decide (tools/realtime/triggers.py), writing the outbox in the same transaction.
+
+Nothing is acknowledged before the commit, so a crash at any point loses nothing that was
+acknowledged and re-delivery after it doubles nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import pandas as pd
+
+from tools.realtime import state, tables
+from tools.realtime.clock import Clock, naive_utc
+from tools.realtime.localtime import local
+from tools.realtime.mapping import Event, Rejection, stable_id
+from warehouse.connection import Warehouse
+from warehouse.contract import TABLES_BY_NAME
+
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass
+class BatchResult:
+    """What became of the events of one submission."""
+
+    accepted: list[str] = field(default_factory=list)       # messageIds committed now
+    duplicates: list[str] = field(default_factory=list)     # seen before: nothing changed
+    rejected: list[Rejection] = field(default_factory=list)
+    fired: int = 0
+    skipped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accepted": len(self.accepted), "duplicates": len(self.duplicates),
+                "rejected": [r.to_dict() for r in self.rejected]}
+
+
+class BatchHook(Protocol):
+    """Something that acts on a committed-to-be batch inside its transaction."""
+
+    def on_batch(self, cur, events: list[Event], now: datetime) -> dict[str, int]: ...
+
+
+class Pipeline:
+    """The writer's work on one batch. Keeps the reference timestamp the state is exact at."""
+
+    def __init__(self, wh: Warehouse, *, clock: Clock | None = None,
+                 hooks: Sequence[BatchHook] = ()) -> None:
+        self.wh = wh
+        self.clock = clock or Clock()
+        self.hooks = list(hooks)
+        self.state_ok = False
+        self.reference: datetime | None = None
+
+    # -- start -------------------------------------------------------------------------------
+    def prepare(self, *, rebuild_stale: bool = True) -> None:
+        """Create the tables; (re)build the customer state if it is missing or stale."""
+        with self.wh.transaction() as cur:
+            tables.ensure(cur)
+        if state.current(self.wh) is None and rebuild_stale:
+            state.build(self.wh)
+        self.state_ok = state.current(self.wh) is not None
+        m = state.meta(self.wh)
+        self.reference = m["reference_ts"] if m and self.state_ok else self.wh.scalar(
+            "SELECT max(ts) FROM transactions")
+
+    # -- one batch ---------------------------------------------------------------------------
+    def commit(self, events: list[Event], source: str,
+               received_at: datetime | None = None) -> BatchResult:
+        """Write the events in one transaction (see the module docstring)."""
+        result = BatchResult()
+        now = self.clock.now()
+        received = naive_utc(received_at or now)
+        seen: set[str] = set()
+        unique = []
+        for ev in events:   # the same messageId twice in one batch: the first counts
+            if ev.message_id in seen:
+                result.duplicates.append(ev.message_id)
+            else:
+                seen.add(ev.message_id)
+                unique.append(ev)
+        if not unique:
+            return result
+        reference_before = self.reference
+        try:
+            self._commit(unique, source, received, now, result)
+        except BaseException:
+            self.reference = reference_before   # nothing was written
+            raise
+        return result
+
+    def _commit(self, unique: list[Event], source: str, received: datetime, now: datetime,
+                result: BatchResult) -> None:
+        with self.wh.transaction() as cur:
+            valid = self._check(cur, unique, now, result)
+            new = self._log(cur, valid, source, received, naive_utc(now))
+            result.duplicates += [e.message_id for e in valid if e.message_id not in new]
+            fresh = [e for e in valid if e.message_id in new]
+            if fresh:
+                self._write(cur, fresh)
+                for hook in self.hooks:
+                    counts = hook.on_batch(cur, fresh, now)
+                    result.fired += counts.get("fired", 0)
+                    result.skipped += counts.get("skipped", 0)
+            if result.rejected:
+                cur.executemany(
+                    f"INSERT INTO {tables.REJECTS} VALUES (?, ?, ?, ?, ?)",
+                    [[received, source, r.message_id, None, r.reason[:300]]
+                     for r in result.rejected])
+            result.accepted = [e.message_id for e in fresh]
+
+    def _check(self, cur, events: list[Event], now: datetime, result: BatchResult
+               ) -> list[Event]:
+        ids = sorted({e.customer_id for e in events})
+        found = dict(cur.execute("SELECT customer_id, country FROM customers WHERE "
+                                 "customer_id IN (SELECT unnest(?))", [ids]).fetchall())
+        accounts = sorted({e.row["account_id"] for e in events
+                           if e.table == "transactions" and e.row.get("account_id")})
+        owners = dict(cur.execute("SELECT account_id, customer_id FROM accounts WHERE "
+                                  "account_id IN (SELECT unnest(?))", [accounts]).fetchall()
+                      ) if accounts else {}
+        campaigns = sorted({e.row["campaign_id"] for e in events
+                            if e.table == "campaign_events"})
+        channels = dict(cur.execute("SELECT campaign_id, channel FROM campaigns WHERE "
+                                    "campaign_id IN (SELECT unnest(?))", [campaigns]).fetchall()
+                        ) if campaigns else {}
+        given = sorted({e.row["transaction_id"] for e in events
+                        if e.table == "transactions" and e.row.get("transaction_id")})
+        taken = {r[0] for r in cur.execute(
+            "SELECT transaction_id FROM transactions WHERE transaction_id IN "
+            "(SELECT unnest(?))", [given]).fetchall()} if given else set()
+        valid = []
+        for e in events:
+            reason = None
+            if e.customer_id not in found:
+                reason = f"unknown customer {e.customer_id}: import the customer first"
+            elif e.table == "transactions" and e.row.get("account_id") and \
+                    owners.get(e.row["account_id"]) != e.customer_id:
+                reason = (f"account {e.row['account_id']} does not exist" if
+                          e.row["account_id"] not in owners else
+                          f"account {e.row['account_id']} belongs to another customer")
+            elif e.table == "campaign_events" and e.row["campaign_id"] not in channels:
+                reason = f"unknown campaign {e.row['campaign_id']}"
+            elif e.table == "transactions" and e.row.get("transaction_id") in taken:
+                reason = (f"transaction_id {e.row['transaction_id']} is already in the "
+                          "warehouse (from another messageId)")
+            if reason is None:
+                country = found[e.customer_id]
+                if e.ts is None:
+                    e.ts = local(now, country)
+                elif e.aware:
+                    e.ts = local(e.ts, country)
+                    e.aware = False
+                if e.ts > local(now, country) + FUTURE_TOLERANCE:
+                    reason = f"timestamp {e.ts:%Y-%m-%d %H:%M} is in the future"
+            if reason is not None:
+                result.rejected.append(Rejection(e.index, e.message_id, reason, e.tag))
+                continue
+            e.properties.setdefault("_country", found[e.customer_id])
+            if e.table == "campaign_events":
+                e.properties["_channel"] = channels[e.row["campaign_id"]]
+            valid.append(e)
+        return valid
+
+    def _log(self, cur, events: list[Event], source: str, received: datetime,
+             committed: datetime) -> set[str]:
+        if not events:
+            return set()
+        frame = pd.DataFrame({
+            "message_id": [e.message_id for e in events],
+            "received_at": received, "committed_at": committed,
+            "ts": [e.ts for e in events],
+            "customer_id": pd.array([e.customer_id for e in events], dtype="int64"),
+            "event": [e.name for e in events], "target": [e.table for e in events],
+            "source": [e.source or source for e in events],
+            "properties": [json.dumps({k: v for k, v in e.properties.items()
+                                       if not k.startswith("_")}, default=str)
+                           for e in events],
+        })
+        cur.register("__log", frame)
+        try:
+            rows = cur.execute(
+                f"INSERT INTO {tables.EVENTS} SELECT message_id, received_at, committed_at, "
+                "ts, customer_id, event, target, source, properties::JSON FROM __log "
+                "ON CONFLICT DO NOTHING RETURNING message_id").fetchall()
+        finally:
+            cur.unregister("__log")
+        return {r[0] for r in rows}
+
+    def _write(self, cur, events: list[Event]) -> None:
+        by_table: dict[str, list[Event]] = {}
+        for e in events:
+            by_table.setdefault(e.table, []).append(e)
+        tx = by_table.get("transactions", [])
+        old = self.reference
+        new = max([old, *(e.ts for e in tx)] if old else [e.ts for e in tx], default=None)
+        if self.state_ok and new is not None:
+            state.slide(cur, old, new)
+        staged = {}
+        for name, key in (("transactions", "transaction_id"), ("app_events", "event_id"),
+                          ("campaign_events", None)):
+            rows = by_table.get(name, [])
+            # staging tables shaped like the contract tables, one set per writer cursor
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS __b_{name} AS "
+                        f"SELECT * FROM {name} LIMIT 0")
+            cur.execute(f"DELETE FROM __b_{name}")
+            staged[name] = bool(rows)
+            if not rows:
+                continue
+            self._stage(cur, name, key, rows)
+            cur.execute(f"INSERT INTO {name} SELECT * FROM __b_{name}")
+        consents = by_table.get("consents", [])
+        unsubscribes = [e for e in by_table.get("campaign_events", [])
+                        if e.row["event"] == "unsubscribed" and
+                        e.properties.get("_channel") in ("email", "sms", "push")]
+        if consents or unsubscribes:
+            self._consents(cur, consents, unsubscribes)
+        if self.state_ok and new is not None:
+            state.add(cur, new, "__b_transactions" if staged["transactions"] else None,
+                      "__b_app_events" if staged["app_events"] else None)
+            state.finish(cur, new)
+        elif self.state_ok and staged["app_events"]:
+            # no transaction yet: the app events wait for the first one
+            state.add(cur, datetime(1970, 1, 1), None, "__b_app_events")
+            state.finish(cur, None)
+        self.reference = new
+
+    def _stage(self, cur, name: str, key: str | None, rows: list[Event]) -> None:
+        columns = TABLES_BY_NAME[name].column_names
+        data: dict[str, list] = {c: [] for c in columns}
+        for e in rows:
+            values = {**e.row, "customer_id": e.customer_id, "ts": e.ts}
+            if key and not values.get(key):
+                values[key] = stable_id(e.message_id)
+            for c in columns:
+                data[c].append(values.get(c))
+        frame = pd.DataFrame(data)
+        if "amount" in frame:
+            frame["amount"] = frame["amount"].astype(str)
+        cur.register("__rows", frame)
+        try:
+            cols = ", ".join(columns)
+            cur.execute(f"INSERT INTO __b_{name} ({cols}) SELECT {cols} FROM __rows")
+        finally:
+            cur.unregister("__rows")
+
+    def _consents(self, cur, consents: list[Event], unsubscribes: list[Event]) -> None:
+        latest: dict[tuple[int, str], tuple] = {}
+        for e in consents:
+            row = (e.customer_id, e.row["purpose"], e.row["granted"], e.ts, e.row["source"],
+                   e.row.get("jurisdiction") or jurisdiction(e.properties.get("_country")))
+            key = row[:2]
+            if key not in latest or latest[key][3] <= e.ts:
+                latest[key] = row
+        for e in unsubscribes:
+            key = (e.customer_id, e.properties["_channel"])
+            if key not in latest or latest[key][3] <= e.ts:
+                latest[key] = (*key, False, e.ts, "unsubscribe_link",
+                               jurisdiction(e.properties.get("_country")))
+        frame = pd.DataFrame(list(latest.values()), columns=[
+            "customer_id", "purpose", "granted", "updated_at", "source", "jurisdiction"])
+        cur.register("__consents", frame)
+        try:
+            cur.execute("""UPDATE consents SET granted = n.granted, updated_at = n.updated_at,
+                               source = n.source,
+                               jurisdiction = coalesce(n.jurisdiction, consents.jurisdiction)
+                           FROM __consents n
+                           WHERE consents.customer_id = n.customer_id
+                             AND consents.purpose = n.purpose
+                             AND (consents.updated_at IS NULL
+                                  OR consents.updated_at <= n.updated_at)""")
+            cur.execute("""INSERT INTO consents (customer_id, purpose, granted, updated_at, source,
+                                                 jurisdiction)
+                           SELECT n.customer_id, n.purpose, n.granted, n.updated_at, n.source,
+                                  n.jurisdiction
+                           FROM __consents n
+                           WHERE NOT EXISTS (SELECT 1 FROM consents k
+                                             WHERE k.customer_id = n.customer_id
+                                               AND k.purpose = n.purpose)""")
+        finally:
+            cur.unregister("__consents")
+
+
+_GDPR = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU",
+         "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI",
+         "SK"}
+
+
+def jurisdiction(country: str | None) -> str:
+    """The privacy law of a new consent row when the event does not say (EEA and UK: GDPR;
+    US: CCPA, the strictest state law the contract names)."""
+    country = (country or "").upper()
+    return "GDPR" if country in _GDPR else "CCPA" if country == "US" else "OTHER"
