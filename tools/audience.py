@@ -64,11 +64,13 @@ def check_channel(channel: str) -> str:
     return channel
 
 
-def _eligibility(channels: tuple[str, ...], *, updated: bool = True) -> str:
-    """One row per customer: `<channel>_exclusion` (NULL = may be contacted; otherwise the
-    first rule of the model's `marketable` filter that fails) and, with `updated`,
-    `<channel>_updated_at` (when that consent last changed) for each channel asked for. Each
-    distinct rule condition is evaluated once per customer."""
+def _eligibility(channels: tuple[str, ...], *, updated: bool = True,
+                 customers: str = "customers") -> str:
+    """One row per customer of `customers` (a relation shaped like the customers table; the
+    real-time send checks pass the few customers about to be contacted): `<channel>_exclusion`
+    (NULL = may be contacted; otherwise the first rule of the model's `marketable` filter that
+    fails) and, with `updated`, `<channel>_updated_at` (when that consent last changed) for
+    each channel asked for. Each distinct rule condition is evaluated once per customer."""
     conditions: dict[str, str] = {}
     cases = []
     for ch in channels:
@@ -84,15 +86,16 @@ def _eligibility(channels: tuple[str, ...], *, updated: bool = True) -> str:
     tests = ",\n".join(f"       coalesce(({sql}), false) AS {name}"
                         for sql, name in conditions.items())
     return ("SELECT r.customer_id,\n" + ",\n".join(cases)
-            + f"\nFROM (SELECT c.customer_id,\n{tests}\n      FROM customers c) r")
+            + f"\nFROM (SELECT c.customer_id,\n{tests}\n      FROM {customers} c) r")
 
 
-def eligibility_sql(channel: str) -> str:
-    """One row per customer: customer_id, exclusion (NULL = may be contacted on `channel`),
-    consent_updated_at of the channel consent. The rules are in the module docstring."""
+def eligibility_sql(channel: str, customers: str = "customers") -> str:
+    """One row per customer (of `customers`, default all): customer_id, exclusion (NULL = may
+    be contacted on `channel`), consent_updated_at of the channel consent. The rules are in the
+    module docstring."""
     channel = check_channel(channel)
     return (f"SELECT customer_id, {channel}_exclusion AS exclusion, {channel}_updated_at AS "
-            f"consent_updated_at FROM (\n{_eligibility((channel,))})")
+            f"consent_updated_at FROM (\n{_eligibility((channel,), customers=customers)})")
 
 
 def reach_sql(members: str, group: str = "segment_id") -> str:
