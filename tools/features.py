@@ -698,6 +698,9 @@ def compute_features(wh: Warehouse, as_of: datetime | None = None, *, active_onl
 
     With `transacting_only`, `df.attrs["without_transactions"]` says how many customers passed
     the other filters but were left out for having no transaction in the lookback window.
+    At the reference date the counters come from the customer state when it is up to date
+    (tools/realtime/state.py; the same values, without a pass over every transaction);
+    `df.attrs["source"]` says which was read.
 
     Raises InvalidArgument for an unknown country or product and EmptyResult when no customer
     passes the filters.
@@ -707,9 +710,14 @@ def compute_features(wh: Warehouse, as_of: datetime | None = None, *, active_onl
     country, product = check_filters(wh, country=country, product=product)
     filters = Filters(active_only=active_only, country=country, product=product,
                       transacting_only=transacting_only)
+    source = None
+    if as_of == ref and lookback_days == LOOKBACK_DAYS:
+        from tools.realtime.state import current  # the state imports this module
+
+        source = current(wh)   # None unless it is exact for the warehouse as it is now
     sql = feature_sql(as_of, current=as_of >= ref, filters=filters,
                       include_protected=include_protected, lookback_days=lookback_days,
-                      trends=trends)
+                      trends=trends, state=source)
     df = wh.df(sql)
     if df.empty:
         raise EmptyResult(f"no customers match the filter ({filters.describe()}); widen it")
@@ -718,6 +726,7 @@ def compute_features(wh: Warehouse, as_of: datetime | None = None, *, active_onl
         df = df.drop(columns=LEFT_OUT)
         df.attrs[LEFT_OUT] = left_out
     df.attrs["sql"] = sql
+    df.attrs["source"] = source or "raw tables"
     df.attrs["as_of"] = as_of
     df.attrs["filters"] = filters
     return df

@@ -110,7 +110,13 @@ class Pipeline:
     def _commit(self, unique: list[Event], source: str, received: datetime, now: datetime,
                 result: BatchResult) -> None:
         with self.wh.transaction() as cur:
-            valid = self._check(cur, unique, now, result)
+            # re-deliveries first: a repeat is a duplicate, whatever else it would fail
+            known = {r[0] for r in cur.execute(
+                f"SELECT message_id FROM {tables.EVENTS} WHERE message_id IN "
+                "(SELECT unnest(?))", [[e.message_id for e in unique]]).fetchall()}
+            result.duplicates += [e.message_id for e in unique if e.message_id in known]
+            unique = [e for e in unique if e.message_id not in known]
+            valid = self._check(cur, unique, now, result) if unique else []
             new = self._log(cur, valid, source, received, naive_utc(now))
             result.duplicates += [e.message_id for e in valid if e.message_id not in new]
             fresh = [e for e in valid if e.message_id in new]

@@ -197,9 +197,10 @@ def _value(p: Prop, value: Any) -> Any:
         raise ValueError(f"{p.name} must be text")
     text = str(value).strip()
     if p.kind == "choice":
-        text = text.lower()
-        if text not in p.values:
+        canonical = {v.lower(): v for v in p.values}.get(text.lower())
+        if canonical is None:
             raise ValueError(f"{p.name} {text[:30]!r} is not one of {', '.join(p.values)}")
+        return canonical
     return text[:200]
 
 
