@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench clean setup setup-dev browser
+.PHONY: run test lint bench clean setup setup-dev browser redis
 
 run: setup
 	$(BIN)/assistant serve
 
-test: setup-dev browser
+test: setup-dev browser redis
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -27,6 +27,11 @@ browser:
 	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji; }
+
+# The broker tests start Debian's redis-server on a free 127.0.0.1 port (and stop it).
+redis:
+	@command -v redis-server >/dev/null || { echo "Installing Debian's redis-server for the broker tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends redis-server; }
 
 setup: $(VENV)/.stamp-run
 setup-dev: $(VENV)/.stamp-dev

@@ -75,6 +75,9 @@ def create_server(settings: Settings, wh: Warehouse):
         return gradio_app.tokens.get(cookie)
 
     app.include_router(dl.router(store, current_user))
+    from assistant.realtime_api import attach  # POST /v1/events, triggers; the event writer
+
+    attach(app, settings, wh)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
@@ -108,6 +111,7 @@ def serve(settings: Settings) -> None:
     # before: ours, so the process exits through its exit handlers instead of dying.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     wh = Warehouse.open(settings.warehouse)
+    app = None
     try:
         app = create_server(settings, wh)
         print(f"Serving the chat page on http://{settings.host}:{settings.port}/ "
@@ -116,4 +120,7 @@ def serve(settings: Settings) -> None:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                     access_log=False, timeout_graceful_shutdown=5)
     finally:
+        realtime = getattr(getattr(app, "state", None), "realtime", None)
+        if realtime is not None:
+            realtime.stop()     # commits what is queued, then stops the writer
         wh.close()

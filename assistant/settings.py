@@ -64,6 +64,21 @@ class Settings(BaseSettings):
         1800.0, gt=0, description="Seconds a download link of the page keeps working (links "
         "are per browser session and unguessable).")
 
+    # Real-time events (POST /v1/events, the broker consumer, triggers' outbox)
+    ingest_token: SecretStr | None = Field(
+        None, description="Bearer token for POST /v1/events; unset = the endpoint is off.")
+    ingest_max_bytes: int = Field(5_000_000, ge=1_000, description="Largest request body.")
+    ingest_max_events: int = Field(10_000, ge=1, description="Most events in one request.")
+    outbox_webhook: str | None = Field(
+        None, description="URL the outbox POSTs triggered sends to; unset = the JSONL file.")
+    outbox_file: Path = Field(Path("data/outbox.jsonl"),
+                              description="JSONL file of triggered sends (no webhook set).")
+    outbox_max_attempts: int = Field(5, ge=1, description="Webhook tries before dead-letter.")
+    redis_url: str | None = Field(
+        None, description="redis://host:port/db to consume events from a Redis stream.")
+    redis_stream: str = Field("events", description="The Redis stream of events.")
+    redis_group: str = Field("assistant", description="Consumer group reading the stream.")
+
     # Conversations kept for `assistant ask --session`
     state_dir: Path = Field(Path("data/sessions"), description="Where named sessions are kept.")
 

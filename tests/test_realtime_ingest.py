@@ -167,3 +167,31 @@ def test_an_offset_timestamp_becomes_the_customers_local_time(rw):
                          "max(transaction_id) FROM transactions WHERE customer_id = ? AND "
                          "ts = TIMESTAMP '2026-10-31 13:00:00')", [who])) == \
         "2026-10-31 13:00:00"
+
+
+def test_touched_customers_are_rescored_at_once_with_the_champion_models(rw):
+    from tools.churn import score_churn
+    from tools.realtime.scoring import LiveScoring
+    from tools.segments import run_segmentation
+
+    run = run_segmentation(rw, k=5).run
+    score_churn(rw)
+    p, _, _ = pipeline(rw)
+    p.hooks.insert(0, LiveScoring(rw))
+    who = rw.rows(f"SELECT customer_id, segment_id FROM assistant.segment_members "
+                  f"WHERE run_id = '{run.run_id}' ORDER BY customer_id LIMIT 40")
+    # a burst of crypto purchases moves some customers' behaviour towards another segment
+    events = [tx(c, f"s{c}-{i}", category="crypto", channel="online", amount=900,
+                 is_international=False) for c, _ in who for i in range(25)]
+    assert len(p.commit([check(e) for e in events], "test").accepted) == len(events)
+    live = rw.df("SELECT * FROM assistant.live_scores ORDER BY customer_id")
+    assert list(live["customer_id"]) == [c for c, _ in who]
+    assert live["segment_run"].eq(run.run_id).all()
+    assert live["churn_score"].between(0, 1).all()
+    changes = rw.df("SELECT * FROM assistant.segment_changes")
+    before = dict(who)
+    moved = {int(c): int(s) for c, s in zip(live["customer_id"], live["segment_id"],
+                                            strict=True) if before[int(c)] != int(s)}
+    assert moved, "a burst of 25 crypto purchases should move someone"
+    assert dict(zip(changes["customer_id"], changes["to_segment"], strict=True)) == moved
+    assert changes["cause"].str.startswith("s").all()

@@ -88,6 +88,11 @@ GROUPS: dict[str, Group] = {
     "drafts": Group(
         "saved drafts",
         ("draft*", "approve*", "approval", "sign off", "sign-off", "export*", "receipt*")),
+    "triggers": Group(
+        "event-triggered campaigns",
+        ("trigger*", "fired", "fire", "fires", "skipped", "real-time", "realtime",
+         "real time", "event-triggered", "pause", "resume", "rule", "rules", "outbox",
+         "offers")),
     "experiments": Group(
         "A/B tests",
         ("a/b", "ab test", "a-b", "split test", "experiment*", "test", "sample size",
@@ -117,6 +122,15 @@ TOOLS: tuple[Tool, ...] = (
     Tool("approve_draft", ("tools.drafts",), "drafts", "Approval", "✅", writes=True),
     Tool("export_drafts", ("tools.drafts",), "drafts", "Export", "📦", writes=True),
     Tool("design_ab_test", ("tools.ab_design",), "experiments", "A/B tests", "🧪"),
+    Tool("list_triggers", ("tools.trigger_tools",), "triggers", "Triggers", "⚡",
+         heading="The event-triggered campaigns:"),
+    Tool("trigger_history", ("tools.trigger_tools",), "triggers", "Trigger history", "📜"),
+    Tool("pause_trigger", ("tools.trigger_tools",), "triggers", "Paused a trigger", "⏸️",
+         writes=True),
+    Tool("resume_trigger", ("tools.trigger_tools",), "triggers", "Resumed a trigger", "▶️",
+         writes=True),
+    Tool("create_trigger", ("tools.trigger_tools",), "triggers", "New trigger", "⚡",
+         writes=True),
 )
 TOOL_NAMES = tuple(t.name for t in TOOLS)
 _BY_NAME = {t.name: t for t in TOOLS}

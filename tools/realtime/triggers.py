@@ -69,15 +69,27 @@ class Triggers:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
         self.rules: dict[str, tuple[str, str, Rule]] = {}   # id -> (name, status, rule)
-        self._counter = 0
+        self._version: tuple | None = None
 
     def reload(self, cur) -> None:
         tables.ensure(cur)
         self.rules = {tid: (name, status, rule)
                       for tid, name, status, rule in rules_mod.load(cur)}
+        self._version = self._seen(cur)
+
+    @staticmethod
+    def _seen(cur) -> tuple:
+        return tuple(cur.execute(f"SELECT count(*), max(updated_at) FROM {tables.TRIGGERS}"
+                                 ).fetchall()[0])
+
+    def refresh(self, cur) -> None:
+        """Pick up rules added, changed, paused or resumed by the page or the command line."""
+        if self._seen(cur) != self._version:
+            self.reload(cur)
 
     # -- entering ----------------------------------------------------------------------------
     def on_batch(self, cur, events: list[Event], now: datetime) -> dict[str, int]:
+        self.refresh(cur)
         if not self.rules:
             return {}
         log: list[list] = []
@@ -177,7 +189,6 @@ class Triggers:
                 log.append(self._row(stamp, tid, e.customer_id, None, "skipped", reason, detail,
                                      e.message_id))
                 continue
-            self._counter += 1
             entry_id = f"{e.message_id[:40]}:{tid}"
             due = stamp + timedelta(minutes=rule.delay_minutes)
             rows.append([entry_id, tid, e.customer_id, e.message_id, stamp, due, "pending",
@@ -195,10 +206,7 @@ class Triggers:
     def dispatch_due(self, cur, now: datetime | None = None) -> dict[str, int]:
         """Dispatch every pending entry that is due (the writer's periodic job)."""
         now = now or self.clock.now()
-        if not self.rules and not cur.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'assistant' "
-                "AND table_name = 'trigger_entries'").fetchall()[0][0]:
-            return {}
+        self.refresh(cur)
         rows = cur.execute(f"SELECT entry_id, trigger_id, customer_id, message_id FROM "
                            f"{tables.ENTRIES} WHERE status = 'pending' AND due_at <= ? "
                            "ORDER BY due_at LIMIT 5000", [naive_utc(now)]).fetchall()

@@ -71,8 +71,12 @@ class EventWriter:
     """Owns the pipeline; one thread commits everything it is given."""
 
     def __init__(self, pipeline: Pipeline, *, max_batch: int = MAX_BATCH,
-                 linger: float = LINGER, tick: float = TICK) -> None:
+                 linger: float = LINGER, tick: float = TICK,
+                 on_start: Callable[[], None] | None = None) -> None:
         self.pipeline = pipeline
+        self.on_start = on_start
+        self.ready = threading.Event()
+        self.start_error: str | None = None
         self.max_batch = max_batch
         self.linger = linger
         self.tick = tick
@@ -135,6 +139,16 @@ class EventWriter:
 
     # -- the thread ----------------------------------------------------------------------------
     def _run(self) -> None:
+        if self.on_start is not None:
+            try:
+                self.on_start()      # e.g. build the customer state; events queue meanwhile
+            except Exception as exc:
+                log.exception("the event writer could not start")
+                self.start_error = str(exc).splitlines()[0][:200] if str(exc) else repr(exc)
+                self._stop.set()
+                self._fail_queued()
+                return
+        self.ready.set()
         next_tick = time.monotonic()
         while True:
             timeout = max(0.0, next_tick - time.monotonic())
@@ -157,6 +171,15 @@ class EventWriter:
                         log.exception("writer job failed")
                         self.stats.errors += 1
                 next_tick = time.monotonic() + self.tick
+
+    def _fail_queued(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            item.future.set_exception(WriterUnavailable(
+                f"the event writer could not start: {self.start_error}"))
 
     def _gather(self, first: _Submission) -> list[_Submission]:
         batch, size = [first], len(first.events)

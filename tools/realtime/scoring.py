@@ -1,0 +1,112 @@
+"""Instant scoring: the customers a micro-batch touched get their segment and churn score again
+at once, with the persisted champion models (tools/model_registry.py), without retraining.
+
+Runs inside the writer's transaction, after the customer state took the batch: the features of
+just those customers are read from the state (`feature_sql(state=..., only=...)`), assigned to
+the nearest centre of the champion segmentation and scored by the champion churn model. Results
+go to `assistant.live_scores` (one row per customer: what the triggers' segment and score
+conditions read); a customer whose segment changed gets a row in `assistant.segment_changes`
+with the time and the event that caused it. Before a live score exists, the customer's segment is
+the one of the champion's run (assistant.segment_members).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import pandas as pd
+
+from tools import model_registry as mr
+from tools.features import feature_sql
+from tools.realtime import state as state_mod
+from tools.realtime import tables
+from tools.realtime.clock import naive_utc
+from tools.realtime.mapping import Event
+from warehouse.connection import Warehouse
+from warehouse.contract import ASSISTANT_SCHEMA
+
+log = logging.getLogger(__name__)
+
+
+class LiveScoring:
+    """The BatchHook that re-assigns and re-scores touched customers."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        self.wh = wh
+        self.last: dict[str, str | None] = {"segmentation": None, "churn": None}
+        self.scored = 0
+        self.changes = 0
+
+    def _models(self) -> dict[str, tuple[mr.ModelRecord, dict]]:
+        found = {}
+        for kind in ("segmentation", "churn"):
+            rec = mr.champion(self.wh, kind)
+            self.last[kind] = rec.model_id if rec else None
+            if rec is not None:
+                try:
+                    found[kind] = (rec, mr.load_artifact(self.wh, rec))
+                except Exception:     # a damaged artifact: say so, keep ingesting
+                    log.exception("cannot load the %s champion %s", kind, rec.model_id)
+        return found
+
+    def on_batch(self, cur, events: list[Event], now: datetime) -> dict[str, int]:
+        models = self._models()
+        meta = state_mod.meta(self.wh, cur) if models else None
+        ref = meta["reference_ts"] if meta else None
+        if not models or ref is None:
+            return {}
+        touched = sorted({e.customer_id for e in events})
+        cause = {}
+        for e in events:
+            cause[e.customer_id] = e.message_id
+        cur.register("__touched", pd.DataFrame({"customer_id": touched}))
+        try:
+            features = cur.execute(feature_sql(ref, current=True, state=state_mod.STATE,
+                                               only="__touched")).df()
+            if features.empty:
+                return {}
+            out = pd.DataFrame({"customer_id": features["customer_id"].to_numpy()})
+            out["segment_run"], out["segment_id"] = None, pd.NA
+            out["churn_run"], out["churn_score"] = None, float("nan")
+            if "segmentation" in models:
+                rec, art = models["segmentation"]
+                seg = mr.assign_segments(art, features)
+                out["segment_run"] = rec.run_id or rec.model_id
+                out["segment_id"] = seg["segment_id"].to_numpy()
+            if "churn" in models:
+                rec, art = models["churn"]
+                scores = mr.score_propensity(art, features, reasons=0)
+                out["churn_run"] = rec.run_id or rec.model_id
+                out["churn_score"] = scores["score"].to_numpy()
+            stamp = naive_utc(now)
+            out["updated_at"] = stamp
+            out["cause"] = [cause.get(int(c)) for c in out["customer_id"]]
+            out["segment_id"] = out["segment_id"].astype("Int64")
+            cur.register("__live", out)
+            if "segmentation" in models:
+                self._record_changes(cur, stamp)
+            cur.execute(f"""INSERT OR REPLACE INTO {tables.LIVE}
+                SELECT customer_id, segment_run, segment_id, churn_run, churn_score,
+                       updated_at, cause FROM __live""")
+            cur.unregister("__live")
+            self.scored += len(out)
+            return {}
+        finally:
+            cur.unregister("__touched")
+
+    def _record_changes(self, cur, stamp: datetime) -> None:
+        rows = cur.execute(f"""
+            SELECT n.customer_id, n.segment_run,
+                   coalesce(CASE WHEN l.segment_run = n.segment_run THEN l.segment_id END,
+                            m.segment_id) AS before, n.segment_id, n.cause
+            FROM __live n
+            LEFT JOIN {tables.LIVE} l ON l.customer_id = n.customer_id
+            LEFT JOIN {ASSISTANT_SCHEMA}.segment_members m
+                   ON m.customer_id = n.customer_id AND m.run_id = n.segment_run
+            WHERE n.segment_id IS NOT NULL""").fetchall()
+        changed = [[stamp, r[0], r[1], r[2], r[3], r[4]] for r in rows
+                   if r[2] is not None and int(r[2]) != int(r[3])]
+        if changed:
+            cur.executemany(f"INSERT INTO {tables.CHANGES} VALUES (?, ?, ?, ?, ?, ?)", changed)
+            self.changes += len(changed)
