@@ -151,10 +151,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_really_answers_on_localhost(warehouse_path, tmp_path):
+def test_serve_really_answers_on_localhost(writable_warehouse, tmp_path):
     """The README's run command, end to end: the page comes up on 127.0.0.1."""
     port = _free_port()
-    env = {**os.environ, "ASSISTANT_WAREHOUSE": str(warehouse_path),
+    env = {**os.environ, "ASSISTANT_WAREHOUSE": str(writable_warehouse),
            "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -113,6 +113,7 @@ ORDER BY c.customer_id""")
     cur.execute(f"COMMENT ON TABLE {STATE} IS 'Per-customer counters behind the behavioural "
                 "features (counts, sums, first and last timestamps, 30/90/180-day figures), "
                 "kept up to date by the event writer; as of assistant.state_meta.reference_ts.'")
+    _comment_columns(cur)
     cur.execute(f"DELETE FROM {PENDING}")
     if ref is not None:
         cur.execute(f"INSERT INTO {PENDING} SELECT customer_id, ts, kind, plat FROM "
@@ -120,6 +121,44 @@ ORDER BY c.customer_id""")
     _write_meta(cur, ref, built=True)
     n = cur.execute(f"SELECT count(*) FROM {STATE}").fetchall()[0][0]
     return StateInfo(ref, int(n), time.perf_counter() - started)
+
+
+_WINDOW_WORDS = {"year": "in the lookback window (the reference date and the 364 days before)",
+                 "w30": "in the last 30 days", "w90": "in the last 90 days",
+                 "prev90": "in the 90 days before the last 90",
+                 "w90_30": "between 90 and 30 days ago"}
+_META_COMMENTS = {
+    META: {"reference_ts": "The reference timestamp the state is exact at.",
+           "lookback_days": "Days in the lookback window.",
+           "transactions": "Rows in transactions when the state was last updated.",
+           "app_events": "Rows in app_events when the state was last updated.",
+           "signature": "The counters held (a changed list means a rebuild).",
+           "built_at": "When it was last built in one pass.",
+           "updated_at": "When the writer last updated it."},
+    PENDING: {"customer_id": "Customer.", "ts": "Event time (after the latest transaction).",
+              "kind": "Event type code (see the feature SQL's legend).",
+              "plat": "Platform code (see the feature SQL's legend)."},
+}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _comment_columns(cur) -> None:
+    """Every column says what it holds (the model and people read the comments)."""
+    for c in TX_COUNTERS + EV_COUNTERS:
+        rows = "transactions" if c.of == "t" else "app events"
+        what = {"min": f"First {rows[:-1]} time", "max": f"Last {rows[:-1]} time"}.get(
+            c.agg, f"{'Sum of amount of' if c.value else 'Count of'} {rows}")
+        test = f" where {c.test}" if c.test else ""
+        text = f"{what} {_WINDOW_WORDS[c.window]}{test} (coded as in the feature SQL)."
+        cur.execute(f"COMMENT ON COLUMN {STATE}.{c.name} IS {_quote(text)}")
+    cur.execute(f"COMMENT ON COLUMN {STATE}.customer_id IS 'Customer, references "
+                "customers.customer_id.'")
+    for table, cols in _META_COMMENTS.items():
+        for col, text in cols.items():
+            cur.execute(f"COMMENT ON COLUMN {table}.{col} IS {_quote(text)}")
 
 
 def _write_meta(cur, ref: datetime | None, *, built: bool = False) -> None:
