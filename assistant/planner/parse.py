@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from assistant.planner import intents
+from assistant.planner import intents, trigger_questions
 from assistant.planner import vocabulary as v
 from assistant.planner.campaigns import take_reach
 from assistant.planner.filters import negated, parse_filters
@@ -302,6 +302,9 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         refined = follow_up(text, prev, vocab)
         if refined is not None:
             return refined
+    trigger = None if those else trigger_questions.intent(text)
+    if trigger is not None:     # event-triggered campaigns: assistant/planner/trigger_questions
+        return Parsed("tool", tool=trigger)
     tool = None if those else intents.tool_intent(text, lambda t: parse_filters(t, vocab))
     if isinstance(tool, Reply):     # a tool request with a part not understood
         return Parsed("reply", reply=tool)

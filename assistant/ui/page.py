@@ -17,7 +17,7 @@ import pandas as pd
 
 from assistant.events import Answer, Done, TextDelta, ToolFinished, ToolStarted
 from assistant.settings import Settings
-from assistant.ui import charts, render, translate
+from assistant.ui import charts, live, render, translate
 from assistant.ui.downloads import DownloadStore, links_html
 from assistant.ui.session import Overrides, Session
 from tools.result import TableResult
@@ -25,6 +25,7 @@ from warehouse.files import file_stem
 
 log = logging.getLogger(__name__)
 
+LIVE_REFRESH = 2.0   # seconds between refreshes of the live panel
 EXAMPLES = [
     "How many active customers do we have?",
     "Spend by category last month",
@@ -260,6 +261,9 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
                         files = gr.HTML(elem_id="result-files")
                 with gr.Accordion("Your data", open=False):
                     gr.Markdown(warehouse_markdown(wh), elem_id="warehouse-panel")
+                with gr.Accordion("Live: events, fires and skips", open=True):
+                    live_panel = gr.Markdown(live.markdown(wh), elem_id="live-panel")
+                    live_timer = gr.Timer(LIVE_REFRESH)
                 with gr.Accordion("Model settings (this session only)", open=False):
                     model_in = gr.Textbox(label="Model", placeholder=settings.model)
                     base_in = gr.Textbox(label="Base URL (OpenAI-compatible endpoint)",
@@ -287,6 +291,8 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
         apply.click(apply_settings, inputs=[model_in, base_in, key_in, offline_in, session_state],
                     outputs=[session_state, badge, settings_note, key_in],
                     api_visibility="private")
+        live_timer.tick(lambda: live.markdown(wh), outputs=live_panel, api_visibility="private",
+                        show_progress="hidden", queue=False)
     return demo
 
 

@@ -69,6 +69,7 @@ class Pipeline:
         self.hooks = list(hooks)
         self.state_ok = False
         self.reference: datetime | None = None
+        self._early: list[tuple[str, Rejection]] = []
 
     # -- start -------------------------------------------------------------------------------
     def prepare(self, *, rebuild_stale: bool = True) -> None:
@@ -83,10 +84,12 @@ class Pipeline:
             "SELECT max(ts) FROM transactions")
 
     # -- one batch ---------------------------------------------------------------------------
-    def commit(self, events: list[Event], source: str,
-               received_at: datetime | None = None) -> BatchResult:
-        """Write the events in one transaction (see the module docstring)."""
+    def commit(self, events: list[Event], source: str, received_at: datetime | None = None,
+               rejected_early: list[tuple[str, Rejection]] = ()) -> BatchResult:
+        """Write the events in one transaction (see the module docstring); `rejected_early`
+        (source, rejection) are events refused before the writer, logged with the batch."""
         result = BatchResult()
+        self._early = list(rejected_early)
         now = self.clock.now()
         received = naive_utc(received_at or now)
         seen: set[str] = set()
@@ -97,7 +100,7 @@ class Pipeline:
             else:
                 seen.add(ev.message_id)
                 unique.append(ev)
-        if not unique:
+        if not unique and not self._early:
             return result
         reference_before = self.reference
         try:
@@ -117,6 +120,7 @@ class Pipeline:
             result.duplicates += [e.message_id for e in unique if e.message_id in known]
             unique = [e for e in unique if e.message_id not in known]
             valid = self._check(cur, unique, now, result) if unique else []
+            fresh: list[Event] = []
             new = self._log(cur, valid, source, received, naive_utc(now))
             result.duplicates += [e.message_id for e in valid if e.message_id not in new]
             fresh = [e for e in valid if e.message_id in new]
@@ -126,11 +130,11 @@ class Pipeline:
                     counts = hook.on_batch(cur, fresh, now)
                     result.fired += counts.get("fired", 0)
                     result.skipped += counts.get("skipped", 0)
-            if result.rejected:
+            refused = [(source, r) for r in result.rejected] + self._early
+            if refused:
                 cur.executemany(
                     f"INSERT INTO {tables.REJECTS} VALUES (?, ?, ?, ?, ?)",
-                    [[received, source, r.message_id, None, r.reason[:300]]
-                     for r in result.rejected])
+                    [[received, src, r.message_id, None, r.reason[:300]] for src, r in refused])
             result.accepted = [e.message_id for e in fresh]
 
     def _check(self, cur, events: list[Event], now: datetime, result: BatchResult

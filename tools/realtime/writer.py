@@ -116,9 +116,6 @@ class EventWriter:
         events = [c for c in checked if isinstance(c, Event)]
         rejected = [c for c in checked if isinstance(c, Rejection)]
         future: Future = Future()
-        if not events:
-            future.set_result(BatchResult(rejected=rejected))
-            return future
         if not self.running:
             raise WriterUnavailable("the event writer is not running")
         self._queue.put(_Submission(events, rejected, source, future,
@@ -229,7 +226,9 @@ class EventWriter:
             for e in sub.events:
                 e.tag, e.source = tag, sub.source
                 events.append(e)
-        result = self.pipeline.commit(events, batch[0].source, batch[0].received_at)
+        early = [(sub.source, r) for sub in batch for r in sub.rejected]
+        result = self.pipeline.commit(events, batch[0].source, batch[0].received_at,
+                                      rejected_early=early)
         accepted, duplicates = set(result.accepted), set(result.duplicates)
         self.stats.batches += 1
         self.stats.events += len(accepted)
