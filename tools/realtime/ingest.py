@@ -21,9 +21,11 @@ acknowledged and re-delivery after it doubles nothing.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, Protocol
 
 import pandas as pd
@@ -70,6 +72,7 @@ class Pipeline:
         self.state_ok = False
         self.reference: datetime | None = None
         self._early: list[tuple[str, Rejection]] = []
+        self.timings: dict[str, float] = {}   # seconds per step of the last batch
 
     # -- start -------------------------------------------------------------------------------
     def prepare(self, *, rebuild_stale: bool = True) -> None:
@@ -112,6 +115,12 @@ class Pipeline:
 
     def _commit(self, unique: list[Event], source: str, received: datetime, now: datetime,
                 result: BatchResult) -> None:
+        clock = time.perf_counter
+        t = {"start": clock()}
+
+        def lap(name: str) -> None:
+            t[name] = clock()
+
         with self.wh.transaction() as cur:
             # re-deliveries first: a repeat is a duplicate, whatever else it would fail
             known = {r[0] for r in cur.execute(
@@ -120,22 +129,29 @@ class Pipeline:
             result.duplicates += [e.message_id for e in unique if e.message_id in known]
             unique = [e for e in unique if e.message_id not in known]
             valid = self._check(cur, unique, now, result) if unique else []
+            lap("check")
             fresh: list[Event] = []
             new = self._log(cur, valid, source, received, naive_utc(now))
             result.duplicates += [e.message_id for e in valid if e.message_id not in new]
             fresh = [e for e in valid if e.message_id in new]
+            lap("log")
             if fresh:
                 self._write(cur, fresh)
+                lap("write")
                 for hook in self.hooks:
                     counts = hook.on_batch(cur, fresh, now)
                     result.fired += counts.get("fired", 0)
                     result.skipped += counts.get("skipped", 0)
+                    lap(type(hook).__name__)
             refused = [(source, r) for r in result.rejected] + self._early
             if refused:
                 cur.executemany(
                     f"INSERT INTO {tables.REJECTS} VALUES (?, ?, ?, ?, ?)",
                     [[received, src, r.message_id, None, r.reason[:300]] for src, r in refused])
             result.accepted = [e.message_id for e in fresh]
+        lap("commit")
+        names = list(t)
+        self.timings = {b: round(t[b] - t[a], 4) for a, b in pairwise(names)}
 
     def _check(self, cur, events: list[Event], now: datetime, result: BatchResult
                ) -> list[Event]:
