@@ -50,6 +50,7 @@ from assistant.llm import chat_model, explain_model_error, mode_label
 from assistant.retry import ModelRetry, retryable
 from assistant.routing import ToolRouter
 from assistant.settings import Settings
+from assistant.tool_calls import invalid_call_error, take_malformed_calls
 from assistant.toolkit import RunContext, ToolBoundary, build_tools
 from tools.describe import overview, own_tables_overview
 from tools.result import ToolContext
@@ -58,6 +59,10 @@ from warehouse.privacy import NameIndex, mask_text
 
 log = logging.getLogger(__name__)
 
+EMPTY_REPLY = (
+    "The model sent an empty reply, so there is no answer to show. Ask again or rephrase the "
+    "question; if it keeps happening, check the model (ASSISTANT_MODEL) and its endpoint."
+)
 STEP_LIMIT_NOTE = (
     "You have used all {n} tool calls allowed for this question. Do not call tools. Answer now "
     "from the tool results above; say plainly what you could not finish and suggest a narrower "
@@ -158,7 +163,18 @@ class ModelInputGuard(AgentMiddleware):
 
 
 class InvalidToolCalls(AgentMiddleware):
-    """Tool calls with arguments that are not valid JSON go back to the model as errors."""
+    """Tool calls with arguments that are not valid JSON go back to the model as errors, never
+    repaired: calls the client flagged as malformed (cut off, not JSON) are taken out of the
+    reply before anything can run them (assistant/tool_calls.py)."""
+
+    def wrap_model_call(self, request, handler):
+        response = handler(request)
+        ai = _ai(response)
+        if ai is not None:
+            checked = take_malformed_calls(ai)
+            if checked is not ai:
+                response = _replace_ai(response, checked)
+        return response
 
     @hook_config(can_jump_to=["model"])
     def after_model(self, state, runtime):
@@ -169,9 +185,7 @@ class InvalidToolCalls(AgentMiddleware):
         replies = []
         for call in last.invalid_tool_calls:
             name = call.get("name") or "the tool"
-            error = (f"the arguments of {name} were not valid JSON "
-                     f"({(call.get('error') or 'could not be parsed').splitlines()[0]}); call "
-                     f"{name} again with a JSON object of arguments")
+            error = invalid_call_error(call)
             call_id = call.get("id") or f"invalid-{uuid.uuid4().hex[:8]}"
             replies.append(ToolMessage(content=f"Error: {error}", tool_call_id=call_id,
                                        name=name, status="error"))
@@ -319,9 +333,11 @@ class Conversation:
         if error is None:
             final = next((m for m in reversed(self.messages) if isinstance(m, AIMessage)), None)
             text = final.text if final is not None else ""
-            if final is not None and text and not streamed.get(final.id or ""):
+            if not text.strip():
+                error = EMPTY_REPLY     # an empty or null message is not an answer
+            elif not streamed.get(final.id or ""):
                 yield TextDelta(text)
-        else:
+        if error is not None:
             # Start a fresh thread from the last good state, so a half-finished run (a tool
             # call without its result) never poisons the next question.
             self._thread = uuid.uuid4().hex

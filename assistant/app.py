@@ -15,25 +15,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry leave
 
 import gradio as gr
 
+from assistant.factory import make_assistant_factory
 from assistant.settings import Settings
 from warehouse.connection import Warehouse
-
-
-def make_assistant_factory(wh):
-    """settings -> Assistant, sharing the warehouse handle (one per process).
-
-    The same chat model answers questions and writes campaign copy (structured output); with
-    the offline planner the copy comes from the template library.
-    """
-    from assistant.agent import Assistant
-    from assistant.llm import chat_model
-    from assistant.writer import writer_for
-
-    def make(settings: Settings):
-        model = chat_model(settings, wh)
-        return Assistant(settings, wh, model=model, writer=writer_for(model, settings.model))
-
-    return make
 
 
 def create(settings: Settings, wh: Warehouse, downloads=None) -> gr.Blocks:

@@ -93,11 +93,11 @@ def ask(
 
 
 def _run(settings, question: str, session: str | None, *, live: bool) -> Answer:
-    from assistant.agent import Assistant
+    from assistant.factory import build_assistant
     from warehouse.connection import Warehouse
 
     with Warehouse.open(settings.warehouse) as wh:
-        assistant = Assistant(settings, wh)
+        assistant = build_assistant(settings, wh)   # the same assistant as the chat page
         conversation = assistant.conversation(session, persist=session is not None)
         answer = None
         for event in conversation.stream(question):

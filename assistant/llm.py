@@ -58,18 +58,19 @@ def chat_model(settings: Settings, wh=None) -> BaseChatModel:
             "ASSISTANT_PROVIDER=openai needs an API key (OPENAI_API_KEY or ASSISTANT_API_KEY) "
             "or the base URL of an OpenAI-compatible server (ASSISTANT_BASE_URL)"
         )
-    from langchain_openai import ChatOpenAI
+    from assistant.openai_model import DeadlineTransport, StrictChatOpenAI
 
     # Local servers (Ollama, vLLM, LM Studio) accept any key; the client insists on one.
     key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-    return ChatOpenAI(
+    return StrictChatOpenAI(
         model=settings.model,
         api_key=key,
         base_url=settings.base_url,
         temperature=settings.temperature,
-        timeout=settings.timeout,
+        timeout=settings.timeout,  # seconds of silence, and of a whole call (DeadlineTransport)
         max_retries=0,            # retries with backoff happen once, in the agent middleware
         use_responses_api=False,  # Chat Completions: what OpenAI-compatible servers speak
+        http_client=openai.DefaultHttpxClient(transport=DeadlineTransport(settings.timeout)),
     )
 
 

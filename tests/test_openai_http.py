@@ -1,17 +1,27 @@
 """The real langchain-openai / openai client, over HTTP, against a local Chat Completions server.
 
-A stdlib http.server on 127.0.0.1 (random port, own thread) answers from a script: tool calls,
-text, streamed (SSE) or not, HTTP errors, slow answers and malformed tool-call arguments.
+A stdlib http.server on 127.0.0.1 (random port, own thread; tests/openai_server.py) answers from
+a script: tool calls, text, streamed (SSE) or not, HTTP errors, slow answers and malformed
+tool-call arguments.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from openai_server import (
+    ChatServer,
+    empty,
+    keepalive,
+    null,
+    slow,
+    status,
+    text,
+    tool_call,
+    truncated,
+)
 
 from assistant.agent import Assistant
 from assistant.llm import chat_model
@@ -19,132 +29,6 @@ from assistant.settings import Settings
 from warehouse.connection import Warehouse
 
 KEY = "sk-test-local"
-
-
-def tool_call(name: str, arguments: str | dict, call_id: str = "call_1") -> dict:
-    args = arguments if isinstance(arguments, str) else json.dumps(arguments)
-    return {"tool_calls": [{"id": call_id, "name": name, "arguments": args}]}
-
-
-def text(content: str) -> dict:
-    return {"content": content}
-
-
-def status(code: int, headers: dict | None = None) -> dict:
-    return {"status": code, "headers": headers or {}}
-
-
-def slow(seconds: float) -> dict:
-    return {"sleep": seconds}
-
-
-class ChatServer:
-    """Scripted OpenAI-compatible endpoint; records every request body and header."""
-
-    def __init__(self, script: list[dict]) -> None:
-        self.script = list(script)
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append(body)
-                server.headers.append({k.lower(): v for k, v in self.headers.items()})
-                step = server.script.pop(0) if server.script else text("(script exhausted)")
-                if "sleep" in step:
-                    time.sleep(step["sleep"])
-                    step = text("too late")
-                if "status" in step:
-                    self.send_response(step["status"])
-                    self.send_header("Content-Type", "application/json")
-                    for k, v in step["headers"].items():
-                        self.send_header(k, v)
-                    payload = json.dumps({"error": {"message": f"scripted {step['status']}",
-                                                    "type": "server_error"}}).encode()
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                if body.get("stream"):
-                    self._stream(step, body["model"])
-                else:
-                    self._complete(step, body["model"])
-
-            def _message(self, step):
-                message = {"role": "assistant", "content": step.get("content")}
-                if "tool_calls" in step:
-                    message["tool_calls"] = [
-                        {"id": c["id"], "type": "function",
-                         "function": {"name": c["name"], "arguments": c["arguments"]}}
-                        for c in step["tool_calls"]]
-                return message
-
-            def _complete(self, step, model):
-                payload = json.dumps({
-                    "id": "chatcmpl-1", "object": "chat.completion", "created": 0,
-                    "model": model,
-                    "choices": [{"index": 0, "message": self._message(step),
-                                 "finish_reason": "tool_calls" if "tool_calls" in step
-                                 else "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                }).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def _stream(self, step, model):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-
-                def send(delta, finish=None):
-                    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0,
-                             "model": model, "choices": [{"index": 0, "delta": delta,
-                                                          "finish_reason": finish}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-
-                send({"role": "assistant", "content": ""})
-                if "tool_calls" in step:
-                    for i, c in enumerate(step["tool_calls"]):
-                        args = c["arguments"]
-                        half = len(args) // 2
-                        send({"tool_calls": [{"index": i, "id": c["id"], "type": "function",
-                                              "function": {"name": c["name"],
-                                                           "arguments": args[:half]}}]})
-                        send({"tool_calls": [{"index": i, "function": {
-                            "arguments": args[half:]}}]})
-                    send({}, "tool_calls")
-                else:
-                    for word in (step.get("content") or "").split(" "):
-                        send({"content": word + " "})
-                    send({}, "stop")
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True        # a slow handler must not hold up shutdown
-        self.httpd.block_on_close = False
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> ChatServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def tool_messages(self, n: int) -> list[dict]:
-        return [m for m in self.requests[n]["messages"] if m["role"] == "tool"]
 
 
 @pytest.fixture
@@ -169,7 +53,9 @@ def test_the_factory_builds_a_chat_completions_client_for_a_base_url():
     settings = Settings(provider="openai", base_url="http://127.0.0.1:9/v1",
                         ASSISTANT_API_KEY=KEY, model="llama3", timeout=7, max_retries=2)
     model = chat_model(settings)
-    assert type(model).__name__ == "ChatOpenAI"
+    from langchain_openai import ChatOpenAI
+
+    assert isinstance(model, ChatOpenAI)
     assert model.model_name == "llama3" and model.use_responses_api is False
     assert model.openai_api_base == "http://127.0.0.1:9/v1" and model.request_timeout == 7
 
@@ -255,7 +141,8 @@ def test_malformed_tool_arguments_go_back_to_the_model(conversation_for):
         answer = conversation_for(server.url).ask("How many customers?")
     assert answer.error is None and answer.answer.strip() == "3,000 customers."
     feedback = server.tool_messages(1)[0]["content"]
-    assert feedback.startswith("Error: the arguments of run_sql were not valid JSON")
+    assert feedback.startswith("Error: the arguments of run_sql are not valid JSON (Expecting "
+                               "value: line 1 column 9 (char 8)); nothing ran.")
     assert [c["name"] for c in answer.tool_calls] == ["run_sql", "run_sql"]
     assert answer.sql == ["SELECT count(*) AS n FROM customers"]
 
@@ -273,3 +160,104 @@ def test_an_unreachable_endpoint_is_reported(conversation_for):
     answer = conversation_for(url).ask("How many customers?")
     assert answer.error.startswith(f"Could not connect to the model endpoint {url}")
     assert "ASSISTANT_BASE_URL" in answer.error
+
+
+# -- fault scripts: each ends in a clear message, nothing runs on guessed arguments, and the next
+# question of the same conversation is answered ------------------------------------------------
+CUT = "{\"sql\": \"SELECT sum(amount) AS spend FROM transactions WHERE direction = 'debit'"
+FAULTS = [
+    # (name, script, settings, what the model was told or the person reads)
+    ("truncated arguments", [truncated("run_sql", CUT), text("The query was cut off.")], {},
+     "Error: the arguments of run_sql were cut off before the end (Unterminated string"),
+    ("invalid arguments", [tool_call("run_sql", '{"sql": SELECT 1}'), text("Bad JSON.")], {},
+     "Error: the arguments of run_sql are not valid JSON (Expecting value"),
+    ("arguments not an object", [tool_call("run_sql", '["SELECT 1"]'), text("A list.")], {},
+     "Error: the arguments of run_sql are a list, not a JSON object of named arguments"),
+    ("unknown tool", [tool_call("frobnicate", {"x": 1}), text("No such tool.")], {},
+     "frobnicate is not a valid tool"),
+    ("empty message", [empty()], {}, "The model sent an empty reply"),
+    ("null message", [null()], {}, "The model sent an empty reply"),
+    ("endless tool calls", [tool_call("run_sql", {"sql": "SELECT 1 AS one"}, f"call_{i}")
+                            for i in range(4)], {"max_steps": 3},   # 3 + the last call
+     "I stopped after 3 tool calls"),
+    ("rate limited", [status(429), status(429)], {}, "is limiting requests (HTTP 429)"),
+    ("server errors", [status(500), status(502)], {}, "had a server error"),
+    ("timeouts", [slow(1.5), slow(1.5)], {"timeout": 0.3}, "did not answer within 0.3 s"),
+    ("keep-alives forever", [keepalive(), keepalive()], {"timeout": 0.5},
+     "did not answer within 0.5 s"),
+]
+
+
+@pytest.mark.parametrize(("script", "overrides", "said"), [f[1:] for f in FAULTS],
+                         ids=[f[0] for f in FAULTS])
+def test_a_fault_ends_in_a_clear_message_and_the_next_question_works(
+        conversation_for, script, overrides, said):
+    follow_up = [tool_call("run_sql", {"sql": "SELECT count(*) AS n FROM customers"}, "call_ok"),
+                 text("3,000 customers.")]
+    with ChatServer(script + follow_up) as server:
+        conversation = conversation_for(server.url, **overrides)
+        started = time.perf_counter()
+        failed = conversation.ask("Total spend?")
+        elapsed = time.perf_counter() - started
+        told = [m["content"] for r in server.requests for m in r["messages"]
+                if m["role"] == "tool"]
+        assert any(said in t for t in told) or said in (failed.error or failed.answer), \
+            (failed, told)
+        assert failed.sql == [] or overrides.get("max_steps")   # nothing ran on a guess
+        assert failed.answer.strip() and "Traceback" not in failed.answer
+        assert elapsed < 10
+        again = conversation.ask("How many customers?")
+    assert again.error is None and again.answer.strip() == "3,000 customers.", again
+    assert again.sql == ["SELECT count(*) AS n FROM customers"]
+
+
+def test_cut_off_arguments_are_never_completed_into_a_query_that_runs(conversation_for):
+    complete = (CUT + " AND category NOT IN ('transfer', 'investment', 'fees')\"}")
+    script = [truncated("run_sql", CUT), tool_call("run_sql", complete, "call_2"),
+              text("Spend is ...")]
+    with ChatServer(script) as server:
+        answer = conversation_for(server.url).ask("Total spend?")
+    assert answer.sql == [json.loads(complete)["sql"]]       # only the complete query ran
+    assert answer.tool_calls[0]["args"] == {}                # the cut call ran with nothing
+    assert "cut off" in server.tool_messages(1)[0]["content"]
+
+
+def test_an_empty_reply_is_an_error_of_assistant_ask(writable_warehouse):
+    from typer.testing import CliRunner
+
+    from assistant import cli
+
+    with ChatServer([empty()]) as server:
+        env = {"ASSISTANT_BASE_URL": server.url, "ASSISTANT_API_KEY": KEY,
+               "ASSISTANT_MAX_RETRIES": "0"}
+        result = CliRunner().invoke(cli.app, ["ask", "How many customers?", "--json",
+                                              "--path", str(writable_warehouse)], env=env)
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["error"].startswith("The model sent an empty reply")
+
+
+def test_assistant_ask_writes_copy_with_the_configured_model(writable_warehouse):
+    from typer.testing import CliRunner
+
+    from assistant import cli
+
+    copy = {"title": "Your savings, growing",
+            "body": "Open a savings account in minutes. Variable rate; conditions apply."}
+    script = [tool_call("draft_campaign", {"channel": "push", "product": "savings",
+                                           "variants": 1}),
+              text(json.dumps(copy)), text("Here is the draft.")]
+    with ChatServer(script) as server:
+        env = {"ASSISTANT_BASE_URL": server.url, "ASSISTANT_API_KEY": KEY,
+               "ASSISTANT_MODEL": "local-model", "ASSISTANT_MAX_RETRIES": "0"}
+        result = CliRunner().invoke(cli.app, [
+            "ask", "write a push about our savings account", "--json",
+            "--path", str(writable_warehouse)], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["answer"].strip() == "Here is the draft."
+    writer = server.requests[1]                   # the copy request, with the copy schema
+    assert writer["response_format"]["json_schema"]["name"] == "PushCopy"
+    assert "savings" in json.dumps(writer["messages"]).lower()
+    with Warehouse.open(writable_warehouse, read_only=True) as wh:
+        model, content = wh.rows("SELECT model, content FROM assistant.campaign_drafts")[0]
+    assert model == "local-model" and copy["title"] in content
