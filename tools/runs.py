@@ -30,10 +30,11 @@ from warehouse.contract import ASSISTANT_SCHEMA
 from warehouse.errors import AssistantError, InvalidArgument, RunNotFound
 
 S = ASSISTANT_SCHEMA
-KINDS = ("segmentation", "rfm", "churn", "propensity")
+KINDS = ("segmentation", "rfm", "churn", "propensity", "clv")
 SEGMENT_KINDS = ("segmentation", "rfm")
 SCORE_KINDS = ("churn", "propensity")
-_PREFIX = {"segmentation": "seg", "rfm": "rfm", "churn": "churn", "propensity": "prop"}
+_PREFIX = {"segmentation": "seg", "rfm": "rfm", "churn": "churn", "propensity": "prop",
+           "clv": "clv"}
 
 # (table, columns DDL, table comment, {column: comment})
 TABLES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
@@ -54,7 +55,7 @@ TABLES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
      {"run_id": "Run key, e.g. seg-20261031-120000-ab12.",
       "kind": "segmentation (behavioural clusters), rfm (recency-frequency-monetary "
               "segments), churn (churn risk on the warehouse), propensity (a model on a user "
-              "table with a target column).",
+              "table with a target column), clv (predicted lifetime value).",
       "created_at": "When the run was made (wall clock).",
       "source_table": "What was segmented or scored: customers, or a user table's name.",
       "as_of": "Reference timestamp the features were computed at.",
