@@ -30,11 +30,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools import clv_model as cm  # noqa: E402
-from tools.clv import fit_clv, holdout_report  # noqa: E402
-from warehouse import schema  # noqa: E402
-from warehouse.connection import Warehouse  # noqa: E402
-from warehouse.user_tables import import_user_table  # noqa: E402
+from tools import clv_model as cm
+from tools.clv import fit_clv, holdout_report
+from warehouse import schema
+from warehouse.connection import Warehouse
+from warehouse.user_tables import import_user_table
 
 PUBLISHED_BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}
