@@ -275,8 +275,8 @@ def churn(
         "--include-protected", help="Also use protected attributes (gender, age). Recorded in "
         "the run.")] = False,
     retrain: Annotated[bool, typer.Option(
-        "--retrain", help="Train a new model even if a recent one exists for the same "
-        "data.")] = False,
+        "--retrain", help="Train a challenger on the latest data; it replaces the champion "
+        "model only if it beats it on the same held-out customers.")] = False,
     path: PathOption = None,
 ) -> None:
     """Predict who is likely to churn, with how well the model does on held-out customers.
@@ -284,7 +284,9 @@ def churn(
     On the warehouse: features as of 90 days before the reference date, label = churned in the
     90 days after (the contract's definition); the better of gradient boosting and logistic
     regression on validation data is kept; scores for every active customer are saved to
-    `assistant.scores`. With `--table T --target C` the same model predicts column C of an
+    `assistant.scores`. The first model becomes the champion (`assistant models`); later runs
+    score with it, and `--retrain` (or `assistant refresh`) trains a challenger. With
+    `--table T --target C` the same model predicts column C of an
     imported table (e.g. `assistant churn --table bank_churn --target Exited`).
     """
     from tools.churn import score_churn, score_table

@@ -93,6 +93,13 @@ GROUPS: dict[str, Group] = {
         ("trigger*", "fired", "fire", "fires", "skipped", "real-time", "realtime",
          "real time", "event-triggered", "pause", "resume", "rule", "rules", "outbox",
          "offers")),
+    "models": Group(
+        "lifetime value, model drift and refresh",
+        ("lifetime value", "clv", "ltv", "cltv", "valuable", "most value", "predicted value",
+         "expected spend", "still with us", "still active", "still around", "alive",
+         "next year", "next 12 months", "drift*", "model*", "refresh*", "retrain*",
+         "challenger*", "stable", "stability", "changed since", "what changed", "grew",
+         "shrank", "migration")),
     "experiments": Group(
         "A/B tests",
         ("a/b", "ab test", "a-b", "split test", "experiment*", "test", "sample size",
@@ -113,6 +120,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("compare_segment_runs", ("tools.runs", "tools.segments"), "segments",
          "Compared segment runs", "↔️"),
     Tool("predict_churn", ("tools.churn",), "churn", "Churn risk", "📉", writes=True, mcp=True),
+    Tool("predict_clv", ("tools.clv",), "models", "Lifetime value", "💎", writes=True, mcp=True),
     Tool("build_audience", ("tools.audience",), "audience", "Audience", "📬", writes=True),
     Tool("draft_campaign", ("tools.draft_campaign",), "copy", "Campaign draft", "✍️",
          writes=True),
