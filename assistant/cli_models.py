@@ -13,7 +13,26 @@ import typer
 from rich.panel import Panel
 
 from assistant.cli import PathOption, app, friendly, out
-from assistant.cli_analytics import _df_table, _open, _steps
+
+
+def _df_table(df: pd.DataFrame, **kwargs):
+    # imported when used: assistant.cli imports this module while cli_analytics may still be
+    # half-imported
+    from assistant.cli_analytics import _df_table as table
+
+    return table(df, **kwargs)
+
+
+def _open(path):
+    from assistant.cli_analytics import _open as open_
+
+    return open_(path)
+
+
+def _steps():
+    from assistant.cli_analytics import _steps as steps
+
+    return steps()
 
 models_app = typer.Typer(
     help="The model registry: every segmentation, churn, propensity and CLV model with its "
