@@ -187,8 +187,9 @@ def build_cards(wh: Warehouse, run_id: str, frame: pd.DataFrame, labels: np.ndar
     """One card per segment (labels 1..k), named and described deterministically.
 
     `features` are the columns traits are drawn from; `protected` features never name or
-    describe a segment unless `protected_used`. `names` overrides the derived names (RFM);
-    `notes` adds a sentence to a segment's description.
+    describe a segment unless `protected_used`. `names` overrides the derived names (RFM, or
+    the kept names of a refresh: segments it leaves out get derived names); `notes` adds a
+    sentence to a segment's description.
     """
     labels = np.asarray(labels)
     facts = None
@@ -201,10 +202,18 @@ def build_cards(wh: Warehouse, run_id: str, frame: pd.DataFrame, labels: np.ndar
     segments = sorted(traits)
     hide = set() if protected_used else set(protected)
     tops = {s: _top([t for t in traits[s] if t.feature not in hide]) for s in segments}
-    if names is None:
+    if names is None or set(names) < set(segments):
+        # derived names for the segments `names` does not name (a refresh keeps the names of
+        # stable segments); a derived name never repeats a kept one
+        kept = dict(names or {})
         derived = [naming.segment_name(tops[s], protected=hide) for s in segments]
         derived = naming.unique_names(derived, [tops[s] for s in segments], protected=hide)
-        names = dict(zip(segments, derived, strict=True))
+        names = {}
+        for s, name in zip(segments, derived, strict=True):
+            if s in kept:
+                names[s] = kept[s]
+            else:
+                names[s] = name if name not in kept.values() else f"{name} (new)"
     sizes = pd.Series(labels).value_counts()
     total = len(labels)
     products: dict[int, dict[str, float]] = {s: {} for s in segments}

@@ -226,9 +226,13 @@ class _Rows:
             yield rows, self.take(rows)
 
 
-def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, seed: int = 42
-            ) -> Clustering:
+def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, seed: int = 42,
+            init_raw: np.ndarray | None = None) -> Clustering:
     """Cluster the rows of `df` on `columns`; k given or chosen by `choose_k`.
+
+    `init_raw` (centres in raw feature values, e.g. `raw_centers` of the champion) warm-starts
+    the fit from them: KMeans(init=those centres in the new scaled space, n_init=1), k = their
+    number, so a refit stays close to the segments it continues.
 
     Raises InvalidArgument for k out of range (below 2, or more than the rows to cluster) and
     EmptyResult for no rows.
@@ -250,7 +254,11 @@ def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, se
     fit_rows = _sample(n, FIT_SAMPLE, np.random.default_rng(seed))
     prep = preprocessor(columns, copy=False).fit(raw.take(fit_rows))
     X_fit = prep.transform(raw.take(fit_rows))
-    if k is None:
+    init = None
+    if init_raw is not None:
+        init = prep.transform(np.array(init_raw, dtype=np.float64)).astype(X_fit.dtype)
+        k, scores, reason = len(init), {}, "warm start from the champion's centres"
+    elif k is None:
         search_rows = _sample(n, K_SEARCH_SAMPLE, np.random.default_rng(seed))
         with threadpool_limits(1):
             k, scores, reason = _choose_k(prep.transform(raw.take(search_rows)), seed)
@@ -260,7 +268,8 @@ def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, se
                                   "profiles among those selected; use a smaller k")
         scores, reason = {}, "given"
     with threadpool_limits(1):  # small fits: one thread is faster than contended OpenMP
-        model = KMeans(k, n_init=N_INIT, random_state=seed).fit(X_fit)
+        model = (KMeans(k, init=init, n_init=1, random_state=seed) if init is not None else
+                 KMeans(k, n_init=N_INIT, random_state=seed)).fit(X_fit)
         if len(fit_rows) < n:
             labels = np.empty(n, dtype=model.labels_.dtype)
             for rows, block in raw.blocks():
@@ -301,6 +310,19 @@ def transform_state(prep: Pipeline) -> dict[str, np.ndarray]:
     p, sc = prep.named_steps["prepare"], prep.named_steps["scale"]
     return {"medians": p.medians_, "low": p.low_, "high": p.high_,
             "mean": sc.mean_, "scale": sc.scale_}
+
+
+def raw_centers(columns: list[Column], state: dict[str, np.ndarray], centers: np.ndarray
+                ) -> np.ndarray:
+    """Centres of the scaled clustering space back in raw feature values (the inverse of the
+    weights, the standard scaling and log1p), to warm-start a refit whose scaling is new."""
+    weights = np.array([c.weight or 1.0 for c in columns], dtype=np.float64)
+    X = np.asarray(centers, dtype=np.float64) / weights
+    X = X * np.asarray(state["scale"]) + np.asarray(state["mean"])
+    for j, c in enumerate(columns):
+        if c.scale == "log":
+            X[:, j] = np.expm1(X[:, j])
+    return X
 
 
 def preprocessor_from_state(columns: list[Column], state: dict[str, np.ndarray]) -> Pipeline:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from tools import rfm as rfm_mod
@@ -40,6 +41,7 @@ from tools.runs import (
 from tools.segment_card import SegmentCard, load_card
 from tools.table_features import load_table_features, profile_table
 from warehouse.connection import Warehouse
+from warehouse.contract import ASSISTANT_SCHEMA
 from warehouse.errors import EmptyResult, InvalidArgument
 
 Method = Literal["behaviour", "rfm"]
@@ -92,8 +94,14 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
                      product: str | None = None, table: str | None = None,
                      columns: list[str] | None = None, include_protected: bool = False,
                      seed: int = 42, save: bool = True, session: str = "", question: str = "",
-                     progress: Progress | None = None) -> Segmentation:
-    """Segment the customers (or a user table) and, with `save`, store the run."""
+                     progress: Progress | None = None, continues: str | None = None
+                     ) -> Segmentation:
+    """Segment the customers (or a user table) and, with `save`, store the run.
+
+    `continues` (a segmentation model id, see tools.refresh) refits that model on today's data:
+    warm-started from its centres on its features, new segments matched to its segments
+    (tools.identity) so that ids and names carry over where membership mostly stayed.
+    """
     _check_args(method, table, active_only, country, product, seed)
     step = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
@@ -160,13 +168,23 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
             raise InvalidArgument(f"k={k} is more segments than the {len(frame):,} "
                                   f"{'rows' if table else 'customers'} selected; use a smaller "
                                   "k or widen the filter")
-        result = cluster(frame, cols, k=k, seed=seed)
-        labels = result.labels
-        card_names, card_notes = None, None
+        identity = None
+        if continues is not None:
+            result, identity, card_names = _continue(wh, continues, frame, key, seed)
+            cols = result.columns
+            labels = identity.relabel(result.labels)
+        else:
+            result = cluster(frame, cols, k=k, seed=seed)
+            labels = result.labels
+            card_names = None
+        card_notes = None
         metrics = {"k": result.k, "k_reason": result.k_reason, "stability": result.stability,
                    "silhouette": result.silhouette, "inertia": round(result.inertia, 2),
                    "fit_rows": result.fit_rows,
                    "features": {c.name: c.weight for c in cols}}
+        if identity is not None:
+            metrics["continues"] = continues
+            metrics["identity"] = identity.to_dict()
     timings["clustering"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     step("Describing the segments")
@@ -202,6 +220,40 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
                         excluded=excluded, notes=notes, sql=sql, timings=timings)
 
 
+def _continue(wh: Warehouse, model_id: str, frame: pd.DataFrame, key: str, seed: int):
+    """Refit model `model_id` on `frame` warm-started from its centres, and match the new
+    segments to its own: (clustering, identity, names kept for the matched stable segments)."""
+    from tools import model_registry as mr
+    from tools.clustering import raw_centers
+    from tools.identity import match_segments
+
+    rec = mr.get_model(wh, model_id)
+    art = mr.load_artifact(wh, rec)
+    cols = [Column(n, sc, w) for n, sc, w in zip(art["features"], art["scales"], art["weights"],
+                                                  strict=True)]
+    missing = [c.name for c in cols if c.name not in frame.columns]
+    if missing:
+        raise InvalidArgument(f"the features {', '.join(missing)} of model {model_id} are not "
+                              "computed any more; segment afresh instead of refreshing")
+    init = raw_centers(cols, art["transform"], art["centers"])
+    result = cluster(frame, cols, seed=seed, init_raw=init)
+    old = wh.df(f"SELECT record_key, segment_id FROM {ASSISTANT_SCHEMA}.segment_members "
+                "WHERE run_id = ?", [rec.run_id])
+    used = {int(r[0]) for r in wh.rows(
+        f"SELECT DISTINCT s.segment_id FROM {ASSISTANT_SCHEMA}.segments s JOIN "
+        f"{ASSISTANT_SCHEMA}.models m ON m.run_id = s.run_id WHERE m.kind = 'segmentation' "
+        "AND m.scope = ?", [rec.scope])}
+    new = pd.Series(result.labels, index=frame[key].astype(str).to_numpy())
+    identity = match_segments(old.set_index("record_key")["segment_id"], new, used_ids=used,
+                              old_centers=np.asarray(art["centers"]),
+                              old_ids=np.asarray(art["segment_ids"]),
+                              new_centers=np.asarray(result.centers, dtype=np.float64))
+    old_names = {int(k): v for k, v in art["names"].items()}
+    names = {m.segment_id: old_names[m.old_id] for m in identity.matches
+             if m.status == "stable" and m.old_id in old_names}
+    return result, identity, names
+
+
 def segmentation_scope(params: dict) -> str:
     """The population a behavioural segmentation describes, as a registry scope: `customers`
     for all warehouse customers with transactions, `customers where ...` for a filtered run,
@@ -224,11 +276,16 @@ def _stage_model(wh: Warehouse, run: Run, result: Clustering, cards: list[Segmen
     from tools.model_registry import segmentation_artifact, stage
 
     names = {c.segment_id: c.name for c in cards}
+    identity = run.metrics.get("identity")
+    ids = None
+    if identity:   # centre i is the new label i + 1; its id comes from the matching
+        by_label = {m["label"]: m["segment_id"] for m in identity["matches"]}
+        ids = np.array([by_label[i + 1] for i in range(len(result.centers))])
     as_of = run.as_of
     metrics = {k: run.metrics.get(k) for k in ("k", "k_reason", "silhouette", "stability",
                                                "inertia", "fit_rows")}
     metrics["sizes"] = {str(c.segment_id): c.size for c in cards}
-    return stage(wh, "segmentation", segmentation_artifact(result, names), scope=scope,
+    return stage(wh, "segmentation", segmentation_artifact(result, names, ids), scope=scope,
                  run_id=run.run_id, features=[c.name for c in result.columns], metrics=metrics,
                  params=run.params, as_of=as_of, train_to=as_of,
                  train_from=as_of - timedelta(days=LOOKBACK_DAYS) if as_of else None,
