@@ -145,3 +145,36 @@ def models_approve(
         rec = approve(wh, model_id, approver=by)
     out.print(f"{rec.model_id} is now the {rec.kind} champion for {rec.scope} (replacing "
               f"{rec.replaces or 'none'}), approved by {by}.", highlight=False)
+
+
+@app.command()
+@friendly
+def refresh(
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="Refresh only these kinds: segmentation, churn, clv (repeatable).")
+    ] = None,
+    path: PathOption = None,
+) -> None:
+    """Let the models learn from new data, keeping what people rely on.
+
+    Segmentations are refitted from the champion's centres and matched to its segments, so
+    ids and names carry over where membership mostly stayed (what changed is said); a churn
+    challenger is trained on the latest split and promoted only if it beats the champion on
+    the same held-out customers; lifetime value is refitted. Everything is recorded
+    (`assistant models history`).
+    """
+    from tools.refresh import KINDS
+    from tools.refresh import refresh as run_refresh
+
+    kinds = tuple(only) if only else KINDS
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        from warehouse.errors import InvalidArgument
+
+        raise InvalidArgument(f"--only takes {', '.join(KINDS)}, not {', '.join(unknown)}")
+    with _open(path) as wh, _steps() as step:
+        done = run_refresh(wh, kinds, progress=step)
+    for r in done:
+        title = f"{r.kind} ({r.scope})"
+        body = f"[red]Not refreshed:[/] {r.error}" if r.error else "\n".join(r.sentences)
+        out.print(Panel(body, title=title, title_align="left"), highlight=False)
