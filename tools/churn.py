@@ -148,9 +148,14 @@ def register_trained(wh: Warehouse, trained: Trained, *, include_protected: bool
                      actor: str = "assistant", status: str | None = None
                      ) -> model_registry.ModelRecord:
     """Put a trained churn model in the registry (champion if it is the first)."""
+    from tools import psi
+
     report = trained.report
     X_te, _ = trained.held_out
-    artifact = model_registry.propensity_artifact(report, propensity.predict(report, X_te))
+    held_out_scores = propensity.predict(report, X_te)
+    reference = psi.profile(trained.past, [f.name for f in report.features])
+    reference["__score__"] = psi.profile(pd.DataFrame({"s": held_out_scores}), ["s"])["s"]
+    artifact = model_registry.propensity_artifact(report, held_out_scores, reference)
     ref = reference_ts(wh)
     return model_registry.register(
         wh, "churn", artifact, scope=churn_scope(include_protected),

@@ -522,11 +522,13 @@ def reject(wh: Warehouse, model_id: str, *, actor: str, reason: str,
 
 # -- artifacts of each kind ------------------------------------------------------------------------
 def segmentation_artifact(clustering, names: dict[int, str] | None = None,
-                          segment_ids: np.ndarray | None = None) -> dict:
+                          segment_ids: np.ndarray | None = None,
+                          reference: dict | None = None) -> dict:
     """What assigning a customer to a segment needs: the transform, the centres, the ids.
 
     `clustering` is a tools.clustering.Clustering; `segment_ids[i]` is the id of the centre
-    `clustering.centers[i]` (default 1..k); `names` maps ids to segment names.
+    `clustering.centers[i]` (default 1..k); `names` maps ids to segment names; `reference` is
+    the training population's summary for drift (tools.psi.profile).
     """
     ids = np.arange(1, len(clustering.centers) + 1) if segment_ids is None else segment_ids
     cols = clustering.columns
@@ -539,12 +541,15 @@ def segmentation_artifact(clustering, names: dict[int, str] | None = None,
         "centers": np.asarray(clustering.centers, dtype=np.float64),
         "segment_ids": np.asarray(ids, dtype=np.int64),
         "names": {str(int(i)): str(n) for i, n in (names or {}).items()},
+        "reference": reference or {},
     }
 
 
-def propensity_artifact(report, scores: np.ndarray | None = None) -> dict:
+def propensity_artifact(report, scores: np.ndarray | None = None,
+                        reference: dict | None = None) -> dict:
     """What scoring needs: the fitted model, its feature treatment, drivers and typical values,
-    and the decile edges of the population scored when it was trained (`scores`)."""
+    and the decile edges of the population scored when it was trained (`scores`); `reference`
+    summarises the training population for drift (tools.psi.profile)."""
     from tools.propensity import decile_edges
 
     feats = report.features
@@ -560,6 +565,7 @@ def propensity_artifact(report, scores: np.ndarray | None = None) -> dict:
         "medians": {k: float(v) for k, v in report.medians.items()},
         "edges": (decile_edges(scores) if scores is not None and len(scores) else
                   np.array([], dtype=np.float64)),
+        "reference": reference or {},
     }
 
 

@@ -205,7 +205,8 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         t3 = time.perf_counter()
         staged = None
         if result is not None:
-            staged = _stage_model(wh, run, result, cards, scope=segmentation_scope(params),
+            staged = _stage_model(wh, run, result, cards, frame,
+                                  scope=segmentation_scope(params),
                                   actor=session or "assistant", question=question)
             run.metrics["model_id"] = staged.record.model_id
         try:
@@ -266,12 +267,13 @@ def segmentation_scope(params: dict) -> str:
     return "customers" + (f" where {', '.join(parts)}" if parts else "")
 
 
-def _stage_model(wh: Warehouse, run: Run, result: Clustering, cards: list[SegmentCard], *,
-                 scope: str, actor: str, question: str):
+def _stage_model(wh: Warehouse, run: Run, result: Clustering, cards: list[SegmentCard],
+                 frame: pd.DataFrame, *, scope: str, actor: str, question: str):
     """The run's fitted segmentation, staged for the registry as the scope's champion (a
     segmentation a person asked for is the one they will talk about)."""
     from datetime import timedelta
 
+    from tools import psi
     from tools.features import LOOKBACK_DAYS
     from tools.model_registry import segmentation_artifact, stage
 
@@ -285,7 +287,9 @@ def _stage_model(wh: Warehouse, run: Run, result: Clustering, cards: list[Segmen
     metrics = {k: run.metrics.get(k) for k in ("k", "k_reason", "silhouette", "stability",
                                                "inertia", "fit_rows")}
     metrics["sizes"] = {str(c.segment_id): c.size for c in cards}
-    return stage(wh, "segmentation", segmentation_artifact(result, names, ids), scope=scope,
+    reference = psi.profile(frame, [c.name for c in result.columns])
+    artifact = segmentation_artifact(result, names, ids, reference)
+    return stage(wh, "segmentation", artifact, scope=scope,
                  run_id=run.run_id, features=[c.name for c in result.columns], metrics=metrics,
                  params=run.params, as_of=as_of, train_to=as_of,
                  train_from=as_of - timedelta(days=LOOKBACK_DAYS) if as_of else None,
