@@ -69,13 +69,15 @@ class Identity:
                        "(most of their customers stayed: "
                        + ", ".join(f"{m.segment_id} {m.jaccard:.0%}" for m in stable) + ").")
         for m in self.matches:
-            if m.status == "changed":
+            if m.status == "changed" and m.old_id not in self.splits:
                 out.append(f"Segment {m.segment_id} ('{old_names.get(m.old_id, '')}') changed: "
                            f"only {m.jaccard:.0%} of its membership is the same; it is now "
                            f"'{new_names.get(m.segment_id, '')}'.")
         for old, new in self.splits.items():
             out.append(f"Segment {old} ('{old_names.get(old, '')}') split into "
-                       + " and ".join(f"{n} ('{new_names.get(n, '')}')" for n in new) + ".")
+                       + " and ".join(f"{n} ('{new_names.get(n, '')}')" for n in new)
+                       + (f" ({old} keeps the id, not its membership)" if old in new else "")
+                       + ".")
         for old, new in self.merged.items():
             out.append(f"Segment {old} ('{old_names.get(old, '')}') merged into segment {new} "
                        f"('{new_names.get(new, '')}').")
@@ -145,15 +147,13 @@ def match_segments(old: pd.Series, new: pd.Series, *, used_ids: set[int] | None 
     identity.vanished = sorted(int(o) for o in pd.unique(old) if int(o) not in kept)
     if common:
         by_label = {m.label: m.segment_id for m in matches}
-        for o in identity.vanished:
-            if o not in counts.index:
-                continue
-            row = counts.loc[o]
-            shares = row / row.sum()
-            big = [int(lbl) for lbl, s in shares.items() if s >= SPLIT_SHARE]
-            takers = [by_label[lbl] for lbl in big]
-            if len(takers) >= 2:
+        stable = {m.old_id for m in matches if m.status == "stable"}
+        for o in counts.index:
+            o = int(o)
+            shares = counts.loc[o] / counts.loc[o].sum()
+            takers = [by_label[int(lbl)] for lbl, s in shares.items() if s >= SPLIT_SHARE]
+            if len(takers) >= 2 and o not in stable:
                 identity.splits[o] = sorted(takers)
-            elif len(takers) == 1 and shares.max() >= SAME:
+            elif o in identity.vanished and len(takers) == 1 and shares.max() >= SAME:
                 identity.merged[o] = takers[0]
     return identity
