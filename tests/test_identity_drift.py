@@ -157,3 +157,27 @@ def test_churn_drift_judges_the_model_on_new_outcomes(calm):
     text = " ".join(report.sentences)
     assert "newest window" in text and "latest" in report.metrics
     assert report.verdict in ("stable", "significant")
+
+
+def test_the_agent_tools_say_it_in_words(calm):
+    from tools.drift import check_model_drift
+    from tools.models import approve_model, show_models
+    from tools.refresh import refresh_models
+    from tools.result import ToolContext
+
+    wh, _, _ = calm
+    ctx = ToolContext(wh=wh, settings=None)
+    res = check_model_drift(ctx)
+    assert "Verdict" in res.summary and {"segmentation", "churn"} <= set(res.data)
+    assert "Churn model" in check_model_drift(ctx, "churn").summary
+    with pytest.raises(Exception, match="all, segmentation or churn"):
+        check_model_drift(ctx, "weather")
+    done = refresh_models(ctx, ["churn"])
+    assert "churn" in done.summary.lower() and done.data[0]["kind"] == "churn"
+    shown = show_models(ctx)
+    assert "Champions (in use)" in shown.summary and "segmentation model" in shown.summary
+    waiting = mr.models(wh, "churn", status="challenger")
+    if waiting:
+        ok = approve_model(ctx, waiting[0].model_id, "Ada Lovelace")
+        assert "approved by Ada Lovelace" in ok.summary
+        assert mr.champion(wh, "churn").model_id == waiting[0].model_id

@@ -20,6 +20,7 @@ Two fits, as the published models are judged and then used:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -285,6 +286,7 @@ class ClvResult:
     scores: pd.DataFrame           # key, summary, predictions, value_decile
     top: pd.DataFrame
     sql: list[str] = field(default_factory=list)
+    reused: bool = False
 
 
 def _deciles(values: np.ndarray) -> np.ndarray:
@@ -314,9 +316,12 @@ def fit_clv(wh: Warehouse, *, table: str | None = None, customer: str | None = N
             date_column: str | None = None, amount: str | None = None,
             calibration_end: str | date | None = None, unit: Unit = "weeks",
             horizon_months: int = 12, holdout: bool = True, top_n: int = 20,
-            save: bool = True, session: str = "", question: str = "", progress=None
-            ) -> ClvResult:
-    """Fit, evaluate on the holdout, forecast per customer and (with `save`) store the run."""
+            save: bool = True, reuse: bool = True, session: str = "", question: str = "",
+            progress=None) -> ClvResult:
+    """Fit, evaluate on the holdout, forecast per customer and (with `save`) store the run.
+
+    With `reuse`, a run made in the last REUSE_DAYS on the same data with the same settings
+    is returned instead of refitting (`reused` is then true)."""
     step = progress or (lambda _msg: None)
     if unit not in UNIT_DAYS:
         raise InvalidArgument(f"the time unit is weeks or days, not {unit!r}")
@@ -325,6 +330,11 @@ def fit_clv(wh: Warehouse, *, table: str | None = None, customer: str | None = N
     source = resolve_source(wh, table, customer, date_column, amount)
     start, end = _period(wh, source)
     cal_end = _parse_date(calibration_end)
+    data = _fingerprint(wh, source)
+    if save and reuse:
+        cached = _reusable(wh, source, data, unit, horizon_months, cal_end, holdout, top_n)
+        if cached is not None:
+            return cached
     sql = []
     calibration, report, by_freq = None, {}, pd.DataFrame()
     if holdout or cal_end is not None:
@@ -363,8 +373,10 @@ def fit_clv(wh: Warehouse, *, table: str | None = None, customer: str | None = N
     params = {"table": source.table, "customer": source.customer, "date": source.date,
               "amount": source.amount, "unit": unit, "horizon_months": horizon_months,
               "calibration_end": cal_end.isoformat() if cal_end else None,
-              "data_start": start.isoformat(), "data_end": end.isoformat()}
+              "data_start": start.isoformat(), "data_end": end.isoformat(), "data": data,
+              "holdout": holdout or cal_end is not None}
     metrics = _metrics(calibration, report, forecast, scores, horizon_months)
+    metrics["holdout_by_frequency"] = by_freq.to_dict(orient="records")
     run = Run(kind="clv", source_table=source.table or "customers", params=params,
               metrics=metrics, row_count=len(scores),
               as_of=datetime.combine(end, datetime.min.time()), session=session,
@@ -379,6 +391,53 @@ def fit_clv(wh: Warehouse, *, table: str | None = None, customer: str | None = N
     if not source.warehouse:
         top = top.rename(columns={"customer_id": source.customer})
     return ClvResult(stored, calibration, report, by_freq, forecast, scores, top, sql)
+
+
+REUSE_DAYS = 7
+
+
+def _fingerprint(wh: Warehouse, source: Source) -> dict:
+    table = "transactions" if source.warehouse else quote_ident(source.table)
+    return {"rows": int(wh.scalar(f"SELECT count(*) FROM {table}"))}
+
+
+def _reusable(wh: Warehouse, source: Source, data: dict, unit: str, horizon_months: int,
+              cal_end: date | None, holdout: bool, top_n: int) -> ClvResult | None:
+    """A recent run on the same data and settings, read back from the warehouse."""
+    if not wh.has_table("clv_scores", S):
+        return None
+    since = datetime.now() - timedelta(days=REUSE_DAYS)
+    rows = wh.rows(f"SELECT run_id, params FROM {S}.runs WHERE kind = 'clv' AND source_table = ? "
+                   "AND created_at >= ? ORDER BY created_at DESC, run_id DESC",
+                   [source.table or "customers", since])
+    for run_id, stored in rows:
+        p = json.loads(stored)
+        same = (p.get("data") == data and p.get("unit") == unit and
+                p.get("horizon_months") == horizon_months and p.get("customer") ==
+                source.customer and p.get("date") == source.date and
+                p.get("amount") == source.amount and
+                (cal_end is None or p.get("calibration_end") == cal_end.isoformat()) and
+                p.get("holdout") == (holdout or cal_end is not None))
+        if not same:
+            continue
+        run = get_run(wh, run_id, kinds=("clv",))
+        scores = wh.df(f"SELECT * EXCLUDE (run_id, record_key) FROM {S}.clv_scores "
+                       "WHERE run_id = ? ORDER BY customer_id", [run_id])
+        if not source.warehouse:
+            keys = wh.df(f"SELECT record_key FROM {S}.clv_scores WHERE run_id = ? "
+                         "ORDER BY customer_id", [run_id])
+            scores["customer_id"] = keys["record_key"].to_numpy()
+        top = scores.sort_values(["expected_spend", "customer_id"], ascending=[False, True],
+                                 kind="stable").head(top_n).reset_index(drop=True)
+        if not source.warehouse:
+            top = top.rename(columns={"customer_id": source.customer})
+        m = run["metrics"]
+        fit = Fit(cm.BGNBD(**m["bgnbd"]), cm.GammaGamma(**m["gamma_gamma"]) if
+                  m.get("gamma_gamma") else None, pd.DataFrame())
+        by_freq = pd.DataFrame(m.get("holdout_by_frequency") or [])
+        return ClvResult(run, None, m.get("holdout") or {}, by_freq, fit, scores, top, [],
+                         reused=True)
+    return None
 
 
 def _run_dict(run: Run) -> dict:
@@ -466,12 +525,13 @@ def _money(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def summary(res: ClvResult) -> str:
+def summary(res: ClvResult, *, alive_first: bool = False) -> str:
     run, m = res.run, res.run["metrics"]
     p = run["params"]
     bg = m["bgnbd"]
-    what = ("the warehouse customers" if not p["table"] else f"table {p['table']}")
-    lines = [f"Lifetime value run {run['run_id']}: BG/NBD (repeat purchases) and Gamma-Gamma "
+    what = ("the warehouse" if not p["table"] else f"table {p['table']}")
+    lines = [f"Lifetime value run {run['run_id']}{' (reused, same data)' if res.reused else ''}"
+             ": BG/NBD (repeat purchases) and Gamma-Gamma "
              f"(spend per purchase) fitted on {m['customers']:,} customers of {what} "
              f"({m['repeat_customers']:,} with repeat purchases), a purchase being a day with "
              f"spend, time in {p['unit']}; data {p['data_start']} to {p['data_end']}."]
@@ -493,13 +553,19 @@ def summary(res: ClvResult) -> str:
                      f"10% made {h['top_decile_spend_share']:.0%} of the holdout's spend")
         lines.append(line + ".")
     months = m["horizon_months"]
+    alive = (f"{m['probably_alive']:,} of {m['customers']:,} customers "
+             f"({m['probably_alive'] / max(m['customers'], 1):.0%}) are probably still active "
+             f"(P(alive) >= {PROBABLY_ALIVE:.0%}); {m['expected_alive']:,.0f} are expected to be "
+             "in all (the sum of P(alive)).")
+    if alive_first:
+        lines.insert(0, alive)
     lines.append(
         f"Next {months} months: {m['expected_purchases']:,.0f} purchases and "
-        f"{_money(m['expected_spend'])} spend expected; {m['probably_alive']:,} customers "
-        f"({m['probably_alive'] / max(m['customers'], 1):.0%}) are probably still active "
-        f"(P(alive) >= {PROBABLY_ALIVE:.0%}), {m['expected_alive']:,.0f} expected in all"
+        f"{_money(m['expected_spend'])} spend expected"
         + (f"; the top 10% by predicted value hold {m['top_decile_spend_share']:.0%} of it"
            if m.get("top_decile_spend_share") else "") + ".")
+    if not alive_first:
+        lines.append(alive)
     lines.append(f"Parameters on all data: r={bg['r']:.3f}, alpha={bg['alpha']:.3f}, "
                  f"a={bg['a']:.3f}, b={bg['b']:.3f}"
                  + (f"; p={m['gamma_gamma']['p']:.2f}, q={m['gamma_gamma']['q']:.2f}, "
@@ -543,7 +609,10 @@ def predict_clv(ctx: ToolContext, horizon_months: int = 12, top_n: int = 20,
         tables.append(TableResult("Holdout check: mean repeat purchases per customer, actual vs "
                                   "predicted, by repeat purchases in the fitting period",
                                   res.by_frequency))
-    return ToolResult(summary=summary(res) + f" The {len(res.top)} most valuable customers are "
+    alive_first = bool(re.search(r"still|alive|active|with us|around|retained",
+                                 (ctx.question or "").lower()))
+    return ToolResult(summary=summary(res, alive_first=alive_first) + f" The {len(res.top)} "
+                      "most valuable customers are "
                       "in the result table.", tables=tables, sql=res.sql,
                       chart=ChartSpec(kind="bar", x=res.top.columns[0], y=["expected_spend"],
                                       title="Expected spend of the most valuable customers"),

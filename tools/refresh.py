@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tools import model_registry as mr
+from tools.result import ToolContext, ToolResult
 from warehouse.connection import Warehouse
-from warehouse.errors import AssistantError
+from warehouse.errors import AssistantError, InvalidArgument
 
 KINDS = ("segmentation", "churn", "clv")
 
@@ -123,3 +124,29 @@ def refresh(wh: Warehouse, kinds: tuple[str, ...] = KINDS, *, session: str = "re
         except AssistantError as exc:
             done.append(Refreshed(kind, "customers", None, None, [], error=str(exc)))
     return done
+
+
+def refresh_models(ctx: ToolContext, models: list[str] | None = None) -> ToolResult:
+    """Refresh the models on the latest data: segments keep their ids, churn is challenged.
+
+    Use this for "refresh the models", "retrain the churn model", "update the segmentation
+    with the new data". Segmentations are refitted from their centres and matched to the
+    segments in use (ids and names kept where membership mostly stayed); a churn challenger is
+    promoted only if it beats the champion on the same held-out customers; lifetime value is
+    refitted.
+
+    Args:
+        models: which to refresh: any of "segmentation", "churn", "clv" (default all).
+    """
+    kinds = tuple(models) if models else KINDS
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise InvalidArgument(f"models are {', '.join(KINDS)}, not {', '.join(unknown)}")
+    done = refresh(ctx.wh, kinds, session=ctx.session)
+    lines = []
+    for r in done:
+        lines += [f"{r.kind}: not refreshed ({r.error})"] if r.error else r.sentences
+    return ToolResult(summary="\n".join(lines),
+                      data=[{"kind": r.kind, "scope": r.scope, "model_id": r.model_id,
+                             "previous": r.previous, "run_id": r.run_id, "error": r.error}
+                            for r in done])

@@ -13,6 +13,7 @@ import sqlglot
 
 from assistant.planner import vocabulary as v
 from assistant.planner.frame import Reply, ToolIntent
+from assistant.planner.model_questions import model_intent
 from assistant.planner.text import Text
 
 CAPABILITIES = """\
@@ -162,6 +163,9 @@ _BUILD_LIST = (r"\b(?:build|make|create|pull|export|give|get|put together)(?: me
 def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
     """Recognise a tool question and read its arguments; `parse_filters(text)` reads customer
     filters (country, product) for tools that take them."""
+    model = model_intent(text)      # lifetime value, drift, the model registry, refresh
+    if model is not None:
+        return model
     s = text.s
     if re.search(r"compar\w* .{0,30}(segmentations?|segment runs?|clusterings?|runs)\b"
                  r"|(segmentations?|segments|runs) .{0,20}(changed|differ)"
