@@ -85,6 +85,7 @@ def serve(settings: Settings) -> None:
     (Ctrl-C or SIGTERM: both stop it cleanly and remove the sessions' result files)."""
     import uvicorn
 
+    from assistant import schedule
     from assistant.ui.session import downloads_root
 
     # Gradio keeps its own copy of every file it serves; unless told otherwise, keep those in
@@ -96,6 +97,7 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     wh = Warehouse.open(settings.warehouse)
     app = None
+    refresh = schedule.start(settings, wh)     # the models' refresh, in the background
     try:
         app = create_server(settings, wh)
         print(f"Serving the chat page on http://{settings.host}:{settings.port}/ "
@@ -104,6 +106,8 @@ def serve(settings: Settings) -> None:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                     access_log=False, timeout_graceful_shutdown=5)
     finally:
+        if refresh is not None:
+            refresh.stop()
         realtime = getattr(getattr(app, "state", None), "realtime", None)
         if realtime is not None:
             realtime.stop()     # commits what is queued, then stops the writer

@@ -322,6 +322,9 @@ def audience(
     country: Annotated[str | None, typer.Option(help="Only customers in this country.")] = None,
     min_churn_risk: Annotated[float | None, typer.Option(
         help="Only customers whose latest churn score is at least this (0-1).")] = None,
+    top_value: Annotated[float | None, typer.Option(
+        help="Only the top share of customers by predicted lifetime value (0.1 = top 10%; "
+        "uses the latest `assistant clv` run).")] = None,
     name: Annotated[str | None, typer.Option(help="A name for the audience.")] = None,
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="CSV file to write [default: data/exports/<name>.csv].")] = None,
@@ -339,7 +342,8 @@ def audience(
     with _open(path) as wh:
         aud = export_audience(wh, channel, segment_id=segment_id, run_id=run_id,
                               country=country, min_churn_risk=min_churn_risk, name=name,
-                              out=out_file, question="assistant audience")
+                              top_value_share=top_value, out=out_file,
+                              question="assistant audience")
     c = aud.counts
     table = Table(header_style="bold")
     table.add_column("customers")

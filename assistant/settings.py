@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     download_ttl: float = Field(
         1800.0, gt=0, description="Seconds a download link of the page keeps working (links "
         "are per browser session and unguessable).")
+    refresh_hours: float = Field(
+        24.0, ge=0, description="Hours between model refreshes inside the running app, counted "
+        "from the last model trained (0: off; `assistant refresh` refreshes by hand).")
+    refresh_delay: float = Field(
+        60.0, ge=0, description="Seconds after start-up before a due refresh runs.")
 
     # Real-time events (POST /v1/events, the broker consumer, triggers' outbox)
     ingest_token: SecretStr | None = Field(

@@ -141,3 +141,62 @@ def test_the_tool_answers_in_numbers_without_personal_data(shared_rw, bank):
 def test_bad_arguments_say_what_to_do(shared_rw, orders, kwargs, message):
     with pytest.raises(InvalidArgument, match=message):
         fit_clv(shared_rw, save=False, **kwargs)
+
+
+def test_audience_of_the_top_predicted_value(shared_rw, bank, tmp_path):
+    from tools.audience import audience_counts, export_audience
+
+    counts = audience_counts(shared_rw, "email", top_value_share=0.1)
+    customers = shared_rw.scalar("SELECT count(*) FROM assistant.clv_scores WHERE run_id = ?",
+                                 [bank.run["run_id"]])
+    assert counts.selected == int(np.ceil(customers * 0.1))
+    assert 0 < counts.eligible < counts.selected        # the consent rules still apply
+    aud = export_audience(shared_rw, "email", top_value_share=0.1, out=tmp_path / "a.csv")
+    ids = tuple(int(i) for i in aud.members["customer_id"])
+    worst = shared_rw.scalar(
+        f"SELECT min(expected_spend) FROM assistant.clv_scores WHERE run_id = ? AND "
+        f"customer_id IN {ids}", [bank.run["run_id"]])
+    cut = shared_rw.scalar("SELECT quantile_disc(expected_spend, 0.85) FROM "
+                           "assistant.clv_scores WHERE run_id = ?", [bank.run["run_id"]])
+    assert worst > cut
+    assert "top 10% by predicted value" in aud.selection.describe()
+    with pytest.raises(InvalidArgument, match="between 0 and 1"):
+        audience_counts(shared_rw, "email", top_value_share=10)
+
+
+def test_no_value_audience_without_a_clv_run(rw):
+    from tools.audience import audience_counts
+    from warehouse.errors import RunNotFound
+
+    with pytest.raises(RunNotFound, match="predict lifetime value first"):
+        audience_counts(rw, "email", top_value_share=0.1)
+
+
+def test_segment_cards_carry_predicted_value(shared_rw, bank):
+    from tools.clv import latest_clv_run
+    from tools.segments import run_segmentation
+
+    seg = run_segmentation(shared_rw, k=3, seed=4)
+    latest = latest_clv_run(shared_rw)
+    months = shared_rw.scalar("SELECT params->>'horizon_months' FROM assistant.runs WHERE "
+                              "run_id = ?", [latest])
+    for card in seg.cards:
+        assert card.value["clv_run"] == latest and 0 <= card.value["p_alive"] <= 1
+        assert f"Predicted value over the next {months} months" in card.description
+    # every segmented customer with spend has a prediction (a few only received money)
+    total = sum(c.value["customers"] for c in seg.cards)
+    assert 0.95 * len(seg.members) < total <= len(seg.members)
+
+
+@pytest.mark.parametrize(("question", "args"), [
+    ("top 10% predicted value, email consented", {"channel": "email", "top_value_share": 0.1}),
+    ("sms audience of our most valuable customers", {"channel": "sms", "top_value_share": 0.1}),
+    ("build an email audience of the top 5% by CLV", {"channel": "email",
+                                                      "top_value_share": 0.05}),
+])
+def test_value_audiences_in_chat(question, args):
+    from assistant.planner import intents
+    from assistant.planner.text import Text
+
+    intent = intents.tool_intent(Text(question), lambda t: [])
+    assert intent.tool == "build_audience" and intent.args == args

@@ -32,7 +32,7 @@ from tools.result import TableResult, ToolContext, ToolResult
 from tools.runs import get_run, new_id, save_audience
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA, CONTACT_CHANNELS
-from warehouse.errors import EmptyResult, InvalidArgument
+from warehouse.errors import EmptyResult, InvalidArgument, RunNotFound
 from warehouse.files import atomic_path, file_stem
 from warehouse.semantic.model import bank_model, fill
 
@@ -117,6 +117,8 @@ class Selection:
     country: str | None = None
     min_churn_risk: float | None = None
     churn_run_id: str | None = None
+    top_value_share: float | None = None       # top share of customers by predicted value
+    clv_run_id: str | None = None
     sql_where: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -127,6 +129,8 @@ class Selection:
             parts.append(f"living in {self.country}")
         if self.min_churn_risk is not None:
             parts.append(f"churn risk >= {self.min_churn_risk:.0%}")
+        if self.top_value_share is not None:
+            parts.append(f"top {self.top_value_share:.0%} by predicted value")
         return ", ".join(parts) or "all customers"
 
 
@@ -143,6 +147,14 @@ def _selection_sql(sel: Selection, channel: str) -> str:
         joins.append(f"JOIN {s}.scores sc ON sc.customer_id = c.customer_id "
                      f"AND sc.run_id = '{sel.churn_run_id}'")
         where.append(f"sc.score >= {float(sel.min_churn_risk)}")
+    if sel.top_value_share is not None:
+        # the top share of the lifetime-value run's customers by expected spend (before the
+        # consent rules: "the top 10% who may be emailed", not "10% of the emailable")
+        joins.append(f"""JOIN (
+    SELECT customer_id FROM {s}.clv_scores WHERE run_id = '{sel.clv_run_id}'
+    QUALIFY row_number() OVER (ORDER BY expected_spend DESC, customer_id)
+            <= ceil({float(sel.top_value_share)} * count(*) OVER ())
+) v ON v.customer_id = c.customer_id""")
     if sel.country:
         where.append(f"c.country = '{sel.country}'")
     where_sql = ("WHERE " + " AND ".join(where)) if where else ""
@@ -160,7 +172,8 @@ ORDER BY c.customer_id"""
 
 def resolve_selection(wh: Warehouse, *, segment_id: int | None = None, run_id: str | None = None,
                       country: str | None = None, min_churn_risk: float | None = None,
-                      state: dict | None = None) -> Selection:
+                      top_value_share: float | None = None, state: dict | None = None
+                      ) -> Selection:
     """Validate the filters and find the runs they refer to."""
     from tools.features import check_filters
 
@@ -188,6 +201,17 @@ def resolve_selection(wh: Warehouse, *, segment_id: int | None = None, run_id: s
                                   f"{min_churn_risk}")
         churn = get_run(wh, None, kinds=("churn",))
         sel.min_churn_risk, sel.churn_run_id = float(min_churn_risk), churn["run_id"]
+    if top_value_share is not None:
+        from tools.clv import latest_clv_run
+
+        if not 0 < top_value_share <= 1:
+            raise InvalidArgument(f"top_value_share is a share between 0 and 1 (0.1 = the top "
+                                  f"10%), not {top_value_share}")
+        clv_run = latest_clv_run(wh)
+        if clv_run is None:
+            raise RunNotFound("there is no lifetime-value prediction yet; predict lifetime "
+                              "value first (\"who are our most valuable customers?\")")
+        sel.top_value_share, sel.clv_run_id = float(top_value_share), clv_run
     return sel
 
 
@@ -207,11 +231,12 @@ def _select(wh: Warehouse, sel: Selection, channel: str) -> tuple[pd.DataFrame, 
 
 def audience_counts(wh: Warehouse, channel: str, *, segment_id: int | None = None,
                     run_id: str | None = None, country: str | None = None,
-                    min_churn_risk: float | None = None) -> AudienceCounts:
+                    min_churn_risk: float | None = None,
+                    top_value_share: float | None = None) -> AudienceCounts:
     """How many customers of the selection may be contacted on `channel`, and why not the rest."""
     channel = check_channel(channel)
     sel = resolve_selection(wh, segment_id=segment_id, run_id=run_id, country=country,
-                            min_churn_risk=min_churn_risk)
+                            min_churn_risk=min_churn_risk, top_value_share=top_value_share)
     sql = _selection_sql(sel, channel)
     reasons = ", ".join(f"count(*) FILTER (WHERE exclusion = '{r}') AS {r}" for r in REASONS)
     row = wh.rows(f"SELECT count(*), count(*) FILTER (WHERE exclusion IS NULL), {reasons} "
@@ -241,13 +266,15 @@ class Audience:
 def export_audience(wh: Warehouse, channel: str, *, segment_id: int | None = None,
                     run_id: str | None = None, country: str | None = None,
                     min_churn_risk: float | None = None, name: str | None = None,
+                    top_value_share: float | None = None,
                     out: Path | None = None, output_dir: Path = Path("data/exports"),
                     state: dict | None = None, session: str = "", question: str = "",
                     save: bool = True) -> Audience:
     """Select, check consent, write the CSV (atomically) and record the audience."""
     channel = check_channel(channel)
     sel = resolve_selection(wh, segment_id=segment_id, run_id=run_id, country=country,
-                            min_churn_risk=min_churn_risk, state=state)
+                            min_churn_risk=min_churn_risk, top_value_share=top_value_share,
+                            state=state)
     rows, sql = _select(wh, sel, channel)
     if rows.empty:
         raise EmptyResult(f"no customers match the selection ({sel.describe()})")
@@ -270,7 +297,9 @@ def export_audience(wh: Warehouse, channel: str, *, segment_id: int | None = Non
                 "name": name, "run_id": sel.run_id, "segment_id": sel.segment_id,
                 "channel": channel,
                 "filters": {"country": sel.country, "min_churn_risk": sel.min_churn_risk,
-                            "churn_run_id": sel.churn_run_id},
+                            "churn_run_id": sel.churn_run_id,
+                            "top_value_share": sel.top_value_share,
+                            "clv_run_id": sel.clv_run_id},
                 "size": len(members), "exclusions": excluded,
                 "file_path": str(path) if path else None, "selection_sql": sql,
                 "session": session, "question": question})
@@ -289,7 +318,8 @@ def exclusion_table(counts: AudienceCounts) -> pd.DataFrame:
 
 def build_audience(ctx: ToolContext, channel: Channel, segment_id: int | None = None,
                    run_id: str | None = None, country: str | None = None,
-                   min_churn_risk: float | None = None, name: str | None = None) -> ToolResult:
+                   min_churn_risk: float | None = None, name: str | None = None,
+                   top_value_share: float | None = None) -> ToolResult:
     """Build a consent-safe campaign audience for one channel and export it as CSV.
 
     Use this when the marketer wants a list of customers to contact (a segment, a country,
@@ -305,9 +335,12 @@ def build_audience(ctx: ToolContext, channel: Channel, segment_id: int | None = 
         country: ISO-2 country of residence, e.g. "DE".
         min_churn_risk: keep customers whose latest churn score is at least this (0-1).
         name: a name for the audience.
+        top_value_share: keep the top share of customers by predicted lifetime value, e.g.
+            0.1 for "the top 10% predicted value" (uses the latest lifetime-value run).
     """
     aud = export_audience(ctx.wh, channel, segment_id=segment_id, run_id=run_id,
                           country=country, min_churn_risk=min_churn_risk, name=name,
+                          top_value_share=top_value_share,
                           output_dir=ctx.output_dir, state=ctx.state, session=ctx.session,
                           question=ctx.question)
     c = aud.counts

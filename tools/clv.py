@@ -520,6 +520,52 @@ def latest_clv_run(wh: Warehouse, source_table: str = "customers") -> str | None
     return rows[0][0] if rows else None
 
 
+def segment_value(wh: Warehouse, members: pd.DataFrame) -> tuple[str | None, dict]:
+    """Predicted value per segment from the latest CLV run of the warehouse customers:
+    (run id, {segment_id: {customers, expected_spend, p_alive, top_decile_share, ...}}).
+    `members` has customer_id and segment_id; (None, {}) when there is no CLV run."""
+    run_id = latest_clv_run(wh)
+    if run_id is None or members.empty:
+        return None, {}
+    horizon = json.loads(wh.scalar(f"SELECT params FROM {S}.runs WHERE run_id = ?",
+                                   [run_id]))["horizon_months"]
+    wh.register("__seg_members", members[["customer_id", "segment_id"]])
+    try:
+        rows = wh.df(f"""SELECT m.segment_id, count(v.customer_id) AS customers,
+                                avg(v.expected_spend) AS expected_spend,
+                                avg(v.p_alive) AS p_alive,
+                                avg((v.value_decile = 1)::INTEGER) AS top_decile_share
+                         FROM __seg_members m
+                         LEFT JOIN {S}.clv_scores v ON v.customer_id = m.customer_id
+                              AND v.run_id = ?
+                         GROUP BY m.segment_id""", [run_id])
+        overall = wh.scalar(f"SELECT avg(expected_spend) FROM {S}.clv_scores WHERE run_id = ?",
+                            [run_id])
+    finally:
+        wh.unregister("__seg_members")
+    out = {}
+    for r in rows.itertuples():
+        if not r.customers:
+            continue
+        out[int(r.segment_id)] = {
+            "customers": int(r.customers), "expected_spend": round(float(r.expected_spend), 2),
+            "p_alive": round(float(r.p_alive), 4),
+            "top_decile_share": round(float(r.top_decile_share), 4),
+            "vs_average": round(float(r.expected_spend) / overall, 2) if overall else None,
+            "horizon_months": horizon}
+    return run_id, out
+
+
+def value_sentence(value: dict) -> str:
+    """'Predicted value over the next 12 months: 1,234 spend per customer (1.8x the average),
+    23% in the top 10%; 96% probably still active.'"""
+    ratio = f" ({value['vs_average']:.1f}x the average)" if value.get("vs_average") else ""
+    return (f"Predicted value over the next {value['horizon_months']} months: "
+            f"{_money(value['expected_spend'])} spend per customer{ratio}, "
+            f"{value['top_decile_share']:.0%} in the top 10% by value; "
+            f"{value['p_alive']:.0%} probably still active.")
+
+
 # -- words and the agent tool ----------------------------------------------------------------------
 def _money(x: float) -> str:
     return f"{x:,.0f}"

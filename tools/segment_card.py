@@ -43,6 +43,7 @@ class SegmentCard:
     source_table: str = "customers"  # what was segmented
     status: dict[str, float] = field(default_factory=dict)  # active / churned shares, recency
     protected_attributes_used: bool = False
+    value: dict[str, float] = field(default_factory=dict)  # predicted lifetime value (tools.clv)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -199,6 +199,8 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
                         protected_used=protected_used, names=card_names, leads=card_notes)
     timings["cards"] = time.perf_counter() - t2
     members = pd.DataFrame({key: frame[key].to_numpy(), "segment_id": labels})
+    if table is None:
+        _add_value(wh, cards, members)
     run.metrics["timings"] = {k_: round(v, 3) for k_, v in timings.items()}
     if save:
         step("Saving the run")
@@ -253,6 +255,22 @@ def _continue(wh: Warehouse, model_id: str, frame: pd.DataFrame, key: str, seed:
     names = {m.segment_id: old_names[m.old_id] for m in identity.matches
              if m.status == "stable" and m.old_id in old_names}
     return result, identity, names
+
+
+def _add_value(wh: Warehouse, cards: list[SegmentCard], members: pd.DataFrame) -> None:
+    """Predicted lifetime value on each card, from the latest CLV run (when there is one)."""
+    from tools.clv import segment_value, value_sentence
+    from tools.segment_card import REACH_LEAD
+
+    run_id, values = segment_value(wh, members)
+    for card in cards:
+        value = values.get(card.segment_id)
+        if not value:
+            continue
+        card.value = value | {"clv_run": run_id}
+        text = value_sentence(value)
+        head, sep, reach = card.description.partition(f" {REACH_LEAD}")
+        card.description = f"{head} {text}{sep}{reach}"
 
 
 def segmentation_scope(params: dict) -> str:

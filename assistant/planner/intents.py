@@ -160,6 +160,11 @@ _BUILD_LIST = (r"\b(?:build|make|create|pull|export|give|get|put together)(?: me
                r"(?: that| the| this| a)? (?:customer |contact )?list\b")
 
 
+# "top 10% predicted value, email consented": an audience filtered by lifetime value
+_TOP_VALUE_CONSENTED = (r"\btop \d+(?:\.\d+)? ?(?:%|percent\b|pct\b).{0,30}\b(?:value|clv|ltv)\b"
+                        r".{0,30}\b(?:consented|opted in|who consented)\b")
+
+
 def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
     """Recognise a tool question and read its arguments; `parse_filters(text)` reads customer
     filters (country, product) for tools that take them."""
@@ -213,7 +218,8 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
         return _ab_test(text)
     if re.search(r"\baudiences?\b|mailing list|contact list|target list|send list|target group"
                  r"|targeting list|list of (customers|clients|contacts) (to|for|we can)|"
-                 + _BUILD_LIST, s):
+                 + _BUILD_LIST, s) or (re.search(_TOP_VALUE_CONSENTED, s) and
+                                       not re.search(r"\bhow many\b", s)):
         return _audience(text, parse_filters)
     if (re.search(r"\b(write|draft|create|compose|generate|prepare|suggest|come up with|make)\b"
                   r".{0,40}\b(emails?|sms|text messages?|push( notifications?)?|in app messages?"
@@ -356,6 +362,12 @@ def _audience(text: Text, parse_filters) -> ToolIntent:
     elif text.take(r"at (?:high )?risk( of (churn\w*|leaving))?|likely to (churn|leave)"
                    r"|(?:high )?churn risk"):
         args["min_churn_risk"] = DEFAULT_CHURN_RISK
+    m = text.take(r"\b(?:the )?top (\d+(?:\.\d+)?) ?(?:%|percent|pct)(?: of customers)?(?: by)?"
+                  r" (?:predicted |expected )?(?:life ?time )?(?:value|clv|ltv|spend)\b")
+    if m:
+        args["top_value_share"] = float(m.group(1)) / 100
+    elif text.take(r"\b(?:most valuable|highest (?:predicted )?value) (?:customers|clients)\b"):
+        args["top_value_share"] = 0.1
     m = re.search(r"(?:called|named|name it) ([\w\- ]{2,40})$", text.original)
     if m:
         args["name"] = m.group(1).strip()

@@ -44,6 +44,8 @@ _APPROVE = r"\b(approve|promote)\b.{0,30}\b(model|challenger)\b"
 # lifetime value narrowed to a group ("of students", "in Germany") the tool does not filter by
 _NARROWED = (r"\b(of|for|among|in|from) (?!(our |the |all |my )?(customers|clients|base|"
              r"customer base|next|the next|coming|future|a year|us)\b)[a-z]+")
+_LIST = (r"\baudiences?\b|\b(mailing|contact|target|send|call) list\b|\b(consented|opted in)\b"
+         r"|\b(build|make|create|export|pull)\b.{0,20}\blist\b")
 _MODEL_ID = r"\b((?:seg|churn|prop|clv)-v\d+-[0-9a-f]{4})\b"
 
 
@@ -97,6 +99,8 @@ def model_intent(text: Text) -> ToolIntent | None:
                     None)
         return ToolIntent("show_models", {"kind": kind} if kind else {}, label="model registry")
     if re.search(_CLV, s) or re.search(_ALIVE, s):
+        if re.search(_LIST, s):
+            return None     # "an email audience of the top 10% predicted value": an audience
         if re.search(_NARROWED, s):
             return None     # "the CLV of students": not a filter the tool takes; refused
         args: dict = {}
