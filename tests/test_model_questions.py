@@ -44,3 +44,26 @@ def test_model_questions(question, tool, args):
 ])
 def test_other_questions_are_left_to_the_planner(question):
     assert model_intent(Text(question)) is None
+
+
+class _Bound:
+    """A tool as the planner sees it when bound (only its name matters)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@pytest.mark.parametrize(("question", "tool"), [
+    ("Who are our most valuable customers next year?", "predict_clv"),
+    ("Has anything changed since last month?", "check_model_drift"),
+    ("top 10% predicted value, email consented", "build_audience"),
+])
+def test_the_planner_calls_the_model_tools(wh, question, tool):
+    from langchain_core.messages import HumanMessage
+
+    from assistant.planner import OfflinePlanner
+    from tools.registry import TOOL_NAMES
+
+    planner = OfflinePlanner.for_warehouse(wh).bind_tools([_Bound(n) for n in TOOL_NAMES])
+    reply = planner.respond([HumanMessage(question)])
+    assert reply.tool_calls and reply.tool_calls[0]["name"] == tool
