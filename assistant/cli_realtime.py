@@ -255,8 +255,11 @@ def consume(
         finally:
             consumer.stop()
             realtime.stop()
+        stats = realtime.writer.stats
         out.print(f"Consumed {consumer.consumed:,} events ({consumer.acked:,} messages "
-                  "acknowledged).", highlight=False)
+                  f"acknowledged) in {stats.batches:,} micro-batches; the last took "
+                  f"{stats.last_batch_ms:.0f} ms ({json.dumps(stats.last_steps)}).",
+                  highlight=False)
 
 
 # -- triggers -------------------------------------------------------------------------------------

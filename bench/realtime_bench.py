@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -216,13 +216,18 @@ def broker(path: Path, customers: int, ref, seconds: float, rate: int, workdir: 
         drain_from = time.time() * 1000
         publish(drain_n, False)                          # the backlog to drain
         env = {**os.environ, "ASSISTANT_WAREHOUSE": str(path)}
+        log = open(workdir / "consume.log", "w")  # noqa: SIM115 - closed below
         consumer = subprocess.Popen(
             [sys.executable, "-m", "assistant.cli", "events", "consume", "--redis", url,
              "--seconds", str(10 * seconds + 600)], env=env, cwd=workdir,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT)
         group = None
         deadline = time.time() + 20 * seconds + 600
         while time.time() < deadline:                    # drained: nothing pending or new
+            if consumer.poll() is not None:
+                log.flush()
+                raise RuntimeError("the consumer stopped: " +
+                                   (workdir / "consume.log").read_text()[-2000:])
             groups = client.xinfo_groups("events")
             group = groups[0] if groups else None
             if group and group["pending"] == 0 and group.get("lag", 1) == 0:
@@ -237,6 +242,8 @@ def broker(path: Path, customers: int, ref, seconds: float, rate: int, workdir: 
             time.sleep(0.1)
         consumer.terminate()
         consumer.wait(60)
+        log.close()
+        out["consumer"] = (workdir / "consume.log").read_text().strip().splitlines()[-3:]
         drained = measure(path, drain_from, "redis")
         drained_only = {k: v for k, v in drained.items()}
         paced = measure(path, paced_from, "redis")
@@ -248,7 +255,7 @@ def broker(path: Path, customers: int, ref, seconds: float, rate: int, workdir: 
                                CAST(json_extract(properties, '$.sent_ms') AS DOUBLE)
                                BETWEEN {drain_from} AND {paced_from}""")[0]
         drained_only = {"events": int(span[0]), "rate": span[0] / span[1] if span[1] else 0}
-        out = {"drain": drained_only, "paced": paced}
+        out.update({"drain": drained_only, "paced": paced})
     finally:
         server.terminate()
         server.wait(10)
@@ -345,6 +352,17 @@ def segmentation(path: Path, repeats: int) -> dict:
             "scan_s": scan_s, "fit_s": fit_s, "source": source}
 
 
+def _in_own_process(part: str, path: Path, repeats: int) -> dict:
+    """Run `prepare` or `segmentation` in a child process (DuckDB keeps a file locked while
+    any handle of this process is open; the doors' processes need it)."""
+    done = subprocess.run([sys.executable, __file__, "--internal", part, str(path),
+                           "--repeats", str(repeats)], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    if done.returncode:
+        raise RuntimeError(done.stdout[-1000:] + done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("warehouses", nargs="*", default=list(DEFAULT))
@@ -353,7 +371,13 @@ def main() -> None:
     parser.add_argument("--parts", default="segment,broker,http")
     parser.add_argument("--broker-rate", type=int, default=20_000)
     parser.add_argument("--http-rate", type=int, default=5_000)
+    parser.add_argument("--internal", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.internal:
+        path = Path(args.warehouses[0])
+        out = prepare(path) if args.internal == "prepare" else segmentation(path, args.repeats)
+        print(json.dumps(out, default=str))
+        return
     parts = set(args.parts.split(","))
     for source in args.warehouses:
         if not Path(source).exists():
@@ -363,12 +387,16 @@ def main() -> None:
             work = Path(tmp)
             path = work / "w.duckdb"
             shutil.copy(source, path)
-            prep = prepare(path)
+            models = Path(source).with_name(Path(source).stem + ".models")   # the artifacts
+            if models.is_dir():
+                shutil.copytree(models, path.with_name(path.stem + ".models"))
+            prep = _in_own_process("prepare", path, args.repeats)
+            prep["reference"] = datetime.fromisoformat(prep["reference"])
             n = prep["customers"]
             print(f"\n== {source}: {n:,} customers; customer state built in one pass in "
                   f"{prep['state_build_s']:.1f} s")
             if "segment" in parts:
-                s = segmentation(path, args.repeats)
+                s = _in_own_process("segment", path, args.repeats)
                 print(f"segmentation at the reference date (k=8, features from "
                       f"{s['source']}): {s['pipeline_s']:.2f} s (features "
                       f"{s['features_s']:.2f}, clustering {s['clustering_s']:.2f}, cards "
@@ -383,6 +411,7 @@ def main() -> None:
                       f"{p['rate']:,.0f}/s, event to commit p50 {p['commit_p50_ms']:.0f} ms / "
                       f"p99 {p['commit_p99_ms']:.0f} ms, event to decision ({p['fired']:,} "
                       f"fired) p50 {p['decide_p50_ms']:.0f} ms / p99 {p['decide_p99_ms']:.0f} ms")
+                print("  consumer: " + " ".join(b.get("consumer", [])))
             if "http" in parts:
                 h = http(path, n, prep["reference"], args.seconds, args.http_rate, work)
                 f, p = h["fast"], h["paced"]

@@ -130,6 +130,7 @@ class RealTime:
             "running": self.writer.running, "ready": self.writer.ready.is_set(),
             "events": s.events, "duplicates": s.duplicates, "rejected": s.rejected,
             "batches": s.batches, "last_batch_ms": round(s.last_batch_ms, 1),
+            "last_batch_steps_s": s.last_steps,
             "errors": s.errors,
             "state_reference_ts": meta["reference_ts"].isoformat() if meta and
             meta["reference_ts"] else None,

@@ -63,6 +63,7 @@ class WriterStats:
     duplicates: int = 0
     rejected: int = 0
     last_batch_ms: float = 0.0
+    last_steps: dict = field(default_factory=dict)   # seconds per step of the last batch
     errors: int = 0
     started_at: float = field(default_factory=time.time)
 
@@ -219,6 +220,7 @@ class EventWriter:
                         "the events could not be stored (nothing of this request was "
                         f"written): {str(exc).splitlines()[0][:200]}; retry later"))
         self.stats.last_batch_ms = (time.perf_counter() - started) * 1000
+        self.stats.last_steps = dict(self.pipeline.timings)
 
     def _commit(self, batch: list[_Submission]) -> None:
         events = []
