@@ -287,7 +287,11 @@ _register_command_modules()
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    # `python -m assistant.cli` runs this file as __main__: the commands of the other modules
+    # registered themselves on the `app` of the module `assistant.cli`, so run that one.
+    from assistant import cli
+
+    cli.app()
 
 
 if __name__ == "__main__":  # pragma: no cover
