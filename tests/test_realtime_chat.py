@@ -30,7 +30,14 @@ def test_trigger_questions_become_tool_calls(question, tool, args):
     assert (found.tool, found.args) == (tool, args)
 
 
+def test_a_rule_in_words_gets_an_honest_pointer_offline():
+    reply = intent(Text("When a customer in the frequent travellers segment makes their first "
+                        "card payment abroad, send the travel card push"))
+    assert "assistant triggers add rules.toml" in reply.text
+
+
 @pytest.mark.parametrize("question", [
+    "when did we send the last campaign?", "when was the last email sent",
     "how many messages were sent in October?", "open rate of our email campaigns",
     "how many customers are active?", "segment my customers", "stop"])
 def test_other_questions_are_left_alone(question):

@@ -303,6 +303,8 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         if refined is not None:
             return refined
     trigger = None if those else trigger_questions.intent(text)
+    if isinstance(trigger, Reply):
+        return Parsed("reply", reply=trigger)
     if trigger is not None:     # event-triggered campaigns: assistant/planner/trigger_questions
         return Parsed("tool", tool=trigger)
     tool = None if those else intents.tool_intent(text, lambda t: parse_filters(t, vocab))

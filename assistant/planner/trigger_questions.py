@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.planner.frame import ToolIntent
+from assistant.planner.frame import Reply, ToolIntent
 from assistant.planner.text import Text
 
 _PERIODS = (("last 7 days", r"last (?:7|seven) days|past week"),
@@ -55,8 +55,22 @@ def _name(s: str, before: str) -> str | None:
     return " ".join(words) or None
 
 
-def intent(text: Text) -> ToolIntent | None:
+CREATE_REPLY = (
+    "Offline planner: I can't turn a sentence into a trigger rule reliably without a language "
+    "model, and a wrong rule would message the wrong customers. Declare it in a TOML file and "
+    "add it with `assistant triggers add rules.toml` (the README's *Real time* section has a "
+    "complete example: event, conditions, segment, the approved draft, delay, caps, quiet "
+    "hours); with a model configured, describe it here and name the approved draft's id. "
+    "Then ask \"which triggers do we have?\" or \"what fired today?\".")
+
+
+def intent(text: Text) -> ToolIntent | Reply | None:
     s = text.s
+    if re.search(r"^\s*(?:please |can you |could you )?(?:when(?:ever)?|each time|every time|if)"
+                 r"\b(?! (?:did|was|were|is|are|do|does|will|has|have|had)\b)"
+                 r".{3,160}\b(?:send|push|email|text|message|offer)\b", s) and \
+            re.search(r"\b(?:send|trigger|fire)\b", s):
+        return Reply(CREATE_REPLY)
     m = re.search(rf"\b(pause|stop|suspend|halt|switch off|turn off|disable|resume|restart"
                   rf"|unpause|reactivate|switch on|turn on|enable)\b (?:the |our )?(.+?) "
                   rf"{_RULE}\b", s)
