@@ -163,7 +163,9 @@ def measure(path: Path, since_ms: float, source: str) -> dict:
             WHERE e.source = '{source}'
               AND CAST(json_extract(e.properties, '$.sent_ms') AS DOUBLE) >= {since_ms}""")
     if rows.empty:
-        return {"events": 0}
+        nan = float("nan")
+        return {"events": 0, "rate": 0.0, "commit_p50_ms": nan, "commit_p99_ms": nan,
+                "fired": 0, "decide_p50_ms": nan, "decide_p99_ms": nan}
     span = (rows["committed_ms"].max() - rows["committed_ms"].min()) / 1000
     commit = rows["committed_ms"] - rows["sent_ms"]
     fired = rows.dropna(subset=["decided_ms"])

@@ -111,6 +111,9 @@ class Delivery:
         self.batch = batch
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # delivered or failed, outcome not written yet: not tried again meanwhile
+        self._inflight: set[str] = set()
+        self._lock = threading.Lock()
 
     def start(self) -> Delivery:
         self._thread = threading.Thread(target=self._run, name="outbox-delivery", daemon=True)
@@ -139,7 +142,9 @@ class Delivery:
                             "WHERE status = 'pending' AND next_attempt_at <= ? "
                             "ORDER BY created_at LIMIT ?",
                             [naive_utc(self.clock.now()), self.batch])
-        return [(r[0], json.loads(r[1]), int(r[2])) for r in rows]
+        with self._lock:
+            busy = set(self._inflight)
+        return [(r[0], json.loads(r[1]), int(r[2])) for r in rows if r[0] not in busy]
 
     def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were tried."""
@@ -154,7 +159,16 @@ class Delivery:
                 outcomes.append((Outcome(outbox_id, False, str(exc)[:300]), attempts))
             else:
                 outcomes.append((Outcome(outbox_id, True), attempts))
-        self.writer.call(lambda cur: self.record(cur, outcomes)).result(30)
+        ids = {o.outbox_id for o, _ in outcomes}
+        with self._lock:
+            self._inflight |= ids
+        future = self.writer.call(lambda cur: self.record(cur, outcomes))
+
+        def written(_future, ids=ids) -> None:
+            with self._lock:
+                self._inflight -= ids
+
+        future.add_done_callback(written)
         return len(rows)
 
     def record(self, cur, outcomes: list[tuple[Outcome, int]]) -> None:
