@@ -145,9 +145,8 @@ class Pipeline:
                     lap(type(hook).__name__)
             refused = [(source, r) for r in result.rejected] + self._early
             if refused:
-                cur.executemany(
-                    f"INSERT INTO {tables.REJECTS} VALUES (?, ?, ?, ?, ?)",
-                    [[received, src, r.message_id, None, r.reason[:300]] for src, r in refused])
+                tables.insert_rows(cur, tables.REJECTS, [
+                    [received, src, r.message_id, None, r.reason[:300]] for src, r in refused])
             result.accepted = [e.message_id for e in fresh]
         lap("commit")
         names = list(t)

@@ -108,5 +108,5 @@ class LiveScoring:
         changed = [[stamp, r[0], r[1], r[2], r[3], r[4]] for r in rows
                    if r[2] is not None and int(r[2]) != int(r[3])]
         if changed:
-            cur.executemany(f"INSERT INTO {tables.CHANGES} VALUES (?, ?, ?, ?, ?, ?)", changed)
+            tables.insert_rows(cur, tables.CHANGES, changed)
             self.changes += len(changed)

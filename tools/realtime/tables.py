@@ -154,3 +154,20 @@ def ensure(cur) -> None:
         cur.execute(f"COMMENT ON TABLE {name} IS {_quote(comment)}")
         for col, text in col_comments.items():
             cur.execute(f"COMMENT ON COLUMN {name}.{col} IS {_quote(text)}")
+
+
+def insert_rows(cur, table: str, rows: list[list], columns: list[str] | None = None, *,
+                ignore_conflicts: bool = False) -> None:
+    """Insert many rows in one statement (DuckDB's executemany runs one statement per row)."""
+    if not rows:
+        return
+    import pandas as pd
+
+    names = columns or [f"c{i}" for i in range(len(rows[0]))]
+    frame = pd.DataFrame(rows, columns=names)
+    cur.register("__rows_in", frame)
+    try:
+        cur.execute(f"INSERT INTO {table} SELECT * FROM __rows_in"
+                    + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+    finally:
+        cur.unregister("__rows_in")

@@ -198,8 +198,7 @@ class Triggers:
                                  e.message_id))
             entries.append(_Entry(entry_id, tid, e.customer_id, e.message_id))
         if rows:
-            cur.executemany(f"INSERT INTO {tables.ENTRIES} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                            "ON CONFLICT DO NOTHING", rows)
+            tables.insert_rows(cur, tables.ENTRIES, rows, ignore_conflicts=True)
         return entries
 
     # -- sending -----------------------------------------------------------------------------
@@ -286,15 +285,32 @@ class Triggers:
                                      channel))
                 counts["fired"] += 1
         if outbox:
-            cur.executemany(f"INSERT INTO {tables.OUTBOX} VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON, "
-                            "?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", outbox)
+            frame = pd.DataFrame(outbox, columns=[
+                "outbox_id", "created_at", "trigger_id", "entry_id", "customer_id", "channel",
+                "draft_id", "payload", "status", "attempts", "next_attempt_at", "last_error",
+                "delivered_at"])
+            cur.register("__outbox", frame)
+            try:
+                cur.execute(f"INSERT INTO {tables.OUTBOX} SELECT * REPLACE (payload::JSON AS "
+                            "payload) FROM __outbox ON CONFLICT DO NOTHING")
+            finally:
+                cur.unregister("__outbox")
         if decided:
-            cur.executemany(f"UPDATE {tables.ENTRIES} SET status = ?, reason = ?, "
-                            "decided_at = ? WHERE entry_id = ?",
-                            [[s, r, stamp, i] for i, s, r in decided])
+            cur.register("__decided", pd.DataFrame(decided, columns=["entry_id", "status",
+                                                                      "reason"]))
+            try:
+                cur.execute(f"UPDATE {tables.ENTRIES} SET status = d.status, reason = d.reason, "
+                            "decided_at = ? FROM __decided d WHERE "
+                            f"{tables.ENTRIES}.entry_id = d.entry_id", [stamp])
+            finally:
+                cur.unregister("__decided")
         if deferred:
-            cur.executemany(f"UPDATE {tables.ENTRIES} SET due_at = ? WHERE entry_id = ?",
-                            [[d, i] for i, d in deferred])
+            cur.register("__deferred", pd.DataFrame(deferred, columns=["entry_id", "due_at"]))
+            try:
+                cur.execute(f"UPDATE {tables.ENTRIES} SET due_at = d.due_at FROM __deferred d "
+                            f"WHERE {tables.ENTRIES}.entry_id = d.entry_id")
+            finally:
+                cur.unregister("__deferred")
         return counts
 
     def _row(self, stamp, tid, customer_id, entry_id, decision, reason, detail, message_id,
@@ -305,9 +321,7 @@ class Triggers:
 
     @staticmethod
     def _write_log(cur, log: list) -> None:
-        if log:
-            cur.executemany(f"INSERT INTO {tables.DECISIONS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            log)
+        tables.insert_rows(cur, tables.DECISIONS, log)
 
 
 def _field(e: Event, name: str):
