@@ -259,7 +259,7 @@ class Conversation:
         self.tool_ctx = ToolContext(
             wh=assistant.wh, settings=settings, session=self.session, model=assistant.mode,
             output_dir=Path(settings.warehouse).parent / "exports", writer=assistant.writer,
-            state=dict(state or {}))
+            state=dict(state or {}), names=assistant.names)
         self._thread = uuid.uuid4().hex
         self._seed: list[BaseMessage] = list(history or [])
 

@@ -7,6 +7,7 @@ run_sql on a writable, sandboxed handle: afterwards the warehouse file is byte-f
 from __future__ import annotations
 
 import hashlib
+import time
 import tomllib
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from assistant.settings import Settings
 from tools import sql_guard
 from tools.result import ToolContext
 from tools.runs import ensure_tables
-from tools.sql import _execute, run_sql
+from tools.sql import Limits, _execute, run_sql
 from warehouse.connection import Warehouse
 from warehouse.errors import QueryError, SqlRefused
 
@@ -61,13 +62,15 @@ def test_the_warehouse_is_unchanged_after_the_hostile_statements(writable_wareho
         for case in REFUSED:
             with pytest.raises(QueryError):
                 run_sql(ctx, case["sql"])
-        # Second lock: even SQL that slipped past the guard runs sandboxed and is rolled back.
+        # Second lock: even SQL that slipped past the guard runs sandboxed, nested in a SELECT
+        # (so only a query can run at all), and is rolled back.
+        limits = Limits(seconds=5, rows=10)
         for sneaky in ("SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM 'x.csv'",
-                       "COPY customers TO 'leak.csv'", "SET enable_external_access = true"):
+                       "COPY customers TO 'leak.csv'", "SET enable_external_access = true",
+                       "CREATE TABLE leak AS SELECT 1 AS x", "DELETE FROM customers",
+                       "SELECT 1) t; DROP TABLE customers; SELECT * FROM (SELECT 1"):
             with pytest.raises(QueryError):
-                _execute(wh, sneaky, cap=10, timeout=5)
-        _execute(wh, "CREATE TABLE leak AS SELECT 1 AS x", cap=10, timeout=5)
-        _execute(wh, "DELETE FROM customers", cap=10, timeout=5)
+                _execute(wh, sneaky, limits, time.monotonic() + 5)
         assert not wh.has_table("leak")
         assert wh.scalar("SELECT count(*) FROM customers") > 0
     assert _digest(writable_warehouse) == before

@@ -44,6 +44,8 @@ class ToolContext:
     output_dir: Path = Path("data/exports")  # where files for the user are written
     writer: StructuredWriter | None = None   # None: offline, tools use their templates
     state: dict[str, Any] = field(default_factory=dict)  # per-conversation memory (last run, ...)
+    names: Any = None            # warehouse.privacy.NameIndex: personal values to mask in text
+    user: str | None = None      # the signed-in person, for the audit log and roles
 
 
 @dataclass

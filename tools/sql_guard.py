@@ -65,7 +65,15 @@ DENIED_FUNCTIONS = frozenset({
     "read_text", "read_blob", "sniff_csv", "which_secret", "json_execute_serialized_sql",
     "enable_profiling", "disable_profiling", "enable_logging", "disable_logging",
     "truncate_duckdb_logs",
+    # echo their arguments into the error message, where no lineage check can follow them
+    "error",
 })
+# Functions whose result can be far larger than their input (a 2-billion-character repeat()
+# runs past any time limit and past DuckDB's memory limit, which does not count single values):
+# the size argument must be a whole number written in the query, at most MAX_VALUE_SIZE.
+MAX_VALUE_SIZE = 10_000
+MAX_REPLACEMENT = 1_000
+_FORMAT_WIDTH = re.compile(r"%[-+ #0']*(\d+)?(?:\.(\d+))?|\{[^{}]*?(\d+)(?:\.(\d+))?[^{}]*\}")
 DENIED_PREFIXES = (
     "read_", "write_", "duckdb_", "pragma_", "parquet_", "iceberg_", "delta_", "sqlite_",
     "postgres_", "mysql_", "http", "s3_", "ducklake_", "copy_", "export_", "import_",
@@ -192,6 +200,79 @@ def _denied_function(name: str) -> bool:
     return name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES)
 
 
+def _literal_int(node) -> int | None:
+    negative = False
+    while isinstance(node, exp.Neg | exp.Paren | exp.Cast):
+        negative ^= isinstance(node, exp.Neg)
+        node = node.this
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            value = int(float(node.this))
+        except ValueError:
+            return None
+        return -value if negative else value
+    return None
+
+
+def _too_big(what: str, limit: int = MAX_VALUE_SIZE) -> SqlRefused:
+    return SqlRefused(
+        f"{what} must be a whole number written in the query, at most {limit:,} (larger "
+        "values would exhaust the server's memory); aggregate or shorten instead")
+
+
+_AMPLIFIERS = ("repeat", "pad", "space", "list_resize", "array_resize", "printf", "format",
+               "bar", "generate_series", "regexp_replace", "replace")
+
+
+def _check_size(node: exp.Func, name: str) -> None:
+    """Refuse a call that could build one enormous value (see MAX_VALUE_SIZE)."""
+    args = list(node.iter_expressions())
+    shown = {"pad": "lpad/rpad"}.get(name, name)
+    if name in ("repeat", "pad", "space", "list_resize", "array_resize"):
+        inner = args[0] if args else None
+        if inner is not None and any(
+                isinstance(n, exp.Func) and _function_name(n) in _AMPLIFIERS[:6]
+                for n in inner.walk()):
+            raise SqlRefused(f"{shown}() of another such function is not allowed: the result "
+                             "could exhaust the server's memory")
+    if name in ("repeat", "space"):
+        count = _literal_int(node.args.get("times") or (args[1] if len(args) > 1 else
+                                                        node.this if name == "space" else None))
+        this = node.this if name == "repeat" else None
+        base = len(this.this) if isinstance(this, exp.Literal) and this.is_string else None
+        limit = MAX_VALUE_SIZE if base is not None or name == "space" else 16
+        if count is None or count * max(base or 1, 1) > MAX_VALUE_SIZE or count > limit:
+            raise _too_big(f"the count of {name}()" + ("" if base is not None or
+                           name == "space" else " over a column (at most 16)"), limit)
+    elif name in ("pad", "list_resize", "array_resize"):
+        size = _literal_int(node.expression if name == "pad" else
+                            (args[1] if len(args) > 1 else None))
+        if size is None or size > MAX_VALUE_SIZE:
+            raise _too_big(f"the length of {shown}()")
+    elif name == "bar":
+        width = _literal_int(args[3]) if len(args) > 3 else 80
+        if width is None or width > MAX_VALUE_SIZE:
+            raise _too_big("the width of bar()")
+    elif name in ("printf", "format"):
+        spec = args[0] if args else None
+        if not (isinstance(spec, exp.Literal) and spec.is_string):
+            raise SqlRefused(f"the format of {name}() must be text written in the query")
+        widths = [int(w) for m in _FORMAT_WIDTH.finditer(spec.this) for w in m.groups() if w]
+        if any(w > MAX_VALUE_SIZE for w in widths):
+            raise _too_big(f"a width in the format of {name}()")
+    elif name == "generate_series" and not isinstance(node.parent, exp.Table):
+        start, end = (_literal_int(node.args.get(k)) for k in ("start", "end"))
+        step = _literal_int(node.args.get("step")) if node.args.get("step") else 1
+        if None in (start, end, step) or step == 0 or \
+                abs((end - start) // step) > MAX_VALUE_SIZE:
+            raise _too_big("a list made by range() or generate_series() (its length)")
+    elif name in ("regexp_replace", "replace"):
+        replacement = node.args.get("replacement")
+        if not isinstance(replacement, exp.Literal) or len(replacement.this) > MAX_REPLACEMENT:
+            raise SqlRefused(f"the replacement of {name}() must be text written in the query, "
+                             f"at most {MAX_REPLACEMENT:,} characters")
+
+
 def _cte_references(tree: exp.Expression) -> set[int]:
     """ids of the Table nodes that name a CTE visible in their own scope. When sqlglot cannot
     scope the query, none are: every name is then checked against the catalog (fail closed)."""
@@ -290,8 +371,15 @@ def check(sql: str, catalog: Catalog) -> exp.Query:
         if isinstance(node, exp.Command | exp.DDL | exp.DML | exp.Pragma | exp.Set |
                       exp.Attach | exp.Detach | exp.Copy | exp.Install | exp.Use):
             raise _refuse_statement(_statement_name(node, sql))
+        if isinstance(node, exp.Func):
+            name = _function_name(node)
+            if name in _AMPLIFIERS:
+                _check_size(node, name)
         if isinstance(node, exp.Func) and not isinstance(node, ALLOWED_TABLE_FUNCTIONS):
             name = _function_name(node)
+            if name == "error":
+                raise SqlRefused("the function error() is not allowed: it copies values into "
+                                 "error messages; select the values you need instead")
             if _denied_function(name):
                 raise SqlRefused(
                     f"the function {name}() is not allowed: it reads files, the network, the "

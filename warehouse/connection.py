@@ -34,6 +34,12 @@ def _translate(exc: duckdb.Error, path: str) -> Exception:
     return exc
 
 
+def late_message(seconds: float | None) -> str:
+    return (f"the query took longer than {seconds or 0:g} s and was stopped; narrow it down "
+            "(filter a period, aggregate before joining) or raise the time limit "
+            "(ASSISTANT_QUERY_TIMEOUT)")
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -110,10 +116,29 @@ class Warehouse:
         try:
             return cur.execute(sql, params) if params is not None else cur.execute(sql)
         except duckdb.InterruptException as exc:
-            raise QueryError(
-                f"the query took longer than {timeout:g} s and was stopped; narrow it down "
-                "(filter a period, aggregate before joining) or raise the time limit"
-            ) from exc
+            raise QueryError(late_message(timeout)) from exc
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def fetch(self, sql: str, *, limit: int, timeout: float | None = None,
+              time_limit: float | None = None) -> tuple[list[tuple], list[tuple]]:
+        """(description, up to `limit` rows) of `sql`; `timeout` (the seconds left of the
+        caller's `time_limit`) covers running the query and fetching its rows."""
+        cur = self.cursor()
+        timer = None
+        if timeout is not None:
+            if timeout <= 0:
+                raise QueryError(late_message(time_limit or timeout))
+            timer = threading.Timer(timeout, cur.interrupt)
+            timer.daemon = True
+            timer.start()
+        try:
+            result = cur.execute(sql)
+            description = list(result.description or [])
+            return description, (result.fetchmany(limit) if description else [])
+        except duckdb.InterruptException as exc:
+            raise QueryError(late_message(time_limit or timeout)) from exc
         finally:
             if timer is not None:
                 timer.cancel()

@@ -1,46 +1,65 @@
-"""Personal data stays away from the model: which query outputs derive from PII, and masking.
+"""Personal data stays away from the model: which columns are personal, which query outputs
+derive from them, and masking of every text the model (or a log) receives.
 
-Three layers, each cheap:
-1. lineage: sqlglot traces every output column of a query through aliases, CTEs, subqueries,
-   unions and expressions (concat, lower, ...) to the table columns it comes from; outputs that
-   derive from a personal-data column are hidden from the model (the person still sees them);
-2. values: any output column whose values look like email addresses or phone numbers is hidden
-   too, whatever the lineage says (a backstop for SQL the analysis cannot follow);
-3. text: every text sent to the model is scanned, and email-like and phone-like strings and
-   "First Last" pairs of customer names are replaced by placeholders.
+Four layers, each cheap and each linear in its input:
+1. columns: the contract's personal columns, personal-looking names in other tables, and, in
+   tables the user imported, columns whose *values* are personal (emails, phone numbers in
+   local formats, person names such as "van Dijk, Niels" or "MANUEL RUIZ", birth dates such as
+   06.09.2000), detected once and remembered in the column's COMMENT;
+2. lineage (warehouse/privacy_lineage.py): outputs of a query derived from a personal column,
+   through aliases, CTEs, structs, lists, maps, whole rows, `*`, `COLUMNS(...)`, `#2`, PIVOT and
+   UNPIVOT, are hidden from the model (the person still sees them);
+3. values: any output whose values look personal is hidden too, whatever the lineage says;
+4. text: every text sent to the model or written to the audit log is scanned, and emails,
+   phones, customers' names (any case, either order, quoted or split by punctuation) and birth
+   dates are replaced by placeholders.
 
 No LangChain here: tools and the warehouse import this module.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
+import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
-from sqlglot.lineage import lineage
 
-from warehouse.contract import PII_COLUMNS
+from warehouse import privacy_values as pv
+from warehouse.contract import PII_COLUMNS, TABLES_BY_NAME
+from warehouse.privacy_lineage import Taint, trace
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-# E.164 (+ and 7 to 15 digits, as stored), common grouped forms, and long bare digit runs.
-PHONE_RE = re.compile(
-    r"(?<![\w.])\+\d[\d ()\-]{6,18}\d(?!\w)"
-    r"|(?<![\w.,])\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4}(?![\w])"
-    r"|(?<![\w.,])\d{11,15}(?![\w.,])"
-)
-# Column names that hold personal data in tables outside the contract (user imports).
+__all__ = [
+    "PERSONAL_MARK",
+    "NameIndex",
+    "Taint",
+    "column_kind",
+    "hidden_columns",
+    "is_pii_column",
+    "looks_personal",
+    "mask_text",
+    "mask_value",
+    "personal_columns",
+    "safe_label",
+    "safe_name",
+    "trace",
+]
+
+# Column names that hold personal data in tables outside the contract (user imports), in the
+# languages of the markets we serve.
 PII_NAME_RE = re.compile(
-    r"(^|_)(e?mail|email_address|phone|mobile|telephone|first_?name|last_?name|given_?name|"
-    r"family_?name|surname|full_?name|birth_?date|date_of_birth|dob|address|street|iban|ssn|"
-    r"passport|tax_id)($|_)",
+    r"(^|_)(e?mail|email_address|e_mail|phone|mobile|telephone|tel|telefon|telefoon|"
+    r"telefono|t[ée]l[ée]phone|handy|first_?name|last_?name|given_?name|family_?name|surname|"
+    r"full_?name|fore_?name|vor_?name|nach_?name|voor_?naam|achter_?naam|naam|nombre|apellidos?|"
+    r"nome|cognome|pr[ée]nom|nom|(customer|client|holder|owner|contact|account_holder|"
+    r"person|member|user)_?name|birth_?date|date_of_birth|birthday|dob|geburtsdatum|"
+    r"geboortedatum|fecha_de_nacimiento|date_de_naissance|data_di_nascita|address|street|"
+    r"adresse|adres|direcci[oó]n|indirizzo|iban|ssn|passport|tax_?id|"
+    r"national_?id|correo|courriel)($|_)",
     re.I,
 )
-# Aggregates whose value reveals nothing personal even over a personal column.
-_HARMLESS_TOPS = (exp.Count, exp.Predicate, exp.Not, exp.Is)
+PERSONAL_MARK = "Personal data"     # prefix of the COMMENT of a personal column in a user table
 
 
 def is_pii_column(name: str) -> bool:
@@ -48,122 +67,310 @@ def is_pii_column(name: str) -> bool:
     return name.lower() in PII_COLUMNS or bool(PII_NAME_RE.search(name))
 
 
-@dataclass(frozen=True)
-class Lineage:
-    """Which output positions derive from personal data, and whether the analysis was complete."""
-
-    pii_positions: frozenset[int]
-    complete: bool
+# -- columns whose values are personal ------------------------------------------------------------
+SAMPLE_ROWS = 1000
 
 
-def _leaf_columns(node) -> set[str]:
-    cols = set()
-    for n in node.walk():
-        if isinstance(n.expression, exp.Table):
-            cols.add(n.name.split(".")[-1].strip('"'))
-    return cols
+def _lexicon() -> frozenset[str]:
+    from warehouse.reference_data import FIRST_NAMES
+
+    return frozenset(n.casefold() for sexes in FIRST_NAMES.values() for names in sexes
+                     for n in names)
 
 
-def _harmless(node) -> bool:
-    expr = node.expression
-    top = expr.this if isinstance(expr, exp.Alias) else expr
-    if isinstance(top, exp.Filter):        # count(*) FILTER (WHERE ...)
-        top = top.this
-    return isinstance(top, _HARMLESS_TOPS)
+def column_kind(values: Sequence, today: date | None = None) -> str | None:
+    """What personal data a column's values are ("email addresses", "phone numbers", "person
+    names", "birth dates"), or None. Built for a sample of up to SAMPLE_ROWS values."""
+    sample = [v for v in values if v is not None][:SAMPLE_ROWS]
+    if not sample:
+        return None
+    texts = [v.strip() for v in sample if isinstance(v, str) and v.strip()]
+    if texts:
+        head = [t[:300] for t in texts]
+        if any(next(pv.email_spans(t), None) for t in head):
+            return "email addresses"
+        if sum(pv.is_phone(t) for t in head) >= max(1, 0.2 * len(head)):
+            return "phone numbers"
+        names = [pv.split_name(t) for t in head]
+        shaped = [n for n in names if n is not None]
+        if len(shaped) >= 0.6 * len(head) and len(set(head)) >= 0.3 * len(head):
+            lexicon = _lexicon()
+            comma = sum("," in t for t in head)
+            upper = sum(t.isupper() for t in head)
+            known = sum(first.split(" ")[0].casefold() in lexicon for first, _ in shaped)
+            if comma >= 0.2 * len(head) or upper >= 0.2 * len(head) or \
+                    known >= 0.1 * len(head) or len(set(head)) >= 0.9 * len(head):
+                return "person names"
+    dates = [v.date() if isinstance(v, datetime) else v for v in sample
+             if isinstance(v, date)]
+    dates += [d for d in (pv.parse_date(t) for t in texts[:SAMPLE_ROWS]) if d is not None]
+    if len(dates) >= 0.6 * len(sample) and len(dates) >= 5:
+        today = today or date.today()
+        years = sorted(d.year for d in dates)
+        median = years[len(years) // 2]
+        if median <= today.year - 16 and years[-1] - years[0] >= 10 and \
+                years[-1] <= today.year:
+            return "birth dates"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in sample):
+        long = sum(11 <= len(str(abs(v))) <= 15 for v in sample)
+        if long >= 0.6 * len(sample) and len(set(sample)) >= 0.5 * len(sample):
+            return "phone numbers"
+    return None
 
 
-def pii_lineage(tree: exp.Query, schema: dict, n_outputs: int) -> Lineage:
-    """Trace each output column of `tree` to its source columns; flag those from personal data.
-
-    `schema` is {schema: {table: {column: type}}}; `n_outputs` is the number of columns the
-    database returned. When the analysis fails or does not line up with the result (COLUMNS(),
-    star expansions sqlglot cannot follow), `complete` is False and callers must fail closed.
-    """
-    if tree.find(exp.Columns):
-        return Lineage(frozenset(), complete=False)
-    try:
-        nodes = lineage(None, tree, schema=schema, dialect="duckdb")
-    except (SqlglotError, KeyError, ValueError, AttributeError, IndexError, TypeError):
-        return Lineage(frozenset(), complete=False)
-    items = list(nodes.values())
-    flagged = {
-        i for i, node in enumerate(items)
-        if not _harmless(node) and any(is_pii_column(c) for c in _leaf_columns(node))
-    }
-    return Lineage(frozenset(flagged), complete=len(items) == n_outputs)
+_cache: dict[tuple, dict[str, str]] = {}
+_cache_lock = threading.Lock()
 
 
-def looks_personal(values: Iterable) -> bool:
-    """True when any of the (first few hundred) values looks like an email or a phone number."""
+def personal_columns(wh, table: str, schema: str = "main") -> dict[str, str]:
+    """{column: what personal data it holds} for one table of `wh`: the contract's personal
+    columns, personal-looking names, columns whose COMMENT marks them personal, and columns
+    whose values look personal (sampled once per table shape and remembered)."""
+    spec = TABLES_BY_NAME.get(table) if schema == "main" else None
+    if spec is not None:
+        return {c.name: "personal data" for c in spec.columns if c.pii}
+    rows = wh.rows(
+        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
+        "ORDER BY column_index", [schema, table])
+    found = {c: "personal data" for c, _, comment in rows
+             if is_pii_column(c) or comment.startswith(PERSONAL_MARK)}
+    candidates = [c for c, t, _ in rows if c not in found and _sampled_type(t)]
+    if not candidates:
+        return found
+    size = wh.scalar("SELECT estimated_size FROM duckdb_tables() WHERE database_name = "
+                     "current_database() AND schema_name = ? AND table_name = ?",
+                     [schema, table])
+    key = (wh.path, schema, table, tuple((c, t) for c, t, _ in rows), size)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is None:
+        cols = ", ".join('"' + c.replace('"', '""') + '"' for c in candidates)
+        sample = wh.rows(f'SELECT {cols} FROM "{schema}"."{table}" LIMIT {SAMPLE_ROWS}')
+        cached = {}
+        for i, column in enumerate(candidates):
+            kind = column_kind([r[i] for r in sample])
+            if kind:
+                cached[column] = kind
+        with _cache_lock:
+            _cache[key] = cached
+    return {**found, **cached}
+
+
+def _sampled_type(dtype: str) -> bool:
+    return dtype in ("VARCHAR", "DATE", "BIGINT", "HUGEINT") or dtype.startswith("TIMESTAMP")
+
+
+# -- lineage and values of a query result ---------------------------------------------------------
+def looks_personal(values: Iterable, names: NameIndex | None = None) -> bool:
+    """True when any of the (first few hundred) values looks like an email, a phone number or a
+    customer's name, or is a customer's birth date."""
     for i, value in enumerate(values):
         if i >= 500:
             break
-        if isinstance(value, str) and (EMAIL_RE.search(value) or PHONE_RE.search(value)):
+        if isinstance(value, str):
+            text = value[:300]
+            if next(pv.email_spans(text), None) or next(pv.phone_spans(text), None):
+                return True
+            if names is not None and next(names.spans(text), None):
+                return True
+        elif names is not None and isinstance(value, date) and names.is_birth_date(value):
             return True
     return False
 
 
-def hidden_columns(tree: exp.Query, schema: dict, columns: Sequence[str],
-                   rows: Sequence[Sequence], reads_pii_table: bool) -> list[str]:
-    """The result columns the model must not see: from PII by lineage, or personal by value.
-
-    When lineage is incomplete and the query reads a table with personal data, every text or
-    date column is hidden (fail closed); numbers stay visible.
-    """
-    found = pii_lineage(tree, schema, len(columns))
-    hidden = set()
-    for i, name in enumerate(columns):
-        values = [r[i] for r in rows]
-        by_lineage = found.complete and i in found.pii_positions
-        unsure = not found.complete and reads_pii_table and (
-            is_pii_column(name) or not all(_is_number(v) for v in values))
-        if by_lineage or unsure or looks_personal(values):
-            hidden.add(name)
-    return [c for c in columns if c in hidden]
+def hidden_columns(tree: exp.Query, personal: dict, columns_of: dict, columns: Sequence[str],
+                   rows: Sequence[Sequence], *, names: NameIndex | None = None,
+                   deadline: float | None = None) -> tuple[list[int], Taint]:
+    """Positions of the result columns the model must not see (personal by lineage or by
+    value), and the lineage verdict (which says whether the names themselves are personal)."""
+    taint = trace(tree, personal, columns_of, columns, deadline=deadline)
+    hidden = set(taint.hidden)
+    for i in range(len(columns)):
+        if i not in hidden and looks_personal((r[i] for r in rows), names):
+            hidden.add(i)
+    return sorted(hidden), taint
 
 
-def _is_number(value) -> bool:
-    from decimal import Decimal
+# -- names the model may read ---------------------------------------------------------------------
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|instruction|instructions|prompt|system|assistant|jailbreak|override|"
+    r"pretend|you are|you must|reveal|previous)\b", re.I)
+_NAME_OK = re.compile(r"[^\W\d][\w $().%/\-]{0,63}")
 
-    return value is None or (isinstance(value, int | float | Decimal) and
-                             not isinstance(value, bool))
+
+def safe_name(name: str, names: NameIndex | None = None) -> str | None:
+    """`name` (a table or column name from the user's data) when it is fit for the model's
+    eyes: a short plain name, not personal-looking, not an instruction; else None."""
+    if not isinstance(name, str) or not _NAME_OK.fullmatch(name) or len(name.split()) > 5:
+        return None
+    if _INSTRUCTION.search(name.replace("_", " ")):
+        return None
+    if mask_text(name, names) != name:
+        return None
+    return name
 
 
+def safe_label(name: str, names: NameIndex | None = None) -> str | None:
+    """A result column's name as the model may read it: any short name that is neither personal
+    data nor an instruction (expressions such as "avg(s.spend_90d)" are fine); else None."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 120 or "\n" in name:
+        return None
+    if _INSTRUCTION.search(name.replace("_", " ")) or mask_text(name, names) != name:
+        return None
+    return name
+
+
+# -- free text ------------------------------------------------------------------------------------
 class NameIndex:
-    """Customer first and last names, to catch "First Last" pairs in free text."""
+    """Known personal values to catch in free text: customers' first and last names (matched in
+    any case, in either order, across quotes and punctuation: "Sarah Roberts", "ROBERTS,
+    Sarah", "'sarah', 'roberts'") and birth dates."""
 
-    def __init__(self, first: Iterable[str], last: Iterable[str]) -> None:
-        self.first = {f for f in first if f}
-        self.last = {n for n in last if n}
-        self._word = re.compile(r"[A-ZÀ-Þ][\w'\-]*")
+    def __init__(self, first: Iterable[str], last: Iterable[str],
+                 birth_dates: Iterable[date] = (), born_before: date | None = None) -> None:
+        self.first = {" ".join(f.casefold().split()) for f in first if f}
+        self.last = {" ".join(n.casefold().split()) for n in last if n}
+        self._first_words = max((n.count(" ") + 1 for n in self.first), default=1)
+        self._last_words = max((n.count(" ") + 1 for n in self.last), default=1)
+        self.birth_dates = frozenset(birth_dates)
+        self.born_before = born_before
+        # the first word of every name: only these can start a pair, the rest is skipped fast
+        self._heads = {n.split(" ")[0] for n in self.first | self.last}
+        self._orders = ((self.first, self._first_words, self.last, self._last_words),
+                        (self.last, self._last_words, self.first, self._first_words))
 
     @classmethod
     def from_warehouse(cls, wh) -> NameIndex:
-        if not wh.has_table("customers"):
-            return cls((), ())
-        first = [r[0] for r in wh.rows("SELECT DISTINCT first_name FROM customers")]
-        last = [r[0] for r in wh.rows("SELECT DISTINCT last_name FROM customers")]
-        return cls(first, last)
+        first: set[str] = set()
+        last: set[str] = set()
+        births: set[date] = set()
+        reference = None
+        if wh.has_table("customers"):
+            first = {r[0] for r in wh.rows("SELECT DISTINCT first_name FROM customers")}
+            last = {r[0] for r in wh.rows("SELECT DISTINCT last_name FROM customers")}
+            births = {r[0] for r in wh.rows(
+                "SELECT DISTINCT birth_date FROM customers WHERE birth_date IS NOT NULL")}
+            reference = wh.scalar("SELECT max(signup_date) FROM customers")
+        for table, column in _user_name_columns(wh):
+            for (value,) in wh.rows(f'SELECT DISTINCT "{column}" FROM "{table}" '
+                                    f"WHERE \"{column}\" IS NOT NULL LIMIT 200000"):
+                parts = pv.split_name(str(value))
+                if parts:
+                    first.add(parts[0])
+                    last.add(parts[1])
+        cutoff = None
+        if isinstance(reference, date):
+            cutoff = reference - timedelta(days=16 * 365)
+        return cls(first, last, births, cutoff)
+
+    def is_birth_date(self, value: date) -> bool:
+        if isinstance(value, datetime):
+            value = value.date()
+        return value in self.birth_dates and (self.born_before is None or
+                                              value < self.born_before)
+
+    def spans(self, text: str) -> Iterable[tuple[int, int]]:
+        """(start, end) of every known name pair in `text`, first-last or last-first."""
+        matches = list(pv.WORD_RE.finditer(text))
+        words = [m.group(0).casefold() for m in matches]
+        n = len(words)
+        i = 0
+        while i < n:
+            hit = None
+            if words[i] in self._heads:
+                hit = self._pair_at(text, matches, words, i)
+            if hit is not None:
+                yield matches[i].start(), matches[hit].end()
+                i = hit + 1
+            else:
+                i += 1
+
+    def _name(self, text: str, matches, words, a: int, length: int) -> str | None:
+        """Words a .. a+length-1 as one name, when only spaces or hyphens separate them."""
+        if length == 1:
+            return words[a]
+        for k in range(a, a + length - 1):
+            if text[matches[k].end():matches[k + 1].start()] not in (" ", "-"):
+                return None
+        return " ".join(words[a:a + length])
+
+    def _pair_at(self, text: str, matches, words, i: int) -> int | None:
+        n = len(words)
+        for head, head_words, tail, tail_words in self._orders:
+            for a_len in range(min(head_words, n - i), 0, -1):
+                if self._name(text, matches, words, i, a_len) not in head:
+                    continue
+                j = i + a_len
+                if j >= n:
+                    continue
+                gap = text[matches[j - 1].end():matches[j].start()]
+                if len(gap) > 4 or any(c.isalnum() or c == "\n" for c in gap):
+                    continue
+                for b_len in range(min(tail_words, n - j), 0, -1):
+                    if self._name(text, matches, words, j, b_len) in tail:
+                        return j + b_len - 1
+        return None
 
     def mask(self, text: str) -> str:
-        words = list(self._word.finditer(text))
-        spans = []
-        for a, b in itertools.pairwise(words):
-            if (a.group(0) in self.first and b.group(0) in self.last
-                    and not text[a.end():b.start()].strip()
-                    and (not spans or spans[-1][1] <= a.start())):
-                spans.append((a.start(), b.end()))
-        for start, end in reversed(spans):
-            text = text[:start] + "[name]" + text[end:]
+        return _replace(text, list(self.spans(text)), "[name]")
+
+
+def _user_name_columns(wh) -> list[tuple[str, str]]:
+    """(table, column) of person-name columns in the user's own tables."""
+    from warehouse.contract import TABLES_BY_NAME as contract
+
+    out = []
+    try:
+        tables = [r[0] for r in wh.rows(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main'")]
+    except Exception:   # a handle that cannot list tables has none of the user's
+        return out
+    for table in tables:
+        if table in contract:
+            continue
+        for column, kind in personal_columns(wh, table).items():
+            if kind == "person names" or re.search(r"name|naam|nom", column, re.I):
+                out.append((table, column))
+    return out
+
+
+def _replace(text: str, spans: list[tuple[int, int]], placeholder: str) -> str:
+    if not spans:
         return text
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(placeholder)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+BIRTH_CONTEXT = 40     # characters before a date in which a birth word makes it a birth date
+
+
+def _birth_date_spans(text: str, names: NameIndex | None) -> list[tuple[int, int]]:
+    spans = []
+    for start, end, dates in pv.date_spans(text):
+        near = text[max(0, start - BIRTH_CONTEXT):start]
+        if pv.BIRTH_WORDS.search(near) or (names is not None and
+                                            any(names.is_birth_date(d) for d in dates)):
+            spans.append((start, end))
+    return spans
 
 
 def mask_text(text: str, names: NameIndex | None = None) -> str:
-    """Replace email-like and phone-like strings (and known "First Last" names) by placeholders."""
-    if not text:
+    """Replace emails, phone numbers, birth dates (after a birth word, or a customer's) and
+    known customer names by placeholders. Linear in the length of `text`."""
+    if not text or not isinstance(text, str):
         return text
-    text = EMAIL_RE.sub("[email]", text)
-    text = PHONE_RE.sub("[phone]", text)
+    text = _replace(text, list(pv.email_spans(text)), "[email]")
+    text = _replace(text, _birth_date_spans(text, names), "[date of birth]")
+    text = _replace(text, list(pv.phone_spans(text)), "[phone]")
     return names.mask(text) if names is not None else text
 
 

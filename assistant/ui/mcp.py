@@ -61,11 +61,12 @@ def mcp_function(fn: Callable[..., ToolResult], make_ctx: Callable[[], ToolConte
 def register(demo: gr.Blocks, wh, settings, names: NameIndex | None = None) -> list[str]:
     """Add the tools the registry exposes (`Tool.exposed`: by default those that do not write)
     to `demo` as API endpoints, and so as MCP tools."""
+    names = names if names is not None else NameIndex.from_warehouse(wh)
     audit = AuditLog(wh, names)
 
     def make_ctx() -> ToolContext:
         return ToolContext(wh=wh, settings=settings, session="mcp", model="mcp-client",
-                           output_dir=Path(settings.warehouse).parent / "exports")
+                           output_dir=Path(settings.warehouse).parent / "exports", names=names)
 
     exposed = []
     with demo:
