@@ -46,6 +46,7 @@ import prompts
 from assistant import sessions
 from assistant.audit import AuditLog
 from assistant.events import Answer, Done, Event, TextDelta, ToolFinished, ToolStarted
+from assistant.limits import ReplyLimit, question_problem
 from assistant.llm import chat_model, explain_model_error, mode_label
 from assistant.retry import ModelRetry, retryable
 from assistant.routing import ToolRouter
@@ -229,6 +230,7 @@ class Assistant:
                     initial_delay=settings.retry_delay, backoff_factor=2.0, max_delay=30.0),
                 ToolBoundary(),
                 InvalidToolCalls(),
+                ReplyLimit(settings.max_reply_chars),
             ],
             context_schema=RunContext,
             checkpointer=self.checkpointer,
@@ -290,6 +292,14 @@ class Conversation:
             yield Done(Answer(question, a.mode, answer="Ask me a question about your customers, "
                               "for example: how many active customers do we have?"))
             return
+        problem = question_problem(question, a.settings)
+        if problem is not None:      # refused before anything looks at it (issue 16)
+            shown = question[: a.settings.max_question_chars] + "…"
+            a.audit.record("error", session=self.session, model=a.mode, question=shown,
+                           detail=problem)
+            yield TextDelta(problem)
+            yield Done(Answer(shown, a.mode, answer=problem, error=problem))
+            return
         self.tool_ctx.question = question
         run = RunContext(tool=self.tool_ctx, audit=a.audit, names=a.names)
         audit = {"session": self.session, "model": a.mode, "question": question}
@@ -309,9 +319,13 @@ class Conversation:
                 message, meta = chunk
                 if (meta.get("langgraph_node") == "model" and
                         isinstance(message, AIMessage | AIMessageChunk) and message.text):
-                    streamed[message.id or ""] = streamed.get(message.id or "", "") + \
-                        message.text
-                    yield TextDelta(message.text)
+                    so_far = streamed.get(message.id or "", "")
+                    room = a.settings.max_reply_chars - len(so_far)
+                    if room <= 0:
+                        continue     # past the reply limit: ReplyLimit replaces the answer
+                    piece = message.text[:room]
+                    streamed[message.id or ""] = so_far + piece
+                    yield TextDelta(piece)
             self._seed = []
         except GeneratorExit:
             # The caller stopped listening (a closed browser tab, a cancelled request): keep the

@@ -95,7 +95,7 @@ def serve(settings: Settings) -> None:
     # uvicorn stops gracefully on SIGTERM, then re-raises it to the handler that was there
     # before: ours, so the process exits through its exit handlers instead of dying.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    wh = Warehouse.open(settings.warehouse)
+    wh = Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit)
     app = None
     refresh = schedule.start(settings, wh)     # the models' refresh, in the background
     try:

@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -181,24 +180,25 @@ def sql(
 ) -> None:
     """Run a read-only SQL query on the warehouse and print the result as a table.
 
-    The warehouse is opened read-only with file and network access switched off: the query
-    can look but not change anything. Table and column meanings: `assistant schema`.
+    The same guard and limits as the assistant's own queries: one SELECT over the warehouse
+    tables (files, the system catalog and the audit log are off limits), a time, memory, row and
+    cell limit, on a handle opened read-only with file and network access switched off.
+    Table and column meanings: `assistant schema`.
     """
+    import time
+
+    from tools.sql import Limits, guarded_query
     from warehouse.connection import Warehouse
 
     settings = get_settings(warehouse=path)
-    cap = limit or settings.row_cap
-    with Warehouse.open(settings.warehouse, read_only=True) as wh:
-        try:
-            cur = wh.execute(query, timeout=settings.query_timeout)
-            if cur.description is None:
-                raise AssistantError("the statement returned no rows; only queries are allowed")
-            columns = [d[0] for d in cur.description]
-            rows = cur.fetchmany(cap + 1)
-        except duckdb.Error as exc:
-            raise AssistantError(f"the query failed: {str(exc).strip().splitlines()[0]}") from None
-    truncated = len(rows) > cap
-    rows = rows[:cap]
+    limits = Limits.of(settings)
+    if limit:
+        limits = Limits(**{**limits.__dict__, "rows": limit})
+    with Warehouse.open(settings.warehouse, read_only=True,
+                        memory_limit=settings.memory_limit) as wh:
+        started = time.monotonic()
+        _, _, fetched = guarded_query(wh, query, limits, started + limits.seconds)
+    columns, rows, truncated, cap = fetched.columns, fetched.rows, fetched.truncated, fetched.cap
     if as_json:
         from assistant.events import jsonable
 

@@ -35,7 +35,8 @@ app.add_typer(runs_app, name="runs")
 def _open(path: Path | None):
     from warehouse.connection import Warehouse
 
-    return Warehouse.open(get_settings(warehouse=path).warehouse)
+    settings = get_settings(warehouse=path)
+    return Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit)
 
 
 @contextmanager

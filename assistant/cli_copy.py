@@ -108,7 +108,7 @@ def draft(
     from warehouse.connection import Warehouse
 
     settings = get_settings(warehouse=path)
-    with Warehouse.open(settings.warehouse) as wh:
+    with Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit) as wh:
         ctx = _context(settings, wh, writer=_writer(settings, wh))
         kwargs = {"channel": channel, "goal": goal, "product": product, "tone": tone,
                   "language": language, "variants": variants}
@@ -138,7 +138,8 @@ def _open(path: Path | None, *, write: bool = False):
     from warehouse.connection import Warehouse
 
     settings = get_settings(warehouse=path)
-    return settings, Warehouse.open(settings.warehouse, read_only=not write)
+    return settings, Warehouse.open(settings.warehouse, read_only=not write,
+                                    memory_limit=settings.memory_limit)
 
 
 @drafts_app.command("list")

@@ -27,6 +27,7 @@ from langchain_core.exceptions import (
 )
 from langchain_core.language_models import BaseChatModel
 
+from assistant.limits import reply_limited
 from assistant.retry import retry_after
 from assistant.settings import Settings
 from warehouse.errors import ConfigError
@@ -58,6 +59,7 @@ def chat_model(settings: Settings, wh=None) -> BaseChatModel:
             "ASSISTANT_PROVIDER=openai needs an API key (OPENAI_API_KEY or ASSISTANT_API_KEY) "
             "or the base URL of an OpenAI-compatible server (ASSISTANT_BASE_URL)"
         )
+    from assistant.limits import reply_bytes
     from assistant.openai_model import DeadlineTransport, StrictChatOpenAI
 
     # Local servers (Ollama, vLLM, LM Studio) accept any key; the client insists on one.
@@ -70,7 +72,10 @@ def chat_model(settings: Settings, wh=None) -> BaseChatModel:
         timeout=settings.timeout,  # seconds of silence, and of a whole call (DeadlineTransport)
         max_retries=0,            # retries with backoff happen once, in the agent middleware
         use_responses_api=False,  # Chat Completions: what OpenAI-compatible servers speak
-        http_client=openai.DefaultHttpxClient(transport=DeadlineTransport(settings.timeout)),
+        # the timeout covers each whole reply (keep-alives included), and replies have a size
+        # limit (issue 16)
+        http_client=openai.DefaultHttpxClient(transport=DeadlineTransport(
+            settings.timeout, max_bytes=reply_bytes(settings.max_reply_chars))),
     )
 
 
@@ -98,6 +103,15 @@ def explain_model_error(exc: BaseException, settings: Settings) -> str | None:
     if not isinstance(exc, ModelError | openai.OpenAIError):
         return None
     where = endpoint(settings)
+    limited = reply_limited(exc)
+    if limited is not None:
+        what = (f"The model endpoint {where} kept sending for more than {settings.timeout:g} s "
+                "without finishing its reply (ASSISTANT_TIMEOUT covers the whole reply)."
+                if limited == "deadline" else
+                f"The model endpoint {where} sent a reply longer than the "
+                f"{settings.max_reply_chars:,} characters allowed (ASSISTANT_MAX_REPLY_CHARS).")
+        return (f"{what} Your question was not answered; the conversation is kept, so ask "
+                "again.")
     retries = settings.max_retries
     tried = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
     if isinstance(exc, ContextOverflowError):

@@ -14,11 +14,16 @@ Two things the stock client does that an assistant answering with numbers must n
 2. **A stream that keeps sending keep-alives never times out.** The HTTP timeout bounds each
    read, not the call, so a server that sends `: keep-alive` forever holds the question forever.
    `DeadlineTransport` stops any request that has not finished `total` seconds after it started
-   (an `httpx.ReadTimeout`, reported like any other timeout).
+   (`ReplyDeadline`, an `httpx.ReadTimeout` that is not retried), to the moment: the body is read
+   by a helper thread, so a blocked read does not hold the deadline up; and it cuts off a reply
+   longer than `max_bytes` (`ReplyTooLong`, issue 16).
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -28,6 +33,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
+from assistant.limits import ReplyDeadline, ReplyTooLong
 from assistant.tool_calls import MALFORMED, argument_error
 
 
@@ -89,30 +95,71 @@ class StrictChatOpenAI(ChatOpenAI):
 
 
 class _DeadlineStream(httpx.SyncByteStream):
-    def __init__(self, inner, deadline: float, total: float, request: httpx.Request) -> None:
+    """The response body, read by a helper thread so that the deadline holds to the moment even
+    while a read waits for the server; past `max_bytes` the reply is cut off."""
+
+    def __init__(self, inner, deadline: float, total: float, request: httpx.Request,
+                 max_bytes: int | None = None) -> None:
         self.inner, self.deadline, self.total, self.request = inner, deadline, total, request
+        self.max_bytes = max_bytes
+        self._parts: queue.Queue = queue.Queue(maxsize=64)
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+
+    def _read(self) -> None:
+        try:
+            for part in self.inner:
+                if self._stop.is_set():
+                    break
+                self._parts.put(("part", part))
+            self._parts.put(("end", None))
+        except BaseException as exc:   # handed to the reading side
+            self._parts.put(("error", exc))
+        finally:
+            if self._stop.is_set():
+                with contextlib.suppress(Exception):   # abandoned: let the connection go
+                    self.inner.close()
 
     def __iter__(self) -> Iterator[bytes]:
-        for part in self.inner:
-            if time.monotonic() > self.deadline:
-                raise httpx.ReadTimeout(f"no complete answer within {self.total:g} s",
-                                        request=self.request)
-            yield part
+        self._reader = threading.Thread(target=self._read, daemon=True, name="model-reply")
+        self._reader.start()
+        size = 0
+        while True:
+            try:
+                kind, value = self._parts.get(timeout=max(0.0, self.deadline - time.monotonic()))
+            except queue.Empty:
+                self._stop.set()
+                raise ReplyDeadline(f"no complete answer within {self.total:g} s",
+                                    request=self.request) from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            size += len(value)
+            if self.max_bytes is not None and size > self.max_bytes:
+                self._stop.set()
+                raise ReplyTooLong(f"the reply is longer than {self.max_bytes:,} bytes",
+                                   request=self.request)
+            yield value
 
     def close(self) -> None:
-        self.inner.close()
+        self._stop.set()
+        if self._reader is None or not self._reader.is_alive():
+            self.inner.close()
 
 
 class DeadlineTransport(httpx.HTTPTransport):
     """An HTTP transport that ends any request `total` seconds after it started, even while the
     server keeps sending bytes (keep-alives, an endless stream)."""
 
-    def __init__(self, total: float, **kwargs: Any) -> None:
+    def __init__(self, total: float, max_bytes: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.total = total
+        self.max_bytes = max_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         deadline = time.monotonic() + self.total
         response = super().handle_request(request)
-        response.stream = _DeadlineStream(response.stream, deadline, self.total, request)
+        response.stream = _DeadlineStream(response.stream, deadline, self.total, request,
+                                          self.max_bytes)
         return response

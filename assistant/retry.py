@@ -21,7 +21,12 @@ from langgraph.errors import GraphBubbleUp
 
 
 def retryable(exc: BaseException) -> bool:
-    """Rate limits, server errors, timeouts and lost connections; not bad keys or requests."""
+    """Rate limits, server errors, timeouts and lost connections; not bad keys or requests,
+    nor a reply that broke our size limit or total deadline (it would only do it again)."""
+    from assistant.limits import reply_limited
+
+    if reply_limited(exc) is not None:
+        return False
     if isinstance(exc, ModelError):
         return exc.is_retryable
     return isinstance(exc, openai.RateLimitError | openai.InternalServerError |

@@ -53,6 +53,20 @@ class Settings(BaseSettings):
     row_cap: int = Field(10_000, ge=1, description="Most rows a query returns to the user.")
     query_timeout: float = Field(30.0, gt=0, description="Seconds before a query is stopped.")
     max_steps: int = Field(8, ge=1, description="Most tool calls the agent makes per question.")
+    memory_limit: str = Field(
+        "4GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory the warehouse engine may use for queries (DuckDB memory_limit of "
+        "the sandboxed handle), e.g. 2GB.")
+    max_question_chars: int = Field(4_000, ge=100, description="Longest question accepted.")
+    max_sql_chars: int = Field(20_000, ge=100, description="Longest SQL text a query may have.")
+    max_tool_args_chars: int = Field(50_000, ge=100, description="Largest tool arguments (as "
+                                     "JSON) a model may send.")
+    max_reply_chars: int = Field(50_000, ge=100, description="Longest model reply accepted "
+                                 "(streamed or not).")
+    max_cell_chars: int = Field(10_000, ge=10, description="Longest value shown in a result "
+                                "cell (longer ones are cut).")
+    max_result_cells: int = Field(500_000, ge=1_000, description="Most cells (rows x columns) "
+                                  "a query result brings back.")
 
     # The chat page
     host: str = Field("127.0.0.1", description="Address the chat page listens on.")

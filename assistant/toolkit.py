@@ -17,6 +17,7 @@ log and emits the ToolStarted / ToolFinished events.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import re
 import time
@@ -189,25 +190,34 @@ class ToolBoundary(AgentMiddleware):
 
     def wrap_tool_call(self, request, handler):
         call = request.tool_call
-        name, args, call_id = call["name"], dict(call.get("args") or {}), call.get("id") or ""
+        name, args, call_id = call["name"], call.get("args") or {}, call.get("id") or ""
+        args = dict(args) if isinstance(args, dict) else {"arguments": args}
         runtime = request.runtime
         ctx: RunContext = runtime.context
         write = runtime.stream_writer
+        settings = ctx.tool.settings
+        refusal = _arguments_problem(name, args, getattr(settings, "max_tool_args_chars", 50_000))
+        if refusal is not None:
+            args = {"arguments": f"({len(_json(args)):,} characters, not shown)"}
         write(ToolStarted(call_id, name, args))
         started = time.perf_counter()
         result: ToolResult | None = None
-        error: str | None = None
+        error: str | None = refusal
+        message = None
         try:
-            message = handler(request)
+            if refusal is None:
+                message = handler(request)
         except GraphBubbleUp:
             raise
         except AssistantError as exc:
             error = str(exc)
             message = None
         except Exception as exc:   # a bug in a tool: the model and the person get one line
-            log.exception("tool %s failed", name)
-            error = (f"{name} failed unexpectedly ({type(exc).__name__}: {_first_line(exc)}); "
-                     "try other arguments or another way to answer")
+            # its text may carry data values (a pandas error quoting a cell): only the type
+            log.error("tool %s failed unexpectedly (%s)", name, type(exc).__name__)
+            log.debug("tool %s failed", name, exc_info=True)
+            error = (f"{name} failed unexpectedly ({type(exc).__name__}); try other arguments "
+                     "or another way to answer")
             message = None
         if message is not None and not isinstance(message, ToolMessage):
             return message      # a Command from a tool that steers the graph: pass it on
@@ -216,8 +226,12 @@ class ToolBoundary(AgentMiddleware):
                 result = message.artifact
             if message.status == "error":
                 error = message.text
-        # the result, or ToolNode's own note on bad arguments, or our one-line error
-        content = message.text if message is not None else f"Error: {error}"
+        # the result, or ToolNode's own note on bad arguments, or our one-line error; masked
+        # for the model and the person alike, and never longer than a summary should be
+        if error is not None:
+            error = mask_text(_clip(error, 1_000), ctx.names)
+        content = message.text if message is not None and message.status != "error" else \
+            f"Error: {error}"
         content = mask_text(content, ctx.names)
         seconds = time.perf_counter() - started
         record = ToolFinished(call_id, name, args, result, error, seconds)
@@ -226,6 +240,22 @@ class ToolBoundary(AgentMiddleware):
         write(record)
         return ToolMessage(content=content, tool_call_id=call_id, name=name,
                            status="error" if error else "success")
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _arguments_problem(name: str, args: dict, limit: int) -> str | None:
+    size = len(_json(args))
+    if size > limit:
+        return (f"the arguments of {name} are {size:,} characters long; at most {limit:,} are "
+                "allowed (ASSISTANT_MAX_TOOL_ARGS_CHARS): send shorter arguments")
+    return None
 
 
 def _audit_call(ctx: RunContext, record: ToolFinished) -> None:

@@ -147,15 +147,19 @@ def test_the_offline_planner_plans_with_every_tool(writable_warehouse):
 
 
 def test_own_tables_are_left_out_of_the_system_prompt_unless_needed(make, rw):
+    from tools.runs import ensure_tables
+
+    ensure_tables(rw)                                        # segment runs exist
     assistant, fake = make(["378.", "Four segments.", "The log has entries."])
     conversation = assistant.conversation()
     conversation.ask("How many customers live in Germany?")
     conversation.ask("segment my customers")
     conversation.ask("show me the audit log")
     system = [next(m.text for m in seen if isinstance(m, SystemMessage)) for seen in fake.seen]
-    assert "assistant.audit_log (" not in system[0]
+    assert "assistant.runs (" not in system[0]
     assert "Schema assistant: what the assistant saves" in system[0]
-    assert "assistant.audit_log (" in system[1] and "assistant.audit_log (" in system[2]
+    assert "assistant.runs (" in system[1] and "assistant.runs (" in system[2]
+    assert not any("assistant.audit_log (" in s for s in system)   # never readable (issue 16)
 
 
 # -- compact schemas ----------------------------------------------------------------------------

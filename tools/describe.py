@@ -7,9 +7,13 @@ COMMENTs in the warehouse, one table at a time, on request.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from tools.result import TableResult, ToolContext, ToolResult
+from tools.sql_guard import MODEL_READABLE
+from warehouse import privacy
 from warehouse.contract import ASSISTANT_SCHEMA, COUNTRIES, TABLES_BY_NAME
 from warehouse.errors import InvalidArgument
 from warehouse.schema import VIEW_NAMES
@@ -36,8 +40,10 @@ def describe_warehouse(ctx: ToolContext, table: str | None = None) -> ToolResult
 
 
 def _catalog(wh) -> list[tuple[str, str, str, list[str], str]]:
-    """(schema, name, kind, columns, comment) of every readable table and view."""
-    return [tuple(r) for r in wh.rows(
+    """(schema, name, kind, columns, comment) of every table and view the model may read (of
+    the assistant's own tables, those on the SQL guard's allow-list, with their readable
+    columns)."""
+    rows = [tuple(r) for r in wh.rows(
         """
         SELECT c.schema_name, c.table_name,
                CASE WHEN v.view_name IS NULL THEN 'table' ELSE 'view' END,
@@ -54,12 +60,35 @@ def _catalog(wh) -> list[tuple[str, str, str, list[str], str]]:
         """,
         [ASSISTANT_SCHEMA],
     )]
+    readable = []
+    for schema, name, kind, columns, comment in rows:
+        if schema == ASSISTANT_SCHEMA:
+            if name not in MODEL_READABLE:
+                continue
+            allowed = MODEL_READABLE[name]
+            columns = [c for c in columns if allowed is None or c in allowed]
+        readable.append((schema, name, kind, columns, comment))
+    return readable
 
 
 def _rows(wh) -> dict[tuple[str, str], int]:
     return {(s, t): int(n or 0) for s, t, n in wh.rows(
         "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
         "WHERE database_name = current_database()")}
+
+
+def _user_label(column: str, index: int, personal: dict[str, str]) -> str:
+    """A column of the user's own table as the model reads it: names from a file are data, not
+    instructions, so a name that is not a short plain name (an email used as a header, a
+    sentence) is withheld, and names with spaces or symbols are quoted."""
+    mark = "*" if column in personal else ""
+    safe = privacy.safe_name(column)
+    if safe is None:
+        return f"#{index + 1}{mark} (name withheld: not a plain column name)"
+    return (column if _IDENTIFIER.fullmatch(column) else f'"{column}"') + mark
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _column_label(table: str, column: str) -> str:
@@ -96,7 +125,8 @@ def overview(wh, own_tables: bool = True) -> str:
     lines += _table_lines(wh, shown, many=len(catalog) > MANY_TABLES)
     if not own_tables:
         lines.append(f"Schema {ASSISTANT_SCHEMA}: what the assistant saves (segment runs and "
-                     "members, scores, audiences, drafts, audit log).")
+                     "members, scores; drafts through their tools; audiences and the audit log "
+                     "are not readable).")
     views = [v for v in VIEW_NAMES if any(n == v for _, n, *_ in catalog)]
     if views:
         lines.append(f"Views {' and '.join(views)} apply the definitions; join customer_status "
@@ -118,12 +148,21 @@ def _table_lines(wh, tables, many: bool) -> list[str]:
     first: dict[tuple[str, str], str] = {}   # (column, value list) -> table that showed it
     for schema, name, kind, columns, _ in tables:
         full = name if schema == "main" else f"{schema}.{name}"
+        user = schema == "main" and name not in TABLES_BY_NAME and name not in VIEW_NAMES
+        if user and privacy.safe_name(name) is None:
+            lines.append(f"(a table whose name is withheld: not a plain table name; "
+                         f"{len(columns)} columns)")
+            continue
         if many:
             lines.append(f"{full} ({len(columns)} columns)")
             continue
         size = "view" if kind == "view" else f"{counts.get((schema, name), 0):,}"
+        personal = privacy.personal_columns(wh, name) if user else {}
         labels = []
-        for column in columns:
+        for index, column in enumerate(columns):
+            if user:
+                labels.append(_user_label(column, index, personal))
+                continue
             label = _column_label(name, column)
             values = label[len(column):]
             if values.endswith("]") and (column, values) in first:
@@ -138,7 +177,10 @@ def _table_lines(wh, tables, many: bool) -> list[str]:
 def _describe_table(wh, name: str) -> ToolResult:
     schema, _, table = name.rpartition(".")
     schema = schema or "main"
-    rows = wh.rows(
+    if schema == ASSISTANT_SCHEMA and table not in MODEL_READABLE:
+        rows = []                       # not readable by the model: as if it did not exist
+    else:
+        rows = wh.rows(
         "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
         "ORDER BY column_index", [schema, table])
@@ -147,7 +189,10 @@ def _describe_table(wh, name: str) -> ToolResult:
         raise InvalidArgument(f"unknown table {name!r}; the tables are {', '.join(known)}")
     comment = next((c for s, n, _, _, c in _catalog(wh) if s == schema and n == table), "")
     lines = [f"{name}: {comment}".rstrip(": ")]
-    for column, dtype, text in rows:
-        lines.append(f"- {_column_label(table, column)} {dtype}: {text}".rstrip(": "))
+    user = schema == "main" and table not in TABLES_BY_NAME and table not in VIEW_NAMES
+    personal = privacy.personal_columns(wh, table) if user else {}
+    for index, (column, dtype, text) in enumerate(rows):
+        label = _user_label(column, index, personal) if user else _column_label(table, column)
+        lines.append(f"- {label} {dtype}: {text}".rstrip(": "))
     df = pd.DataFrame(rows, columns=["column", "type", "meaning"])
     return ToolResult(summary="\n".join(lines), tables=[TableResult(f"Columns of {name}", df)])

@@ -51,13 +51,8 @@ def run_sql(ctx: ToolContext, sql: str, title: str = "") -> ToolResult:
     """
     limits = Limits.of(ctx.settings)
     deadline = time.monotonic() + limits.seconds     # covers the whole call, analysis included
-    sql = check_size(sql, limits.sql_chars)
-    catalog = sql_guard.catalog_of(ctx.wh)
-    tree = sql_guard.check(sql, catalog)
-    runnable = sql_guard.restricted_sql(tree, catalog) or sql
+    tree, catalog, out = guarded_query(ctx.wh, sql, limits, deadline, names=ctx.names)
     personal, columns_of = personal_sources(ctx.wh, tree, catalog)
-    out = _execute(ctx.wh, runnable, limits, deadline, known=_known_words(sql, catalog),
-                   names=ctx.names)
     hidden, taint = privacy.hidden_columns(tree, personal, columns_of, out.columns, out.rows,
                                            names=ctx.names, deadline=deadline)
     if time.monotonic() > deadline:
@@ -81,6 +76,18 @@ def run_sql(ctx: ToolContext, sql: str, title: str = "") -> ToolResult:
         data={"rows": len(out.rows), "columns": out.columns, "truncated": out.truncated,
               "hidden": hidden_names},
     )
+
+
+def guarded_query(wh, sql, limits: Limits, deadline: float, *, names=None):
+    """(parsed query, catalog, fetched result) of one model or person query: size-checked,
+    guarded, run within `deadline` with the row, cell and memory limits."""
+    sql = check_size(sql, limits.sql_chars)
+    catalog = sql_guard.catalog_of(wh)
+    tree = sql_guard.check(sql, catalog)
+    runnable = sql_guard.restricted_sql(tree, catalog) or sql
+    out = _execute(wh, runnable, limits, deadline, known=_known_words(sql, catalog),
+                   names=names)
+    return tree, catalog, out
 
 
 @dataclass(frozen=True)
@@ -277,6 +284,10 @@ def describe_duckdb_error(exc: Exception, *, known=frozenset(), names=None) -> s
     m = re.match(r"^([A-Z][A-Za-z ]*? Error): ", text)
     kind = m.group(1) if m else ""
     body = text[m.end():] if m else text
+    if kind == "Out of Memory Error":
+        return ("the query needed more memory than the warehouse engine may use "
+                "(ASSISTANT_MEMORY_LIMIT) and was stopped; aggregate, filter or select fewer "
+                "columns")
     if kind not in _ABOUT_THE_QUERY:
         target = re.search(r"\bto (\w+)(?:\W|$)", body) if kind == "Conversion Error" else None
         template = _VALUE_ERRORS.get(kind, "a value in the data could not be processed")

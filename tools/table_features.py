@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tools.features import Feature, suggest
+from warehouse import privacy
 from warehouse.connection import Warehouse
 from warehouse.contract import TABLES_BY_NAME
 from warehouse.errors import EmptyResult, InvalidArgument
@@ -201,11 +202,16 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
     if n == 0:
         raise EmptyResult(f"table {table} has no rows")
     prof = TableProfile(table=table, rows=n, key=None, types=types)
+    personal = set(privacy.personal_columns(wh, table))   # by name, comment or value
+
+    def is_personal(col: str) -> bool:
+        return col in personal or is_pii(col)
 
     unique = [c for c in types if stats[c]["distinct"] == n and stats[c]["non_null"] == n]
     row_numbers = [c for c in unique if _is_numeric(types[c]) and stats[c]["dense"]
                    and (_compact(c) in ROW_NUMBER_NAMES or not is_id_like(c))]
-    id_like = [c for c in unique if is_id_like(c) and c not in row_numbers and not is_pii(c)]
+    id_like = [c for c in unique if is_id_like(c) and c not in row_numbers
+               and not is_personal(c)]
     prof.key = id_like[0] if id_like else (row_numbers[0] if row_numbers else None)
     for col, dtype in types.items():
         s = stats[col]
@@ -213,7 +219,7 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
             prof.ignored[col] = "target"
         elif col == prof.key:
             prof.ignored[col] = "key"
-        elif is_pii(col):
+        elif is_personal(col):
             prof.pii.append(col)
             prof.ignored[col] = "personal data"
         elif col in row_numbers:

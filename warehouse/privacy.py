@@ -134,7 +134,7 @@ def personal_columns(wh, table: str, schema: str = "main") -> dict[str, str]:
         "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
         "ORDER BY column_index", [schema, table])
     found = {c: "personal data" for c, _, comment in rows
-             if is_pii_column(c) or comment.startswith(PERSONAL_MARK)}
+             if is_pii_column(c) or comment.startswith(PERSONAL_MARK) or mask_text(c) != c}
     candidates = [c for c, t, _ in rows if c not in found and _sampled_type(t)]
     if not candidates:
         return found

@@ -19,6 +19,7 @@ from typing import Literal
 
 import duckdb
 
+from warehouse import privacy
 from warehouse.connection import Warehouse, describe_error
 from warehouse.contract import ASSISTANT_SCHEMA, TABLES_BY_NAME
 from warehouse.errors import ImportFileError, InvalidArgument
@@ -36,12 +37,18 @@ class UserTableReport:
     rows: int
     columns: dict[str, str] = field(default_factory=dict)  # name -> DuckDB type
     replaced: bool = False
+    personal: dict[str, str] = field(default_factory=dict)  # column -> what personal data
 
     def to_text(self) -> str:
         cols = ", ".join(f"{c} {t}" for c, t in self.columns.items())
         verb = "Replaced" if self.replaced else "Created"
-        return (f"{verb} table {self.table} from {self.file}: {self.rows:,} rows, "
+        text = (f"{verb} table {self.table} from {self.file}: {self.rows:,} rows, "
                 f"{len(self.columns)} columns ({cols}).")
+        if self.personal:
+            found = ", ".join(f"{c} ({k})" for c, k in self.personal.items())
+            text += (f" Personal data, kept from the language model and from segmentation "
+                     f"features: {found}.")
+        return text
 
 
 def check_name(name: str) -> str:
@@ -123,5 +130,27 @@ def import_user_table(wh: Warehouse, path: str | Path, name: str, *,
         columns = {c: t for c, t in cur.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' "
             "AND table_name = ? ORDER BY column_index", [name]).fetchall()}
+        personal = _mark_personal(cur, name, data)
     return UserTableReport(table=name, file=path, rows=data.num_rows, columns=columns,
-                           replaced=replaced)
+                           replaced=replaced, personal=personal)
+
+
+def _mark_personal(cur, table: str, data) -> dict[str, str]:
+    """Find the columns that hold personal data (by name or by value: emails, phones, names,
+    birth dates) and say so in their COMMENT, which keeps them from the model and from
+    segmentation features for good."""
+    found: dict[str, str] = {}
+    head = data.slice(0, privacy.SAMPLE_ROWS)
+    for column in data.column_names:
+        if privacy.is_pii_column(column) or privacy.mask_text(column) != column:
+            found[column] = "personal data"
+            continue
+        kind = privacy.column_kind(head.column(column).to_pylist())
+        if kind:
+            found[column] = kind
+    for column, kind in found.items():
+        text = (f"{privacy.PERSONAL_MARK} ({kind}); hidden from the language model"
+                ).replace("'", "''")
+        quoted = column.replace('"', '""')
+        cur.execute(f'COMMENT ON COLUMN "{table}"."{quoted}" IS \'{text}\'')
+    return found

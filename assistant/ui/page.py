@@ -73,6 +73,7 @@ def warehouse_markdown(wh) -> str:
 
 
 EMPTY_TABLE = pd.DataFrame()
+STREAM_EVERY = 0.05     # seconds between two updates of a streaming answer
 
 
 def _result_views(answer: Answer | None, index: int, session: Session,
@@ -146,11 +147,14 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
         session.turns += 1
         started = time.perf_counter()
         history = session.history
-        history.append(gr.ChatMessage(role="user", content=message))
+        limit = settings.max_question_chars
+        shown = message if len(message) <= limit else message[:limit] + "…"
+        history.append(gr.ChatMessage(role="user", content=shown))
         steps: dict[str, int] = {}
         answer_at: int | None = None
         details: list[str] = []
         working = status_line(session.turns, None, 0)
+        last_yield = 0.0
         yield ("", history, session, *_result_views(None, 0, session, downloads), working)
         try:
             for event in session.conversation.stream(message):
@@ -173,6 +177,8 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
                         answer_at = len(history) - 1
                     current = history[answer_at]
                     history[answer_at] = translate.answer_message(current.content + event.text)
+                    if time.perf_counter() - last_yield < STREAM_EVERY:
+                        continue     # a long reply streams in a few updates, not thousands
                 elif isinstance(event, Done):
                     answer = event.answer
                     answer.details_markdown = "\n\n---\n\n".join(details)  # type: ignore[attr-defined]
@@ -184,6 +190,7 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
                     yield ("", history, session, *_result_views(answer, 0, session, downloads),
                            done)
                     return
+                last_yield = time.perf_counter()
                 yield ("", history, session, *keep, working)
         except Exception as exc:  # the page must keep working whatever happens
             log.exception("turn failed")

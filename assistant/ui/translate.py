@@ -16,29 +16,45 @@ from tools.registry import spec
 MAX_ARG_CHARS = 400
 
 
+MAX_SQL_CHARS = 20_000
+FENCE = "`" * 3
+
+
+def _args(args) -> dict:
+    """Tool arguments as a dict whatever the model sent (a list, a number, a string)."""
+    return args if isinstance(args, dict) else ({} if args is None else {"arguments": args})
+
+
+def _text(value, limit: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def tool_title(name: str, args: dict) -> str:
+    args = _args(args)
     tool = spec(name)
-    icon, label = (tool.icon, tool.label) if tool else ("🔧", name.replace("_", " ").capitalize())
-    detail = {k: v for k, v in (args or {}).items() if k != "sql" and v not in (None, [], "")}
+    icon, label = (tool.icon, tool.label) if tool else (
+        "🔧", _text(str(name or "tool").replace("_", " ").capitalize(), 60))
+    detail = {k: v for k, v in args.items() if k != "sql" and v not in (None, [], "")}
     if name == "run_sql" and args.get("title"):
-        return f"{icon} {label}: {args['title']}"
+        return f"{icon} {label}: {_text(args['title'], 80)}"
     if detail:
-        inline = ", ".join(f"{k}={v}" for k, v in list(detail.items())[:3])
+        inline = ", ".join(f"{k}={_text(v, 60)}" for k, v in list(detail.items())[:3])
         if len(inline) <= 60:
             return f"{icon} {label} ({inline})"
     return f"{icon} {label}"
 
 
 def _args_block(args: dict) -> str:
-    shown = {k: v for k, v in (args or {}).items() if k not in ("sql", "title")}
+    args = _args(args)
+    shown = {k: v for k, v in args.items() if k not in ("sql", "title")}
     parts = []
     if shown:
-        text = json.dumps(shown, ensure_ascii=False, default=str)
-        if len(text) > MAX_ARG_CHARS:
-            text = text[:MAX_ARG_CHARS] + "…"
-        parts.append(f"Arguments: `{text}`")
-    if args and args.get("sql"):
-        parts.append(f"```sql\n{args['sql'].strip()}\n```")
+        parts.append(f"Arguments: `{_text(shown, MAX_ARG_CHARS)}`")
+    if args.get("sql"):
+        sql = _text(args["sql"], MAX_SQL_CHARS).strip().replace(FENCE, "'" * 3)
+        parts.append(f"{FENCE}sql\n{sql}\n{FENCE}")
     return "\n\n".join(parts)
 
 
@@ -58,7 +74,8 @@ def finished_message(event: ToolFinished) -> gr.ChatMessage:
     if event.error:
         parts.append(f"⚠️ {event.error}")
     elif event.result is not None:
-        asked = (event.args or {}).get("sql", "").strip()
+        asked = _args(event.args).get("sql", "")
+        asked = asked.strip() if isinstance(asked, str) else ""
         ran = [s for s in event.result.sql if s.strip() != asked]
         for sql in ran[:3]:
             parts.append(f"```sql\n{sql.strip()}\n```")
