@@ -103,8 +103,9 @@ def init(
 @friendly
 def import_(
     files: Annotated[list[Path], typer.Argument(
-        help="CSV or Parquet files. The table is taken from the file name (customers.csv -> "
-        "customers) unless --table is given.", exists=True, dir_okay=False)],
+        help="CSV or Parquet files, each read exactly as named (no wildcards unless --glob). "
+        "The table is taken from the file name (customers.csv -> customers) unless --table "
+        "is given.")],
     table: Annotated[str | None, typer.Option(
         "--table", "-t", help="Target table for all the files given.")] = None,
     mapping: Annotated[list[str] | None, typer.Option(
@@ -123,6 +124,9 @@ def import_(
     as_name: Annotated[str | None, typer.Option(
         "--as", help="Load ONE file as a table of its own with this name (any columns, types "
         "inferred), to segment or score it: `assistant segment --table NAME`.")] = None,
+    use_glob: Annotated[bool, typer.Option(
+        "--glob", help="Treat the file names as patterns (* ? [..]) and import every match, "
+        "in name order.")] = False,
     path: PathOption = None,
 ) -> None:
     """Load your own CSV or Parquet files into the warehouse tables, all or nothing.
@@ -135,6 +139,7 @@ def import_(
     from warehouse.connection import Warehouse
     from warehouse.importer import ImportSpec, import_files, parse_mapping
 
+    files = expand_files(files, use_glob)
     if as_name is not None:  # a user table of its own: assistant/cli_analytics.py
         from assistant.cli_analytics import import_as
 
@@ -154,6 +159,27 @@ def import_(
         out.print_json(json.dumps(report.to_dict(), default=str))
     else:
         out.print(report.to_text(), highlight=False)
+
+
+def expand_files(files: list[Path], use_glob: bool) -> list[Path]:
+    """The files to import: each name literally (it must exist), or with --glob every match of
+    each pattern (a pattern matching nothing is an error)."""
+    import glob
+
+    found: list[Path] = []
+    for f in files:
+        if use_glob:
+            matches = sorted(glob.glob(str(f)))
+            if not matches:
+                raise AssistantError(f"no file matches the pattern {f}")
+            found += [Path(m) for m in matches]
+        elif not f.is_file():
+            hint = (" (to import every file matching a pattern, pass --glob)"
+                    if any(c in str(f) for c in "*?[") else "")
+            raise AssistantError(f"file {f} does not exist or is not a file{hint}")
+        else:
+            found.append(f)
+    return found
 
 
 def _cell(value) -> str:

@@ -33,7 +33,7 @@ from tools.runs import get_run, new_id, save_audience
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA, CONTACT_CHANNELS
 from warehouse.errors import EmptyResult, InvalidArgument, RunNotFound
-from warehouse.files import atomic_path, file_stem
+from warehouse.files import atomic_path, file_stem, spreadsheet_safe
 from warehouse.semantic.model import bank_model, fill
 
 Channel = Literal["email", "sms", "push"]
@@ -246,8 +246,9 @@ def audience_counts(wh: Warehouse, channel: str, *, segment_id: int | None = Non
 
 
 def write_csv_atomic(df: pd.DataFrame, target: Path) -> Path:
+    """Write `df` as CSV atomically, text cells escaped so no spreadsheet runs them."""
     with atomic_path(target) as tmp:
-        df.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        spreadsheet_safe(df).to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
     return Path(target)
 
 

@@ -27,7 +27,7 @@ from tools.result import TableResult, ToolContext, ToolResult
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA
 from warehouse.errors import AssistantError, EmptyResult, InvalidArgument
-from warehouse.files import write_text_atomic
+from warehouse.files import spreadsheet_text, write_text_atomic
 
 TABLE = f"{ASSISTANT_SCHEMA}.campaign_drafts"
 STATUSES = ("draft", "approved")
@@ -354,7 +354,8 @@ def _csv(drafts: list[Draft]) -> str:
             row[k] = "; ".join(row[k])
         for k in ("prompt_versions", "reach"):
             row[k] = json.dumps(row[k])
-        writer.writerow(["" if row.get(h) is None else row.get(h) for h in head])
+        writer.writerow(["" if row.get(h) is None else spreadsheet_text(row.get(h))
+                         for h in head])
     return buf.getvalue()
 
 

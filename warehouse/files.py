@@ -39,3 +39,35 @@ def write_text_atomic(text: str, target: str | Path) -> Path:
 def file_stem(text: str, default: str) -> str:
     """A safe file name stem from a title: 'Spend by category (EUR)' -> 'spend-by-category-eur'."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or default
+
+
+# -- spreadsheet-safe CSV ---------------------------------------------------------------------
+# A cell that starts with one of these is run as a formula by Excel, LibreOffice and Google
+# Sheets (OWASP "CSV injection"): =HYPERLINK(...), +SUM(...), @SUM(...), -2+3, a leading tab.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def spreadsheet_text(value):
+    """`value` with a leading apostrophe when a spreadsheet would read it as a formula. A plain
+    signed number (an E.164 phone such as +491590936287, -12.5) stays as it is: it cannot run
+    anything, and email and SMS tools need phone numbers exactly as stored."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and \
+            not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(df):
+    """A copy of the DataFrame `df` whose text cells are safe to open in a spreadsheet."""
+    import pandas as pd
+
+    out = df.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) or \
+                pd.api.types.is_datetime64_any_dtype(series):
+            continue
+        out[column] = series.map(spreadsheet_text)
+    out.columns = [spreadsheet_text(str(c)) for c in out.columns]
+    return out

@@ -7,9 +7,14 @@ to a separate ground-truth Parquet file that no tool reads.
 
 from __future__ import annotations
 
+import glob
 import os
+import re
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,9 +94,62 @@ def generate(path: str | Path, *, customers_n: int = 20_000, seed: int = 42,
     path = Path(path)
     _check_target(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(path)
     tmp = path.with_name(f".{path.name}.building-{os.getpid()}")
-    for leftover in (tmp, Path(str(tmp) + ".wal")):
+    truth_tmp = truth_path(path).with_name(f".{truth_path(path).name}.building-{os.getpid()}")
+    temporary = (tmp, Path(str(tmp) + ".wal"), truth_tmp)
+    for leftover in temporary:
         leftover.unlink(missing_ok=True)
+    with _cleaned_on_any_exit(temporary):
+        return _build(path, tmp, truth_tmp, customers_n=customers_n, seed=seed,
+                      end_date=end_date, months=months, progress=progress)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_builds(path: Path) -> list[Path]:
+    """Remove the temporary files of builds of `path` whose process is gone (a killed init)."""
+    removed = []
+    pattern = re.compile(r"\.building-(\d+)(\.wal)?$")
+    for name in (path.name, truth_path(path).name):
+        for leftover in path.parent.glob(f".{glob.escape(name)}.building-*"):
+            m = pattern.search(leftover.name)
+            if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+                leftover.unlink(missing_ok=True)
+                removed.append(leftover)
+    return removed
+
+
+@contextmanager
+def _cleaned_on_any_exit(paths: tuple[Path, ...]) -> Iterator[None]:
+    """Remove `paths` when the block fails or the process is asked to stop (SIGTERM, Ctrl-C);
+    a SIGKILL cannot be caught: `remove_stale_builds` clears those on the next run."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def stop(signum, frame):
+            raise SystemExit(128 + signum)
+        previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except BaseException:
+        for p in paths:
+            p.unlink(missing_ok=True)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _build(path: Path, tmp: Path, truth_tmp: Path, *, customers_n: int, seed: int,
+           end_date: str, months: int, progress) -> GenerationReport:
 
     started = time.perf_counter()
     cal = Calendar.ending(np.datetime64(end_date), months)
@@ -138,14 +196,10 @@ def generate(path: str | Path, *, customers_n: int = 20_000, seed: int = 42,
                 progress(done, customers_n)
         wh.execute("CHECKPOINT")
         rows = {t.name: int(wh.scalar(f"SELECT count(*) FROM {t.name}")) for t in TABLES}
-    except BaseException:
+    finally:
         wh.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    wh.close()
 
     truth_file = truth_path(path)
-    truth_tmp = truth_file.with_name(f".{truth_file.name}.building-{os.getpid()}")
     pq.write_table(pa.concat_tables(truth), truth_tmp)
     os.replace(tmp, path)
     os.replace(truth_tmp, truth_file)

@@ -5,11 +5,14 @@ Files are read through a separate in-memory DuckDB connection, never the warehou
 
 from __future__ import annotations
 
+import atexit
 import csv
 import difflib
 import gzip
 import io
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,37 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "TAB": "\t"}
 _HEAD_BYTES = 1 << 16
+MAX_HEADER_BYTES = 1 << 20   # a header line longer than this is not a CSV header
+MAX_COLUMNS = 2_000          # columns a file may have (a 20,000-column file is refused at once)
 LINE = "__line__"  # internal row-number column added to every file
+_GLOB_CHARS = re.compile(r"[*?\[\]{}]")
+_links: dict[str, str] = {}
+_links_dir: list[Path] = []
+
+
+def literal_path(path: Path) -> str:
+    """A path DuckDB reads as exactly this one file. DuckDB expands glob patterns in file
+    names (customers[12].csv would load customers1.csv and customers2.csv), so a name with a
+    pattern character is read through a link with a plain name in a private folder."""
+    text = str(path)
+    if not _GLOB_CHARS.search(text):
+        return text
+    if text not in _links:
+        if not _links_dir:
+            folder = Path(tempfile.mkdtemp(prefix="assistant-import-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            _links_dir.append(folder)
+        suffix = "".join(s for s in path.suffixes if not _GLOB_CHARS.search(s))
+        link = _links_dir[0] / f"file{len(_links)}{suffix}"
+        link.symlink_to(path.resolve())
+        _links[text] = str(link)
+    return _links[text]
+
+
+def names_list(names: Sequence[str], limit: int = 30) -> str:
+    """'a, b, c' for a message; a long list is cut, with how many there are."""
+    shown = ", ".join(str(n)[:80] for n in list(names)[:limit])
+    return shown if len(names) <= limit else f"{shown}, … ({len(names):,} columns)"
 
 
 @dataclass
@@ -90,7 +123,7 @@ def plan_file(reader: duckdb.DuckDBPyConnection, spec: ImportSpec) -> Plan:
         delimiter = None
         columns = _parquet_columns(reader, spec.path)
     else:
-        delimiter, columns = _csv_header(spec.path, spec.delimiter)
+        delimiter, columns = csv_header(spec.path, spec.delimiter)
     assign, ignored, null_columns = _resolve_columns(spec, table, columns)
     return Plan(spec, table, fmt, delimiter, columns, assign, ignored, null_columns)
 
@@ -128,12 +161,35 @@ def _detect_format(path: Path) -> str:
 
 
 def _read_head(path: Path) -> bytes:
+    """The first 64 KB of the file, and more up to the end of the header line (at most 1 MB:
+    beyond that the file has no usable header)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
-            return fh.read(_HEAD_BYTES)
+            head = fh.read(_HEAD_BYTES)
+            while b"\n" not in head and len(head) < MAX_HEADER_BYTES:
+                more = fh.read(_HEAD_BYTES)
+                if not more:
+                    break
+                head += more
     except (OSError, EOFError) as exc:
         raise ImportFileError(f"cannot be read: {exc}", file=str(path)) from exc
+    if b"\n" not in head and len(head) >= MAX_HEADER_BYTES:
+        raise ImportFileError(f"line 1 (the header) is longer than {MAX_HEADER_BYTES:,} bytes; "
+                              "this is not a CSV file with a header line", file=str(path), row=1)
+    return head
+
+
+def binary_problem(head: bytes, file: str) -> ImportFileError | None:
+    """An error naming the line and column of the first NUL byte in `head`, if any."""
+    at = head.find(b"\x00")
+    if at < 0:
+        return None
+    line = head.count(b"\n", 0, at) + 1
+    column = at - (head.rfind(b"\n", 0, at) + 1) + 1
+    return ImportFileError(f"contains binary data (a NUL byte on line {line}, character "
+                           f"{column}), not CSV text; save it as CSV (UTF-8)", file=file,
+                           row=line)
 
 
 def _parse_delimiter(value: str, file: str) -> str:
@@ -148,16 +204,16 @@ def _show_delim(d: str) -> str:
     return "'\\t'" if d == "\t" else repr(d)
 
 
-def _csv_header(path: Path, delimiter: str | None) -> tuple[str, list[str]]:
+def csv_header(path: Path, delimiter: str | None) -> tuple[str, list[str]]:
     """Detect the delimiter (unless given) and parse the header line of a CSV file."""
     file = str(path)
     head = _read_head(path)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ImportFileError("is UTF-16 text; save it as CSV UTF-8", file=file)
-    if b"\x00" in head:
-        raise ImportFileError("contains binary data, not CSV text; save it as CSV (UTF-8)",
-                              file=file)
-    if len(head) == _HEAD_BYTES:  # do not split a multi-byte character or the last line
+    problem = binary_problem(head, file)
+    if problem is not None:
+        raise problem
+    if len(head) >= _HEAD_BYTES:  # do not split a multi-byte character or the last line
         head = head[: head.rfind(b"\n") + 1] or head
     try:
         text = head.decode("utf-8-sig")
@@ -189,13 +245,16 @@ def _csv_header(path: Path, delimiter: str | None) -> tuple[str, list[str]]:
                 f"delimiter: pass --delimiter {_show_delim(seems)}",
                 file=file,
             )
+    if len(columns) > MAX_COLUMNS:
+        raise ImportFileError(f"line 1 (the header) has {len(columns):,} columns; at most "
+                              f"{MAX_COLUMNS:,} can be imported", file=file, row=1)
     columns = [c if c.strip() else f"column{i + 1}" for i, c in enumerate(columns)]
     return delim, columns
 
 
 def _parquet_columns(reader: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     try:
-        rel = reader.sql("SELECT * FROM read_parquet(?) LIMIT 0", params=[str(path)])
+        rel = reader.sql("SELECT * FROM read_parquet(?) LIMIT 0", params=[literal_path(path)])
         return list(rel.columns)
     except duckdb.Error as exc:
         raise ImportFileError(f"is not a readable Parquet file: {describe_error(exc)}",
@@ -224,7 +283,7 @@ def _resolve_columns(spec: ImportSpec, table: Table,
             hint = suggest(s, columns)
             raise ImportFileError(
                 f"the column mapping {src}={dst} names a column the file does not have"
-                f"{'; ' + hint if hint else ''}; the file's columns are {', '.join(columns)}",
+                f"{'; ' + hint if hint else ''}; the file's columns are {names_list(columns)}",
                 file=file, column=src,
             )
         if d not in contract:
@@ -264,13 +323,13 @@ def _resolve_columns(spec: ImportSpec, table: Table,
         others = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise ImportFileError(
             f"the file has no column {col!r}, which table {table.name} requires{others}; "
-            f"{advice}; the file's columns are {', '.join(c.strip() for c in columns)}",
+            f"{advice}; the file's columns are {names_list([c.strip() for c in columns])}",
             file=file, column=col,
         )
     if unknown and not spec.ignore_extra:
         free = [c for c in table.column_names if c not in assign]
         parts = []
-        for i in unknown:
+        for i in unknown[:30]:
             hint = suggest(columns[i], free)
             parts.append(f"{columns[i]!r}" + (f" ({hint})" if hint else ""))
         several = len(parts) > 1
@@ -295,14 +354,15 @@ def read_rows(reader: duckdb.DuckDBPyConnection, plan: Plan) -> pa.Table:
     try:
         if plan.fmt == "parquet":
             data = reader.sql("SELECT * FROM read_parquet(?)",
-                              params=[str(plan.spec.path)]).to_arrow_table()
+                              params=[literal_path(plan.spec.path)]).to_arrow_table()
             data = data.rename_columns(names)
             line = pa.array(np.arange(1, data.num_rows + 1, dtype=np.int64))
         else:
             data = reader.sql(
                 "SELECT * FROM read_csv(?, auto_detect=false, header=true, skip=0, delim=?, "
                 "quote='\"', escape='\"', columns=?)",
-                params=[str(plan.spec.path), plan.delimiter, dict.fromkeys(names, "VARCHAR")],
+                params=[literal_path(plan.spec.path), plan.delimiter,
+                        dict.fromkeys(names, "VARCHAR")],
             ).to_arrow_table()
             line = _csv_lines(data)
     except duckdb.Error as exc:

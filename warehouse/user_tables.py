@@ -23,6 +23,7 @@ from warehouse import privacy
 from warehouse.connection import Warehouse, describe_error
 from warehouse.contract import ASSISTANT_SCHEMA, TABLES_BY_NAME
 from warehouse.errors import ImportFileError, InvalidArgument
+from warehouse.import_read import MAX_COLUMNS, csv_header, literal_path
 from warehouse.schema import VIEW_NAMES
 
 COMMENT_PREFIX = "User table imported from"
@@ -66,19 +67,29 @@ def check_name(name: str) -> str:
 
 
 def _read(path: Path, delimiter: str | None) -> duckdb.DuckDBPyRelation:
-    reader = duckdb.connect(":memory:")
     suffixes = "".join(path.suffixes).lower()
+    parquet = ".parquet" in suffixes or suffixes.endswith(".pq")
+    if not parquet:
+        # the header first: a 20,000-column or binary file is refused before DuckDB's type
+        # detection, which would otherwise take minutes and gigabytes on it
+        delimiter, _ = csv_header(path, delimiter)
+    reader = duckdb.connect(":memory:")
+    source = literal_path(path)         # exactly this file, even with [ ] * ? in its name
     try:
-        if ".parquet" in suffixes or suffixes.endswith(".pq"):
-            rel = reader.sql("SELECT * FROM read_parquet(?)", params=[str(path)])
+        if parquet:
+            rel = reader.sql("SELECT * FROM read_parquet(?)", params=[source])
+            if len(rel.columns) > MAX_COLUMNS:
+                raise ImportFileError(f"has {len(rel.columns):,} columns; at most "
+                                      f"{MAX_COLUMNS:,} can be imported", file=str(path))
         else:
-            options = ", delim = ?" if delimiter else ""
-            params = [str(path), delimiter] if delimiter else [str(path)]
-            rel = reader.sql(f"SELECT * FROM read_csv(?, header = true{options})", params=params)
+            rel = reader.sql("SELECT * FROM read_csv(?, header = true, delim = ?)",
+                             params=[source, delimiter])
         return rel.to_arrow_table()
     except duckdb.Error as exc:
-        raise ImportFileError(f"could not be read: {describe_error(exc)}", file=str(path)) \
-            from None
+        text = describe_error(exc).replace(source, str(path))
+        line = re.search(r"[Ll]ine:? (\d+)", text)
+        raise ImportFileError(f"could not be read: {text}", file=str(path),
+                              row=int(line.group(1)) if line else None) from None
     finally:
         reader.close()
 

@@ -21,7 +21,7 @@ from assistant.ui import charts, live, render, translate
 from assistant.ui.downloads import DownloadStore, links_html
 from assistant.ui.session import Overrides, Session
 from tools.result import TableResult
-from warehouse.files import file_stem
+from warehouse.files import file_stem, spreadsheet_safe
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _result_views(answer: Answer | None, index: int, session: Session,
     spec = next((c for c in answer.charts if charts._spec_fits(c, table.df)), None)
     fig = charts.figure(table, spec)
     csv = session.downloads / f"{file_stem(table.title, 'result')}.csv"
-    table.df.to_csv(csv, index=False)
+    spreadsheet_safe(table.df).to_csv(csv, index=False)
     titles = [f"{i + 1}. {t.title or 'Result'}" for i, t in enumerate(answer.tables)]
     return (render.styled(table.df), fig, details, _links([csv, *files], session, downloads),
             gr.update(choices=titles, value=titles[index], visible=len(titles) > 1))
