@@ -237,15 +237,20 @@ class Assistant:
             name="marketing_assistant",
         )
 
-    def conversation(self, session: str | None = None, *, persist: bool = False
+    def conversation(self, session: str | None = None, *, persist: bool = False,
+                     user: str | None = None, roles: tuple[str, ...] | None = None
                      ) -> Conversation:
-        """A new conversation; with `persist`, the named session is loaded from and saved to
+        """A new conversation of `user` (holding `roles`; None: no sign-in, may do
+        everything); with `persist`, the named session is loaded from and saved to
         settings.state_dir after every turn."""
         if persist and session:
             saved = sessions.load(self.settings.state_dir, session)
-            return Conversation(self, session, history=saved.messages, state=saved.state,
-                                persist=True)
-        return Conversation(self, session)
+            conversation = Conversation(self, session, history=saved.messages,
+                                        state=saved.state, persist=True)
+        else:
+            conversation = Conversation(self, session)
+        conversation.tool_ctx.user, conversation.tool_ctx.roles = user, roles
+        return conversation
 
 
 class Conversation:
@@ -296,13 +301,14 @@ class Conversation:
         if problem is not None:      # refused before anything looks at it (issue 16)
             shown = question[: a.settings.max_question_chars] + "…"
             a.audit.record("error", session=self.session, model=a.mode, question=shown,
-                           detail=problem)
+                           detail=problem, user=self.tool_ctx.user)
             yield TextDelta(problem)
             yield Done(Answer(shown, a.mode, answer=problem, error=problem))
             return
         self.tool_ctx.question = question
         run = RunContext(tool=self.tool_ctx, audit=a.audit, names=a.names)
-        audit = {"session": self.session, "model": a.mode, "question": question}
+        audit = {"session": self.session, "model": a.mode, "question": question,
+                 "user": self.tool_ctx.user}
         a.audit.record("question", **audit)
         started = time.perf_counter()
         before = self.messages

@@ -20,14 +20,17 @@ from assistant.settings import Settings
 from warehouse.connection import Warehouse
 
 
-def create(settings: Settings, wh: Warehouse, downloads=None) -> gr.Blocks:
+def create(settings: Settings, wh: Warehouse, downloads=None, access=None) -> gr.Blocks:
+    from assistant.auth import Access
     from assistant.ui import mcp
     from assistant.ui.downloads import DownloadStore
     from assistant.ui.page import build_app
 
+    access = access if access is not None else Access.from_settings(settings)
     downloads = downloads if downloads is not None else DownloadStore(settings.download_ttl)
-    demo = build_app(settings, wh, make_assistant_factory(wh), downloads=downloads)
-    mcp.register(demo, wh, settings)
+    demo = build_app(settings, wh, make_assistant_factory(wh), downloads=downloads,
+                     access=access)
+    mcp.register(demo, wh, settings, roles=access.mcp_roles)
     return demo
 
 
@@ -40,13 +43,28 @@ def _gradio_app(app):
 def create_server(settings: Settings, wh: Warehouse):
     """The FastAPI app: download and health routes, then the page (and MCP) mounted at "/"."""
     from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
 
+    from assistant.audit import AuditLog
+    from assistant.auth import Access
     from assistant.ui import downloads as dl
     from assistant.ui.page import CSS
 
-    store = dl.DownloadStore(settings.download_ttl)
+    access = Access.from_settings(settings)
+    audit = AuditLog(wh)
+    store = dl.DownloadStore(settings.download_ttl, audit=audit)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.downloads = store
+
+    @app.middleware("http")
+    async def mcp_needs_its_token(request, call_next):
+        """Gradio does not put its sign-in in front of the MCP server: without the bearer token
+        (ASSISTANT_MCP_TOKEN) an app with sign-in refuses MCP requests."""
+        if request.url.path.startswith("/gradio_api/mcp") and \
+                not access.mcp_allowed(request.headers):
+            return JSONResponse({"error": "Not authenticated: MCP clients need the bearer "
+                                 "token (ASSISTANT_MCP_TOKEN)"}, status_code=401)
+        return await call_next(request)
 
     async def current_user(request):
         """The signed-in user as Gradio knows them (None when the app has no authentication)."""
@@ -67,12 +85,15 @@ def create_server(settings: Settings, wh: Warehouse):
     def healthz() -> dict:
         return {"status": "ok"}
 
-    demo = create(settings, wh, downloads=store)
+    demo = create(settings, wh, downloads=store, access=access)
     demo.queue(default_concurrency_limit=settings.concurrency)
     return gr.mount_gradio_app(
         app, demo, path="", server_name=settings.host, server_port=settings.port,
         show_error=True, theme=gr.themes.Soft(primary_hue="indigo"), css=CSS,
         allowed_paths=[], mcp_server=settings.mcp, ssr_mode=False,
+        auth=access.login if access.mode == "users" else None,
+        auth_dependency=access.proxy_user if access.mode == "proxy" else None,
+        auth_message="Sign in to the marketing assistant" if access.mode == "users" else None,
     )
 
 
@@ -94,6 +115,9 @@ def serve(settings: Settings) -> None:
         os.environ["GRADIO_TEMP_DIR"] = str(downloads_root() / "gradio")
     # uvicorn stops gracefully on SIGTERM, then re-raises it to the handler that was there
     # before: ours, so the process exits through its exit handlers instead of dying.
+    from assistant.auth import Access
+
+    Access.from_settings(settings).check_listen(settings.host)   # no open door beyond loopback
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     wh = Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit)
     app = None

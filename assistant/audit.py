@@ -22,7 +22,7 @@ from warehouse.privacy import NameIndex, mask_text, mask_value
 log = logging.getLogger(__name__)
 
 TABLE = f"{ASSISTANT_SCHEMA}.audit_log"
-KINDS = ("question", "tool_call", "sql", "answer", "error")
+KINDS = ("question", "tool_call", "sql", "answer", "error", "export")
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     row_count BIGINT,
     model VARCHAR,
     duration_ms DOUBLE,
-    detail VARCHAR
+    detail VARCHAR,
+    user_name VARCHAR
 )"""
 COMMENTS = {
     None: "What the assistant did: one row per question, tool call, SQL statement, answer and "
@@ -46,6 +47,8 @@ COMMENTS = {
     "row_count": "Rows returned by the SQL statement or tool.",
     "duration_ms": "Wall time of the step in milliseconds.",
     "detail": "Answer text or error message, personal data masked.",
+    "user_name": "Who asked, wrote or exported (the signed-in user; the local account for "
+                 "commands; empty without sign-in).",
 }
 
 
@@ -67,6 +70,7 @@ class AuditLog:
                 return
             self.wh.execute(f"CREATE SCHEMA IF NOT EXISTS {ASSISTANT_SCHEMA}")
             self.wh.execute(DDL)
+            self.wh.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS user_name VARCHAR")
             for column, text in COMMENTS.items():
                 target = f"TABLE {TABLE}" if column is None else f"COLUMN {TABLE}.{column}"
                 self.wh.execute(f"COMMENT ON {target} IS '{text}'")
@@ -75,7 +79,7 @@ class AuditLog:
     def record(self, kind: str, *, session: str, model: str, question: str | None = None,
                tool: str | None = None, arguments: dict | None = None, sql: str | None = None,
                row_count: int | None = None, duration_ms: float | None = None,
-               detail: str | None = None) -> None:
+               detail: str | None = None, user: str | None = None) -> None:
         """Write one row; personal data in texts and arguments is masked first."""
         if not self.enabled:
             return
@@ -88,9 +92,11 @@ class AuditLog:
         args_json = (json.dumps(jsonable(mask_value(arguments, self.names)), ensure_ascii=False)
                      if arguments is not None else None)
         row = [datetime.now(), session, kind, mask(question), tool, args_json, mask(sql),
-               row_count, model, duration_ms, mask(detail)]
+               row_count, model, duration_ms, mask(detail), user]
         try:
             self._ensure()
-            self.wh.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self.wh.execute(f"INSERT INTO {TABLE} (ts, session, kind, question, tool, arguments, "
+                            "sql, row_count, model, duration_ms, detail, user_name) VALUES "
+                            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         except duckdb.Error as exc:   # the log must never break the conversation
             log.warning("audit log write failed: %s", str(exc).splitlines()[0])

@@ -98,6 +98,23 @@ class Settings(BaseSettings):
     redis_stream: str = Field("events", description="The Redis stream of events.")
     redis_group: str = Field("assistant", description="Consumer group reading the stream.")
 
+    # Sign-in and roles for a shared deployment (assistant/auth.py)
+    auth: Literal["none", "users", "proxy"] = Field(
+        "none", description="none (loopback only), users (sign-in page, ASSISTANT_USERS_FILE) "
+        "or proxy (a signing-in reverse proxy sends the user in a header).")
+    users_file: Path | None = Field(None, description="TOML file of users, roles and password "
+                                    "hashes (`assistant users add`).")
+    auth_header: str = Field("X-Forwarded-User", description="Header with the signed-in user "
+                             "(proxy mode).")
+    roles_header: str | None = Field(None, description="Header with the user's roles, comma-"
+                                     "separated (proxy mode; else from the users file).")
+    trusted_proxies: str = Field("127.0.0.1,::1", description="Addresses (or networks) whose "
+                                 "auth headers are believed (proxy mode).")
+    mcp_token: SecretStr | None = Field(None, description="Bearer token MCP clients must send; "
+                                        "without it MCP is only open without sign-in.")
+    mcp_role: Literal["marketer", "approver", "analyst", "admin"] = Field(
+        "marketer", description="Role MCP clients act with.")
+
     # Conversations kept for `assistant ask --session`
     state_dir: Path = Field(Path("data/sessions"), description="Where named sessions are kept.")
 

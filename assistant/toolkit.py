@@ -33,9 +33,10 @@ from langchain_core.tools import InjectedToolArg, StructuredTool
 from langgraph.errors import GraphBubbleUp
 from pydantic import Field, create_model
 
+from assistant import auth
 from assistant.audit import AuditLog
 from assistant.events import ToolFinished, ToolStarted
-from tools.registry import agent_tools
+from tools.registry import agent_tools, spec
 from tools.result import ToolContext, ToolResult
 from warehouse.errors import AssistantError
 from warehouse.privacy import NameIndex, mask_text
@@ -196,9 +197,13 @@ class ToolBoundary(AgentMiddleware):
         ctx: RunContext = runtime.context
         write = runtime.stream_writer
         settings = ctx.tool.settings
-        refusal = _arguments_problem(name, args, getattr(settings, "max_tool_args_chars", 50_000))
+        refusal = arguments_problem(name, args, getattr(settings, "max_tool_args_chars", 50_000))
         if refusal is not None:
-            args = {"arguments": f"({len(_json(args)):,} characters, not shown)"}
+            args = {"arguments": f"({len(json_text(args)):,} characters, not shown)"}
+        else:
+            tool = spec(name)
+            refusal = auth.refusal(name, tool.permission if tool else "approve",
+                                   ctx.tool.user, ctx.tool.roles)
         write(ToolStarted(call_id, name, args))
         started = time.perf_counter()
         result: ToolResult | None = None
@@ -229,7 +234,7 @@ class ToolBoundary(AgentMiddleware):
         # the result, or ToolNode's own note on bad arguments, or our one-line error; masked
         # for the model and the person alike, and never longer than a summary should be
         if error is not None:
-            error = mask_text(_clip(error, 1_000), ctx.names)
+            error = mask_text(clip_text(error, 1_000), ctx.names)
         content = message.text if message is not None and message.status != "error" else \
             f"Error: {error}"
         content = mask_text(content, ctx.names)
@@ -242,16 +247,16 @@ class ToolBoundary(AgentMiddleware):
                            status="error" if error else "success")
 
 
-def _json(value) -> str:
+def json_text(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _clip(text: str, limit: int) -> str:
+def clip_text(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _arguments_problem(name: str, args: dict, limit: int) -> str | None:
-    size = len(_json(args))
+def arguments_problem(name: str, args: dict, limit: int) -> str | None:
+    size = len(json_text(args))
     if size > limit:
         return (f"the arguments of {name} are {size:,} characters long; at most {limit:,} are "
                 "allowed (ASSISTANT_MAX_TOOL_ARGS_CHARS): send shorter arguments")
@@ -262,7 +267,8 @@ def _audit_call(ctx: RunContext, record: ToolFinished) -> None:
     if ctx.audit is None:
         return
     tool = ctx.tool
-    base = {"session": tool.session, "model": tool.model, "question": tool.question}
+    base = {"session": tool.session, "model": tool.model, "question": tool.question,
+            "user": tool.user}
     rows = None
     if record.result is not None and record.result.tables:
         rows = sum(len(t.df) for t in record.result.tables)

@@ -22,6 +22,10 @@ The convention for an entry:
 - `keywords` adds words that bring the tool's group into a question (see `Group.keywords`).
 - `writes`: the tool changes the warehouse or writes files. `mcp`: exposed to other assistants
   over MCP; by default exactly the tools that do not write.
+- `permission`: what a signed-in person needs to run it (assistant/auth.py): "ask" (everyone),
+  "draft" (marketer), "approve" (approver), "export" (analyst: files with personal data). By
+  default "ask" for a tool that does not write and "approve" for one that does, so a new
+  writing tool is never open to everyone by accident; say so when it should be.
 - `label` and `icon` title its step in the chat page; `heading` (optional) introduces its summary
   when the offline planner shows that summary to a person as it is.
 """
@@ -57,10 +61,15 @@ class Tool:
     mcp: bool | None = None          # None: exposed exactly when it does not write
     keywords: tuple[str, ...] = ()
     heading: str = ""
+    needs: str | None = None         # None: "ask" when it does not write, else "approve"
 
     @property
     def exposed(self) -> bool:
         return (not self.writes) if self.mcp is None else self.mcp
+
+    @property
+    def permission(self) -> str:
+        return self.needs or ("approve" if self.writes else "ask")
 
 
 GROUPS: dict[str, Group] = {
@@ -113,14 +122,16 @@ TOOLS: tuple[Tool, ...] = (
          heading="Your query ran (read-only). What it returned:"),
     Tool("load_tools", ("tools.catalog",), "data", "More tools", "🧰", mcp=False),
     Tool("segment_customers", ("tools.segments",), "segments", "Segmentation", "🧩",
-         writes=True, mcp=True, heading="I segmented the customers:"),
+         writes=True, mcp=True, needs="ask", heading="I segmented the customers:"),
     Tool("describe_segment", ("tools.segments", "tools.runs"), "segments", "Segment card", "🪪"),
     Tool("list_segment_runs", ("tools.runs", "tools.segments"), "segments", "Segment runs", "🗂️",
          heading="The segmentations so far:"),
     Tool("compare_segment_runs", ("tools.runs", "tools.segments"), "segments",
          "Compared segment runs", "↔️"),
-    Tool("predict_churn", ("tools.churn",), "churn", "Churn risk", "📉", writes=True, mcp=True),
-    Tool("predict_clv", ("tools.clv",), "models", "Lifetime value", "💎", writes=True, mcp=True),
+    Tool("predict_churn", ("tools.churn",), "churn", "Churn risk", "📉", writes=True, mcp=True,
+         needs="ask"),
+    Tool("predict_clv", ("tools.clv",), "models", "Lifetime value", "💎", writes=True, mcp=True,
+         needs="ask"),
     Tool("check_model_drift", ("tools.drift",), "models", "Drift check", "🌊",
          heading="What changed since the models were trained:"),
     Tool("show_models", ("tools.models",), "models", "Model registry", "🏷️",
@@ -128,14 +139,16 @@ TOOLS: tuple[Tool, ...] = (
     Tool("refresh_models", ("tools.refresh",), "models", "Model refresh", "🔄", writes=True,
          heading="I refreshed the models:"),
     Tool("approve_model", ("tools.models",), "models", "Model approval", "✅", writes=True),
-    Tool("build_audience", ("tools.audience",), "audience", "Audience", "📬", writes=True),
+    Tool("build_audience", ("tools.audience",), "audience", "Audience", "📬", writes=True,
+         needs="export"),
     Tool("draft_campaign", ("tools.draft_campaign",), "copy", "Campaign draft", "✍️",
-         writes=True),
+         writes=True, needs="draft"),
     Tool("list_drafts", ("tools.drafts",), "drafts", "Drafts", "🗒️",
          heading="The saved campaign drafts:"),
     Tool("show_draft", ("tools.drafts",), "drafts", "Draft", "📄"),
     Tool("approve_draft", ("tools.drafts",), "drafts", "Approval", "✅", writes=True),
-    Tool("export_drafts", ("tools.drafts",), "drafts", "Export", "📦", writes=True),
+    Tool("export_drafts", ("tools.drafts",), "drafts", "Export", "📦", writes=True,
+         needs="draft"),
     Tool("design_ab_test", ("tools.ab_design",), "experiments", "A/B tests", "🧪"),
     Tool("list_triggers", ("tools.trigger_tools",), "triggers", "Triggers", "⚡",
          heading="The event-triggered campaigns:"),

@@ -46,6 +46,7 @@ class ToolContext:
     state: dict[str, Any] = field(default_factory=dict)  # per-conversation memory (last run, ...)
     names: Any = None            # warehouse.privacy.NameIndex: personal values to mask in text
     user: str | None = None      # the signed-in person, for the audit log and roles
+    roles: tuple[str, ...] | None = None  # their roles; None: no sign-in (may do everything)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class TableResult:
 
     title: str
     df: pd.DataFrame
+    personal: list[str] = field(default_factory=list)  # columns with personal data in df
 
 
 @dataclass

@@ -70,7 +70,8 @@ def run_sql(ctx: ToolContext, sql: str, title: str = "") -> ToolResult:
                     f"{', '.join(str(i + 1) for i in out.cut)} (the person sees them cut too).")
     return ToolResult(
         summary=summary,
-        tables=[TableResult(title=title, df=df)],
+        tables=[TableResult(title=title, df=df,
+                            personal=[c for i, c in enumerate(df.columns) if i in hidden])],
         sql=[sql.strip()],
         chart=chart_hint(df, title),
         data={"rows": len(out.rows), "columns": out.columns, "truncated": out.truncated,

@@ -38,8 +38,10 @@ class Offer:
 class DownloadStore:
     """In-memory map token -> offered file; one per server process."""
 
-    def __init__(self, ttl: float = 1800.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl: float = 1800.0, clock: Callable[[], float] = time.monotonic,
+                 audit=None) -> None:
         self.ttl = ttl
+        self.audit = audit          # assistant.audit.AuditLog: every download is an export
         self._clock = clock
         self._offers: dict[str, Offer] = {}
         self._lock = threading.Lock()
@@ -103,6 +105,9 @@ def router(store: DownloadStore, current_user: Callable):
         offer = store.resolve(token, user)
         if offer is None or name != offer.name:
             raise HTTPException(status_code=404, detail="Not found")
+        if store.audit is not None:
+            store.audit.record("export", session=offer.session, model="", user=user,
+                               detail=f"downloaded {offer.name}")
         media = mimetypes.guess_type(offer.name)[0] or "application/octet-stream"
         return FileResponse(offer.path, media_type=media, filename=offer.name, headers={
             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",

@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from assistant.auth import Access, permissions
 from assistant.events import Answer, Done, TextDelta, ToolFinished, ToolStarted
 from assistant.settings import Settings
 from assistant.ui import charts, live, render, translate
@@ -86,7 +87,7 @@ def _result_views(answer: Answer | None, index: int, session: Session,
         return (EMPTY_TABLE, None, details, _links(files, session, downloads),
                 gr.update(choices=[], value=None, visible=False))
     index = max(0, min(index, len(answer.tables) - 1))
-    table = answer.tables[index]
+    table = _for_role(answer.tables[index], session)
     spec = next((c for c in answer.charts if charts._spec_fits(c, table.df)), None)
     fig = charts.figure(table, spec)
     csv = session.downloads / f"{file_stem(table.title, 'result')}.csv"
@@ -94,6 +95,15 @@ def _result_views(answer: Answer | None, index: int, session: Session,
     titles = [f"{i + 1}. {t.title or 'Result'}" for i, t in enumerate(answer.tables)]
     return (render.styled(table.df), fig, details, _links([csv, *files], session, downloads),
             gr.update(choices=titles, value=titles[index], visible=len(titles) > 1))
+
+
+def _for_role(table: TableResult, session: Session) -> TableResult:
+    """The table as this person may see it: personal columns only for those who may export
+    personal data (analysts), when the app has sign-in."""
+    personal = [c for c in table.personal if c in table.df.columns]
+    if not personal or "export" in permissions(session.roles):
+        return table
+    return TableResult(title=table.title, df=table.df.drop(columns=personal))
 
 
 def _links(paths: list[Path], session: Session, downloads: DownloadStore) -> str:
@@ -124,17 +134,22 @@ def _close_session(session: Session | None) -> None:
 
 
 def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any], *,
-              downloads: DownloadStore | None = None) -> gr.Blocks:
+              downloads: DownloadStore | None = None, access: Access | None = None
+              ) -> gr.Blocks:
     """The page. `make_assistant(settings)` returns an `assistant.agent.Assistant`; files are
-    offered through `downloads` (one store per server)."""
+    offered through `downloads` (one store per server); `access` says who is signed in and what
+    their roles allow (default: no sign-in)."""
     default_assistant = make_assistant(settings)
     default_mode = default_assistant.mode
     downloads = downloads if downloads is not None else DownloadStore(settings.download_ttl)
+    access = access if access is not None else Access()
 
     def new_session(request: gr.Request | None = None) -> Session:
         user = getattr(request, "username", None) if request is not None else None
-        return Session(assistant=default_assistant, conversation=default_assistant.conversation(),
-                       user=user, on_close=downloads.revoke_session)
+        roles = access.roles(user, request)
+        return Session(assistant=default_assistant,
+                       conversation=default_assistant.conversation(user=user, roles=roles),
+                       user=user, roles=roles, on_close=downloads.revoke_session)
 
     def respond(message: str, session: Session | None,
                 request: gr.Request = None) -> Iterator[tuple]:

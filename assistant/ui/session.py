@@ -82,13 +82,14 @@ class Session:
     overrides: Overrides = field(default_factory=Overrides)
     downloads: Path = field(default_factory=new_downloads_dir)
     user: str | None = None             # the signed-in user, when the app has authentication
+    roles: tuple[str, ...] | None = None  # their roles (None: no sign-in, may do everything)
     on_close: Callable[[str], None] | None = None   # e.g. revoke this session's download links
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def new_conversation(self) -> None:
         with suppress(Exception):  # forgetting a thread must never block a new one
             self.conversation.close()
-        self.conversation = self.assistant.conversation()
+        self.conversation = self.assistant.conversation(user=self.user, roles=self.roles)
         self.history = []
         self.last = None
         self.turns = 0
