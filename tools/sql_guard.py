@@ -369,7 +369,8 @@ def check(sql: str, catalog: Catalog) -> exp.Query:
         if isinstance(node, exp.Query) and node.args.get("into"):
             raise SqlRefused(f"SELECT ... INTO is not allowed; {ONLY_QUERIES}")
         if isinstance(node, exp.Command | exp.DDL | exp.DML | exp.Pragma | exp.Set |
-                      exp.Attach | exp.Detach | exp.Copy | exp.Install | exp.Use):
+                      exp.Attach | exp.Detach | exp.Copy | exp.Install | exp.Use |
+                      exp.Summarize | exp.Describe | exp.Show):
             raise _refuse_statement(_statement_name(node, sql))
         if isinstance(node, exp.Func):
             name = _function_name(node)
