@@ -135,7 +135,6 @@ def import_(
     refer to existing customers/accounts. If anything is wrong the warehouse is left unchanged
     and the error names the file, column and row.
     """
-    from warehouse import schema
     from warehouse.connection import Warehouse
     from warehouse.importer import ImportSpec, import_files, parse_mapping
 
@@ -153,7 +152,6 @@ def import_(
                         ignore_extra=ignore_extra) for f in files]
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with Warehouse.open(settings.warehouse, must_exist=False) as wh:
-        schema.apply(wh.cursor())
         report = import_files(wh, specs, mode=mode, max_rejects=max_rejects)
     if as_json:
         out.print_json(json.dumps(report.to_dict(), default=str))

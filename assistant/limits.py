@@ -6,8 +6,8 @@ broke its total deadline or its size on the wire.
   tool-call arguments) into a clear error instead of passing megabytes on;
 - `ReplyDeadline`, `ReplyTooLong`: raised by the chat model's HTTP transport
   (assistant/openai_model.py `DeadlineTransport`) when a reply is not complete within the
-  timeout, however often the server sends keep-alives, or is longer than `reply_bytes`; neither
-  is retried (`reply_limited`).
+  timeout, however often the server sends keep-alives, or is longer than `reply_bytes` (that one
+  is not retried: `reply_limited`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ class ReplyTooLong(httpx.ReadError):
 
 
 class ReplyDeadline(httpx.ReadTimeout):
-    """The model's reply did not finish within the total deadline (not worth retrying: the
-    server was sending, just never finishing)."""
+    """The model's reply did not finish within the total deadline (retried like a timeout)."""
 
 
 def reply_limited(exc: BaseException) -> str | None:

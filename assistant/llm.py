@@ -105,8 +105,9 @@ def explain_model_error(exc: BaseException, settings: Settings) -> str | None:
     where = endpoint(settings)
     limited = reply_limited(exc)
     if limited is not None:
-        what = (f"The model endpoint {where} kept sending for more than {settings.timeout:g} s "
-                "without finishing its reply (ASSISTANT_TIMEOUT covers the whole reply)."
+        what = (f"The model endpoint {where} did not answer within {settings.timeout:g} s: it "
+                "kept sending without finishing its reply (ASSISTANT_TIMEOUT covers the whole "
+                "reply)."
                 if limited == "deadline" else
                 f"The model endpoint {where} sent a reply longer than the "
                 f"{settings.max_reply_chars:,} characters allowed (ASSISTANT_MAX_REPLY_CHARS).")

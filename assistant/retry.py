@@ -21,11 +21,12 @@ from langgraph.errors import GraphBubbleUp
 
 
 def retryable(exc: BaseException) -> bool:
-    """Rate limits, server errors, timeouts and lost connections; not bad keys or requests,
-    nor a reply that broke our size limit or total deadline (it would only do it again)."""
+    """Rate limits, server errors, timeouts (a reply past its total deadline too) and lost
+    connections; not bad keys or requests, nor a reply past the size limit (it would only be as
+    long again)."""
     from assistant.limits import reply_limited
 
-    if reply_limited(exc) is not None:
+    if reply_limited(exc) == "size":
         return False
     if isinstance(exc, ModelError):
         return exc.is_retryable

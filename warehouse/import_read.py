@@ -34,6 +34,7 @@ _DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "TAB": "\t"}
 _HEAD_BYTES = 1 << 16
 MAX_HEADER_BYTES = 1 << 20   # a header line longer than this is not a CSV header
 MAX_COLUMNS = 2_000          # columns a file may have (a 20,000-column file is refused at once)
+MAX_NAME_CHARS = 255         # characters a column name may have
 LINE = "__line__"  # internal row-number column added to every file
 _GLOB_CHARS = re.compile(r"[*?\[\]{}]")
 _links: dict[str, str] = {}
@@ -180,6 +181,36 @@ def _read_head(path: Path) -> bytes:
     return head
 
 
+def find_binary(path: Path, chunk: int = 1 << 20) -> ImportFileError | None:
+    """The error for the first NUL byte anywhere in the file (read in chunks: linear, bounded
+    memory), naming its line and character; None for a file without one."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    lines, offset, tail = 0, 0, b""
+    try:
+        with opener(path, "rb") as fh:
+            while True:
+                block = fh.read(chunk)
+                if not block:
+                    return None
+                at = block.find(b"\x00")
+                if at >= 0:
+                    before = block[:at]
+                    line = lines + before.count(b"\n") + 1
+                    start = before.rfind(b"\n")
+                    column = (at - start) if start >= 0 else (len(tail) + at + 1)
+                    return ImportFileError(
+                        f"contains binary data (a NUL byte on line {line:,}, character "
+                        f"{column:,}), not CSV text; save it as CSV (UTF-8)", file=str(path),
+                        row=line)
+                lines += block.count(b"\n")
+                last = block.rfind(b"\n")
+                tail = block[last + 1:] if last >= 0 else tail + block
+                tail = tail[-(1 << 20):]
+                offset += len(block)
+    except (OSError, EOFError):
+        return None
+
+
 def binary_problem(head: bytes, file: str) -> ImportFileError | None:
     """An error naming the line and column of the first NUL byte in `head`, if any."""
     at = head.find(b"\x00")
@@ -248,6 +279,11 @@ def csv_header(path: Path, delimiter: str | None) -> tuple[str, list[str]]:
     if len(columns) > MAX_COLUMNS:
         raise ImportFileError(f"line 1 (the header) has {len(columns):,} columns; at most "
                               f"{MAX_COLUMNS:,} can be imported", file=file, row=1)
+    for i, name in enumerate(columns):
+        if len(name) > MAX_NAME_CHARS:
+            raise ImportFileError(f"line 1 (the header), column {i + 1}: a column name of "
+                                  f"{len(name):,} characters; at most {MAX_NAME_CHARS} are "
+                                  "allowed", file=file, row=1)
     columns = [c if c.strip() else f"column{i + 1}" for i, c in enumerate(columns)]
     return delim, columns
 
@@ -395,6 +431,10 @@ _COLUMNS_RE = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 def _read_error(exc: duckdb.Error, plan: Plan) -> ImportFileError:
     text = str(exc)
     file = plan.file
+    if plan.fmt == "csv":
+        binary = find_binary(plan.spec.path)
+        if binary is not None:
+            return binary
     if plan.fmt == "parquet":
         return ImportFileError(f"is not a readable Parquet file: {describe_error(exc)}", file=file)
     m = _CSV_LINE_RE.search(text)

@@ -118,9 +118,9 @@ def import_files(
         report = ImportReport(mode=mode)
         rejects: list[tuple[FileReport, pa.Table]] = []
         with wh.transaction() as cur:
-            existing = _existing_tables(cur)
-            if any(t.name not in existing for t in TABLES):
-                schema.apply(cur)
+            # the tables, comments and views, inside the import's own transaction: a failed
+            # import leaves the warehouse file exactly as it was
+            schema.apply(cur)
             if mode == "replace":
                 for name in dict.fromkeys(p.table.name for p in plans):
                     report.replaced[name] = int(_scalar(cur, f"SELECT count(*) FROM {name}"))

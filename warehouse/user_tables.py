@@ -23,7 +23,7 @@ from warehouse import privacy
 from warehouse.connection import Warehouse, describe_error
 from warehouse.contract import ASSISTANT_SCHEMA, TABLES_BY_NAME
 from warehouse.errors import ImportFileError, InvalidArgument
-from warehouse.import_read import MAX_COLUMNS, csv_header, literal_path
+from warehouse.import_read import MAX_COLUMNS, csv_header, find_binary, literal_path
 from warehouse.schema import VIEW_NAMES
 
 COMMENT_PREFIX = "User table imported from"
@@ -86,6 +86,9 @@ def _read(path: Path, delimiter: str | None) -> duckdb.DuckDBPyRelation:
                              params=[source, delimiter])
         return rel.to_arrow_table()
     except duckdb.Error as exc:
+        binary = None if parquet else find_binary(path)
+        if binary is not None:
+            raise binary from None
         text = describe_error(exc).replace(source, str(path))
         line = re.search(r"[Ll]ine:? (\d+)", text)
         raise ImportFileError(f"could not be read: {text}", file=str(path),
