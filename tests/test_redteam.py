@@ -5,6 +5,7 @@ holds with a clear message."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -127,20 +128,24 @@ def test_questions_are_masked_before_the_model_sees_them(writable_warehouse, cas
 
 
 @pytest.mark.parametrize("case", CASES["limit"], ids=[c["what"][:50] for c in CASES["limit"]])
-def test_every_limit_binds_with_a_clear_message(door, case):
+def test_every_limit_binds_with_a_clear_message(warehouse_path, tmp_path, door, case):
     wh, names, _ = door
-    settings = Settings(query_timeout=case.get("timeout", 30), memory_limit="4GB",
-                        max_cell_chars=1_000)
-    ctx = ToolContext(wh=wh, settings=settings, names=names)
+    settings = Settings(query_timeout=case.get("timeout", 30), max_cell_chars=1_000)
     started = time.monotonic()
-    text = _model_text(ctx, case["sql"])
+    if case.get("memory"):                  # a handle of its own with that memory limit
+        copy = tmp_path / "memory.duckdb"
+        shutil.copy(warehouse_path, copy)
+        with Warehouse.open(copy, read_only=True, memory_limit=case["memory"]) as own:
+            text = _model_text(ToolContext(wh=own, settings=settings, names=names), case["sql"])
+    else:
+        text = _model_text(ToolContext(wh=wh, settings=settings, names=names), case["sql"])
     seconds = time.monotonic() - started
     assert case["message"] in text, text[:300]
     assert seconds <= case["seconds"], f"{seconds:.1f} s"
 
 
-def test_the_memory_limit_of_the_handle_binds(warehouse_path):
-    with Warehouse.open(warehouse_path, read_only=True, memory_limit="300MB") as wh:
+def test_the_memory_limit_of_the_handle_binds(writable_warehouse):
+    with Warehouse.open(writable_warehouse, read_only=True, memory_limit="300MB") as wh:
         ctx = ToolContext(wh=wh, settings=Settings())
         text = _model_text(ctx, "SELECT list(x) FROM range(100000000) t(x)")
         assert "more memory than the warehouse engine may use" in text

@@ -216,9 +216,11 @@ def _execute(wh, sql: str, limits: Limits, deadline: float, *, known=frozenset()
                 expr = f"CASE WHEN octet_length({alias}) > {n} THEN NULL ELSE {alias} END"
                 flag = f"coalesce(octet_length({alias}) > {n}, false)"
             elif _NESTED.search(dtype):
-                expr = (f"CASE WHEN strlen(CAST({alias} AS VARCHAR)) > {n} THEN NULL "
-                        f"ELSE {alias} END")
-                flag = f"coalesce(strlen(CAST({alias} AS VARCHAR)) > {n}, false)"
+                # a list or map by its length (cheap); a struct by its text (a few fields)
+                size = (f"len({alias})" if dtype.endswith("]") or dtype.startswith("MAP")
+                        else f"strlen(CAST({alias} AS VARCHAR))")
+                expr = f"CASE WHEN {size} > {n} THEN NULL ELSE {alias} END"
+                flag = f"coalesce({size} > {n}, false)"
             else:
                 expr = alias
             select.append(f"{expr} AS {alias}")

@@ -231,14 +231,15 @@ class NameIndex:
                  birth_dates: Iterable[date] = (), born_before: date | None = None) -> None:
         self.first = {" ".join(f.casefold().split()) for f in first if f}
         self.last = {" ".join(n.casefold().split()) for n in last if n}
-        self._first_words = max((n.count(" ") + 1 for n in self.first), default=1)
-        self._last_words = max((n.count(" ") + 1 for n in self.last), default=1)
         self.birth_dates = frozenset(birth_dates)
         self.born_before = born_before
-        # the first word of every name: only these can start a pair, the rest is skipped fast
-        self._heads = {n.split(" ")[0] for n in self.first | self.last}
-        self._orders = ((self.first, self._first_words, self.last, self._last_words),
-                        (self.last, self._last_words, self.first, self._first_words))
+        # for each first word of a name, the word counts of the names it starts: only these
+        # can start a pair, and only those lengths are tried
+        self._first_len = _lengths(self.first)
+        self._last_len = _lengths(self.last)
+        self._heads = set(self._first_len) | set(self._last_len)
+        self._orders = ((self.first, self._first_len, self.last, self._last_len),
+                        (self.last, self._last_len, self.first, self._first_len))
 
     @classmethod
     def from_warehouse(cls, wh) -> NameIndex:
@@ -297,23 +298,32 @@ class NameIndex:
 
     def _pair_at(self, text: str, matches, words, i: int) -> int | None:
         n = len(words)
-        for head, head_words, tail, tail_words in self._orders:
-            for a_len in range(min(head_words, n - i), 0, -1):
-                if self._name(text, matches, words, i, a_len) not in head:
+        for head, head_len, tail, tail_len in self._orders:
+            for a_len in head_len.get(words[i], ()):
+                if i + a_len > n or self._name(text, matches, words, i, a_len) not in head:
                     continue
                 j = i + a_len
-                if j >= n:
+                if j >= n or words[j] not in tail_len:
                     continue
                 gap = text[matches[j - 1].end():matches[j].start()]
                 if len(gap) > 4 or any(c.isalnum() or c == "\n" for c in gap):
                     continue
-                for b_len in range(min(tail_words, n - j), 0, -1):
-                    if self._name(text, matches, words, j, b_len) in tail:
+                for b_len in tail_len[words[j]]:
+                    if j + b_len <= n and self._name(text, matches, words, j, b_len) in tail:
                         return j + b_len - 1
         return None
 
     def mask(self, text: str) -> str:
         return _replace(text, list(self.spans(text)), "[name]")
+
+
+def _lengths(names: set[str]) -> dict[str, tuple[int, ...]]:
+    """{first word: word counts of the names starting with it, longest first}."""
+    found: dict[str, set[int]] = {}
+    for name in names:
+        words = name.split(" ")
+        found.setdefault(words[0], set()).add(len(words))
+    return {w: tuple(sorted(c, reverse=True)) for w, c in found.items()}
 
 
 def _user_name_columns(wh) -> list[tuple[str, str]]:
