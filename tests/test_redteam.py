@@ -88,15 +88,16 @@ def test_a_malicious_model_learns_nothing_personal_and_the_audit_log_holds_nothi
         personal = personal_values(wh)
         sample = personal.sample
         attacks = LEAKS + ERRORS
+        batches = [attacks[i:i + 10] for i in range(0, len(attacks), 10)]
         script = []
-        for sql in attacks:
-            script += [call("run_sql", sql=sql), "noted"]
+        for batch in batches:                    # ten tool calls in one reply
+            script += [[call("run_sql", sql=sql) for sql in batch], "noted"]
         script += [call("describe_warehouse"), "ok", call("describe_warehouse",
                                                           table="customers"), "ok"]
         fake = ScriptedChatModel(replies=script)
-        settings = Settings(warehouse=writable_warehouse, max_steps=3, query_timeout=20)
+        settings = Settings(warehouse=writable_warehouse, max_steps=10, query_timeout=20)
         conversation = Assistant(settings, wh, model=fake).conversation()
-        for i, _ in enumerate(attacks):
+        for i, _ in enumerate(batches):
             conversation.ask(f"attack {i}: is {sample['first']} {sample['last']} "
                              f"({sample['email']}, born {sample['birth_dmy']}) in there?")
         conversation.ask("what is in the warehouse?")
@@ -149,7 +150,7 @@ def test_the_memory_limit_of_the_handle_binds(writable_warehouse):
         ctx = ToolContext(wh=wh, settings=Settings())
         text = _model_text(ctx, "SELECT list(x) FROM range(100000000) t(x)")
         assert "more memory than the warehouse engine may use" in text
-        assert "rows" in _model_text(ctx, "SELECT count(*) FROM transactions")   # still works
+        assert "1 row" in _model_text(ctx, "SELECT count(*) FROM transactions")  # still works
 
 
 def test_the_time_limit_covers_the_analysis_of_a_very_wide_select(door):
@@ -175,16 +176,18 @@ def test_sizes_have_limits_with_clear_messages(door):
 
 def test_an_oversized_question_reply_and_arguments_are_refused(writable_warehouse):
     with Warehouse.open(writable_warehouse) as wh:
-        fake = ScriptedChatModel(replies=[
-            "y" * 200_000,                                      # a huge model reply
-            call("run_sql", sql="SELECT 1", title="t" * 60_000), "done",    # huge arguments
-        ])
+        fake = ScriptedChatModel(replies=["y" * 200_000])         # a huge model reply
         settings = Settings(warehouse=writable_warehouse, max_reply_chars=10_000)
         conversation = Assistant(settings, wh, model=fake).conversation()
         long = conversation.ask("q" * 100_000)
         assert long.error and "at most 4,000" in long.error and fake.calls == 0
         reply = conversation.ask("say a lot")
         assert "more than the 10,000 allowed" in reply.answer and len(reply.answer) < 1_000
-        args = conversation.ask("run it")
-        assert "arguments of run_sql are" in str(args.tool_calls) or \
-            "arguments of run_sql" in "\n".join(fake.texts())
+        # arguments over their own limit (the reply itself is within its limit)
+        fake = ScriptedChatModel(replies=[call("run_sql", sql="SELECT 1", title="t" * 60_000),
+                                          "done"])
+        settings = Settings(warehouse=writable_warehouse, max_reply_chars=100_000)
+        answer = Assistant(settings, wh, model=fake).conversation().ask("run it")
+    told = "\n".join(fake.texts())
+    assert "the arguments of run_sql are 60,0" in told and "at most 50,000" in told
+    assert answer.sql == []
