@@ -138,12 +138,14 @@ class Delivery:
     def due(self) -> list[tuple[str, dict, int]]:
         if not self.wh.has_table("outbox", "assistant"):
             return []
+        # Taken before the read: an id removed from the set later had its outcome committed
+        # after this read's snapshot, so the row read here is stale and must not be sent again.
+        with self._lock:
+            busy = set(self._inflight)
         rows = self.wh.rows(f"SELECT outbox_id, payload, attempts FROM {tables.OUTBOX} "
                             "WHERE status = 'pending' AND next_attempt_at <= ? "
                             "ORDER BY created_at LIMIT ?",
                             [naive_utc(self.clock.now()), self.batch])
-        with self._lock:
-            busy = set(self._inflight)
         return [(r[0], json.loads(r[1]), int(r[2])) for r in rows if r[0] not in busy]
 
     def run_once(self) -> int:
