@@ -53,7 +53,7 @@ from assistant.routing import ToolRouter
 from assistant.settings import Settings
 from assistant.tool_calls import invalid_call_error, take_malformed_calls
 from assistant.toolkit import RunContext, ToolBoundary, build_tools
-from tools.describe import overview, own_tables_overview
+from tools.describe import definitions_line, overview, own_tables_overview
 from tools.result import ToolContext
 from warehouse.errors import AssistantError
 from warehouse.privacy import NameIndex, mask_text
@@ -212,10 +212,12 @@ class Assistant:
         self.names = NameIndex.from_warehouse(wh)
         self.audit = AuditLog(wh, self.names)
         self.tools = build_tools(tools)
+        offline = self.mode == "offline"     # the planner reads no prompt and pays no tokens
         self.system_prompt = prompts.load("system").render(
-            overview=overview(wh, own_tables=False), max_steps=settings.max_steps)
+            overview=overview(wh, own_tables=offline, definitions=offline),
+            max_steps=settings.max_steps)
         self.checkpointer = InMemorySaver()
-        routing = [] if self.mode == "offline" else [ToolRouter(lambda: own_tables_overview(wh))]
+        routing = [] if offline else [ToolRouter(self._context)]
         self.graph = create_agent(
             self.model,
             self.tools,
@@ -236,6 +238,13 @@ class Assistant:
             checkpointer=self.checkpointer,
             name="marketing_assistant",
         )
+
+    def _context(self, questions: list[str], groups: set[str], own_tables: bool) -> str:
+        """What the system prompt of one request adds for its question (see ToolRouter)."""
+        parts = [definitions_line(" ".join(questions))]
+        if own_tables:
+            parts.append(own_tables_overview(self.wh))
+        return "\n".join(p for p in parts if p)
 
     def conversation(self, session: str | None = None, *, persist: bool = False,
                      user: str | None = None, roles: tuple[str, ...] | None = None

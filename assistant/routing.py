@@ -12,9 +12,10 @@ alone (cheap, deterministic, no model call):
 groups it can load, so every tool stays reachable. A call to a tool that was not sent still runs
 (the agent knows every tool); only what the model is offered changes.
 
-The system prompt leaves out the assistant's own tables (segment runs, scores, audiences, drafts,
-audit log); they are added to a request when a group that uses them is routed or the question
-names them.
+The same goes for the system prompt: it leaves out the business definitions and the assistant's
+own tables (segment runs, scores, audiences, drafts, audit log); a request gets the definitions
+its question (or the one before) names, and the own tables when a group that uses them is routed
+or the question names them. describe_warehouse() still returns everything.
 """
 
 from __future__ import annotations
@@ -94,13 +95,19 @@ def wants_own_tables(messages: list[BaseMessage], groups: set[str]) -> bool:
     return bool(OWN_TABLE_WORDS.search(question))
 
 
-class ToolRouter(AgentMiddleware):
-    """Offer each model request only the routed tools; add the assistant's own tables to the
-    system prompt when they are needed (`own_tables()` returns their overview)."""
+def recent_questions(messages: list[BaseMessage]) -> list[str]:
+    """The current question and the one before it (a follow-up refines it)."""
+    return [m.text for m in messages if isinstance(m, HumanMessage)][-2:]
 
-    def __init__(self, own_tables=None) -> None:
+
+class ToolRouter(AgentMiddleware):
+    """Offer each model request only the routed tools, and end its system prompt with the
+    context the question needs: `context(questions, groups)` (in the agent: the definitions
+    the questions name, and the assistant's own tables when `wants_own_tables`)."""
+
+    def __init__(self, context=None) -> None:
         super().__init__()
-        self.own_tables = own_tables
+        self.context = context
 
     def wrap_model_call(self, request, handler):
         groups = route(request.messages)
@@ -119,9 +126,10 @@ class ToolRouter(AgentMiddleware):
             kept.append(load.model_copy(update={
                 "description": f"Load more tools: {describe_groups(missing)}."}))
         update: dict = {"tools": kept}
-        if self.own_tables is not None and wants_own_tables(request.messages, groups):
-            extra = self.own_tables()
-            if extra and request.system_message is not None:
+        if self.context is not None and request.system_message is not None:
+            extra = self.context(recent_questions(request.messages), groups,
+                                 wants_own_tables(request.messages, groups))
+            if extra:
                 update["system_message"] = SystemMessage(
-                    request.system_message.text + "\n" + extra)
+                    request.system_message.text.rstrip("\n") + "\n" + extra)
         return handler(request.override(**update))

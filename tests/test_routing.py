@@ -241,3 +241,50 @@ def test_route_reads_only_the_messages():
                 HumanMessage("and Germany?")]
     assert routing.route(messages) == {"data"}       # two questions later, no longer about it
     assert "segments" in routing.route(messages[:5])
+
+
+# -- definitions: a request carries those its question names -----------------------------------
+DEFINITION_CASES = [
+    ("Total spend by category", {"spend"}),
+    ("top 5 merchants by spend", {"spend"}),
+    ("How many active customers in Germany hold a credit card?", {"active",
+                                                                    "holding a product"}),
+    ("email opt-in rate by country", {"opted in"}),
+    ("open and click rates of our email campaigns", {"campaign rates"}),
+    ("average balance by tenure", {"balance", "tenure"}),
+    ("how many dormant high-value customers can we reach by sms?",
+     {"dormant", "high value", "reachable"}),
+    ("customers aged 25-34", {"age"}),
+]
+
+
+def test_a_question_without_defined_words_gets_no_definitions():
+    from tools.describe import _terms_named_in
+
+    assert _terms_named_in("How many customers live in Germany?") == set()
+
+
+@pytest.mark.parametrize(("question", "terms"), DEFINITION_CASES)
+def test_the_words_of_a_question_pick_its_definitions(question, terms):
+    from tools.describe import _terms_named_in
+
+    found = _terms_named_in(question)
+    assert terms <= found and len(found - terms) <= 1   # "email" also names "opted in"
+    assert found or not terms
+
+
+def test_a_request_carries_the_definitions_of_its_question_and_the_one_before(make):
+    from warehouse.semantic import bank_model
+
+    defs = bank_model().definitions()
+    assistant, fake = make(["Spend is 1.", "Of them 2."])
+    conversation = assistant.conversation()
+    conversation.ask("Total spend by category")
+    conversation.ask("and only for active customers?")
+    first, second = (next(m.text for m in seen if isinstance(m, SystemMessage))
+                     for seen in fake.seen)
+    assert defs["spend"] in first and defs["active"] not in first
+    assert defs["reachable"] not in first
+    assert defs["spend"] in second and defs["active"] in second
+    assert "describe_warehouse() lists all" in first
+    assert assistant.system_prompt in first          # the stable part comes first, unchanged

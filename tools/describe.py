@@ -104,10 +104,11 @@ def _column_label(table: str, column: str) -> str:
     return column + mark
 
 
-def overview(wh, own_tables: bool = True) -> str:
+def overview(wh, own_tables: bool = True, definitions: bool = True) -> str:
     """The compact overview: reference date, definitions, one line per table. Without
-    `own_tables`, the assistant's own tables (schema assistant) are named in one line only
-    (the system prompt adds them when a question needs them: `own_tables_overview`)."""
+    `own_tables`, the assistant's own tables (schema assistant) are named in one line only, and
+    without `definitions` the definitions are left out: the system prompt adds those a question
+    needs (`own_tables_overview`, `definitions_line`)."""
     period = wh.reference_period() if wh.has_table("transactions") else {}
     lines = []
     if period.get("reference_date"):
@@ -116,8 +117,8 @@ def overview(wh, own_tables: bool = True) -> str:
             f"{period['data_start']:%Y-%m-%d}); 'last month', 'last 90 days', ages count back "
             "from it, never from today."
         )
-    lines.append("Definitions: " + "; ".join(
-        v for k, v in bank_model().definitions().items() if k != "reference date") + ".")
+    if definitions:
+        lines.append(definitions_line())
     catalog = _catalog(wh)
     lines.append("Tables (rows): columns. * personal data (hidden from you), † protected "
                  "attribute (not for targeting).")
@@ -133,6 +134,41 @@ def overview(wh, own_tables: bool = True) -> str:
                      "on customer_id instead of re-deriving active/churned/spend_90d/age.")
     lines.append("describe_warehouse(table=...) gives each column's meaning.")
     return "\n".join(lines)
+
+
+def definitions_line(text: str | None = None) -> str:
+    """'Definitions: ...': every business definition, or (given `text`) those whose words or
+    name occur in the text (a question), so a request carries only the ones it may need."""
+    every = {k: v for k, v in bank_model().definitions().items() if k != "reference date"}
+    if text is None:
+        return "Definitions: " + "; ".join(every.values()) + "."
+    wanted = _terms_named_in(text)
+    chosen = [v for k, v in every.items() if k in wanted]
+    rest = "describe_warehouse() lists all" if chosen else \
+        "none named here; describe_warehouse() lists them all"
+    return f"Definitions ({rest}): " + "; ".join(chosen) + ("." if chosen else "")
+
+
+def _terms_named_in(text: str) -> set[str]:
+    """The defined terms ('spend', 'active', ...) whose words or name occur in `text`."""
+    text = " " + re.sub(r"[^a-z0-9%]+", " ", (text or "").lower()) + " "
+    model = bank_model()
+    found = set()
+    for item in [*model.filters.values(), *model.measures.values(), *model.metrics.values(),
+                 *model.all_dimensions]:
+        if not item.definition:
+            continue
+        term = item.definition.split(" = ", 1)[0].strip()
+        phrases = {*item.words, term, getattr(item, "name", "").replace("_", " ")}
+        value_set = model.values.get(getattr(item, "values", None) or "", {})
+        for key, value in value_set.items():     # "credit card" names the product dimension
+            phrases |= {key.replace("_", " "), value.label, *value.words}
+        for phrase in phrases:
+            words = re.sub(r"[^a-z0-9%]+", " ", phrase.lower()).strip()
+            if words and re.search(rf" {re.escape(words)}(?:s|es|d|ed)? ", text):
+                found.add(term)
+                break
+    return found
 
 
 def own_tables_overview(wh) -> str:
