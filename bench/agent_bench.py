@@ -1,19 +1,25 @@
-"""Agent benchmark: tokens in the first model request, and the agent's own overhead per turn.
+"""Agent benchmark: tokens per answered question, and the agent's own overhead per turn.
 
-    python bench/agent_bench.py [--warehouse PATH] [--turns 200]
+    python bench/agent_bench.py [--warehouse PATH] [--turns 200] [--only-tokens]
 
-1. Tokens sent in the first model request for a simple question (system prompt with the
-   warehouse overview + tool schemas + the question), counted with tiktoken's o200k_base. tiktoken
+1. Tokens per answered question, every request counted: each typical question is answered
+   through the real ChatOpenAI client against a scripted OpenAI-compatible server on 127.0.0.1
+   (tests/openai_server.py) that replies with the tool calls a model would make and logs every
+   request. Each request counts as the o200k_base tokens of its messages plus its tool schemas
+   (json.dumps of each, as the baseline of issue 14 was measured); copy questions include the
+   copywriter's requests. Printed beside the baseline of issue 14 where there is one. tiktoken
    downloads its encoding on first use; without network access the script rebuilds tiktoken's
    cache file from the ranks shipped in the npm package js-tiktoken (`npm pack`, checked against
-   tiktoken's SHA-256), and otherwise prints an estimate (characters / 4) and says so. The same
-   count is repeated on a warehouse with 60 extra imported tables, to show the prompt stays small.
+   tiktoken's SHA-256), and otherwise prints an estimate (characters / 4) and says so. The first
+   question is repeated on a warehouse with 60 extra imported tables.
 2. The agent's own overhead per turn with a scripted model (zero model latency): wall time of a
    question that makes one tool call, minus the time inside the tool; p50 and p90 over many turns.
 3. The offline planner's latency per question (parse, SQL, answer), over the fixture questions.
 
-The warehouse is copied to a temporary file first: the benchmark never writes to yours. Without
---warehouse it uses data/warehouse.duckdb, or builds a 20,000-customer one.
+Without --warehouse the questions run on a generated 3,000-customer warehouse (seed 7, the one
+of the test suite and of the issue's baseline) and the latencies on data/warehouse.duckdb (or a
+generated 20,000-customer one). Warehouses are copied to a temporary folder first: the benchmark
+never writes to yours.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,17 +43,66 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fakes import ScriptedChatModel, call  # noqa: E402
-from langchain_core.messages import HumanMessage  # noqa: E402
-from langchain_core.utils.function_calling import convert_to_openai_tool  # noqa: E402
+from openai_server import ChatServer, text, tool_call  # noqa: E402
 
 from assistant.agent import Assistant  # noqa: E402
 from assistant.events import ToolFinished  # noqa: E402
+from assistant.factory import build_assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from warehouse.connection import Warehouse  # noqa: E402
 
 O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
-QUESTION = "How many active customers are in Germany?"
+SPEND = ("SELECT category, sum(amount) AS spend FROM transactions WHERE direction = 'debit' "
+         "AND category NOT IN ('transfer', 'investment', 'fees') GROUP BY category "
+         "ORDER BY spend DESC")
+SMS = {"text": "Grow your savings with us: open a savings account in minutes. Variable rate; "
+               "conditions apply. Reply STOP to opt out"}
+
+
+def _sql(sql: str, title: str) -> dict:
+    return tool_call("run_sql", {"sql": sql, "title": title})
+
+
+# (question, what the scripted model does, baseline (first request, all requests) of issue 14)
+QUESTIONS = [
+    ("How many customers live in Germany?",
+     [_sql("SELECT count(*) AS customers FROM customers WHERE country = 'DE'",
+           "Customers in Germany"), text("378 customers live in Germany.")], (5206, 10530)),
+    ("Total spend by category",
+     [_sql(SPEND, "Spend by category"),
+      text("Spend by category: rent leads, then travel and utilities.")], (5204, 10653)),
+    ("How many active customers are in Germany?",
+     [_sql("SELECT count(*) AS customers FROM customers c JOIN customer_status s USING "
+           "(customer_id) WHERE c.country = 'DE' AND s.is_active", "Active customers in Germany"),
+      text("There are 310 active customers in Germany.")], None),
+    ("Email opt-in rate by country",
+     [_sql("SELECT c.country, round(100.0 * avg(CASE WHEN k.granted THEN 1 ELSE 0 END), 1) AS "
+           "opt_in_rate FROM customers c JOIN consents k USING (customer_id) WHERE k.purpose = "
+           "'email' GROUP BY c.country ORDER BY opt_in_rate DESC", "Email opt-in rate"),
+      text("The email opt-in rate ranges from 55% to 62% by country.")], None),
+    ("Monthly spend on travel over the last 6 months",
+     [_sql("SELECT date_trunc('month', t.ts) AS month, sum(t.amount) AS spend FROM "
+           "transactions t, reference_period r WHERE t.direction = 'debit' AND t.category = "
+           "'travel' AND t.ts > r.reference_ts - INTERVAL 6 MONTH GROUP BY month ORDER BY month",
+           "Monthly travel spend"), text("Travel spend peaked in August.")], None),
+    ("Segment my customers",
+     [tool_call("segment_customers", {}), text("I found segments; the largest is listed first.")],
+     None),
+    ("Who is likely to churn?",
+     [tool_call("predict_churn", {}), text("The 20 customers most at risk are listed.")], None),
+    ("Build an email audience for Germany",
+     [tool_call("build_audience", {"channel": "email", "country": "DE"}),
+      text("The audience is ready to download.")], None),
+    ("Write an SMS about our savings account",
+     [tool_call("draft_campaign", {"channel": "sms", "product": "savings", "variants": 1}),
+      text(json.dumps(SMS)), text("Here is the SMS draft, waiting for approval.")], None),
+    ("How many customers do we need for an email A/B test?",
+     [tool_call("design_ab_test", {"channel": "email"}), text("About 2,000 per variant.")], None),
+    ("Which customers are drifting away from us?",        # no routing word: the model loads
+     [tool_call("load_tools", {"groups": ["churn"]}), tool_call("predict_churn", {}, "call_2"),
+      text("The customers most at risk are listed.")], None),
+]
 
 
 # -- tokens ------------------------------------------------------------------------------------
@@ -104,29 +160,43 @@ def token_counter():
     return (lambda text: len(encoding.encode(text))), how
 
 
-def first_request(wh, settings) -> tuple[str, list[dict], str]:
-    """(system prompt, tool schemas as sent to OpenAI, question) of the first model call."""
-    fake = ScriptedChatModel(replies=["ok"])
-    assistant = Assistant(settings, wh, model=fake)
-    assistant.conversation().ask(QUESTION)
-    system = fake.seen[0][0].text
-    tools = [convert_to_openai_tool(t) for t in assistant.tools]
-    question = next(m.text for m in fake.seen[0] if isinstance(m, HumanMessage))
-    return system, tools, question
+def request_tokens(body: dict, count) -> tuple[int, int, int]:
+    """(messages, tool schemas, system prompt) tokens of one logged request."""
+    messages = count(json.dumps(body["messages"]))
+    tools = count(json.dumps(body["tools"])) if body.get("tools") else 0
+    system = sum(count(m["content"]) for m in body["messages"] if m["role"] == "system")
+    return messages, tools, system
 
 
-def report_tokens(wh, settings, count, label: str) -> None:
-    system, tools, question = first_request(wh, settings)
-    tool_tokens = {t["function"]["name"]: count(json.dumps(t)) for t in tools}
-    total = count(system) + sum(tool_tokens.values()) + count(question)
-    print(f"\nFirst request, {label}:")
-    print(f"  system prompt (incl. warehouse overview) {count(system):>6,} tokens "
-          f"({len(system):,} characters)")
-    schemas = sum(tool_tokens.values())
-    print(f"  tool schemas ({len(tools)} tools)              {schemas:>6,} tokens: "
-          + ", ".join(f"{k} {v}" for k, v in tool_tokens.items()))
-    print(f"  question                                {count(question):>6,} tokens")
-    print(f"  TOTAL                                   {total:>6,} tokens")
+def ask_through_server(path: Path, tmp: Path, question: str, script: list[dict]):
+    """(answer, logged requests) of one question in a new conversation, over HTTP."""
+    with ChatServer(script) as server:
+        settings = Settings(warehouse=path, state_dir=tmp / "sessions", provider="openai",
+                            base_url=server.url, ASSISTANT_API_KEY="sk-bench", model="bench",
+                            max_retries=0)
+        with Warehouse.open(path) as wh:
+            answer = build_assistant(settings, wh).conversation().ask(question)
+    return answer, server.requests
+
+
+def report_tokens(path: Path, tmp: Path, count, questions=QUESTIONS, label: str = "") -> None:
+    print(f"\nTokens per answered question{label}, all requests (o200k_base over messages + "
+          "tool schemas):")
+    print(f"  {'question':52} {'req':>3} {'first':>6} {'all':>7}   {'baseline first/all':>18}")
+    for question, script, baseline in questions:
+        answer, requests = ask_through_server(path, tmp, question, list(script))
+        sizes = [sum(request_tokens(r, count)[:2]) for r in requests]
+        flag = f"   ERROR: {answer.error}" if answer.error else ""
+        base = (f"{baseline[0]:>8,} / {baseline[1]:>6,}  ({sum(sizes) / baseline[1]:.2f}x)"
+                if baseline else "")
+        print(f"  {question[:52]:52} {len(requests):>3} {sizes[0]:>6,} {sum(sizes):>7,}   "
+              f"{base}{flag}")
+        if question == questions[0][0]:
+            m, t, s = request_tokens(requests[0], count)
+            tools = [x["function"]["name"] for x in requests[0].get("tools", [])]
+            first = (f"    first request: system prompt {s:,}, other messages {m - s:,}, "
+                     f"{len(tools)} tool schemas {t:,} ({', '.join(tools)})")
+    print(first)
 
 
 # -- overhead ----------------------------------------------------------------------------------
@@ -189,33 +259,48 @@ def _with_extra_tables(path: Path, n: int = 60) -> None:
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", message="Pydantic serializer warnings")   # structured copy
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", type=Path, default=ROOT / "data" / "warehouse.duckdb")
+    parser.add_argument("--warehouse", type=Path, default=None)
     parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--only-tokens", action="store_true",
+                        help="only the tokens per question, not the latencies")
     args = parser.parse_args()
+    count, how = token_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.duckdb"
-        if args.warehouse.exists():
-            shutil.copy(args.warehouse, path)
-            source = str(args.warehouse)
+        tmp = Path(tmp)
+        small = tmp / "questions.duckdb"
+        if args.warehouse is not None:
+            shutil.copy(args.warehouse, small)
+            print(f"Warehouse for the questions: {args.warehouse}")
+        else:
+            from warehouse.generate import generate
+
+            generate(small, customers_n=3_000, seed=7)
+            print("Warehouse for the questions: a generated 3,000-customer warehouse (seed 7)")
+        print(f"Token counts: {how}")
+        report_tokens(small, tmp, count)
+        _with_extra_tables(small)
+        report_tokens(small, tmp, count, QUESTIONS[:1], ", 60 extra imported tables x 20 "
+                      "columns")
+        if args.only_tokens:
+            return
+        path = tmp / "bench.duckdb"
+        warehouse = args.warehouse or ROOT / "data" / "warehouse.duckdb"
+        if warehouse.exists():
+            shutil.copy(warehouse, path)
+            source = str(warehouse)
         else:
             from warehouse.generate import generate
 
             generate(path, customers_n=20_000, seed=42)
             source = "a generated 20,000-customer warehouse (seed 42)"
-        settings = Settings(warehouse=path, state_dir=Path(tmp) / "sessions")
-        count, how = token_counter()
-        print(f"Warehouse: {source}\nToken counts: {how}")
+        settings = Settings(warehouse=path, state_dir=tmp / "sessions")
         with Warehouse.open(path) as wh:
             customers = wh.scalar("SELECT count(*) FROM customers")
-            print(f"{customers:,} customers")
-            report_tokens(wh, settings, count, "simple question")
+            print(f"\nLatencies on {source} ({customers:,} customers)")
             report_overhead(wh, settings, args.turns)
             report_planner(wh, settings)
-        _with_extra_tables(path)
-        with Warehouse.open(path) as wh:
-            report_tokens(wh, settings, count, "same question, 60 extra imported tables "
-                          "x 20 columns")
 
 
 if __name__ == "__main__":
