@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import openai
 from langchain_core.exceptions import (
     ContextOverflowError,
     ModelAPIError,
@@ -28,7 +27,7 @@ from langchain_core.exceptions import (
 from langchain_core.language_models import BaseChatModel
 
 from assistant.limits import reply_limited
-from assistant.retry import retry_after
+from assistant.retry import openai_errors, retry_after
 from assistant.settings import Settings
 from warehouse.errors import ConfigError
 
@@ -59,6 +58,8 @@ def chat_model(settings: Settings, wh=None) -> BaseChatModel:
             "ASSISTANT_PROVIDER=openai needs an API key (OPENAI_API_KEY or ASSISTANT_API_KEY) "
             "or the base URL of an OpenAI-compatible server (ASSISTANT_BASE_URL)"
         )
+    import openai
+
     from assistant.limits import reply_bytes
     from assistant.openai_model import DeadlineTransport, StrictChatOpenAI
 
@@ -100,7 +101,7 @@ def _status(exc: BaseException) -> str:
 
 def explain_model_error(exc: BaseException, settings: Settings) -> str | None:
     """A message a marketer can act on for a model failure, or None if `exc` is not one."""
-    if not isinstance(exc, ModelError | openai.OpenAIError):
+    if not isinstance(exc, (ModelError, *openai_errors("OpenAIError"))):
         return None
     where = endpoint(settings)
     limited = reply_limited(exc)
@@ -119,30 +120,30 @@ def explain_model_error(exc: BaseException, settings: Settings) -> str | None:
         what = (f"The conversation is too long for the model {settings.model}. Start a new "
                 "conversation (or a new --session) and ask again.")
         return what
-    if isinstance(exc, ModelAuthenticationError | openai.AuthenticationError):
+    if isinstance(exc, (ModelAuthenticationError, *openai_errors("AuthenticationError"))):
         what = (f"The model endpoint {where} rejected the API key{_status(exc)}. Check "
                 "OPENAI_API_KEY or ASSISTANT_API_KEY.")
-    elif isinstance(exc, ModelPermissionDeniedError | openai.PermissionDeniedError):
+    elif isinstance(exc, (ModelPermissionDeniedError, *openai_errors("PermissionDeniedError"))):
         what = (f"The model endpoint {where} refused access to the model {settings.model}"
                 f"{_status(exc)}. Check that your key may use it.")
-    elif isinstance(exc, ModelNotFoundError | openai.NotFoundError):
+    elif isinstance(exc, (ModelNotFoundError, *openai_errors("NotFoundError"))):
         what = (f"The model endpoint {where} does not know the model {settings.model!r}"
                 f"{_status(exc)}. Check ASSISTANT_MODEL and ASSISTANT_BASE_URL.")
-    elif isinstance(exc, ModelRateLimitError | openai.RateLimitError):
+    elif isinstance(exc, (ModelRateLimitError, *openai_errors("RateLimitError"))):
         asked = retry_after(exc)
         wait = (f"It asks to wait {asked:,.0f} s before the next request" if asked is not None
                 else "Wait a minute")
         what = (f"The model endpoint {where} is limiting requests{_status(exc)}{tried}. {wait} "
                 "and ask again, or check the quota of your API key.")
-    elif isinstance(exc, ModelTimeoutError | openai.APITimeoutError):
+    elif isinstance(exc, (ModelTimeoutError, *openai_errors("APITimeoutError"))):
         what = (f"The model endpoint {where} did not answer within {settings.timeout:g} s"
                 f"{tried}. Check that the server is up and not overloaded, or raise "
                 "ASSISTANT_TIMEOUT.")
-    elif isinstance(exc, ModelConnectionError | openai.APIConnectionError):
+    elif isinstance(exc, (ModelConnectionError, *openai_errors("APIConnectionError"))):
         what = (f"Could not connect to the model endpoint {where}{tried}. Check that the server "
                 "is running, that ASSISTANT_BASE_URL is right and that this machine can reach "
                 "it.")
-    elif isinstance(exc, ModelAPIError | openai.InternalServerError):
+    elif isinstance(exc, (ModelAPIError, *openai_errors("InternalServerError"))):
         what = (f"The model endpoint {where} had a server error{_status(exc)}{tried}. The "
                 "service may be down; try again in a few minutes.")
     else:

@@ -9,15 +9,22 @@ left staring at the page, so the call fails at once and the message says how lon
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import openai
 from langchain.agents.middleware import ModelRetryMiddleware
 from langchain.agents.middleware._retry import calculate_delay
 from langchain_core.exceptions import ModelError
 from langgraph.errors import GraphBubbleUp
+
+
+def openai_errors(*names: str) -> tuple[type[BaseException], ...]:
+    """The openai client's exception classes `names`, or () when nothing imported the client
+    (then no error can be one of them, and a one-shot offline command never loads it)."""
+    module = sys.modules.get("openai")
+    return tuple(getattr(module, n) for n in names) if module is not None else ()
 
 
 def retryable(exc: BaseException) -> bool:
@@ -30,8 +37,8 @@ def retryable(exc: BaseException) -> bool:
         return False
     if isinstance(exc, ModelError):
         return exc.is_retryable
-    return isinstance(exc, openai.RateLimitError | openai.InternalServerError |
-                      openai.APITimeoutError | openai.APIConnectionError)
+    return isinstance(exc, openai_errors("RateLimitError", "InternalServerError",
+                                         "APITimeoutError", "APIConnectionError"))
 
 
 def retry_after(exc: BaseException) -> float | None:

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from statistics import NormalDist
 from typing import Literal
 
 import pandas as pd
-from scipy.stats import norm
 
 from tools.message_length import CHANNELS
 from tools.result import TableResult, ToolContext, ToolResult
@@ -34,6 +34,7 @@ ALPHA = 0.05
 POWER = 0.8
 MIN_SEGMENT_SENDS = 1_000   # below this, a segment's own history is too thin: use the channel's
 LETTERS = "ABCD"
+_NORMAL = NormalDist()    # the standard normal (the stdlib's: no scipy import for two quantiles)
 
 
 def sample_size_per_arm(p1: float, p2: float, *, alpha: float = ALPHA, power: float = POWER,
@@ -42,7 +43,7 @@ def sample_size_per_arm(p1: float, p2: float, *, alpha: float = ALPHA, power: fl
     if not (0 < p1 < 1 and 0 < p2 < 1) or p1 == p2:
         raise InvalidArgument(f"conversion rates must be between 0 and 1 and differ, not "
                               f"{p1:g} and {p2:g}")
-    za, zb = norm.ppf(1 - alpha / 2), norm.ppf(power)
+    za, zb = _NORMAL.inv_cdf(1 - alpha / 2), _NORMAL.inv_cdf(power)
     spread = p1 * (1 - p1) + p2 * (1 - p2)
     if pooled:
         p = (p1 + p2) / 2
@@ -59,7 +60,7 @@ def power_of(p1: float, p2: float, n1: int, n2: int, *, alpha: float = ALPHA) ->
     p = (n1 * p1 + n2 * p2) / (n1 + n2)
     null_sd = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
     alt_sd = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-    return float(norm.cdf((abs(p2 - p1) - norm.ppf(1 - alpha / 2) * null_sd) / alt_sd))
+    return float(_NORMAL.cdf((abs(p2 - p1) - _NORMAL.inv_cdf(1 - alpha / 2) * null_sd) / alt_sd))
 
 
 def detectable_lift(p1: float, n1: int, n2: int, *, alpha: float = ALPHA,

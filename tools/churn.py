@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from tools import model_registry, propensity
 from tools.features import FEATURES, LOOKBACK_DAYS, compute_features, reference_ts
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
 from tools.runs import Run, code_version, get_run, has_tables, save_scores
@@ -31,6 +30,10 @@ from tools.table_features import flag_values, load_table_features, profile_table
 from warehouse.connection import Warehouse
 from warehouse.contract import ACTIVE_WINDOW_DAYS, ASSISTANT_SCHEMA
 from warehouse.errors import InvalidArgument
+from warehouse.lazy import lazy
+
+model_registry = lazy("tools.model_registry")   # scikit-learn and skops: on first use
+propensity = lazy("tools.propensity")
 
 REUSE_DAYS = 7
 Progress = Callable[[str], None]

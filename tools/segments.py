@@ -12,14 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from tools import rfm as rfm_mod
 from tools.cards import build_cards
-from tools.clustering import Clustering, Column, cluster
 from tools.features import (
     BEHAVIOUR,
     FEATURES,
@@ -43,6 +42,12 @@ from tools.table_features import load_table_features, profile_table
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA
 from warehouse.errors import EmptyResult, InvalidArgument
+from warehouse.lazy import lazy
+
+_clustering = lazy("tools.clustering")   # scikit-learn: on first use
+
+if TYPE_CHECKING:
+    from tools.clustering import Clustering
 
 Method = Literal["behaviour", "rfm"]
 Progress = Callable[[str], None]
@@ -115,7 +120,7 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         prof = profile_table(wh, table, columns=columns, include_protected=include_protected)
         frame, feats = load_table_features(wh, prof)
         key, source, excluded = "__key", prof.table, 0
-        cols = [Column(f.name, f.scale, f.weight) for f in feats]
+        cols = [_clustering.Column(f.name, f.scale, f.weight) for f in feats]
         describe_feats = feats
         protected_used = bool(prof.protected_used)
         notes.append(f"Columns: {prof.describe()}.")
@@ -136,7 +141,7 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         excluded = frame.attrs[LEFT_OUT]
         key, source = "customer_id", "customers"
         names = _warehouse_columns(columns, include_protected) if method == "behaviour" else []
-        cols = [Column(n, FEATURES_BY_NAME[n].scale, FEATURES_BY_NAME[n].weight or 1.0)
+        cols = [_clustering.Column(n, FEATURES_BY_NAME[n].scale, FEATURES_BY_NAME[n].weight or 1.0)
                 for n in names]
         describe_feats = [f for f in FEATURES if f.describe and
                           (include_protected or not f.protected)]
@@ -174,7 +179,7 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
             cols = result.columns
             labels = identity.relabel(result.labels)
         else:
-            result = cluster(frame, cols, k=k, seed=seed)
+            result = _clustering.cluster(frame, cols, k=k, seed=seed)
             labels = result.labels
             card_names = None
         card_notes = None
@@ -227,7 +232,7 @@ def _continue(wh: Warehouse, model_id: str, frame: pd.DataFrame, key: str, seed:
     """Refit model `model_id` on `frame` warm-started from its centres, and match the new
     segments to its own: (clustering, identity, names kept for the matched stable segments)."""
     from tools import model_registry as mr
-    from tools.clustering import raw_centers
+    from tools.clustering import Column, cluster, raw_centers
     from tools.identity import match_segments
 
     rec = mr.get_model(wh, model_id)
