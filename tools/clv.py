@@ -28,8 +28,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tools import clv_model as cm
-from tools import model_registry as mr
 from tools.features import DAYS_PER_MONTH, suggest
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
 from tools.runs import Run, _quote, ensure_tables, get_run, to_json
@@ -37,6 +35,10 @@ from tools.table_features import _column_types, _is_numeric, quote_ident, resolv
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA, NON_SPEND_CATEGORIES
 from warehouse.errors import EmptyResult, InvalidArgument
+from warehouse.lazy import lazy
+
+cm = lazy("tools.clv_model")           # scipy: on first use
+mr = lazy("tools.model_registry")      # scikit-learn, skops: on first use
 
 S = ASSISTANT_SCHEMA
 Unit = Literal["weeks", "days"]

@@ -23,17 +23,17 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score
 
-from tools import model_registry as mr
-from tools import propensity, psi
-from tools.clustering import Column, cluster, raw_centers
+from tools import psi
 from tools.features import FEATURES_BY_NAME, compute_features, reference_ts
-from tools.identity import STABLE, jaccard_matrix
 from tools.result import TableResult, ToolContext, ToolResult
 from warehouse.connection import Warehouse
 from warehouse.contract import ACTIVE_WINDOW_DAYS, ASSISTANT_SCHEMA
 from warehouse.errors import InvalidArgument, ModelNotFound
+from warehouse.lazy import lazy
+
+mr = lazy("tools.model_registry")      # scikit-learn, skops, scipy: on first use
+propensity = lazy("tools.propensity")
 
 SIZE_POINTS = 1.0         # a segment "grew" or "shrank" when its share moved by >= 1 point ...
 SIZE_RELATIVE = 0.10      # ... and by >= 10% of itself
@@ -164,6 +164,11 @@ def segmentation_drift(wh: Warehouse, scope: str = "customers", *, refit: bool =
                                   "today (columns)", mig.reset_index(names="segment")))
     level_stab = "stable"
     if refit:
+        from sklearn.metrics import adjusted_rand_score
+
+        from tools.clustering import Column, cluster, raw_centers
+        from tools.identity import STABLE, jaccard_matrix
+
         cols = [Column(n, s, w) for n, s, w in zip(art["features"], art["scales"],
                                                     art["weights"], strict=True)]
         init = raw_centers(cols, art["transform"], art["centers"])

@@ -3,10 +3,12 @@ challenger (tools/model_registry.py stores them; tools/champions.py decides)."""
 
 from __future__ import annotations
 
-from tools import champions
-from tools import model_registry as mr
 from tools.result import TableResult, ToolContext, ToolResult
 from warehouse.errors import InvalidArgument
+from warehouse.lazy import lazy
+
+champions = lazy("tools.champions")    # scikit-learn, skops: on first use
+mr = lazy("tools.model_registry")
 
 
 def _line(rec: mr.ModelRecord) -> str:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tools import model_registry as mr
 from tools.result import ToolContext, ToolResult
 from warehouse.connection import Warehouse
 from warehouse.errors import AssistantError, InvalidArgument
+from warehouse.lazy import lazy
+
+mr = lazy("tools.model_registry")      # scikit-learn, skops: on first use
 
 KINDS = ("segmentation", "churn", "clv")
 
