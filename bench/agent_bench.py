@@ -99,7 +99,7 @@ QUESTIONS = [
       text(json.dumps(SMS)), text("Here is the SMS draft, waiting for approval.")], None),
     ("How many customers do we need for an email A/B test?",
      [tool_call("design_ab_test", {"channel": "email"}), text("About 2,000 per variant.")], None),
-    ("Which customers are drifting away from us?",        # no routing word: the model loads
+    ("Which customers might stop banking with us?",       # no routing word: the model loads
      [tool_call("load_tools", {"groups": ["churn"]}), tool_call("predict_churn", {}, "call_2"),
       text("The customers most at risk are listed.")], None),
 ]
