@@ -123,14 +123,14 @@ def test_server_errors_end_in_a_clear_message_and_the_conversation_goes_on(conve
 
 
 def test_a_timeout_names_the_endpoint_and_the_setting(conversation_for):
-    script = [slow(1.5), slow(1.5)]
+    script = [slow(120), slow(120)]       # far longer than any machine's load could explain
     with ChatServer(script) as server:
         started = time.perf_counter()
         answer = conversation_for(server.url, timeout=0.3).ask("How many customers?")
         elapsed = time.perf_counter() - started
     assert answer.error and "did not answer within 0.3 s" in answer.error
     assert "ASSISTANT_TIMEOUT" in answer.error and server.url in answer.error
-    assert elapsed < 3
+    assert elapsed < 60                   # the client gave up: it did not wait for the replies
 
 
 def test_malformed_tool_arguments_go_back_to_the_model(conversation_for):
