@@ -58,7 +58,7 @@ def test_a_tool_call_runs_and_its_result_goes_to_the_person(make):
     assert answer.charts[0].kind == "bar"
     summary = _tool_messages(fake.seen[1])[0].text
     assert summary.startswith("8 rows; columns: country, n")
-    assert fake.bound_tools[0][:2] == ["describe_warehouse", "run_sql"]
+    assert fake.bound_tools[0][:3] == ["describe_warehouse", "query_metrics", "run_sql"]
 
 
 def test_several_steps_use_earlier_results(make):

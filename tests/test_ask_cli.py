@@ -30,12 +30,14 @@ def test_json_is_one_object_with_the_contract_keys(writable_warehouse):
     assert list(payload) == KEYS
     assert payload["mode"] == "offline" and payload["error"] is None
     assert payload["answer"].startswith("Customers by country: DE: 751")
-    assert [c["name"] for c in payload["tool_calls"]] == ["run_sql"]
-    assert payload["sql"] == [payload["tool_calls"][0]["args"]["sql"]]
+    assert [c["name"] for c in payload["tool_calls"]] == ["query_metrics"]
+    assert payload["tool_calls"][0]["args"]["query"] == {"metrics": ["customers"],
+                                                         "dimensions": ["customers.country"]}
+    assert len(payload["sql"]) == 1 and "GROUP BY" in payload["sql"][0]
     table = payload["tables"][0]
     assert table["columns"] == ["country", "customers"]
     assert len(table["rows"]) == 8 and sum(r[1] for r in table["rows"]) == 3000
-    assert "run_sql" in result.stderr                     # progress goes to stderr
+    assert "Metrics" in result.stderr or "query_metrics" in result.stderr   # progress: stderr
 
 
 def test_json_tables_hold_every_row_with_json_safe_values(writable_warehouse):
@@ -62,7 +64,7 @@ def test_plain_output_prints_the_answer_and_the_table(writable_warehouse):
     result = ask("What share of customers are active?", "--path", writable_warehouse, "--sql")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("82.3% of customers are active: 2,468 of 3,000.")
-    assert "matching" in result.stdout and "customer_status" in result.stdout
+    assert "customers_pct" in result.stdout and "customer_status" in result.stdout
 
 
 def test_a_session_carries_follow_ups_across_invocations(writable_warehouse, tmp_path):

@@ -14,6 +14,7 @@ from results import contains
 from assistant.agent import Assistant
 from assistant.planner import OfflinePlanner
 from assistant.settings import Settings
+from tools.metrics import query_metrics
 from tools.registry import TOOL_NAMES
 from tools.result import ToolContext, ToolResult
 from tools.sql import run_sql
@@ -62,11 +63,11 @@ def converse(planner, wh, questions: list[str]):
             if not reply.tool_calls:
                 break
             for tool_call in reply.tool_calls:
-                assert tool_call["name"] == "run_sql", tool_call
-                result = run_sql(ctx, **tool_call["args"])
+                tool = {"run_sql": run_sql, "query_metrics": query_metrics}[tool_call["name"]]
+                result = tool(ctx, **tool_call["args"])
                 results.append(result)
                 messages.append(ToolMessage(result.summary, tool_call_id=tool_call["id"],
-                                            name="run_sql"))
+                                            name=tool_call["name"]))
     return messages[-1].text, results
 
 
@@ -166,7 +167,7 @@ def test_the_overview_is_one_query_and_a_short_list(planner, read_only):
 def test_high_value_dormant_customers_get_their_size_definition_and_profile(planner, read_only):
     text, results = converse(planner, read_only,
                              ["how big is the high-value dormant group and what do they do?"])
-    assert len(results) == 1
+    assert len(results) == 3        # what they spent on, what they hold, the size and profile
     lines = text.splitlines()
     assert lines[0].startswith("High-value dormant customers: 24 (4.5% of the 532 dormant "
                                "customers). They made no transaction in the 90 days to 31 Oct "
@@ -254,7 +255,7 @@ def test_spend_by_segment_uses_the_latest_segmentation(writable_warehouse):
                    "UNION ALL SELECT 'new', customer_id, customer_id % 3 + 1 FROM customers")
         wh.execute("CREATE TABLE assistant.segments AS SELECT 'new' AS run_id, i AS segment_id, "
                    "'Segment ' || i AS name FROM range(1, 4) t(i)")
-        planner = OfflinePlanner.for_warehouse(wh).bind_tools([Bound("run_sql")])
+        planner = OfflinePlanner.for_warehouse(wh).bind_tools([Bound("query_metrics")])
         text, results = converse(planner, wh, ["What is the total spend by segment?"])
         reference = wh.df(
             "SELECT m.segment_id, round(sum(t.amount), 2) FROM transactions t "

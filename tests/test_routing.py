@@ -20,7 +20,7 @@ from tools import registry
 from tools.result import ToolContext, ToolResult
 from warehouse.connection import Warehouse
 
-DATA = ["describe_warehouse", "run_sql", "load_tools"]
+DATA = ["describe_warehouse", "query_metrics", "run_sql", "load_tools"]
 
 
 @pytest.fixture

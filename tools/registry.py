@@ -118,6 +118,7 @@ GROUPS: dict[str, Group] = {
 TOOLS: tuple[Tool, ...] = (
     Tool("describe_warehouse", ("tools.describe",), "data", "Looked up the warehouse", "📚",
          heading="Here is what the warehouse holds:"),
+    Tool("query_metrics", ("tools.metrics",), "data", "Metrics", "📊"),
     Tool("run_sql", ("tools.sql",), "data", "Query", "🔎",
          heading="Your query ran (read-only). What it returned:"),
     Tool("load_tools", ("tools.catalog",), "data", "More tools", "🧰", mcp=False),

@@ -1,7 +1,8 @@
-"""The planner's final answers: the numbers in a sentence, with the period and definitions used.
+"""The planner's final answers, written from the result rows of its queries.
 
-The planner reads tool results exactly as a model does: from the short summaries (the run_sql
-summary is a small pipe-separated table), never from the full tables.
+Each query_metrics result comes back as rows (JSON) and the compiled query says what every
+column is; the sentence names the numbers with the period and the business definitions applied
+(the "Definitions:" line is the semantic model's text for what the query used).
 """
 
 from __future__ import annotations
@@ -10,489 +11,584 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.planner.frame import Frame, ToolIntent
-from assistant.planner.lapsed import lapsed_answer
-from assistant.planner.snapshot import snapshot_answer
-from assistant.planner.sqlgen import Query
+from assistant.planner.plan import Plan
+from assistant.planner.words import for_, of, plural, predicate, subject, what
 from tools import registry
+from tools.sql import fmt
+from warehouse.contract import ACTIVE_WINDOW_DAYS
+from warehouse.semantic import Compiled
+from warehouse.semantic.model import words_text
 
 MAX_LISTED = 8
+TIME_COLUMNS = ("month", "week", "quarter", "year", "weekday", "day", "signup_month",
+                "signup_year", "signup_week", "signup_quarter", "signup_weekday", "signup_day")
 
 
 @dataclass
 class Table:
+    """One query's result: column names, the first rows, the last rows of a long result."""
+
     columns: list[str]
-    rows: list[list[str]] = field(default_factory=list)
+    rows: list[list] = field(default_factory=list)
+    tail: list[list] = field(default_factory=list)
     total: int = 0
-    tail: list[list[str]] = field(default_factory=list)   # last rows of a long result
+    dims: list[str] = field(default_factory=list)
 
-    def col(self, name: str) -> int:
-        return self.columns.index(name)
+    @classmethod
+    def read(cls, body: dict, compiled: Compiled) -> Table:
+        rows = body.get("rows") or []
+        tail = body.get("last_rows") or []
+        total = len(rows) + len(tail) + int(body.get("omitted") or 0)
+        return cls(body.get("columns") or [], rows, tail, total,
+                   [c.name for c in compiled.columns if c.role in ("dimension", "label")])
 
-    def get(self, row: list[str], name: str) -> str:
-        return row[self.col(name)] if name in self.columns else ""
+    def raw(self, row: list, name: str):
+        return row[self.columns.index(name)] if name in self.columns else None
 
+    def get(self, row: list, name: str) -> str:
+        return fmt(self.raw(row, name), name) if name in self.columns else ""
 
-def parse_summary(summary: str) -> Table:
-    """The table inside a run_sql summary (see tools/sql.py `summarize`)."""
-    lines = summary.splitlines()
-    m = re.match(r"^([\d,]+)\+? rows?; columns: (.*)$", lines[0]) if lines else None
-    if not m:
-        return Table([])
-    total = int(m.group(1).replace(",", ""))
-    columns = [c.strip() for c in m.group(2).split(",")] if "(none" not in m.group(2) else []
-    table = Table(columns, total=total)
-    header = " | ".join(columns)
-    try:
-        start = lines.index(header) + 1
-    except ValueError:
-        return table
-    target = table.rows
-    for line in lines[start:]:
-        if line.startswith("…") and line.rstrip().endswith(":"):
-            target = table.tail
-            continue
-        if line.startswith(("…", "The result was cut")):
-            break
-        target.append([cell.strip() for cell in line.split(" | ")])
-    return table
+    def number(self, row: list, name: str) -> float:
+        value = self.raw(row, name)
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    @property
+    def complete(self) -> bool:
+        return not self.tail and len(self.rows) == self.total
 
 
 def _pretty(value: str) -> str:
     return value.replace("_", " ") if re.fullmatch(r"[a-z_]+", value) else value
 
 
-def _label(row: list[str], table: Table, dims: list[str]) -> str:
-    parts = [_pretty(table.get(row, d)) for d in dims if d in table.columns]
-    parts = ["(none)" if p == "NULL" else p for p in parts]
+def label(row: list, table: Table, dims: list[str] | None = None) -> str:
+    parts = []
+    for d in dims if dims is not None else table.dims:
+        value = table.raw(row, d)
+        parts.append("(none)" if value is None else _pretty(fmt(value, d)))
     return " / ".join(parts)
 
 
-TIME_DIMS = ("month", "week", "quarter", "year", "weekday", "signup_month", "signup_year",
-             "signup_week", "signup_quarter")
-
-
-def _listing(table: Table, dims: list[str], render) -> str:
-    if dims and dims[0] in TIME_DIMS and table.total > MAX_LISTED:
+def listing(table: Table, render, dims: list[str] | None = None) -> str:
+    dims = table.dims if dims is None else dims
+    if dims and dims[0] in TIME_COLUMNS and table.total > MAX_LISTED:
         first, last = table.rows[0], (table.tail or table.rows)[-1]
         recent = (table.tail or table.rows)[-3:]
-        return (f"{table.total:,} {dims[0].replace('_', ' ')}s from {_label(first, table, dims)}"
-                f" to {_label(last, table, dims)} (full table below); the first "
-                f"{_label(first, table, dims)}: {render(first)}; the latest: "
-                + "; ".join(f"{_label(r, table, dims)}: {render(r)}" for r in recent))
+        return (f"{table.total:,} {dims[0].replace('_', ' ')}s from {label(first, table, dims)}"
+                f" to {label(last, table, dims)} (full table below); the first "
+                f"{label(first, table, dims)}: {render(first)}; the latest: "
+                + "; ".join(f"{label(r, table, dims)}: {render(r)}" for r in recent))
     limit = MAX_LISTED if table.total > 12 else 12
     rows = table.rows[:limit]
-    text = "; ".join(f"{_label(r, table, dims)}: {render(r)}" for r in rows)
+    text = "; ".join(f"{label(r, table, dims)}: {render(r)}" for r in rows)
     more = table.total - len(rows)
     if more > 0:
         text += f"; and {more:,} more (full table below)"
     return text
 
 
-def _period(query: Query) -> str:
-    p = query.extra.get("period")
-    if not p:
-        return ""
-    return f" over {p}" if p.startswith("all data") else f" in {p}"
+def by(table: Table, dims: list[str] | None = None) -> str:
+    return ", ".join(d.replace("_", " ") for d in (table.dims if dims is None else dims))
 
 
-def _defs(query: Query) -> str:
-    if not query.definitions:
-        return ""
-    return "\n\nDefinitions: " + "; ".join(query.definitions) + "."
+@dataclass
+class Context:
+    """What every writer needs besides the rows."""
+
+    plan: Plan
+    frame: Frame
+    subject: str
+    period: str            # " in September 2026", " over all data (...)", ""
+    ref: str               # "31 Oct 2026"
+
+    def most(self) -> str:
+        return "fewest" if self.frame.order == "asc" else "most"
+
+    def highest(self) -> str:
+        return "lowest" if self.frame.order == "asc" else "highest"
 
 
-def compose(query: Query, frame: Frame, summary: str) -> str:
-    """The answer sentence(s) for a run_sql result of `query`."""
-    table = parse_summary(summary)
-    if not table.columns or not table.rows:
-        return (f"No rows matched: there are no {query.subject}"
-                f"{_period(query) if query.kind in ('amount', 'tx') else ''}.{_defs(query)}")
-    writer = {
-        "count": _count, "share": _share, "amount": _amount, "tx": _tx,
-        "balance": _balance, "credit_limit": _balance, "utilisation": _balance,
-        "interest": _balance, "optin": _optin, "campaign": _campaign,
-        "products": _products, "accounts": _accounts, "events": _events, "age": _age,
-        "campaign_mean": _campaign_mean,
-        "tenure": _tenure, "ranking": _ranking, "tx_share": _tx_share,
-        "campaign_count": _campaign_count, "snapshot": snapshot_answer, "lapsed": lapsed_answer,
-    }[query.kind]
-    return writer(query, frame, table) + _defs(query)
+def definitions(compiled: list[Compiled], ref: str) -> str:
+    texts = list(dict.fromkeys(words_text(d, ref) for c in compiled for d in c.definitions
+                               if not d.startswith("reference date")))
+    return ("\n\nDefinitions: " + "; ".join(texts) + ".") if texts else ""
 
 
-def _most(frame: Frame) -> str:
-    return "fewest" if frame.order == "asc" else "most"
+def compose(plan: Plan, results: list[tuple[Compiled, dict]], *, ref: str,
+            all_data: str) -> str:
+    """The answer to `plan` from its results (one (compiled query, summary body) per step)."""
+    frame = plan.frame
+    tables = [Table.read(body, compiled) for compiled, body in results]
+    main = tables[-1]
+    period = ""
+    p = frame.period
+    if plan.kind in ("amount", "tx", "tx_share", "tx_per_customer", "purchase", "events",
+                     "ranking", "campaign_customers", "monthly_active"):
+        if p is not None and p.on == "tx":
+            period = f" in {p.label}"
+        elif not plan.extra.get("window"):
+            period = f" over {all_data}"
+    ctx = Context(plan, frame, subject(frame), period, ref)
+    defs = definitions([c for c, _ in results], ref)
+    if not main.rows:
+        return (f"No rows matched: there are no {ctx.subject}"
+                f"{period if plan.kind in ('amount', 'tx') else ''}.{defs}")
+    writer = WRITERS[plan.kind]
+    if plan.kind == "lapsed":
+        return writer(ctx, tables) + defs
+    return writer(ctx, main) + defs
 
 
-def _highest(frame: Frame) -> str:
-    return "lowest" if frame.order == "asc" else "highest"
-
-
-def _top_phrase(frame: Frame, dims: list[str]) -> str:
-    dim = " / ".join(d.replace("_", " ") for d in dims)
-    if frame.top == 1:
-        return f"The {dim} with the {_most(frame)}"
-    word = "Bottom" if frame.order == "asc" else "Top"
-    return f"{word} {frame.top} {dim} values by"
-
-
-def _count(query: Query, frame: Frame, table: Table) -> str:
-    if query.extra.get("monthly_active"):
-        return (f"{query.subject[0].upper()}{query.subject[1:]}, per "
-                f"{query.dims[0].replace('_', ' ')}: "
-                + _listing(table, query.dims, lambda r: table.get(r, "customers")) + ".")
-    if not query.dims:
-        n = table.rows[0][table.col("customers")]
-        return f"There {'is' if n == '1' else 'are'} {n} {query.subject}."
-    if frame.top == 1:
-        r = table.rows[0]
-        return (f"{_label(r, table, query.dims)} has the {_most(frame)} "
-                f"{query.subject}: {table.get(r, 'customers')}.")
-    dims = ", ".join(d.replace("_", " ") for d in query.dims)
-    head = f"{query.subject[0].upper()}{query.subject[1:]} by {dims}"
-    if frame.top:
-        head = (f"{'Bottom' if frame.order == 'asc' else 'Top'} {frame.top} {_plural(dims)} by "
-                f"number of {query.subject}")
+# -- writers ----------------------------------------------------------------------------------
+def _count(ctx: Context, t: Table) -> str:
+    if not t.dims:
+        n = t.get(t.rows[0], "customers")
+        return f"There {'is' if n == '1' else 'are'} {n} {ctx.subject}."
+    if ctx.frame.top == 1:
+        r = t.rows[0]
+        return (f"{label(r, t)} has the {ctx.most()} {ctx.subject}: "
+                f"{t.get(r, 'customers')}.")
+    head = f"{ctx.subject[0].upper()}{ctx.subject[1:]} by {by(t)}"
+    if ctx.frame.top:
+        head = (f"{'Bottom' if ctx.frame.order == 'asc' else 'Top'} {ctx.frame.top} "
+                f"{plural(by(t))} by number of {ctx.subject}")
     total = ""
-    if not frame.top and len(table.rows) == table.total and len(table.rows) > 1 and \
-            not any(d in ("product", "platform") for d in query.dims):
-        n = sum(int(table.get(r, "customers").replace(",", "")) for r in table.rows)
-        total = f" ({n:,} in total)"
-    return head + ": " + _listing(table, query.dims, lambda r: table.get(r, "customers")) + \
-        total + "."
+    if not ctx.frame.top and t.complete and len(t.rows) > 1 and \
+            not any(d in ("product", "platform") for d in t.dims):
+        total = f" ({sum(t.number(r, 'customers') for r in t.rows):,.0f} in total)"
+    return head + ": " + listing(t, lambda r: t.get(r, "customers")) + total + "."
 
 
-def _plural(word: str) -> str:
-    if word.endswith("y") and not word.endswith(("ay", "ey")):
-        return word[:-1] + "ies"
-    if word.endswith(("s", "x")):
-        return word + "es" if word.endswith("x") else word
-    return word + "s"
+def _monthly_active(ctx: Context, t: Table) -> str:
+    who = subject(Frame(filters=[f for f in ctx.frame.filters if f.field != "active"]))
+    return (f"{who[0].upper()}{who[1:]} with at least one transaction, per "
+            f"{t.dims[0].replace('_', ' ')}: "
+            + listing(t, lambda r: t.get(r, "transacting_customers")) + ".")
 
 
-def _share(query: Query, frame: Frame, table: Table) -> str:
-    return _share_of(query, frame, table, whole=query.subject, base="customers",
-                     rel="who", cond=query.extra["condition"])
-
-
-def _tx_share(query: Query, frame: Frame, table: Table) -> str:
-    scope = query.extra.get("what", "") + _of(query.subject) + _period(query)
-    return _share_of(query, frame, table, whole=f"transactions{scope}", base="transactions",
-                     rel="that", cond="are " + query.extra["condition"])
-
-
-def _share_of(query: Query, frame: Frame, table: Table, *, whole: str, base: str, rel: str,
-              cond: str) -> str:
-    """'12.5% of <whole> <cond>: 10 of 80', per group when split; `base` counts the whole."""
+def _share_of(ctx: Context, t: Table, *, whole: str, base: str, rel: str, cond: str,
+              value: str) -> str:
     def render(r):
-        return f"{table.get(r, 'pct')}% ({table.get(r, 'matching')} of {table.get(r, base)})"
+        return (f"{t.get(r, value + '_pct')}% ({t.get(r, value)} of "
+                f"{t.get(r, value + '_total')})")
 
-    if not query.dims:
-        r = table.rows[0]
-        return (f"{table.get(r, 'pct')}% of {whole} {cond}: "
-                f"{table.get(r, 'matching')} of {table.get(r, base)}.")
-    if frame.top == 1:
-        r = table.rows[0]
-        return (f"{_label(r, table, query.dims)} has the {_highest(frame)} "
-                f"share of {whole} {rel} {cond}: {render(r)}.")
-    return (f"Share of {whole} {rel} {cond}, by "
-            + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
-            + _listing(table, query.dims, render) + ".")
+    if not t.dims:
+        r = t.rows[0]
+        return (f"{t.get(r, value + '_pct')}% of {whole} {cond}: {t.get(r, value)} of "
+                f"{t.get(r, value + '_total')}.")
+    if ctx.frame.top == 1:
+        r = t.rows[0]
+        return (f"{label(r, t)} has the {ctx.highest()} share of {whole} {rel} {cond}: "
+                f"{render(r)}.")
+    return f"Share of {whole} {rel} {cond}, by {by(t)}: " + listing(t, render) + "."
 
 
-def _amount(query: Query, frame: Frame, table: Table) -> str:
-    agg = query.extra.get("agg", "sum")
-    col = query.value
-    period = _period(query)
-    who = query.extra.get("what", "") + _of(query.subject)
-    if not query.dims:
-        r = table.rows[0]
-        if agg == "sum":
-            return (f"Total spend{who}{period}: {table.get(r, col)} "
-                    f"(by {table.get(r, 'customers')} customers).")
-        word = {"avg": "Average", "median": "Median", "max": "Highest", "min": "Lowest"}[agg]
-        base = (f"over all {table.get(r, 'customers')} of them, zero spend included"
-                if query.extra.get("window") else
-                f"over the {table.get(r, 'customers')} customers who spent in that period")
-        return (f"{word} spend per customer{query.extra.get('what', '')}"
-                f"{_for(query.subject)}{period}: {table.get(r, col)} ({base}).")
+def _share(ctx: Context, t: Table) -> str:
+    cond = " and ".join(predicate(f) for f in ctx.frame.condition)
+    return _share_of(ctx, t, whole=ctx.subject, base="customers", rel="who", cond=cond,
+                     value="customers")
+
+
+def _tx_share(ctx: Context, t: Table) -> str:
+    cond = " and ".join(f.label if f.field in ("category", "tx_channel", "merchant",
+                                               "direction", "international")
+                        else "made by " + subject(Frame(filters=[f]))
+                        for f in ctx.frame.condition)
+    scope = what(ctx.frame) + of(ctx.subject) + ctx.period
+    return _share_of(ctx, t, whole=f"transactions{scope}", base="transactions", rel="that",
+                     cond="are " + cond, value="transactions")
+
+
+_STAT = {"avg": "Average", "median": "Median", "max": "Highest", "min": "Lowest"}
+
+
+def _amount(ctx: Context, t: Table) -> str:
+    agg = ctx.plan.extra.get("agg", "sum")
+    who = what(ctx.frame) + of(ctx.subject)
+    if agg != "sum":
+        col = next(c for c in t.columns if c.startswith(agg) and "spend" in c)
+        word = _STAT[agg]
+        window = ctx.plan.extra.get("window")
+        if not t.dims:
+            r = t.rows[0]
+            base = (f"over all {t.get(r, 'customers')} of them, zero spend included" if window
+                    else f"over the {t.get(r, 'customers')} customers who spent in that period")
+            period = f" in the last {ACTIVE_WINDOW_DAYS} days" if window else ctx.period
+            return (f"{word} spend per customer{what(ctx.frame)}{for_(ctx.subject)}{period}: "
+                    f"{t.get(r, col)} ({base}).")
+
+        def render_avg(r):
+            return f"{t.get(r, col)} ({t.get(r, 'customers')} customers)"
+
+        head = f"{word} spend per customer{who}{ctx.period}"
+        if window:
+            head = f"{word} spend per customer{who} in the last {ACTIVE_WINDOW_DAYS} days"
+        if ctx.frame.top == 1:
+            r = t.rows[0]
+            return (f"{label(r, t)} has the {ctx.highest()} {head[0].lower()}{head[1:]}: "
+                    f"{render_avg(r)}.")
+        return f"{head}, by {by(t)}: " + listing(t, render_avg) + "."
+
     def render(r):
-        extra = f", {table.get(r, 'pct_of_spend')}% of the total" if "pct_of_spend" in \
-            table.columns else f" ({table.get(r, 'customers')} customers)"
-        return table.get(r, col) + extra
-    highlight = query.extra.get("highlight") or []
-    if highlight and "pct_of_spend" in table.columns:
-        rows = [r for r in table.rows + table.tail if _label(r, table, query.dims[:1]).replace(
-            " ", "_") in highlight or _label(r, table, query.dims[:1]) in highlight]
+        extra = f", {t.get(r, 'pct_of_spend')}% of the total" if "pct_of_spend" in t.columns \
+            else f" ({t.get(r, 'spenders')} customers)"
+        return t.get(r, "spend") + extra
+
+    if not t.dims:
+        r = t.rows[0]
+        return (f"Total spend{who}{ctx.period}: {t.get(r, 'spend')} "
+                f"(by {t.get(r, 'spenders')} customers).")
+    highlight = [str(x).lower() for x in ctx.frame.highlight]
+    if highlight and "pct_of_spend" in t.columns:
+        rows = [r for r in t.rows + t.tail
+                if str(t.raw(r, t.dims[0])).lower() in highlight or
+                label(r, t, t.dims[:1]) in highlight]
         if rows:
             names = {"true": "international (merchant abroad)", "false": "domestic"}
-            labels = [_label(r, table, query.dims) for r in rows]
-            parts = "; ".join(f"{names.get(label, label)}: "
-                              f"{table.get(r, 'pct_of_spend')}% of all spend "
-                              f"({table.get(r, col)})"
-                              for label, r in zip(labels, rows, strict=True))
-            return f"{parts}{who}{period}. The full split is in the table below."
-    what = "Total spend" if agg == "sum" else \
-        {"avg": "Average", "median": "Median", "max": "Highest", "min": "Lowest"}[agg] + \
-        " spend per customer"
-    dims = ", ".join(d.replace("_", " ") for d in query.dims)
-    if frame.top == 1:
-        r = table.rows[0]
-        return (f"{_label(r, table, query.dims)} has the {_highest(frame)} "
-                f"{what.lower()}{_for(query.subject)}{period}: {render(r)}.")
-    head = f"{what}{who}{period}, by {dims}"
-    if frame.top:
-        head = (f"{'Bottom' if frame.order == 'asc' else 'Top'} {frame.top} {_plural(dims)} by "
-                f"{what.lower()}{who}{period}")
-    return head + ": " + _listing(table, query.dims, render) + "."
+            parts = "; ".join(f"{names.get(label(r, t), label(r, t))}: "
+                              f"{t.get(r, 'pct_of_spend')}% of all spend ({t.get(r, 'spend')})"
+                              for r in rows)
+            return f"{parts}{who}{ctx.period}. The full split is in the table below."
+    if ctx.frame.top == 1:
+        r = t.rows[0]
+        return (f"{label(r, t)} has the {ctx.highest()} total spend{for_(ctx.subject)}"
+                f"{ctx.period}: {render(r)}.")
+    head = f"Total spend{who}{ctx.period}, by {by(t)}"
+    if ctx.frame.top:
+        head = (f"{'Bottom' if ctx.frame.order == 'asc' else 'Top'} {ctx.frame.top} "
+                f"{plural(by(t))} by total spend{who}{ctx.period}")
+    return head + ": " + listing(t, render) + "."
 
 
-def _tx(query: Query, frame: Frame, table: Table) -> str:
-    period = _period(query)
-    agg = query.extra.get("agg", "count")
-    scope = query.extra.get("what", "") + _of(query.subject)
-    if agg == "per_customer":
-        def render_pc(r):
-            return (f"{table.get(r, 'transactions_per_customer')} transactions per customer "
-                    f"({table.get(r, 'transactions')} by {table.get(r, 'customers')} customers)")
-        counted = (" Only customers with at least one transaction in the period are counted "
-                   "(those with none would lower the average).")
-        if not query.dims:
-            return f"On average{scope}{period}: {render_pc(table.rows[0])}.{counted}"
-        return (f"Transactions per customer{scope}{period}, by "
-                + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
-                + _listing(table, query.dims, render_pc) + "." + counted)
-    if not query.dims:
-        r = table.rows[0]
-        n, total, avg = (table.get(r, "transactions"), table.get(r, "total_amount"),
-                         table.get(r, "avg_amount"))
+def _purchase(ctx: Context, t: Table) -> str:
+    scope = " counting as spend" + what(ctx.frame) + of(ctx.subject)
+    if not t.dims:
+        r = t.rows[0]
+        return (f"The average transaction amount{scope}{ctx.period} is "
+                f"{t.get(r, 'avg_spend')} ({t.get(r, 'transactions')} transactions).")
+    return (f"Average transaction amount{scope}{ctx.period}, by {by(t)}: "
+            + listing(t, lambda r: t.get(r, "avg_spend")) + ".")
+
+
+def _tx(ctx: Context, t: Table) -> str:
+    agg = ctx.plan.extra.get("agg", "count")
+    scope = what(ctx.frame) + of(ctx.subject)
+    value = {"count": "transactions", "sum": "amount", "avg": "avg_amount"}.get(
+        agg, f"{agg}_amount")
+    if not t.dims:
+        r = t.rows[0]
+        n, total, avg = (t.get(r, "transactions"), t.get(r, "amount"), t.get(r, "avg_amount"))
         if agg == "avg":
-            return (f"The average transaction amount{scope}{period} is {avg} ({n} "
+            return (f"The average transaction amount{scope}{ctx.period} is {avg} ({n} "
                     f"transactions totalling {total}).")
         if agg == "sum":
-            return (f"Transactions{scope}{period} total {total} ({n} transactions, average "
-                    f"{avg}).")
+            return f"Transactions{scope}{ctx.period} total {total} ({n} transactions, " \
+                   f"average {avg})."
         if agg in ("median", "max", "min"):
             word = {"median": "median", "max": "largest", "min": "smallest"}[agg]
-            return (f"The {word} transaction amount{scope}{period} is "
-                    f"{table.get(r, query.value)} ({n} transactions).")
-        return f"{n} transactions{scope}{period}, totalling {total} (average {avg})."
+            return (f"The {word} transaction amount{scope}{ctx.period} is "
+                    f"{t.get(r, value)} ({n} transactions).")
+        return f"{n} transactions{scope}{ctx.period}, totalling {total} (average {avg})."
 
     def render(r):
         if agg == "count":
-            return f"{table.get(r, 'transactions')} transactions ({table.get(r, 'total_amount')})"
-        return table.get(r, query.value)
+            return f"{t.get(r, 'transactions')} transactions ({t.get(r, 'amount')})"
+        return t.get(r, value)
 
-    dims = ", ".join(d.replace("_", " ") for d in query.dims)
-    what = {"count": "Transactions", "sum": "Transaction amount", "avg": "Average transaction "
-            "amount", "median": "Median transaction amount", "max": "Largest transaction",
-            "min": "Smallest transaction"}[agg]
-    if frame.top == 1:
-        r = table.rows[0]
-        return (f"{_label(r, table, query.dims)} has the {_highest(frame)} "
-                f"{what.lower()}{scope}{period}: {render(r)}.")
-    return f"{what}{scope}{period}, by {dims}: " + _listing(table, query.dims, render) + "."
-
-
-def _of(subject: str) -> str:
-    return "" if subject == "customers" else f" of {subject}"
+    word = {"count": "Transactions", "sum": "Transaction amount",
+            "avg": "Average transaction amount", "median": "Median transaction amount",
+            "max": "Largest transaction", "min": "Smallest transaction"}[agg]
+    if ctx.frame.top == 1:
+        r = t.rows[0]
+        return f"{label(r, t)} has the {ctx.highest()} {word.lower()}{scope}{ctx.period}: " \
+               f"{render(r)}."
+    return f"{word}{scope}{ctx.period}, by {by(t)}: " + listing(t, render) + "."
 
 
-def _for(subject: str) -> str:
-    return "" if subject == "customers" else f" for {subject}"
-
-
-def _balance(query: Query, frame: Frame, table: Table) -> str:
-    col = query.value
-    words = {"total_balance": "total balance", "avg_balance": "average balance",
-             "median_balance": "median balance", "max_balance": "highest balance",
-             "min_balance": "lowest balance", "total_credit_limit": "total credit limit",
-             "avg_credit_limit": "average credit limit",
-             "utilisation_pct": "credit card utilisation (balance / limit, %)",
-             "avg_interest_rate": "average interest rate (%)"}[col]
-    products = query.extra.get("products") or []
-    what = " and ".join(p.replace("_", " ") for p in products)
-    scope = f"open {what} accounts" if what else "open accounts"
-    if query.extra.get("scope"):
-        scope = "open " + query.extra["scope"]
-    subj = "" if query.subject == "customers" else f" of {query.subject}"
+def _tx_per_customer(ctx: Context, t: Table) -> str:
+    scope = what(ctx.frame) + of(ctx.subject)
 
     def render(r):
-        return f"{table.get(r, col)} ({table.get(r, 'accounts')} accounts)"
+        return (f"{t.get(r, 'transactions_per_customer')} transactions per customer "
+                f"({t.get(r, 'transactions')} by {t.get(r, 'transacting_customers')} "
+                "customers)")
 
-    if not query.dims:
-        r = table.rows[0]
-        return f"The {words} of {scope}{subj} is {render(r)}."
-    if frame.top == 1:
-        r = table.rows[0]
-        return (f"{_label(r, table, query.dims)} has the {_highest(frame)} "
-                f"{words}{subj}: {render(r)}.")
-    dims = ", ".join(d.replace("_", " ") for d in query.dims)
-    return (f"{words[0].upper()}{words[1:]} of {scope}{subj}, by {dims}: "
-            + _listing(table, query.dims, render) + ".")
+    counted = (" Only customers with at least one transaction in the period are counted "
+               "(those with none would lower the average).")
+    if not t.dims:
+        return f"On average{scope}{ctx.period}: {render(t.rows[0])}.{counted}"
+    return (f"Transactions per customer{scope}{ctx.period}, by {by(t)}: "
+            + listing(t, render) + "." + counted)
 
 
-def _optin(query: Query, frame: Frame, table: Table) -> str:
+_BALANCE_WORDS = {"balance": "total balance", "avg_balance": "average balance",
+                  "median_balance": "median balance", "max_balance": "highest balance",
+                  "min_balance": "lowest balance", "credit_limit": "total credit limit",
+                  "avg_credit_limit": "average credit limit",
+                  "utilisation": "credit card utilisation (balance / limit, %)",
+                  "interest_rate": "average interest rate (%)"}
+
+
+def _balance(ctx: Context, t: Table) -> str:
+    col = next(c for c in t.columns if c in _BALANCE_WORDS)
+    words = _BALANCE_WORDS[col]
+    products = ctx.plan.extra.get("products") or []
+    if ctx.plan.extra.get("metric") in ("credit_limit", "utilisation"):
+        products = ["credit_card"]
+    scope_label = next((f.label for f in ctx.frame.filters if f.field == "account_product" and
+                        "(" in f.label), None)
+    scope = "open " + (scope_label or (" and ".join(p.replace("_", " ") for p in products) +
+                                       " accounts" if products else "accounts"))
+    subj = of(ctx.subject)
+
     def render(r):
-        return (f"{table.get(r, 'opt_in_rate_pct')}% ({table.get(r, 'opted_in')} of "
-                f"{table.get(r, 'customers')})")
+        return f"{t.get(r, col)} ({t.get(r, 'accounts')} accounts)"
 
-    channels = {table.get(r, "channel") for r in table.rows + table.tail}
-    if len(channels) == 1 and len(query.dims) > 1:
+    if not t.dims:
+        return f"The {words} of {scope}{subj} is {render(t.rows[0])}."
+    if ctx.frame.top == 1:
+        r = t.rows[0]
+        return f"{label(r, t)} has the {ctx.highest()} {words}{subj}: {render(r)}."
+    return f"{words[0].upper()}{words[1:]} of {scope}{subj}, by {by(t)}: " + \
+        listing(t, render) + "."
+
+
+def _optin(ctx: Context, t: Table) -> str:
+    def render(r):
+        return f"{t.get(r, 'opt_in_rate')}% ({t.get(r, 'opted_in')} of {t.get(r, 'customers')})"
+
+    channels = {t.raw(r, "channel") for r in t.rows + t.tail}
+    if len(channels) == 1 and len(t.dims) > 1:
         ch = channels.pop()
-        dims = [d for d in query.dims if d != "channel"]
+        dims = [d for d in t.dims if d != "channel"]
         return (f"{ch.upper() if ch == 'sms' else ch.capitalize()} opt-in rate of "
-                f"{query.subject}, by {', '.join(d.replace('_', ' ') for d in dims)}: "
-                + _listing(table, dims, render) + ".")
-    if len(table.rows) == 1:
-        r = table.rows[0]
-        ch = table.get(r, "channel")
-        return (f"{table.get(r, 'opt_in_rate_pct')}% of {query.subject} are opted in to "
-                f"{ch.upper() if ch == 'sms' else ch}: {table.get(r, 'opted_in')} of "
-                f"{table.get(r, 'customers')}.")
-    return (f"Opt-in rates of {query.subject}: " + _listing(table, query.dims, render) + ".")
+                f"{ctx.subject}, by {by(t, dims)}: " + listing(t, render, dims) + ".")
+    if len(t.rows) == 1:
+        r = t.rows[0]
+        ch = t.raw(r, "channel")
+        return (f"{t.get(r, 'opt_in_rate')}% of {ctx.subject} are opted in to "
+                f"{ch.upper() if ch == 'sms' else ch}: {t.get(r, 'opted_in')} of "
+                f"{t.get(r, 'customers')} (an opt-in count; who can be reached also needs "
+                "KYC, an open account, a contact address and no objection to profiling).")
+    return f"Opt-in rates of {ctx.subject}: " + listing(t, render) + "."
 
 
-def _campaign(query: Query, frame: Frame, table: Table) -> str:
-    rates = [c for c in query.extra["rates"] if c in table.columns]
+_EVENTS = {"open_rate": "opened", "click_rate": "clicked", "conversion_rate": "converted",
+           "unsubscribe_rate": "unsubscribed"}
 
-    events = {"open_rate_pct": "opened", "click_rate_pct": "clicked",
-              "conversion_rate_pct": "converted", "unsubscribe_rate_pct": "unsubscribed"}
+
+def _campaign(ctx: Context, t: Table) -> str:
+    rates = [c for c in _EVENTS if c in t.columns]
+    counts = [c for c in ("opened", "clicked", "converted", "unsubscribed")
+              if c in t.columns and not rates]
 
     def render(r):
-        parts = [f"{c.replace('_rate_pct', '')} {table.get(r, c)}%" +
-                 (f" ({table.get(r, events[c])} {events[c]})" if len(rates) == 1 else "")
+        if counts:
+            return ", ".join(f"{t.get(r, c)} {c}" for c in counts) + \
+                f" of {t.get(r, 'sent')} sent"
+        parts = [f"{c.replace('_rate', '')} {t.get(r, c)}%" +
+                 (f" ({t.get(r, _EVENTS[c])} {_EVENTS[c]})" if len(rates) == 1 else "")
                  for c in rates]
-        return ", ".join(parts) + f" of {table.get(r, 'sent')} sent"
+        return ", ".join(parts) + f" of {t.get(r, 'sent')} sent"
 
-    dims = [d for d in query.dims if d not in ("sent_on",)]
-    scope = query.extra.get("what", "")
-    if "reach" in frame.notes:      # "how many customers received ...": the customers sent it
-        rows = [f"{_label(r, table, dims) or 'Campaigns' + scope}: sent to "
-                f"{table.get(r, 'customers_sent')} customers ({render(r)})" for r in table.rows]
-        return "; ".join(rows) + "."
-    if "any_campaign" in frame.notes and not dims:
-        r = table.rows[0]
-        return (f"{table.get(r, query.value)} {query.subject} {query.value[10:]} at least once"
-                f" (any campaign{scope}{_period(query)}; campaigns: {render(r)}).")
-    if not dims:
-        r = table.rows[0]
-        return f"Campaigns{scope}{_of(query.subject)}{_period(query)}: {render(r)}."
-    if frame.top == 1:
-        r = table.rows[0]
-        if not query.value.endswith("_pct"):      # ranked by a count of customers
-            return (f"{_label(r, table, dims)} has the {_most(frame)}"
-                    f" customers who {query.value}: {table.get(r, query.value)} of "
-                    f"{table.get(r, 'sent')} sent ({render(r).split(' (')[0]}).")
-        metric = query.value.replace("_rate_pct", " rate")
-        return (f"The {'weakest' if frame.order == 'asc' else 'best'} by {metric}"
-                f"{_of(query.subject)} is {_label(r, table, dims)}: {render(r)}.")
-    if len(table.rows) == 1 and not frame.group:
-        r = table.rows[0]
-        return f"{_label(r, table, dims)}: {render(r)}."
-    return ("Campaign results" + _of(query.subject) + ": "
-            + _listing(table, dims, render) + ".")
+    scope = what(ctx.frame, {"campaign_channel", "campaign_product", "campaign"})
+    scope += ctx.period if ctx.frame.period else ""
+    if not t.dims:
+        r = t.rows[0]
+        return f"Campaigns{scope}{of(ctx.subject)}: {render(r)}."
+    ranked = ctx.plan.extra.get("ranked", "")
+    if ctx.frame.top == 1:
+        r = t.rows[0]
+        if counts:
+            return (f"{label(r, t)} has the {ctx.most()} customers who {counts[0]}: "
+                    f"{t.get(r, counts[0])} of {t.get(r, 'sent')} sent.")
+        metric = ranked.replace("_rate", " rate")
+        return (f"The {'weakest' if ctx.frame.order == 'asc' else 'best'} by {metric}"
+                f"{of(ctx.subject)} is {label(r, t)}: {render(r)}.")
+    if len(t.rows) == 1 and not ctx.frame.group:
+        return f"{label(t.rows[0], t)}: {render(t.rows[0])}."
+    return f"Campaign results{scope}{of(ctx.subject)}: " + listing(t, render) + "."
 
 
-def _campaign_count(query: Query, frame: Frame, table: Table) -> str:
-    scope = query.extra.get("what", "")
-    head = "Campaigns" + scope + ("" if " sent by " in scope else " sent")
-    if query.extra.get("period"):
-        head += f" in {query.extra['period']}"
-    if not query.dims:
-        return f"{head}: {table.get(table.rows[0], 'campaigns')}."
-    return (f"{head}, by "
-            + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
-            + _listing(table, query.dims, lambda r: table.get(r, "campaigns")) + ".")
-
-
-def _campaign_mean(query: Query, frame: Frame, table: Table) -> str:
-    rates = [c for c in query.extra["rates"] if c in table.columns]
+def _campaign_mean(ctx: Context, t: Table) -> str:
+    cols = [c for c in t.columns if c.startswith("avg_") and c.endswith("_per_campaign")]
 
     def render(r):
-        return ", ".join(f"{c.removeprefix('avg_').replace('_rate_pct', '')} "
-                         f"{table.get(r, c)}%" for c in rates) + \
-            f" (average over {table.get(r, 'campaigns')} campaigns)"
+        return ", ".join(f"{c[4:].split('_rate')[0]} {t.get(r, c)}%" for c in cols) + \
+            f" (average over {t.get(r, 'campaigns')} campaigns)"
 
-    scope = query.extra.get("what", "")
-    if not query.dims:
-        return f"Average rates of campaigns{scope}: {render(table.rows[0])}."
-    return (f"Average rates of campaigns{scope}, by " + ", ".join(query.dims) + ": "
-            + _listing(table, query.dims, render) + ".")
+    scope = what(ctx.frame, {"campaign_channel", "campaign_product"})
+    if not t.dims:
+        return f"Average rates of campaigns{scope}: {render(t.rows[0])}."
+    return f"Average rates of campaigns{scope}, by {by(t)}: " + listing(t, render) + "."
 
 
-def _products(query: Query, frame: Frame, table: Table) -> str:
-    if not query.dims:
-        r = table.rows[0]
-        return (f"{query.subject[0].upper()}{query.subject[1:]} hold "
-                f"{table.get(r, 'avg_products_held')} products on average (open accounts, "
-                f"{table.get(r, 'customers')} customers).")
-    return (f"Average products held by {query.subject}, by "
-            + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
-            + _listing(table, query.dims, lambda r: table.get(r, "avg_products_held")) + ".")
+def _campaign_reach(ctx: Context, t: Table) -> str:
+    scope = what(ctx.frame, {"campaign_channel", "campaign_product", "campaign"})
+    period = f" in {ctx.frame.period.label}" if ctx.frame.period else ""
+    if not t.dims:
+        return (f"Campaigns{scope}{period} were sent to {t.get(t.rows[0], 'recipients')} "
+                "customers (each counted once).")
+    return (f"Customers sent campaigns{scope}{period}, by {by(t)}: "
+            + listing(t, lambda r: f"sent to {t.get(r, 'recipients')} customers") + ".")
 
 
-def _accounts(query: Query, frame: Frame, table: Table) -> str:
-    if not query.dims:
-        r = table.rows[0]
-        products = query.extra.get("products") or ["accounts"]
-        what = " and ".join(p.replace("_", " ") for p in products)
-        return (f"There are {table.get(r, 'open_accounts')} open {what} accounts"
-                f"{_of(query.subject)}, held by {table.get(r, 'customers')} customers.")
-    return ("Open accounts" + _of(query.subject) + ": " + _listing(
-        table, query.dims, lambda r: f"{table.get(r, 'open_accounts')} "
-        f"({table.get(r, 'customers')} customers)") + ".")
+def _campaign_customers(ctx: Context, t: Table) -> str:
+    event = ctx.plan.extra["event"]
+    scope = what(ctx.frame, {"campaign_channel", "campaign_product", "campaign"})
+    if not t.dims:
+        return (f"{t.get(t.rows[0], 'contacted_customers')} {ctx.subject} {event} at least "
+                f"once (any campaign{scope}{ctx.period}).")
+    return (f"Customers who {event}{scope}, by {by(t)}: "
+            + listing(t, lambda r: t.get(r, "contacted_customers")) + ".")
 
 
-def _events(query: Query, frame: Frame, table: Table) -> str:
-    kinds = query.extra.get("what", "").replace(" of type ", " ").strip() or "app"
-    if not query.dims:
-        r = table.rows[0]
-        if query.extra.get("customers_first"):
-            return (f"{table.get(r, 'customers')} {query.subject} had {kinds} events"
-                    f"{_period(query)} ({table.get(r, 'events')} events in all).")
-        return (f"{table.get(r, 'events')} {kinds} events{_of(query.subject)}{_period(query)}, "
-                f"by {table.get(r, 'customers')} customers.")
-    return (f"{kinds[0].upper()}{kinds[1:]} events{_of(query.subject)}{_period(query)}, by "
-            + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
-            + _listing(table, query.dims, lambda r: f"{table.get(r, 'events')} "
-                       f"({table.get(r, 'customers')} customers)") + ".")
+def _campaign_count(ctx: Context, t: Table) -> str:
+    scope = what(ctx.frame, {"campaign_channel", "campaign_product", "campaign"})
+    head = "Campaigns" + scope + ("" if " sent by " in scope else " sent")
+    if ctx.frame.period:
+        head += f" in {ctx.frame.period.label}"
+    if not t.dims:
+        return f"{head}: {t.get(t.rows[0], 'campaigns')}."
+    return f"{head}, by {by(t)}: " + listing(t, lambda r: t.get(r, "campaigns")) + "."
 
 
-def _age(query: Query, frame: Frame, table: Table) -> str:
-    word = {"avg_age": "Average age", "median_age": "Median age", "max_age": "Oldest age",
-            "min_age": "Youngest age"}[query.value]
-    if not query.dims:
-        r = table.rows[0]
-        return (f"{word} of {query.subject}: {table.get(r, query.value)} years "
-                f"({table.get(r, 'customers')} customers with a birth date).")
-    return (f"{word} of {query.subject}, by " + ", ".join(d.replace("_", " ") for d in
-                                                          query.dims) + ": "
-            + _listing(table, query.dims, lambda r: table.get(r, query.value)) + ".")
+def _simple(ctx: Context, t: Table) -> str:
+    col = next(c for c in t.columns if c.endswith(("age", "tenure", "products_held")))
+    agg = ctx.plan.extra.get("agg", "avg")
+    what_ = {"age": "age", "tenure": "tenure", "products_held": "products held"}[
+        col.split("_", 1)[1] if col.startswith(("median_", "max_", "min_")) else col]
+    word = {"avg": "Average", "median": "Median", "max": "Oldest" if what_ == "age" else
+            "Highest", "min": "Youngest" if what_ == "age" else "Lowest"}[agg]
+    if what_ == "products held":
+        if not t.dims:
+            r = t.rows[0]
+            return (f"{ctx.subject[0].upper()}{ctx.subject[1:]} hold {t.get(r, col)} products "
+                    f"on average (open accounts, {t.get(r, 'customers')} customers).")
+        return (f"Average products held by {ctx.subject}, by {by(t)}: "
+                + listing(t, lambda r: t.get(r, col)) + ".")
+    unit = " years" if what_ == "age" else " years since signup"
+    if not t.dims:
+        r = t.rows[0]
+        note = " with a birth date" if what_ == "age" else ""
+        return (f"{word} {what_} of {ctx.subject}: {t.get(r, col)}{unit} "
+                f"({t.get(r, 'customers')} customers{note}).")
+    return (f"{word} {what_} of {ctx.subject}, by {by(t)}: "
+            + listing(t, lambda r: t.get(r, col)) + ".")
 
 
-def _tenure(query: Query, frame: Frame, table: Table) -> str:
-    word = "Median" if query.value.startswith("median") else "Average"
-    if not query.dims:
-        r = table.rows[0]
-        return (f"{word} tenure of {query.subject}: {table.get(r, query.value)} years since "
-                f"signup ({table.get(r, 'customers')} customers).")
-    return (f"{word} tenure (years) of {query.subject}, by "
-            + ", ".join(d.replace("_", " ") for d in query.dims) + ": "
-            + _listing(table, query.dims, lambda r: table.get(r, query.value)) + ".")
+def _accounts(ctx: Context, t: Table) -> str:
+    if not t.dims:
+        r = t.rows[0]
+        products = ctx.plan.extra.get("products") or ["accounts"]
+        kinds = " and ".join(p.replace("_", " ") for p in products)
+        return (f"There are {t.get(r, 'accounts')} open {kinds} accounts{of(ctx.subject)}, "
+                f"held by {t.get(r, 'account_holders')} customers.")
+    return ("Open accounts" + of(ctx.subject) + ": " + listing(
+        t, lambda r: f"{t.get(r, 'accounts')} ({t.get(r, 'account_holders')} customers)")
+        + ".")
 
 
-def _ranking(query: Query, frame: Frame, table: Table) -> str:
-    n = len(table.rows)
-    rows = "; ".join(f"customer {table.get(r, 'customer_id')} ({table.get(r, 'country')}): "
-                     f"{table.get(r, 'spend')}" for r in table.rows[:12])
-    total = sum(float(table.get(r, "spend").replace(",", "")) for r in table.rows)
-    together = f" Together they spent {total:,.2f}." if n == table.total else ""
-    return (f"{'Bottom' if frame.order == 'asc' else 'Top'} {n} {query.subject} by spend"
-            f"{_period(query)}: {rows}.{together}")
+def _events(ctx: Context, t: Table) -> str:
+    kinds = what(ctx.frame, {"event_type"}).replace(" of type ", " ").strip() or "app"
+    if not t.dims:
+        r = t.rows[0]
+        if ctx.frame.customers_first:
+            return (f"{t.get(r, 'event_customers')} {ctx.subject} had {kinds} events"
+                    f"{ctx.period} ({t.get(r, 'events')} events in all).")
+        return (f"{t.get(r, 'events')} {kinds} events{of(ctx.subject)}{ctx.period}, by "
+                f"{t.get(r, 'event_customers')} customers.")
+    return (f"{kinds[0].upper()}{kinds[1:]} events{of(ctx.subject)}{ctx.period}, by {by(t)}: "
+            + listing(t, lambda r: f"{t.get(r, 'events')} ({t.get(r, 'event_customers')} "
+                      "customers)") + ".")
+
+
+def _ranking(ctx: Context, t: Table) -> str:
+    rows = "; ".join(f"customer {t.get(r, 'customer_id')} ({t.get(r, 'country')}): "
+                     f"{t.get(r, 'spend')}" for r in t.rows[:12])
+    together = ""
+    if t.complete:
+        together = f" Together they spent {sum(t.number(r, 'spend') for r in t.rows):,.2f}."
+    return (f"{'Bottom' if ctx.frame.order == 'asc' else 'Top'} {len(t.rows)} "
+            f"{ctx.subject} by spend{what(ctx.frame)}{ctx.period}: {rows}.{together}")
+
+
+def _snapshot(ctx: Context, t: Table) -> str:
+    r = t.rows[0]
+    days = ACTIVE_WINDOW_DAYS
+
+    def with_pct(count: str, rate: str) -> str:
+        return f"{t.get(r, count)} ({t.get(r, rate)}%)"
+
+    lines = [
+        f"Snapshot of {ctx.subject} at the reference date {ctx.ref}:",
+        f"- customers: {t.get(r, 'customers')}",
+        f"- active (a transaction in the last {days} days): "
+        + with_pct("customers_active", "active_rate"),
+        f"- churned: {with_pct('customers_churned', 'churn_rate')}",
+        f"- new customers in the last {days} days: {t.get(r, f'new_customers_{days}d')}",
+        f"- spend in the last {days} days: {t.get(r, f'spend_{days}d')}",
+        f"- opted in to email: {with_pct('opted_in', 'email_opt_in_rate')}",
+        "",
+        "Ask for any of these in detail, e.g. \"churn rate by country\", \"spend by category "
+        f"in the last {days} days\" or \"new customers per month\".",
+    ]
+    return "\n".join(lines)
+
+
+def _lapsed(ctx: Context, tables: list[Table]) -> str:
+    categories, products, profile = tables
+    r = profile.rows[0]
+
+    def get(name: str) -> str:
+        return profile.get(r, name)
+
+    who = subject(ctx.frame, "dormant customers")
+    n = profile.number(r, "customers")
+    if not n:
+        return (f"There are no high-value {who} (no transaction in the {ACTIVE_WINDOW_DAYS} "
+                f"days to {ctx.ref}, and 12-month spend before that of at least "
+                f"{get('min_spend_12m')}).")
+    share = 100 * n / max(profile.number(r, "dormant"), 1)
+    spent = ", ".join(f"{c[0]} {round(float(c[2]))}%" for c in
+                      ([row[categories.columns.index(x)] for x in ("category", "spend",
+                                                                  "pct_of_spend")]
+                       for row in categories.rows)) or "nothing"
+    held = ", ".join(f"{str(row[0]).replace('_', ' ')} {round(100 * float(row[1]) / n)}%"
+                     for row in ([row[products.columns.index(x)] for x in ("product",
+                                                                           "customers")]
+                                 for row in products.rows)) or "none"
+    return "\n".join([
+        f"High-value {who}: {get('customers')} ({share:.1f}% of the {get('dormant')} {who}). "
+        f"They made no transaction in the {ACTIVE_WINDOW_DAYS} days to {ctx.ref}, and in the "
+        f"12 months up to their last transaction they spent at least {get('min_spend_12m')} "
+        "(the top 20% of all customers who have transacted).",
+        "What they do:",
+        f"- before going quiet: {get('avg_spend_12m')} spend on average over those 12 months, "
+        f"mostly {spent}",
+        f"- quiet for a median of {get('median_days_quiet')} days since their last transaction",
+        f"- products still held: {held}; {get('with_open_account')} still have an open account",
+        f"- reachable for a win-back: {get('reachable_by_email')} by email (consent, KYC, an "
+        "open account, an address, no objection to profiling)",
+        "RFM gives a relative view of the same idea (the \"At risk\" and \"Can't lose them\" "
+        "segments: low recency score, high frequency and spend): ask \"RFM segments\".",
+    ])
+
+
+WRITERS = {
+    "count": _count, "monthly_active": _monthly_active, "share": _share,
+    "tx_share": _tx_share, "amount": _amount, "purchase": _purchase, "tx": _tx,
+    "tx_per_customer": _tx_per_customer, "balance": _balance, "optin": _optin,
+    "campaign": _campaign, "campaign_mean": _campaign_mean, "campaign_reach": _campaign_reach,
+    "campaign_customers": _campaign_customers, "campaign_count": _campaign_count,
+    "products": _simple, "age": _simple, "tenure": _simple, "accounts": _accounts,
+    "events": _events, "ranking": _ranking, "snapshot": _snapshot, "lapsed": _lapsed,
+}
 
 
 def tool_answer(intent: ToolIntent, summary: str) -> str:
-    """The final answer after a non-SQL tool: its summary, introduced."""
+    """The final answer after a tool other than the metrics: its summary, introduced by the
+    heading the registry gives the tool."""
     tool = registry.spec(intent.tool)
     intro = tool.heading if tool else ""
     return f"{intro}\n{summary}".strip()

@@ -15,7 +15,7 @@ from assistant.planner import intents
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import parse_filters
 from assistant.planner.frame import Filter, Frame, Parsed, Reply, ToolIntent
-from assistant.planner.measures import rates_note, take_agg, take_group, take_top
+from assistant.planner.measures import rates_in, take_agg, take_group, take_top
 from assistant.planner.periods import parse_period, shift_period
 from assistant.planner.text import Text
 
@@ -108,9 +108,8 @@ def _merge(prev: Frame, delta: Frame, text: Text) -> Frame:
         frame.top, frame.order = delta.top, delta.order
     if delta.agg:
         frame.agg = delta.agg
-    if delta.notes:     # other campaign rates: "and the click rate?"
-        frame.notes = [n for n in frame.notes if not n.startswith("rates:") and
-                       n != "by_count"] + delta.notes
+    if delta.rates:     # other campaign rates: "and the click rate?"
+        frame.rates, frame.counts = delta.rates, False
     return frame
 
 
@@ -162,7 +161,7 @@ def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary) -> Parsed | None:
         rates = probe.take_all(r"\b(?:(?:opens?|opening|clicks?|click through|conversions?"
                                r"|unsubscribes?)(?: rates?)?|ctr)\b")
         if rates:
-            delta.notes.append(rates_note(" ".join(m.group(0) for m in rates)))
+            delta.rates = rates_in(" ".join(m.group(0) for m in rates))
     if prev.frame.metric in ("optin", "campaign") or any(
             f.field == "optin" for f in prev.frame.filters + prev.frame.condition):
         channel = _channel_word(probe)
@@ -178,7 +177,7 @@ def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary) -> Parsed | None:
     if v.meaningful(probe.words()):
         return None
     if not (delta.filters or delta.group or delta.period or delta.top or delta.agg or
-            delta.notes):
+            delta.rates):
         return None
     frame = _merge(prev.frame, delta, probe)
     if prev.frame.metric in ("customers",) and delta.period and prev.frame.period is None:

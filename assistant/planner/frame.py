@@ -1,4 +1,5 @@
-"""What the planner understood from a question: a frame (metric, filters, grouping, period)."""
+"""What the planner understood from a question: a frame (measure, filters, subgroup, split,
+period, ranking), typed: every detail a question can add has its own field."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from datetime import date
 class Filter:
     """A condition on customers, transactions, accounts, campaigns or app events.
 
-    `field` names an entry of sqlgen.FILTERS; `values` are contract values (or numbers for
-    `op` lt/le/gt/ge/between); `label` is how the answer describes it ("in Germany").
+    `field` is one of the planner's filter names (mapped onto the semantic model in plan.py);
+    `values` are the model's values (or numbers for `op` lt/le/gt/ge/between, op "all" for
+    every one of several values, "any" for one concept covering several); `label` is how the
+    answer describes it ("in Germany"); `pos` is where it was found in the question.
     """
 
     field: str
@@ -19,7 +22,7 @@ class Filter:
     op: str = "in"
     negate: bool = False
     label: str = ""
-    pos: int = 0          # where it was found in the question (share: base vs condition)
+    pos: int = 0
 
     def with_values(self, values: tuple, label: str) -> Filter:
         return replace(self, values=values, label=label)
@@ -41,28 +44,36 @@ class Period:
 
 @dataclass
 class Frame:
-    metric: str = "customers"        # see sqlgen.METRICS
+    metric: str = "customers"        # what is measured (plan.py maps it onto the model)
     agg: str = ""                    # count / sum / avg / median / min / max ('' = default)
-    filters: list[Filter] = field(default_factory=list)
-    condition: list[Filter] = field(default_factory=list)   # numerator of a share
+    filters: list[Filter] = field(default_factory=list)     # the population
+    condition: list[Filter] = field(default_factory=list)   # the measured subgroup of a share
     group: list[str] = field(default_factory=list)
     period: Period | None = None
     top: int | None = None
     order: str = "desc"
-    notes: list[str] = field(default_factory=list)
+    per: str = ""                    # "customer" (transactions per customer), "transaction"
+    share_of: str = ""               # "spend" or "transactions": a part of that total
+    highlight: tuple = ()            # values named in a split ("travel's share of spend")
+    rates: tuple[str, ...] = ()      # campaign rates asked for: open, click, conversion, ...
+    campaigns: str = ""              # each (a row per campaign), pooled, any (customers with the
+    #                                  event once), reach (customers sent)
+    counts: bool = False             # campaign event counts instead of rates
+    customers_first: bool = False    # events: the count of customers leads the answer
+    needs_period: bool = False       # signups without a period or split
+    refusal: str = ""                # why the question cannot be answered as asked
 
     def copy(self) -> Frame:
-        return Frame(self.metric, self.agg, list(self.filters), list(self.condition),
-                     list(self.group), self.period, self.top, self.order, list(self.notes))
+        return replace(self, filters=list(self.filters), condition=list(self.condition),
+                       group=list(self.group))
 
 
 @dataclass
 class ToolIntent:
-    """A question answered by a tool other than run_sql (segments, churn, audiences, copy)."""
+    """A question answered by a tool other than the metrics (segments, churn, audiences, copy)."""
 
     tool: str
     args: dict = field(default_factory=dict)
-    then_sql: Frame | None = None   # a follow-up SQL step once the tool has run
     label: str = ""
 
 
@@ -82,4 +93,3 @@ class Parsed:
     frame: Frame | None = None
     tool: ToolIntent | None = None
     reply: Reply | None = None
-    steps: list[ToolIntent] = field(default_factory=list)

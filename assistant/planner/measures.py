@@ -10,8 +10,57 @@ import re
 
 from assistant.planner import vocabulary as v
 from assistant.planner.frame import Filter, Frame
-from assistant.planner.snapshot import OVERVIEW_WORDS
-from assistant.planner.text import Text
+from assistant.planner.text import Text, normalise
+
+# -- questions with a shape of their own ------------------------------------------------------
+# The KPI snapshot ("how are we doing?"), customers a campaign was sent to, and the high-value
+# dormant customers (high value = spend in the 12 months up to the last transaction in the top 20%).
+OVERVIEW_WORDS = (r"\bhow (?:are|is) (?:we|things|business|the business|the bank|it) (?:doing"
+                  r"|going|performing)\b|\b(?:an? |the )?(?:overview|summary|snapshot"
+                  r"|dashboard|health check|kpis?|key (?:figures|metrics|numbers|kpis|facts)"
+                  r"|headline (?:figures|numbers|metrics)|big picture|state of (?:the )?"
+                  r"(?:business|bank|customer base))\b"
+                  # a bare "numbers?", "stats?", "figures": the key figures, not just a count
+                  r"|^\s*(?:(?:show|give) me )?(?:the |some |our |any )?(?:numbers|stats"
+                  r"|statistics|data|figures|metrics)\s*$")
+
+_RECEIVED = (r"\b(?:received|receive|receiving|got|get|were sent|was sent|been sent"
+             r"|were delivered|was delivered)\b")
+
+
+def take_reach(text: Text, campaigns: tuple[str, ...]) -> bool:
+    """'How many customers received the Refer a friend push?': the customers a campaign was
+    sent to. Only about customers, with a campaign named or the word 'campaign' (a salary is
+    received too)."""
+    named = any(re.search(rf"(?<![\w]){re.escape(normalise(c))}(?![\w])", text.s)
+                for c in campaigns if normalise(c))
+    if not (named or text.peek(r"\bcampaigns?\b")) or not text.peek(_RECEIVED) or \
+            not text.peek(r"\b(?:customers|clients|people|users|recipients)\b"):
+        return False        # "how many campaigns were sent" counts campaigns
+    text.take(_RECEIVED)
+    text.take_all(r"\b(?:marketing |promotional )?campaigns?\b")
+    return True
+
+_VALUE = (r"\b(?:high(?:est)?|top|big(?:gest)?|large(?:st)?|heavy|heaviest|best|premium|key)"
+          r" (?:value|spend(?:ing)?|spenders?|(?:value )?(?:customers?|clients?) by spend)\b"
+          r"|\b(?:most )?valuable\b|\bvips?\b")
+_QUIET = (r"\b(?:dormant|inactive|lapsed|(?:no longer|not) active|(?:have |has |who )?(?:gone"
+          r"|went|go|gone) (?:quiet|silent|dormant|inactive)|(?:have |has |who )?(?:stopped"
+          r"|quit|ceased) (?:transacting|spending|paying|buying|using (?:us|their (?:accounts?"
+          r"|cards?)))|(?:no longer|not) (?:transacting|spending))\b")
+_GROUP = r"\b(?:group|segment|cohort|population|pool|bunch)\b"
+
+
+def take_lapsed(text: Text) -> bool:
+    """Consume a question about high-value dormant customers ('lapsed high spenders',
+    'valuable customers who have gone quiet'); both parts must be there."""
+    if not (text.peek(_VALUE) and text.peek(_QUIET)):
+        return False
+    text.take(_VALUE)
+    text.take(_QUIET)
+    text.take_all(_GROUP)
+    return True
+
 
 # -- dimensions a result can be split by -----------------------------------------------------
 DIMENSIONS: dict[str, str] = {
@@ -105,10 +154,9 @@ AGG_WORDS = _AGG = {
 }
 
 
-def rates_note(s: str) -> str:
-    """The campaign rates a question names, as a frame note: 'rates:open,click' ('rates:' for
-    the default set)."""
-    return "rates:" + ",".join(
+def rates_in(s: str) -> tuple[str, ...]:
+    """The campaign rates a question names (empty: the default set)."""
+    return tuple(
         r for r, p in (("open", r"open"), ("click", r"click|ctr"), ("conversion", r"conver"),
                        ("unsubscribe", r"unsubscri")) if re.search(p, s))
 
@@ -284,10 +332,10 @@ def _take_counted(text: Text, frame: Frame) -> bool:
     text._blank(m.start(), m.start(1))      # adjectives in between stay to be read as filters
     text._blank(m.end(1), m.end())
     frame.metric = "transactions"
-    frame.notes.append("per_customer_count")
+    frame.per = "customer"
     if re.search(_PER_TIME, text.original):
-        frame.notes.append("refuse:I can count transactions per customer over a period, but not "
-                           "an average per day, week or month.")
+        frame.refusal = ("I can count transactions per customer over a period, but not an "
+                         "average per day, week or month.")
     return True
 
 
@@ -305,12 +353,12 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
                  r"per (?:customer|client|user)\b|how many transactions (?:does|do) (?:a|each|an"
                  r"|the average|the typical) (?:customer|client)(?: make| do| have)?"):
         frame.metric = "transactions"
-        frame.notes.append("per_customer_count")
+        frame.per = "customer"
         return
     if "campaign" in ranked and re.search(r"\b(conver\w*|opens?|opened|clicks?|ctr"
                                           r"|unsubscrib\w*|perform\w*|results?)\b", s):
         frame.metric = "campaign"
-        frame.notes.append(rates_note(s))
+        frame.rates = rates_in(s)
         text.take_all(r"\b(?:opens?|opened|opening|clicks?|clicked|conversions?|converted"
                       r"|unsubscribes?|unsubscribed|performance|performed|performing|results"
                       r"|rates?|ctr)\b")
@@ -333,19 +381,19 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
                  r"|unsubscribes)\b", s) and re.search(
                      r"\bcampaigns?\b|\b(email|sms|push|newsletter)s?\b|recipients", s):
         frame.metric = "campaign"
-        frame.notes.append("rates:" + ",".join(
+        frame.rates = tuple(
             r for r, p in (("open", r"opened|opens"), ("click", r"clicked|clicks"),
                            ("conversion", r"converted|conversions"),
                            ("unsubscribe", r"unsubscribed|unsubscribes"))
-            if re.search(p, s)))
+            if re.search(p, s))
         if re.search(r"\b(conversions|clicks|opens|unsubscribes)\b", s) and \
                 not re.search(r"\brates?\b", s):
-            frame.notes.append("by_count")
+            frame.counts = True
         if re.search(r"\b(?:how many|number of|count of) (?:customers|clients|people|users)\b",
                      s) and text.take(r"\b(?:from|to|on|in) (?:1 of|any(?: of)?|at least 1"
                                       r"(?: of)?|a)(?: our| the)? (?:marketing )?campaigns?\b"):
             # "customers who unsubscribed from one of our campaigns": each customer once
-            frame.notes += ["any_campaign", "aggregate"]
+            frame.campaigns = "any"
         text.take_all(r"\b(?:opened|clicked|converted|unsubscribed|conversions|clicks|opens"
                       r"|unsubscribes)\b(?: on| to| from)?|\b(?<!by )(?<!per )(?<!each )"
                       rf"campaigns?\b|\b(?:recipients|receivers)\b|(?<![\w])(?:{_SHARE})"
@@ -368,7 +416,7 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         if m:
             frame.metric = metric
             if metric == "campaign":
-                frame.notes.append(rates_note(s))
+                frame.rates = rates_in(s)
                 if re.search(r"best|most successful", s):
                     frame.top, frame.order = frame.top or 1, "desc"
                 elif re.search(r"worst|least successful", s):
@@ -376,7 +424,7 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
             if metric == "events":
                 if re.search(r"\bhow many (?:of (?:our|the) )?(?:customers|clients|people|users)"
                              r"|\bnumber of (?:customers|clients|people|users)\b", s):
-                    frame.notes.append("customers_first")
+                    frame.customers_first = True
                 for value, pattern in v.value_patterns(v.EVENT_TYPE_PHRASES):
                     hit = pattern.search(text.s)
                     if hit:
@@ -420,12 +468,12 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
                  r"(?:purchase|basket|ticket) (?:amount|size|value)|average (?:card )?purchase"):
         frame.metric = "transactions"
         frame.agg = frame.agg or "avg"
-        frame.notes.append("spend_only")
+        frame.per = "transaction"
         text.take_all(r"\b(?:average|avg|mean|typical|transactions?|payments?|purchases?)\b")
         return
     if re.search(r"\bunsubscri\w*", s) and not re.search(r"rates?\b", s):
         frame.metric = "campaign"
-        frame.notes += ["rates:unsubscribe", "aggregate"]
+        frame.rates, frame.campaigns = ("unsubscribe",), "pooled"
         text.take_all(r"\bunsubscri\w*|\b(?<!by )(?<!per )(?<!each )campaigns?\b")
         return
     share = re.search(rf"(?<![\w])(?:{_SHARE})(?![\w])", s)
@@ -434,12 +482,12 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
                            r" (?:transactions|payments|purchases)\b", s):
         # "what share of transactions are international": counted over transactions
         frame.metric = "transactions"
-        frame.notes.append("share_of_transactions")
+        frame.share_of = "transactions"
         text.take_all(rf"(?<![\w])(?:{_SHARE}|transactions|payments|purchases)(?![\w])")
         return
     if share and re.search(rf"(?<![\w])(?:{METRIC_WORDS['spend']})(?![\w])", s):
         frame.metric = "spend"
-        frame.notes.append("share_of_spend")
+        frame.share_of = "spend"
         text.take_all(rf"(?<![\w])(?:{_SHARE}|{METRIC_WORDS['spend']})(?![\w])")
         return
     for words, products, label in (

@@ -24,27 +24,19 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from assistant.planner import answer, sqlgen
+from assistant.planner import answer
 from assistant.planner.followups import RESTATE, refers_back
-from assistant.planner.frame import Frame, Parsed, ToolIntent
+from assistant.planner.frame import Parsed, ToolIntent
 from assistant.planner.parse import parse
+from assistant.planner.periods import fmt_date
+from assistant.planner.plan import Plan, Unsupported, plan
 from assistant.planner.vocabulary import Vocabulary
+from tools.metrics import compile_for, read_summary
+from warehouse.errors import InvalidArgument
+from warehouse.semantic import Query
+from warehouse.semantic.models import segment_run
 
 OFFLINE = "Offline planner"
-
-
-def latest_segment_run(wh) -> str | None:
-    """The run id of the most recent segmentation of the customers, or None (no run yet)."""
-    if wh is None or not wh.has_table("segment_members", "assistant"):
-        return None
-    members = ("SELECT DISTINCT run_id FROM assistant.segment_members "
-               "WHERE customer_id IS NOT NULL")
-    if wh.has_table("runs", "assistant"):
-        rows = wh.rows(f"SELECT run_id FROM assistant.runs WHERE run_id IN ({members}) "
-                       "ORDER BY created_at DESC, run_id DESC LIMIT 1")
-    else:
-        rows = wh.rows(f"{members} ORDER BY run_id DESC LIMIT 1")
-    return rows[0][0] if rows else None
 
 
 def has_churn_run(wh) -> bool:
@@ -114,25 +106,24 @@ class OfflinePlanner(BaseChatModel):
             error = failed.text.removeprefix("Error:").strip()
             return AIMessage(content=f"{OFFLINE}: {error[:1].upper()}{error[1:]}"
                              f"{'' if error.endswith('.') else '.'}")
-        steps, query, problem = self._plan(parsed)
+        steps, planned, problem = self._plan(parsed)
         if problem:
             return AIMessage(content=problem)
-        done = [m.name for m in results]
-        pending = [s for s in steps if s.tool not in done]
+        pending = steps[len(results):]
         if pending and self.tool_names:
             step = pending[0]
             if step.tool not in self.tool_names:
                 return AIMessage(content=f"{OFFLINE}: answering this needs the {step.tool} "
                                  "tool, which is not installed in this version yet.")
             return AIMessage(content="", tool_calls=[{
-                "name": step.tool, "args": step.args, "id": _call_id(question, len(done)),
+                "name": step.tool, "args": step.args, "id": _call_id(question, len(results)),
                 "type": "tool_call"}])
         if pending:
             return AIMessage(content=f"{OFFLINE}: I ran out of steps before finishing this "
                              "question; try a narrower one.")
-        return AIMessage(content=self._final(parsed, query, results))
+        return AIMessage(content=self._final(parsed, planned, results))
 
-    def _plan(self, parsed: Parsed) -> tuple[list[ToolIntent], sqlgen.Query | None, str | None]:
+    def _plan(self, parsed: Parsed) -> tuple[list[ToolIntent], Plan | None, str | None]:
         if parsed.kind == "tool":
             intent = parsed.tool
             problem = _check_tool_args(intent)
@@ -142,31 +133,42 @@ class OfflinePlanner(BaseChatModel):
                 # the audience filters on the latest churn scores: score churn first
                 steps.insert(0, ToolIntent("predict_churn", {}, label="churn risk"))
             return steps, None, problem
-        frame = parsed.frame
+        try:
+            planned = plan(parsed.frame)
+            for step in planned.steps:     # never a call that cannot be compiled
+                compile_for(self.wh, step.query, planned.table, run_id="pending")
+        except Unsupported as exc:
+            return [], None, _unsupported(str(exc))
+        except InvalidArgument as exc:
+            return [], None, f"{OFFLINE}: I can't answer that from the semantic model: {exc}."
         steps: list[ToolIntent] = []
-        uses_segments = "segment" in frame.group or any(
-            f.field == "segment" for f in frame.filters + frame.condition)
-        run_id = latest_segment_run(self.wh) if uses_segments else None
-        if uses_segments and run_id is None:
+        if any(_uses_segments(s.query) for s in planned.steps) and segment_run(self.wh) is None:
             if "segment_customers" not in self.tool_names:
                 return [], None, (f"{OFFLINE}: there is no segmentation yet, and the "
                                   "segmentation tool is not installed in this version.")
             steps.append(ToolIntent("segment_customers", {}, label="segmentation"))
-        try:
-            query = sqlgen.build(frame, self.vocab, run_id or "pending")
-        except sqlgen.Unsupported as exc:
-            return [], None, _unsupported(str(exc))
-        steps.append(ToolIntent("run_sql", {"sql": query.sql, "title": query.title}))
-        return steps, query, None
+        for step in planned.steps:
+            args = {"query": metrics_args(step.query), "title": step.title}
+            if planned.table:
+                args["table"] = planned.table
+            steps.append(ToolIntent("query_metrics", args, label=step.title))
+        return steps, planned, None
 
-    def _final(self, parsed: Parsed, query, results: list[ToolMessage]) -> str:
+    def _final(self, parsed: Parsed, planned: Plan | None, results: list[ToolMessage]) -> str:
         if parsed.kind == "tool":
             summary = results[-1].text if results else ""
             return answer.tool_answer(parsed.tool, summary)
-        sql_result = next((m for m in reversed(results) if m.name == "run_sql"), None)
-        if sql_result is None or query is None:
+        metric_results = [m for m in results if m.name == "query_metrics"]
+        if planned is None or len(metric_results) != len(planned.steps):
             return f"{OFFLINE}: I have no result to answer from."
-        return answer.compose(query, parsed.frame, sql_result.text)
+        pairs = []
+        for step, message in zip(planned.steps, metric_results, strict=True):
+            body = read_summary(message.text)
+            if body is None:
+                return f"{OFFLINE}: I could not read the result of the query."
+            pairs.append((compile_for(self.wh, step.query, planned.table), body))
+        return answer.compose(planned, pairs, ref=fmt_date(self.vocab.reference_date),
+                              all_data=_all_data(self.vocab))
 
     # -- the chat-model interface ---------------------------------------------------------
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
@@ -186,6 +188,26 @@ class OfflinePlanner(BaseChatModel):
             if run_manager is not None:
                 run_manager.on_llm_new_token(piece, chunk=chunk)
             yield chunk
+
+
+def metrics_args(query: Query) -> dict:
+    """The query as query_metrics arguments: only what differs from the defaults, metrics
+    without options by name."""
+    args = query.model_dump(mode="json", exclude_defaults=True)
+    args["metrics"] = [m["name"] if set(m) == {"name"} else m for m in args["metrics"]]
+    return args
+
+
+def _uses_segments(query: Query) -> bool:
+    fields = [c.field for c in [*query.filters, *query.subgroup]]
+    return any(x.startswith("segments.") or x == "segment" for x in [*query.dimensions, *fields])
+
+
+def _all_data(vocab: Vocabulary) -> str:
+    if vocab.data_start:
+        return (f"all data ({fmt_date(vocab.data_start)} to "
+                f"{fmt_date(vocab.reference_date)})")
+    return "all data"
 
 
 def _json(args: dict) -> str:
@@ -255,4 +277,4 @@ def _unsupported(reason: str) -> str:
     return f"{OFFLINE}: {text}"
 
 
-__all__ = ["Frame", "OfflinePlanner", "latest_segment_run"]
+__all__ = ["OfflinePlanner"]

@@ -13,18 +13,18 @@ from dataclasses import replace
 
 from assistant.planner import intents, trigger_questions
 from assistant.planner import vocabulary as v
-from assistant.planner.campaigns import take_reach
 from assistant.planner.filters import negated, parse_filters
 from assistant.planner.followups import NO_CONTEXT, THOSE, follow_up, narrow
 from assistant.planner.frame import Filter, Frame, Parsed, Period, Reply, ToolIntent
-from assistant.planner.lapsed import take_lapsed
 from assistant.planner.measures import (
     AMOUNT_WORDS,
     TIME_DIMS,
     take_agg,
     take_group,
+    take_lapsed,
     take_metric,
     take_ranked_dim,
+    take_reach,
     take_top,
 )
 from assistant.planner.periods import parse_period, whole_months
@@ -178,19 +178,18 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     take_top(text, frame)
     if take_reach(text, vocab.campaigns):     # "how many customers received the X push?"
         frame.metric = "campaign"
-        frame.notes += ["rates:", "reach"]
+        frame.rates, frame.campaigns = (), "reach"
     else:
         take_metric(text, frame, ranked)
     if frame.metric == "campaign" and re.search(_EACH_CAMPAIGN, text.original.lower()):
-        frame.notes.append("each_campaign")   # "open rate per email campaign": one row each
+        frame.campaigns = "each"   # "open rate per email campaign": one row each
     if lapsed:
         frame.metric = "lapsed"
     frame.agg = frame.agg or take_agg(text)
     if frame.metric == "transactions" and frame.agg in ("avg", "median") and not (
-            {"per_customer_count", "spend_only"} & set(frame.notes)
-            or re.search(AMOUNT_WORDS, text.original)):
-        frame.notes.append("refuse:I can't tell whether you mean the average transaction amount "
-                           "or the average number of transactions per customer; please say which.")
+            frame.per or re.search(AMOUNT_WORDS, text.original)):
+        frame.refusal = ("I can't tell whether you mean the average transaction amount or the "
+                         "average number of transactions per customer; please say which.")
     for metric in ("*", "transactions" if frame.metric == "spend" else frame.metric):
         text.take_all(v.METRIC_FILLER.get(metric, r"(?!x)x"))
     frame.group = ranked + [g for g in take_group(text, frame.metric) if g not in ranked]
@@ -209,7 +208,7 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         if period:
             period = replace(period, on="signup")
         elif not frame.group:
-            frame.notes.append("needs_period")
+            frame.needs_period = True
     elif signup_words and period:
         period = replace(period, on="signup")
         text.take_all(r"\b(?:signed up|sign ?ups?|joined|join|registered|onboard(?:ed|ing)?"
@@ -237,7 +236,7 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
                                        label="who have transacted" if not f.negate else
                                        "who never transacted", pos=f.pos))
     _connectives(text, frame)
-    if "share_of_spend" in frame.notes:
+    if frame.share_of == "spend":
         # "what share of spend goes to travel": travel's part of the total, by category;
         # "what share of travel spend is spent abroad": travel is the base, abroad the part
         measured = [f for f in frame.filters if f.field in ("category", "tx_channel", "merchant",
@@ -252,10 +251,10 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
             dim = {"tx_channel": "channel"}.get(f.field, f.field)
             if dim not in frame.group:
                 frame.group.append(dim)
-            frame.notes.append("highlight:" + ",".join(str(x).lower() for x in f.values))
+            frame.highlight += tuple(str(x).lower() for x in f.values)
     if frame.metric == "share":
         _share_split(text, frame)
-    if "share_of_transactions" in frame.notes:
+    if frame.share_of == "transactions":
         _share_split(text, frame, _TX_MEASURED)
     if "customer" in frame.group and frame.metric in ("customers", "share"):
         frame.group.remove("customer")
@@ -325,9 +324,8 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
             "warehouse: it holds customers, accounts, transactions, app events, consents and "
             "campaigns, not that. " + _SUGGEST))
     frame = parse_frame(text, vocab)
-    refusal = next((n for n in frame.notes if n.startswith("refuse:")), None)
-    if refusal:
-        return Parsed("reply", reply=Reply(f"Offline planner: {refusal[7:]} {_SUGGEST}"))
+    if frame.refusal:
+        return Parsed("reply", reply=Reply(f"Offline planner: {frame.refusal} {_SUGGEST}"))
     bad_income = [f for f in frame.filters + frame.condition if f.label == "__bad_income__"]
     if bad_income:
         return Parsed("reply", reply=Reply(

@@ -1,8 +1,10 @@
-"""The words marketers use for the warehouse's values, mapped to the contract's value sets.
+"""The words marketers use for the warehouse's values: the semantic model's, as regex phrases.
 
-Value sets come from warehouse/contract.py; places, campaigns and merchants are read from the
-warehouse itself (`Vocabulary.from_warehouse`). Phrases are regular-expression fragments matched
-on normalised text (lower case, hyphens between letters turned into spaces).
+Value sets, their labels and the words people use for them come from the semantic model
+(warehouse/semantic/bank.toml); places, campaigns and merchants are read from the warehouse
+itself (`Vocabulary.from_warehouse`). Phrases are regular-expression fragments matched on
+normalised text (lower case, hyphens between letters turned into spaces). Below them: the words
+that carry no meaning of their own in a question (anything else left over is not understood).
 """
 
 from __future__ import annotations
@@ -12,27 +14,31 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from warehouse import contract
+from warehouse.semantic import bank_model
 
-# -- places ---------------------------------------------------------------------------------
-COUNTRY_PHRASES: dict[str, tuple[str, ...]] = {
-    "DE": ("germany", "german", "germans", "deutschland", "allemagne", "alemania", "germania",
-           "duitsland"),
-    "FR": ("france", "french", "frankreich", "francia", "frankrijk"),
-    "ES": ("spain", "spanish", "spaniards", "spanien", "espagne", "espana", "españa", "spagna",
-           "spanje"),
-    "IT": ("italy", "italian", "italians", "italien", "italie", "italia", "italië"),
-    "NL": ("netherlands", "the netherlands", "holland", "dutch", "niederlande", "pays bas",
-           "paises bajos", "países bajos", "paesi bassi", "nederland"),
-    "GB": ("united kingdom", "the uk", "uk", "u k", "great britain", "britain", "british",
-           "brits", "vereinigtes königreich", "royaume uni", "reino unido", "regno unito"),
-    "US": ("united states", "united states of america", "the us", "usa", "u s a", "u s",
-           "america", "american", "americans", "vereinigte staaten", "etats unis", "états unis",
-           "estados unidos", "stati uniti"),
-    "CA": ("canada", "canadian", "canadians", "kanada", "canadá"),
-}
-COUNTRY_NAMES = {"DE": "Germany", "FR": "France", "ES": "Spain", "IT": "Italy",
-                 "NL": "the Netherlands", "GB": "the United Kingdom", "US": "the United States",
-                 "CA": "Canada"}
+PLURAL = "(?:s|es)?"
+
+
+def _phrase(text: str) -> str:
+    """A phrase of the semantic model as a regex fragment: words as written, plural s allowed."""
+    body = re.escape(text).replace(r"\ ", " ")
+    return body if text.endswith("s") else body + PLURAL
+
+
+def phrases(value_set: str) -> dict[str, tuple[str, ...]]:
+    """{value: regex phrases} of a value set of the semantic model (the words people use)."""
+    return {value: tuple(_phrase(w) for w in spec.words)
+            for value, spec in MODEL.values[value_set].items()}
+
+
+def labels(value_set: str) -> dict[str, str]:
+    """{value: how an answer names it} of a value set of the semantic model."""
+    return {value: spec.label for value, spec in MODEL.values[value_set].items()}
+
+
+MODEL = bank_model()
+COUNTRY_PHRASES = phrases("country")
+COUNTRY_NAMES = labels("country")
 # Groups of the warehouse's countries: (name, phrases, countries).
 COUNTRY_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("the eurozone", r"(?:the )?(?:(?:eurozone|euro zone|euro area)(?: countries| markets"
@@ -41,118 +47,25 @@ COUNTRY_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 # Upper-case ISO codes are only trusted in the original text ("DE", not "de" or "us").
 COUNTRY_CODES = {c: c for c in contract.COUNTRIES} | {"UK": "GB", "USA": "US"}
-
-LANGUAGE_PHRASES: dict[str, tuple[str, ...]] = {
-    "en": ("english",), "de": ("german",), "fr": ("french",), "es": ("spanish",),
-    "it": ("italian",), "nl": ("dutch",),
-}
-LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish",
-                  "it": "Italian", "nl": "Dutch"}
-
-# -- products, categories, channels ------------------------------------------------------------
-PRODUCT_PHRASES: dict[str, tuple[str, ...]] = {
-    "credit_card": ("credit cards?", "credit card accounts?", "credit card holders?",
-                    "cc holders?"),
-    "checking": ("checking accounts?", "current accounts?", "checking", "giro accounts?",
-                 "debit accounts?"),
-    "savings": ("savings accounts?", "savings products?", "saving accounts?", "savers",
-                "savings"),
-    "personal_loan": ("personal loans?", "consumer loans?", "loans?"),
-    "mortgage": ("mortgages?", "home loans?", "mortgage holders?"),
-    "investment": ("investment accounts?", "investment products?", "brokerage accounts?",
-                   "investments?", "investors?", "investing", "portfolios?"),
-    "crypto": ("crypto accounts?", "crypto wallets?", "cryptocurrency accounts?",
-               "crypto products?", "crypto"),
-}
-PRODUCT_NAMES = {"credit_card": "a credit card", "checking": "a checking account",
-                 "savings": "a savings account", "personal_loan": "a personal loan",
-                 "mortgage": "a mortgage", "investment": "an investment account",
-                 "crypto": "a crypto account"}
+LANGUAGE_PHRASES = phrases("language")
+LANGUAGE_NAMES = labels("language")
+PRODUCT_PHRASES = phrases("product")
+PRODUCT_NAMES = labels("product")
 PRODUCT_PLURALS = {"credit_card": "credit cards", "checking": "checking accounts",
                    "savings": "savings accounts", "personal_loan": "personal loans",
                    "mortgage": "mortgages", "investment": "investment accounts",
                    "crypto": "crypto accounts"}
-CREDIT_PRODUCTS = ("credit_card", "personal_loan", "mortgage")
-
-CATEGORY_PHRASES: dict[str, tuple[str, ...]] = {
-    "groceries": ("groceries", "grocery", "supermarkets?", "food shopping"),
-    "dining": ("dining", "restaurants?", "eating out", "food and drink", "takeaways?",
-               "food delivery"),
-    "travel": ("travel", "travelling", "traveling", "trips?", "flights?", "hotels?"),
-    "shopping": ("shopping", "retail"),
-    "entertainment": ("entertainment", "streaming", "leisure"),
-    "utilities": ("utilities", "utility bills?", "bills", "energy"),
-    "rent": ("rent", "rental payments?", "housing"),
-    "salary": ("salary", "salaries", "wages?", "income payments?", "paychecks?", "payroll",
-               "pensions?"),
-    "transfer": ("transfers?",),
-    "investment": ("investment", "investing"),
-    "crypto": ("crypto", "cryptocurrency", "bitcoin"),
-    "fees": ("fees", "bank fees", "charges"),
-    "cash": ("cash", "cash withdrawals?"),
-}
-TX_CHANNEL_PHRASES: dict[str, tuple[str, ...]] = {
-    "card_present": ("card present", "in store", "in person", "point of sale", "pos",
-                     "contactless", "card payments?"),
-    "online": ("online", "e commerce", "ecommerce", "internet"),
-    "atm": ("atms?", "cash machines?", "atm withdrawals?"),
-    "p2p": ("p2p", "peer to peer", "person to person"),
-    "direct_debit": ("direct debits?",),
-    "bank_transfer": ("bank transfers?", "wire transfers?", "wires"),
-}
-ACQUISITION_PHRASES: dict[str, tuple[str, ...]] = {
-    "organic": ("organic", "organically"),
-    "paid_search": ("paid search", "search ads", "google ads", "sem", "search engine ads"),
-    "paid_social": ("paid social", "social ads", "social media ads", "facebook ads",
-                    "instagram ads", "social media"),
-    "referral": ("referrals?", "referred", "refer a friend", "word of mouth"),
-    "partner": ("partners?", "partnerships?", "partner channel"),
-    "app_store": ("app stores?", "app store downloads?"),
-}
-EMPLOYMENT_PHRASES: dict[str, tuple[str, ...]] = {
-    "employed": ("employed", "employees", "salaried", "in work", "working", "workers"),
-    "self_employed": ("self employed", "freelancers?", "freelance", "contractors?",
-                      "gig workers?", "independents?", "sole traders?"),
-    "student": ("students?", "in education", "studying"),
-    "retired": ("retired", "retirees?", "pensioners?", "seniors?"),
-    "unemployed": ("unemployed", "jobless", "out of work", "job seekers?"),
-}
-EMPLOYMENT_NAMES = {"employed": "employed", "self_employed": "self-employed",
-                    "student": "students", "retired": "retired", "unemployed": "unemployed"}
-GENDER_PHRASES: dict[str, tuple[str, ...]] = {
-    "female": ("female", "women", "woman", "ladies"),
-    "male": ("male", "men", "man"),
-    "non_binary": ("non binary", "nonbinary"),
-}
-KYC_PHRASES: dict[str, tuple[str, ...]] = {
-    "verified": ("kyc verified", "verified"),
-    "pending": ("kyc pending", "pending kyc", "pending verification", "pending"),
-    "rejected": ("kyc rejected", "rejected kyc", "rejected"),
-}
-PLATFORM_PHRASES: dict[str, tuple[str, ...]] = {
-    "ios": ("ios", "iphone", "apple devices?"),
-    "android": ("android",),
-    "web": ("web", "web banking", "online banking", "internet banking", "browser", "desktop",
-            "website"),
-}
-CONTACT_PHRASES: dict[str, tuple[str, ...]] = {
-    "email": ("emails?", "newsletters?"),
-    "sms": ("sms", "text messages?", "texts"),
-    "push": ("push", "push notifications?", "notifications?"),
-}
-CAMPAIGN_CHANNEL_PHRASES = CONTACT_PHRASES | {"in_app": ("in app", "in app messages?")}
-EVENT_TYPE_PHRASES: dict[str, tuple[str, ...]] = {
-    "login": ("logins?", "log ins?", "logged in", "logged", "sign ins?", "signed in", "sessions?",
-              "app logins?", "app log ins?", "app sessions?", "app sign ins?"),
-    "view_product": ("product views?", "viewed products?", "product page views?"),
-    "start_application": ("started applications?", "application starts?",
-                          "applications started"),
-    "complete_application": ("completed applications?", "application completions?",
-                             "applications completed"),
-    "support_chat": ("support chats?", "chats? with support", "support contacts?",
-                     "support requests?"),
-    "push_open": ("push opens?", "opened push notifications?"),
-}
+CATEGORY_PHRASES = phrases("category")
+TX_CHANNEL_PHRASES = phrases("tx_channel")
+ACQUISITION_PHRASES = phrases("acquisition_channel")
+EMPLOYMENT_PHRASES = phrases("employment_status")
+EMPLOYMENT_NAMES = labels("employment_status")
+GENDER_PHRASES = phrases("gender")
+KYC_PHRASES = phrases("kyc_status")
+PLATFORM_PHRASES = phrases("platform")
+CONTACT_PHRASES = phrases("contact_channel")
+CAMPAIGN_CHANNEL_PHRASES = phrases("campaign_channel")
+EVENT_TYPE_PHRASES = phrases("event_type")
 
 # Words that carry no meaning of their own in a question: anything else left over after
 # parsing means the planner did not understand part of the question, and it refuses.
@@ -239,7 +152,7 @@ def value_patterns(table: dict[str, tuple[str, ...]]) -> list[tuple[str, re.Patt
     found = _COMPILED.get(key)
     if found is None:
         pairs = [(value, phrase) for value, phrases in table.items() for phrase in phrases]
-        pairs.sort(key=lambda p: len(p[1]), reverse=True)
+        pairs.sort(key=lambda p: len(p[1].replace(PLURAL, "")), reverse=True)
         found = [(v, re.compile(rf"(?<![\w]){p}(?![\w])")) for v, p in pairs]
         if len(_COMPILED) < 256:
             _COMPILED[key] = found

@@ -52,10 +52,11 @@ class CompileError(InvalidArgument):
 
 @dataclass(frozen=True)
 class Column:
-    """One output column: a dimension, a metric, or a support figure (a count, a part)."""
+    """One output column: a dimension (or a label naming its values), a metric, or a support
+    figure (a count, the part and total of a ratio, a share)."""
 
     name: str
-    role: Literal["dimension", "metric", "support", "part", "total", "share"]
+    role: Literal["dimension", "label", "metric", "support", "part", "total", "share"]
     label: str
     unit: str = "count"
     field: str = ""                  # the dimension or metric it comes from
@@ -415,6 +416,7 @@ class _Agg:
     named: list[str] = field(default_factory=list)         # named filters of a ratio part
     conditions: list[Condition] = field(default_factory=list)
     subgroup: bool = False
+    lenient: bool = False       # a ratio's part: conditions its source cannot reach are skipped
 
     def filters(self, src: _Source, subgroup: list[Condition]) -> list[exp.Expression]:
         out = []
@@ -422,7 +424,8 @@ class _Agg:
             out.append(src.sql(self.measure.filter))
         for name in self.named:
             out.append(src.condition(Condition(field=name)))
-        out += [src.condition(c) for c in self.conditions]
+        out += [src.condition(c) for c in self.conditions
+                if not self.lenient or src.applies(c)]
         if self.subgroup:
             out += [src.condition(c) for c in subgroup]
         return out
@@ -594,7 +597,11 @@ class _Compiler:
             if part.filter:
                 self.define(self.model.filters[part.filter].definition)
             aggs.append(_Agg(self._key(), m, m.agg, named=[part.filter] if part.filter else [],
-                             conditions=list(ref.filters)))
+                             conditions=list(ref.filters), lenient=True))
+        for c in ref.filters:       # each filter of the metric must apply to one of its parts
+            if not any(_Source(self, self.model.entity(a.measure.entity)).applies(c)
+                       for a in aggs):
+                raise CompileError(f"{mt.label or mt.name} cannot be filtered by {c.field}")
         name = ref.label or mt.name
         if ref.per:
             name = ref.label or f"{ref.agg or 'avg'}_{mt.name}_per_{self._entity_word(ref.per)}"
@@ -624,18 +631,18 @@ class _Compiler:
         return names
 
     def _time_dim(self, src: _Source) -> Dimension | None:
+        """The time dimension the period and the grain apply to, as seen from `src` (None
+        when `src` does not reach it): the query's, or the first metric's entity's own."""
         name = self.q.time_dimension
         if name is None:
             first = self.q.metrics[0].name
-            m = self.model.measures.get(first) or self.model.measures.get(
+            measure = self.model.measures.get(first) or self.model.measures.get(
                 self.model.metrics[first].numerator.measure if first in self.model.metrics
                 else "")
-            owner = self.model.entities[m.entity] if m else src.entity
-            name = owner.time
-            if name is None:
+            owner = self.model.entities[measure.entity] if measure else src.entity
+            if owner.time is None:
                 return None
-            d = owner.dimensions[name]
-            return d if src.reaches(owner.name) else None
+            name = owner.time if "." in owner.time else f"{owner.name}.{owner.time}"
         d = src.dimension(name)
         if d is not None and d.kind != "time":
             raise CompileError(f"{name} is not a time dimension")
@@ -665,7 +672,8 @@ class _Compiler:
                 tree = src.sql(extra)
                 alias = tree.alias if isinstance(tree, exp.Alias) else None
                 if alias:
-                    out.append((alias, tree.this, Column(alias, "support", alias.replace(
+                    role = "label" if alias.endswith("_name") else "support"
+                    out.append((alias, tree.this, Column(alias, role, alias.replace(
                         "_", " "), unit="", field=d.qualified)))
         if self.q.grain:
             d = self._time_dim(src)
@@ -738,7 +746,8 @@ class _Compiler:
             out[a.key] = _with_filter(tree, filters)
             if a.subgroup:
                 base = [src.sql(a.measure.filter)] if a.measure.filter else []
-                base += [src.condition(c) for c in a.conditions]
+                base += [src.condition(c) for c in a.conditions
+                         if not a.lenient or src.applies(c)]
                 out[a.key + "_total"] = _with_filter(tree.copy(), base)
         return out
 

@@ -330,7 +330,7 @@ class SemanticModel(Strict):
             for other in e.joins:
                 if other not in self.entities:
                     problems.append(f"entity {e.name}: join to unknown entity {other!r}")
-            if e.time and e.time not in e.dimensions:
+            if e.time and not self._known_time(e):
                 problems.append(f"entity {e.name}: time dimension {e.time!r} is not declared")
             for d in e.dimensions.values():
                 if d.values and d.values != "data" and d.values not in self.values:
@@ -358,6 +358,11 @@ class SemanticModel(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _known_time(self, e: Entity) -> bool:
+        owner, _, name = e.time.rpartition(".")
+        entity = self.entities.get(owner) if owner else e
+        return entity is not None and name in entity.dimensions
 
     def _bad_sql(self) -> list[str]:
         """Every SQL snippet must parse (parameters filled with sample values)."""

@@ -22,7 +22,7 @@ Examples (as JSON, the form the query_metrics tool takes):
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -65,8 +65,16 @@ class Condition(Strict):
 
     field: str
     op: Op = "in"
-    values: list[Scalar] = Field(default_factory=list)
+    values: list[Any] = Field(default_factory=list)     # strings, numbers or booleans
     time: TimeRange | None = None
+
+    @field_validator("values")
+    @classmethod
+    def _scalars(cls, values: list) -> list:
+        bad = [v for v in values if not isinstance(v, Scalar)]
+        if bad:
+            raise ValueError(f"values are strings, numbers or booleans, not {bad[0]!r}")
+        return values
 
     @model_validator(mode="after")
     def _arity(self) -> Condition:
@@ -91,9 +99,15 @@ class MetricRef(Strict):
     name: str
     agg: StatName | None = None
     per: str | None = None
+
     filters: list[Condition] = Field(default_factory=list)
     of_total: bool = False
     label: str | None = None       # the output column, when the default is not wanted
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_name(cls, value):
+        return {"name": value} if isinstance(value, str) else value
 
 
 class Order(Strict):
