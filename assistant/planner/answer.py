@@ -206,13 +206,17 @@ def _amount(ctx: Context, t: Table) -> str:
     agg = ctx.plan.extra.get("agg", "sum")
     who = what(ctx.frame) + of(ctx.subject)
     if agg != "sum":
-        col = next(c for c in t.columns if c.startswith(agg) and "spend" in c)
+        col = "spend_per_customer" if "spend_per_customer" in t.columns else next(
+            c for c in t.columns if c.startswith(agg) and "spend" in c)
         word = _STAT[agg]
         window = ctx.plan.extra.get("window")
         if not t.dims:
             r = t.rows[0]
-            base = (f"over all {t.get(r, 'customers')} of them, zero spend included" if window
-                    else f"over the {t.get(r, 'customers')} customers who spent in that period")
+            base = (f"over all {t.get(r, 'customers')} of them, zero spend included"
+                    if window or col == "spend_per_customer" else
+                    f"over the {t.get(r, 'customers')} customers who spent in that period")
+            if col == "spend_per_customer":
+                base = f"{t.get(r, 'spend')} spent, {base}"
             period = f" in the last {ACTIVE_WINDOW_DAYS} days" if window else ctx.period
             return (f"{word} spend per customer{what(ctx.frame)}{for_(ctx.subject)}{period}: "
                     f"{t.get(r, col)} ({base}).")

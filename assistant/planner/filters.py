@@ -29,18 +29,36 @@ def negated(text: Text, start: int) -> bool:
     return True
 
 
+# Fields a customer can have several values of: "mortgage holders with a credit card" names two
+# products (two conditions), "savings and credit card holders" one condition on two products.
+MULTI_VALUED = ("product", "account_product", "platform")
+_JOINING = frozenset(("and", "or", "as", "well", "both", "either", "a", "an", "the", "plus",
+                      "nor", "vs", "versus", "&", "/", ","))
+
+
 def _take_values(text: Text, field: str, table: dict, label, *, context: str = "",
                  pos_offset: int = 0) -> list[Filter]:
     """Consume every phrase of `table` (optionally only when `context` surrounds it)."""
-    found: dict[str, tuple[int, bool]] = {}
+    found: dict[str, tuple[int, bool, int]] = {}
     for value, pattern in v.value_patterns(table):
         for m in list(pattern.finditer(text.s)):
             if context and not re.search(context, text.s[max(0, m.start() - 30):m.end() + 30]):
                 continue
             neg = negated(text, m.start())
-            found.setdefault(value, (m.start(), neg))
+            found.setdefault(value, (m.start(), neg, m.end()))
             text._blank(m.start(), m.end())
-    return _group_values(field, found, label)
+    if field not in MULTI_VALUED or len(found) < 2:
+        return _group_values(field, {k: x[:2] for k, x in found.items()}, label)
+    # values apart in the question (other words between them) are separate conditions
+    groups: list[dict] = []
+    last_end = None
+    for value, (start, neg, end) in sorted(found.items(), key=lambda kv: kv[1][0]):
+        gap = text.s[last_end:start].split() if last_end is not None else []
+        if not groups or any(w not in _JOINING for w in gap):
+            groups.append({})
+        groups[-1][value] = (start, neg)
+        last_end = end
+    return [f for g in groups for f in _group_values(field, g, label)]
 
 
 def _group_values(field: str, found: dict, label) -> list[Filter]:
@@ -279,30 +297,43 @@ def _parse_optin(text: Text) -> list[Filter]:
     pre = (r"(?:\b(?:both|either|all|any|each)(?: of)? (?:the |our |these )?)?(?:(?:marketing "
            r"|contact |communication )?channels? (?:like |such as |including |namely )?)?")
     ch = rf"{pre}({one}(?:(?:(?:,| or| and| and or| as well as|/) ?| )(?:by |via |to )?{one})*)"
+    adverb = r"(?:actually |really |still |even |also )?"
     rules = [
-        (rf"(?:opted|opt|opting) out (?:of|from) {ch}(?: marketing)?", True),
+        (rf"(?:opted|opt|opting) out (?:of|from) {ch}(?: marketing)?", True, "optin"),
         (rf"(?:not |never )?(?:opted|opt|opting|signed|subscribed|consented|agreed|said yes)"
-         rf" ?(?:in|up)? (?:to|for) {ch}(?: marketing| communications?)?", None),
+         rf" ?(?:in|up)? (?:to|for) {ch}(?: marketing| communications?)?", None, "optin"),
         (rf"{ch}(?: marketing)? (?:opt ?ins?|opted in|subscribers|subscriptions?|consents?"
-         rf"|permissions?|optins?|opt in customers)", None),
+         rf"|permissions?|optins?|opt in customers)", None, "optin"),
         (rf"(?:reachable|contactable|marketable|addressable) (?:by|via|through|over|with) {ch}",
-         None),
-        (rf"(?:with|have|given|gave|granted) (?:an? )?{ch} (?:consent|permission)", None),
-        (rf"(?:can|could) (?:we |be )?(?:(?:contact|reach|target|message)(?:ed)? )?"
-         rf"(?:by |via |through |over |with )?{ch}", None),
-        (rf"(?:opted in|opt ?ins?|consent|consented|permission) (?:to|for|on) {ch}", None),
+         None, "reach"),
+        (rf"(?:with|have|given|gave|granted) (?:an? )?{ch} (?:consent|permission)", None,
+         "optin"),
+        # "can we reach by email", "can we text": who may be contacted (the reach rule)
+        (rf"(?:can|could|may) (?:we |be |you )?{adverb}(?:(?:contact|reach|target|message)(?:ed)?"
+         rf" )?(?:by |via |through |over |with )?{ch}", None, "reach"),
+        (rf"(?:opted in|opt ?ins?|consent|consented|permission) (?:to|for|on) {ch}", None,
+         "optin"),
     ]
     out = []
-    for pattern, forced_neg in rules:
+    for pattern, forced_neg, kind in rules:
         for m in list(re.finditer(pattern, text.s)):
             neg = bool(forced_neg) or m.group(0).startswith(("not ", "never ")) or \
                 negated(text, m.start())
             if neg and re.search(r"\b(?:both|all|each)\b", m.group(0)):
                 continue    # "not opted in to both": not all of them, left unread (refused)
             text._blank(m.start(), m.end())
-            for word in re.findall(one, m.group(1)):
-                channel = "email" if word.startswith("email") else "sms" if (
-                    word.startswith(("sms", "text"))) else "push"
+            channels = tuple(dict.fromkeys(
+                "email" if word.startswith("email") else "sms" if word.startswith(
+                    ("sms", "text")) else "push" for word in re.findall(one, m.group(1))))
+            if kind == "reach":
+                shown = " or ".join(c.upper() if c == "sms" else c for c in channels)
+                both = len(channels) > 1 and re.search(r"\b(?:and|both|all)\b", m.group(1))
+                out.append(Filter("reach", channels, op="all" if both else "in", negate=neg,
+                                  label=f"{'not ' if neg else ''}reachable by "
+                                  f"{shown.replace(' or ', ' and ') if both else shown}",
+                                  pos=m.start()))
+                continue
+            for channel in channels:
                 shown = channel.upper() if channel == "sms" else channel
                 label = f"{'not ' if neg else ''}opted in to {shown}"
                 out.append(Filter("optin", (channel,), negate=neg, label=label, pos=m.start()))

@@ -32,6 +32,19 @@ THOSE = (rf"(?:^\s*(?:and|but|so|ok|okay|now|then|right) )?(?:\b(?:of|among|amon
          rf"|from|at|on|holding|having|living|earning|aged|opted|using|based)\b)"
          rf"|them|these|that group|this group){_NOUN}\b|\bof which\b)")
 
+# "their average spend", "what's their churn rate", "how much do they spend": the customers of
+# the previous question, named by a pronoun at the start
+PRONOUN = (r"^\s*(?:(?:and|so|ok|okay|now|then|but|also|what|what s|whats|what is|what are"
+           r"|how|how much|how many|how often|do|does|did|is|are|were|was|show|give me|tell me"
+           r")\s+){0,3}(?:their|they|them)\b")
+# "what share of all our customers is that?": the previous population as a part of all customers
+SHARE_OF_THAT = (r"\b(?:what|which)? ?(?:share|percentage|percent|proportion|fraction|part|%)"
+                 r"(?: of)?(?: all)?(?: (?:our|the))?(?: (?:customers|clients|users|people|base"
+                 r"|customer base))? (?:is|are|would be|does|do) (?:that|this|those|these|they|it)"
+                 r"(?: represent| make up| account for)?\s*$")
+# "and what was its click rate?", "how many customers did it reach": the winner of a ranking
+WINNER = r"\b(?:its|it|that one|this one|the winner|the best one|the top one)\b"
+
 # What a question that only makes sense after another one starts or ends with.
 _REFERS_BACK = (r"^\s*(?:and|but|now|what about|how about|same|also|then|instead|what if"
                 r"|repeat|do the same|compared to|versus|vs|only|just)\b"
@@ -53,7 +66,32 @@ _DESCRIBE = (r"describe|profile|explain|tell me (?:more )?about|what about|how a
 def refers_back(question: str) -> bool:
     """Whether the question only makes sense as a follow-up ('and the click rate?')."""
     s = Text(question).s
-    return bool(re.search(_REFERS_BACK, s) or re.search(THOSE, s))
+    return bool(re.search(_REFERS_BACK, s) or re.search(THOSE, s) or re.search(PRONOUN, s)
+                or re.search(SHARE_OF_THAT, s))
+
+
+def share_of_all(prev: Frame) -> Frame | None:
+    """'What share of all our customers is that?': the previous count's customers among all."""
+    if prev.metric != "customers" or prev.group or not prev.filters:
+        return None
+    return Frame(metric="share", condition=[replace(f, pos=1) for f in prev.filters],
+                 period=prev.period if prev.period and prev.period.on == "signup" else None)
+
+
+def winner(frame: Frame, row: dict | None) -> Filter | None:
+    """The first row of a ranking as a filter ('its click rate' after 'which is best?')."""
+    if not frame.top or frame.top != 1 or len(frame.group) != 1 or not row:
+        return None
+    dim = frame.group[0]
+    field = {"channel": "campaign_channel" if frame.metric == "campaign" else "tx_channel"
+             if frame.metric in ("spend", "transactions") else "acquisition_channel",
+             "product": "product" if frame.metric in ("customers", "share") else None}.get(
+                 dim, dim)
+    value = row.get(dim)
+    if field is None or value is None:
+        return None
+    return Filter(field, (value,), label=f"{dim} {value}" if dim != "campaign" else
+                  f"campaign '{value}'", pos=1)
 
 
 def narrow(frame: Frame, prev: Frame) -> Frame:
@@ -122,8 +160,13 @@ def _channel_word(text: Text) -> str | None:
         "in_app" if w == "in app" else "push"
 
 
-def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary) -> Parsed | None:
-    """A refinement of the previous question, or None when `text` stands on its own."""
+def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary, first_row: dict | None = None
+              ) -> Parsed | None:
+    """A refinement of the previous question, or None when `text` stands on its own.
+    `first_row` is the first result row of the previous question (its winner, for 'its')."""
+    if prev.kind == "frame" and prev.frame is not None and re.search(SHARE_OF_THAT, text.s):
+        whole = share_of_all(prev.frame)
+        return Parsed("frame", frame=whole) if whole else None
     cue = re.search(_FOLLOW_UP, text.s) or len(text.words()) <= 5 or (
         prev.kind == "tool" and re.search(intents._NTH_ONE, text.s))
     if not cue:
@@ -171,15 +214,20 @@ def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary) -> Parsed | None:
                 f"opted in to {channel}"
             delta.filters.append(Filter(field, (channel,), label=label))
     delta.filters += parse_filters(probe, vocab, prev.frame.metric)
+    won = winner(prev.frame, first_row) if probe.take(WINNER) else None
     probe.take(_FOLLOW_UP)
     probe.take(r"\b(instead|too|as well|same|thing|question|one|please|again|only|just|also"
                r"|then|rather|the same|do|for|that|this|those|these|what|about|how|show)\b")
     if v.meaningful(probe.words()):
         return None
     if not (delta.filters or delta.group or delta.period or delta.top or delta.agg or
-            delta.rates):
+            delta.rates or won):
         return None
     frame = _merge(prev.frame, delta, probe)
+    if won is not None:     # the ranking's winner, now a filter
+        frame.filters.append(won)
+        frame.group = [g for g in frame.group if g != prev.frame.group[0]]
+        frame.top = None
     if prev.frame.metric in ("customers",) and delta.period and prev.frame.period is None:
         frame.period = replace(delta.period, on="signup") if re.search(
             r"sign|join|new", text.s) else delta.period

@@ -303,6 +303,12 @@ def take_top(text: Text, frame: Frame) -> None:
 def take_agg(text: Text) -> str:
     per_customer = text.take(r"(?<![\w])(?:per customer|per client|per person|per head"
                              r"|per user|per capita|each customer|by customer)(?![\w])")
+    m = None if per_customer else re.search(
+        r"(?<![\w])per((?: [a-z]+){1,2}?) (?:customer|client|person|user)s?(?![\w])", text.s)
+    if m:       # "per active customer": the words between stay to be read as filters
+        text._blank(m.start(), m.start(1))
+        text._blank(m.end(1), m.end())
+        per_customer = m
     for agg in ("median", "max", "min", "avg", "sum"):
         if text.take(rf"(?<![\w])(?:{_AGG[agg]})(?![\w])"):
             return agg

@@ -79,13 +79,23 @@ class OfflinePlanner(BaseChatModel):
         """Parse the last question in the light of the earlier ones. After a question that was
         not understood, one that refers back ("and the click rate?") is not attached to an
         older question: the planner asks for it in full."""
-        humans = [m.text for m in messages if isinstance(m, HumanMessage)] or [""]
-        prev, refused = None, False
-        for question in humans:
+        turns: list[tuple[str, dict | None]] = []     # (question, first row of its result)
+        for m in messages:
+            if isinstance(m, HumanMessage):
+                turns.append((m.text, None))
+            elif isinstance(m, ToolMessage) and m.name == "query_metrics" and turns:
+                body = read_summary(m.text)
+                if body and body["rows"]:
+                    turns[-1] = (turns[-1][0], dict(zip(body["columns"], body["rows"][0],
+                                                        strict=False)))
+        turns = turns or [("", None)]
+        prev, refused, row = None, False, None
+        for question, first_row in turns:
             if refused and refers_back(question):
                 parsed = Parsed("reply", reply=RESTATE)
             else:
-                parsed = parse(question, self.vocab, None if refused else prev)
+                parsed = parse(question, self.vocab, None if refused else prev, first_row=row)
+            row = first_row
             if parsed.kind in ("frame", "tool"):
                 prev = parsed
             refused = parsed.kind == "reply" and parsed.reply.refused

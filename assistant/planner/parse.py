@@ -14,7 +14,7 @@ from dataclasses import replace
 from assistant.planner import intents, trigger_questions
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated, parse_filters
-from assistant.planner.followups import NO_CONTEXT, THOSE, follow_up, narrow
+from assistant.planner.followups import NO_CONTEXT, PRONOUN, THOSE, follow_up, narrow
 from assistant.planner.frame import Filter, Frame, Parsed, Period, Reply, ToolIntent
 from assistant.planner.measures import (
     AMOUNT_WORDS,
@@ -263,8 +263,9 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
 
 # -- the whole question ----------------------------------------------------------------------
 def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
-          retry: bool = True) -> Parsed:
-    """What the question asks, given the previous understood question of the conversation."""
+          first_row: dict | None = None, retry: bool = True) -> Parsed:
+    """What the question asks, given the previous understood question of the conversation
+    (and the first row of its result, for 'its')."""
     text = Text(question)
     if not text.s.strip():
         return Parsed("reply", reply=Reply(intents.CAPABILITIES, refused=False))
@@ -295,10 +296,12 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
             "audience from segment 2\"), and export the drafts once approved; sending is done "
             "in your campaign tool."))
     those = text.take(THOSE)        # "of those, how many have churned?"
+    if not those and prev is not None and prev.kind == "frame" and re.search(PRONOUN, text.s):
+        those = text.take(r"\b(?:their|they|them)\b")      # "their average spend?"
     if those and (prev is None or prev.kind != "frame"):
         return Parsed("reply", reply=NO_CONTEXT)
     if prev is not None and not those:
-        refined = follow_up(text, prev, vocab)
+        refined = follow_up(text, prev, vocab, first_row)
         if refined is not None:
             return refined
     trigger = None if those else trigger_questions.intent(text)
@@ -336,7 +339,7 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
     if unknown and retry:      # typos: "custmers in germny" -> "customers in germany"
         corrected = correct_typos(question, unknown, vocab.known_words())
         if corrected != question:
-            return parse(corrected, vocab, prev, retry=False)
+            return parse(corrected, vocab, prev, first_row=first_row, retry=False)
     if unknown:
         words = ", ".join(f"'{w}'" for w in dict.fromkeys(unknown))
         return Parsed("reply", reply=Reply(

@@ -53,7 +53,8 @@ TX_FIELDS = ("category", "tx_channel", "merchant", "direction", "international")
 def condition(f: Filter, metric: str = "customers") -> Condition:
     """The semantic model's condition for one filter of the planner."""
     if f.field in NAMED:
-        return Condition(field=NAMED[f.field], op="not_in" if f.negate else "in",
+        op = "not_in" if f.negate else ("all" if f.op == "all" else "in")
+        return Condition(field=NAMED[f.field], op=op,
                          values=list(f.values) if f.field == "reach" else [])
     if f.field == "optin" and f.values == ("profiling",):
         return Condition(field="profiling_allowed", op="in" if not f.negate else "not_in")
@@ -231,7 +232,8 @@ def _spend(frame: Frame) -> Plan:
             grain is None and not any(d.startswith(("transactions.", "accounts.")) or
                                       d.endswith("customer_id") for d in dims):
         # the 90-day activity window: every customer counts, zero spend included
-        q = _query(frame, [MetricRef(name="spend_90d", agg=agg)], "customers", period=False)
+        q = _query(frame, [MetricRef(name="spend_90d", agg=agg), "customers"], "customers",
+                   period=False)
         return Plan("amount", [Step(q, "Spend per customer")], frame,
                     extra={"agg": agg, "window": True})
     if "customers.customer_id" in dims:
@@ -241,7 +243,11 @@ def _spend(frame: Frame) -> Plan:
         q.order = [Order(by="spend", desc=frame.order != "asc")]
         q.limit = frame.top or 10
         return Plan("ranking", [Step(q, "Customers by spend")], frame)
-    if agg in ("avg", "median", "max", "min") and frame.per != "transaction":
+    if agg == "avg" and frame.per != "transaction":
+        # spend per customer: the population's spend over its customers, zero spend included
+        q = _query(frame, ["spend_per_customer"], "spend", dims=dims, grain=grain, on=on)
+        return Plan("amount", [Step(q, "Spend per customer")], frame, extra={"agg": "avg"})
+    if agg in ("median", "max", "min") and frame.per != "transaction":
         ref = MetricRef(name="spend", agg=agg, per="customers")
         q = _query(frame, [ref], "spend", dims=dims, grain=grain, on=on)
         return Plan("amount", [Step(q, "Spend per customer")], frame, extra={"agg": agg})
@@ -341,7 +347,9 @@ def _campaign(frame: Frame) -> Plan:
     narrowed = any(f.field in ("campaign_channel", "campaign_product") for f in frame.filters)
     pooled = (narrowed or frame.agg in ("avg", "sum") or frame.campaigns == "pooled") and \
         frame.campaigns != "each"
-    group = list(frame.group) or ([] if pooled and not named else ["campaign"])
+    # a ranking ("which email campaign had the best click rate?") names one campaign
+    group = list(frame.group) or ([] if pooled and not named and not frame.top
+                                  else ["campaign"])
     framed = replace(framed, group=group)
     if frame.counts:
         metrics = [EVENT_MEASURES[r] for r in rates] + ["sent"]

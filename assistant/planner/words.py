@@ -35,7 +35,7 @@ def subject(frame: Frame, base: str = "customers", extra: list[Filter] | None = 
             continue
         if f.field in ("active", "churned") and f.label in ("active", "inactive", "churned",
                                                              "not churned"):
-            pre.append(f.label)
+            pre.insert(0, f.label)      # "active self-employed customers"
         elif f.field == "dormant":      # never transacted (the model's "dormant" is not active)
             post.append("who never transacted" if not f.negate else "who have transacted")
         elif f.field == "gender" and not f.negate:
@@ -44,6 +44,10 @@ def subject(frame: Frame, base: str = "customers", extra: list[Filter] | None = 
             pre.append(" or ".join(_EMPLOYMENT_ADJ[x] for x in f.values))
         else:
             post.append(f.label)
+    held = [i for i, text in enumerate(post) if text.startswith("holding ")]
+    if len(held) > 1:       # "holding a mortgage and a credit card"
+        post[held[0]] = "holding " + " and ".join(post[i][8:] for i in held)
+        post = [text for i, text in enumerate(post) if i not in held[1:]]
     if optins:
         names = [x.upper() if x == "sms" else x for x in optins]
         joined = " or ".join(names) if len(optins) > 1 and any(
