@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from datetime import date, datetime
 from decimal import Decimal
 
 from tools.result import TableResult, ToolContext, ToolResult
-from tools.sql import SUMMARY_ALL, SUMMARY_ROWS, SUMMARY_TAIL, _execute, _frame, chart_hint
+from tools.sql import SUMMARY_ALL, SUMMARY_ROWS, SUMMARY_TAIL, Limits, _execute, _frame, chart_hint
 from warehouse.errors import InvalidArgument
 from warehouse.semantic import Compiled, Query
 from warehouse.semantic.compiler import compile_query
@@ -54,11 +55,10 @@ def query_metrics(ctx: ToolContext, query: dict, table: str | None = None,
     except ValueError as exc:
         raise InvalidArgument(f"the query is not valid: {_first_error(exc)}") from None
     compiled = compile_for(ctx.wh, parsed, table or "")
-    settings = ctx.settings
-    columns, rows = _execute(ctx.wh, compiled.sql, cap=settings.row_cap,
-                             timeout=settings.query_timeout)
-    truncated = len(rows) > settings.row_cap
-    rows = rows[: settings.row_cap]
+    limits = Limits.of(ctx.settings)
+    out = _execute(ctx.wh, compiled.sql, limits, time.monotonic() + limits.seconds,
+                   names=ctx.names)
+    columns, rows, truncated = out.columns, out.rows, out.truncated
     df = _frame(columns, rows)
     title = (title or "").strip() or _title(compiled)
     return ToolResult(summary=summarize(columns, rows, truncated=truncated),
