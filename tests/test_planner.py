@@ -4,6 +4,7 @@ refusal). The planner is driven exactly as the agent drives a chat model."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -335,3 +336,22 @@ def test_sending_a_campaign_is_declined_plainly(planner):
 def test_a_median_it_cannot_compute_is_not_answered_with_another_statistic(planner):
     text = planner.respond([HumanMessage("median credit limit")]).text
     assert "can't compute the median of that measure" in text
+
+
+@pytest.mark.parametrize(("question", "word"), [
+    ("churn rate by zodiac sign", "churn rate"),
+    ("average balanse by wibble", "balance"),
+    ("click rate by weather", "click rate"),
+])
+def test_a_refusal_suggests_phrasings_that_work_close_to_the_question(planner, read_only,
+                                                                      question, word):
+    """The suggested phrasings come from the semantic model; each one is answered by the
+    planner, and the first shares the question's words."""
+    text = planner.respond([HumanMessage(question)]).text
+    assert text.startswith("Offline planner")
+    suggested = re.findall(r'"([^"]+)"', text.split("Questions like", 1)[1])[:-1]
+    assert 2 <= len(suggested) <= 3, text
+    assert word in suggested[0], text
+    for phrasing in suggested:
+        answer, results = converse(planner, read_only, [phrasing])
+        assert results and not answer.startswith("Offline planner"), (phrasing, answer)

@@ -28,6 +28,7 @@ from assistant.planner.measures import (
     take_top,
 )
 from assistant.planner.periods import parse_period, whole_months
+from assistant.planner.suggest import suggestion_text
 from assistant.planner.text import Text, correct_typos
 
 _REFUSE_TOPICS = (
@@ -325,10 +326,11 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         return Parsed("reply", reply=Reply(
             f"Offline planner: I can't answer questions about {_topic(topic.group(0))} from this "
             "warehouse: it holds customers, accounts, transactions, app events, consents and "
-            "campaigns, not that. " + _SUGGEST))
+            "campaigns, not that. " + _suggest(question, vocab)))
     frame = parse_frame(text, vocab)
     if frame.refusal:
-        return Parsed("reply", reply=Reply(f"Offline planner: {frame.refusal} {_SUGGEST}"))
+        return Parsed("reply", reply=Reply(f"Offline planner: {frame.refusal} "
+                                           f"{_suggest(question, vocab)}"))
     bad_income = [f for f in frame.filters + frame.condition if f.label == "__bad_income__"]
     if bad_income:
         return Parsed("reply", reply=Reply(
@@ -344,7 +346,7 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         words = ", ".join(f"'{w}'" for w in dict.fromkeys(unknown))
         return Parsed("reply", reply=Reply(
             f"Offline planner: I did not understand {words} in your question, and I would "
-            "rather not guess a number. " + _SUGGEST))
+            "rather not guess a number. " + _suggest(question, vocab)))
     return Parsed("frame", frame=narrow(frame, prev.frame) if those else frame)
 
 
@@ -352,6 +354,8 @@ _SEND = (r"(?!.*\b(?:list|audience)\b)\s*(?:please |can you |could you |now |go 
          r"|lets |let s )?(?:send|launch"
          r"|blast|deliver|schedule|dispatch|fire off|push out|roll out)\b.{0,60}\b(?:emails?"
          r"|sms|push|campaigns?|messages?|newsletters?|texts?|notifications?)\b")
-_SUGGEST = ("Try a question like \"how many active customers are in Germany?\", \"average "
-            "spend per customer by income band\", \"churn rate by country\" or \"open rate per "
-            "campaign\" (ask \"what can you do?\" for more).")
+
+
+def _suggest(question: str, vocab: v.Vocabulary) -> str:
+    """Two or three phrasings that work, the closest to the question (from the model)."""
+    return suggestion_text(question, v.MODEL, vocab)
