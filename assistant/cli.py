@@ -88,13 +88,28 @@ def init(
         help="Last day of the 18 months of history, YYYY-MM-DD [default 2026-10-31].")] = None,
     force: Annotated[bool, typer.Option(
         "--force", "-f", help="Replace an existing warehouse (its data is lost).")] = False,
+    empty: Annotated[bool, typer.Option(
+        "--empty", help="Create an empty warehouse for your own data (the tables, no demo "
+        "rows); then `assistant import`.")] = False,
 ) -> None:
-    """Build the demo warehouse: a synthetic, reproducible fintech customer base.
+    """Build the demo warehouse (a synthetic, reproducible fintech customer base), or with
+    `--empty` an empty one for your own data.
 
     Customers, accounts, ~18 months of transactions, app events, consents and past campaigns,
     drawn from hidden customer personas. Large builds (e.g. `-n 1000000`) run in chunks.
     """
     settings = get_settings(warehouse=path, customers=customers, seed=seed)
+    if empty:
+        if customers is not None or seed is not None or end_date is not None:
+            raise AssistantError("--empty makes a warehouse without demo data: --customers, "
+                                 "--seed and --end-date do not apply")
+        from warehouse.generate import create_empty
+
+        made = create_empty(settings.warehouse, force=force)
+        err.print(f"Created an empty warehouse at {made} (the tables, no rows). Load your data "
+                  f"with `assistant import --mapping FILE --path {made}` (or `assistant import "
+                  "FILE...`).", highlight=False)
+        return
     build_warehouse(settings, customers=settings.customers, seed=settings.seed, force=force,
                     end_date=end_date)
 
@@ -102,10 +117,10 @@ def init(
 @app.command("import")
 @friendly
 def import_(
-    files: Annotated[list[Path], typer.Argument(
+    files: Annotated[list[Path] | None, typer.Argument(
         help="CSV or Parquet files, each read exactly as named (no wildcards unless --glob). "
         "The table is taken from the file name (customers.csv -> customers) unless --table "
-        "is given.")],
+        "is given.")] = None,
     table: Annotated[str | None, typer.Option(
         "--table", "-t", help="Target table for all the files given.")] = None,
     mapping: Annotated[list[str] | None, typer.Option(
@@ -127,18 +142,25 @@ def import_(
     use_glob: Annotated[bool, typer.Option(
         "--glob", help="Treat the file names as patterns (* ? [..]) and import every match, "
         "in name order.")] = False,
+    mapping_file: Annotated[Path | None, typer.Option(
+        "--mapping", help="Import with a mapping file (TOML): the source files, their formats "
+        "and how their columns become the warehouse's. See the README, 'Mapping files'.")] = None,
+    remove_demo: Annotated[bool, typer.Option(
+        "--remove-demo", help="The warehouse holds generated demo data: delete all of it (and "
+        "the segments, scores and models built on it) before importing.")] = False,
     path: PathOption = None,
 ) -> None:
     """Load your own CSV or Parquet files into the warehouse tables, all or nothing.
 
     Every value is checked against the table's type and allowed values; keys must be unique and
     refer to existing customers/accounts. If anything is wrong the warehouse is left unchanged
-    and the error names the file, column and row.
+    and the error names the file, column and row. A warehouse holding generated demo data is
+    never mixed with your rows: start with `assistant init --empty`, or pass --remove-demo.
     """
     from warehouse.connection import Warehouse
     from warehouse.importer import ImportSpec, import_files, parse_mapping
 
-    files = expand_files(files, use_glob)
+    files = expand_files(list(files or []), use_glob)
     if as_name is not None:  # a user table of its own: assistant/cli_analytics.py
         from assistant.cli_analytics import import_as
 
@@ -147,12 +169,28 @@ def import_(
     if mode not in ("append", "replace"):
         raise AssistantError(f"--mode must be append or replace, not {mode!r}")
     settings = get_settings(warehouse=path)
-    cols = parse_mapping(",".join(mapping or []))
-    specs = [ImportSpec(path=f, table=table, mapping=cols, delimiter=delimiter,
-                        ignore_extra=ignore_extra) for f in files]
+    if mapping_file is not None:
+        if files or table or mapping or delimiter or ignore_extra:
+            raise AssistantError("with --mapping, the files and how to read them come from the "
+                                 "mapping file: leave out FILES, --table, --map, --delimiter "
+                                 "and --ignore-extra")
+    elif not files:
+        raise AssistantError("give the files to import (or --mapping FILE)")
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with Warehouse.open(settings.warehouse, must_exist=False) as wh:
-        report = import_files(wh, specs, mode=mode, max_rejects=max_rejects)
+        from tools.reset import after_import
+
+        if mapping_file is not None:
+            from warehouse.mapping import import_mapping
+
+            report = import_mapping(wh, mapping_file, mode=mode, max_rejects=max_rejects,
+                                    remove_demo=remove_demo, after=after_import(wh))
+        else:
+            cols = parse_mapping(",".join(mapping or []))
+            specs = [ImportSpec(path=f, table=table, mapping=cols, delimiter=delimiter,
+                                ignore_extra=ignore_extra) for f in files]
+            report = import_files(wh, specs, mode=mode, max_rejects=max_rejects,
+                                  remove_demo=remove_demo, after=after_import(wh))
     if as_json:
         out.print_json(json.dumps(report.to_dict(), default=str))
     else:
@@ -270,8 +308,8 @@ def schema(
         meaning = text.split(" = ", 1)[-1]
         out.print(f"  [cyan]{term}[/]: {meaning}", highlight=False)
     out.print(f"\nReference date: {period['reference_date']}; data from "
-              f"{period['data_start']:%Y-%m-%d}." if period["data_start"] else
-              "\nNo transactions yet.", highlight=False)
+              f"{period['data_start']:%Y-%m-%d}. {schema_mod.reference_note(period)}".rstrip()
+              if period["data_start"] else "\nNo dated data yet.", highlight=False)
 
 
 @app.command()

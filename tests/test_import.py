@@ -256,8 +256,12 @@ def test_replace_empties_the_target_tables_first(wh, tmp_path):
     assert wh.rows("SELECT customer_id FROM customers ORDER BY 1") == [
         (101,), (102,), (103,), (104,)]
     assert wh.rows("SELECT account_id FROM accounts ORDER BY 1") == [(1001,), (1002,), (1003,)]
-    assert wh.table_counts()["transactions"] == 1  # tables not imported are left alone
-    assert "replaced customers: removed the 3 rows it had" in report.to_text()
+    # tables that depend on replaced ones are emptied too: no row of a replaced customer stays
+    assert wh.table_counts()["transactions"] == 0
+    assert report.emptied == {"transactions": 1, "consents": 1}
+    text = report.to_text()
+    assert "replaced customers: removed the 3 rows it had" in text
+    assert "also emptied, as they refer to the replaced rows: transactions (1 rows)" in text
 
 
 def test_replace_checks_parents_against_the_new_rows(wh):
@@ -269,11 +273,25 @@ def test_replace_checks_parents_against_the_new_rows(wh):
     assert snapshot(wh) == before
 
 
-def test_replace_warns_about_rows_left_without_a_parent(wh):
+def test_replace_leaves_no_row_of_a_replaced_customer(wh):
     report = import_files(wh, [spec("customers.csv")], mode="replace")
     assert report.replaced == {"customers": 3}
-    assert wh.table_counts()["customers"] == 4
-    assert any("rows of accounts refer to a customer_id" in w for w in report.warnings)
+    assert report.emptied == {"accounts": 2, "transactions": 1, "consents": 1}
+    counts = wh.table_counts()
+    assert counts["customers"] == 4
+    assert counts["accounts"] == counts["transactions"] == counts["consents"] == 0
+
+
+def test_replacing_campaigns_empties_their_events_only(wh, tmp_path):
+    wh.execute("INSERT INTO campaigns (campaign_id, name) VALUES (5, 'spring')")
+    wh.execute("INSERT INTO campaign_events VALUES (5, 1, 'sent', TIMESTAMP '2024-04-01')")
+    campaigns = tmp_path / "campaigns.csv"
+    campaigns.write_text("campaign_id,name,channel\n7,summer,email\n")
+    report = import_files(wh, [ImportSpec(campaigns)], mode="replace")
+    assert report.replaced == {"campaigns": 1}
+    assert report.emptied == {"campaign_events": 1}
+    counts = wh.table_counts()
+    assert counts["customers"] == 3 and counts["transactions"] == 1
 
 
 def test_error_in_a_later_file_rolls_back_the_earlier_ones(wh):
@@ -319,7 +337,7 @@ MALFORMED = [
     ("customers_empty.csv", {}, None, None, ["is empty"]),
     ("customers_header_only.csv", {}, None, None, ["header but no data rows"]),
     ("accounts_null_product.csv", {}, "product", 3, ["'product' is empty"]),
-    ("transactions_bad_amount.csv", {}, "amount", 3, ["'-5.00'", "must be positive"]),
+    ("transactions_bad_amount.csv", {}, "amount", 3, ["'-5.00'", "never negative"]),
 ]
 
 

@@ -16,7 +16,7 @@ from tools.sql_guard import MODEL_READABLE
 from warehouse import privacy
 from warehouse.contract import ASSISTANT_SCHEMA, COUNTRIES, TABLES_BY_NAME
 from warehouse.errors import InvalidArgument
-from warehouse.schema import VIEW_NAMES
+from warehouse.schema import VIEW_NAMES, reference_note
 from warehouse.semantic import bank_model
 
 MANY_TABLES = 40   # beyond this, the overview lists table names only
@@ -115,7 +115,8 @@ def overview(wh, own_tables: bool = True, definitions: bool = True) -> str:
         lines.append(
             f"Reference date {period['reference_date']:%Y-%m-%d} (data from "
             f"{period['data_start']:%Y-%m-%d}); 'last month', 'last 90 days', ages count back "
-            "from it, never from today."
+            "from it, never from today." + (f" {reference_note(period)}"
+                                           if reference_note(period) else "")
         )
     if definitions:
         lines.append(definitions_line())

@@ -654,10 +654,13 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
 
 
 def reference_ts(wh: Warehouse) -> datetime:
-    """The reference timestamp (latest transaction); raise EmptyResult with no transactions."""
+    """The reference timestamp (latest transaction; without transactions, the latest dated event
+    of another table: view reference_period); EmptyResult when nothing in the warehouse is
+    dated."""
     ts = wh.reference_period()["reference_ts"]
     if ts is None:
-        raise EmptyResult("the warehouse has no transactions yet; import or generate some first")
+        raise EmptyResult("the warehouse has no dated data yet (no transactions, events, "
+                          "accounts or signup dates); import some first")
     return ts
 
 

@@ -190,14 +190,20 @@ class Warehouse:
         return counts
 
     def reference_period(self) -> dict[str, Any]:
-        """The reference date (latest transaction) and the first transaction, or Nones."""
-        rows = self.rows(
-            "SELECT reference_ts, reference_date, active_window_start, data_start "
-            "FROM reference_period"
-        )
+        """The reference date (latest transaction; without transactions, the latest dated event
+        of another table, named in `reference_source`) and where the data starts, or Nones."""
+        keys = ("reference_ts", "reference_date", "active_window_start", "data_start",
+                "reference_source")
+        try:
+            rows = self.rows(f"SELECT {', '.join(keys)} FROM reference_period")
+        except duckdb.BinderException:   # a warehouse made before reference_source existed
+            rows = [(*self.rows(f"SELECT {', '.join(keys[:4])} FROM reference_period")[0],
+                     "transactions")]
         row = rows[0] if rows else None
-        keys = ("reference_ts", "reference_date", "active_window_start", "data_start")
-        return dict(zip(keys, row or (None,) * 4, strict=True))
+        out = dict(zip(keys, row or (None,) * 5, strict=True))
+        if out["reference_ts"] is None:
+            out["reference_source"] = None
+        return out
 
     def close(self) -> None:
         with self._lock:

@@ -175,8 +175,9 @@ TRANSACTIONS = Table(
         _c("account_id", "BIGINT", "Account booked on, references accounts.account_id."),
         _c("customer_id", "BIGINT", "Customer, references customers.customer_id.", required=True),
         _c("ts", "TIMESTAMP", "Booking timestamp (local time of the customer).", required=True),
-        _c("amount", "DECIMAL(18,2)", "Amount in the account currency, always positive; the sign "
-           "is given by direction.", required=True),
+        _c("amount", "DECIMAL(18,2)", "Amount in the account currency, never negative (0 for "
+           "a free or fully discounted purchase); the sign is given by direction.",
+           required=True),
         _c("direction", "VARCHAR", "debit (money out) or credit (money in).", required=True,
            values=DIRECTIONS),
         _c("category", "VARCHAR", f"Spending category: {_values(CATEGORIES)}. salary covers "

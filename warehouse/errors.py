@@ -39,6 +39,10 @@ class ImportFileError(AssistantError):
         self.row = row
 
 
+class DemoDataPresent(AssistantError):
+    """An import into a warehouse holding generated demo data, which would mix the two."""
+
+
 class InvalidArgument(AssistantError):
     """An argument is out of range or names something that does not exist (column, product)."""
 

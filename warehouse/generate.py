@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from warehouse import schema
+from warehouse import origin, schema
 from warehouse.connection import Warehouse
 from warehouse.contract import PRODUCTS, TABLES
 from warehouse.errors import AssistantError
@@ -50,8 +50,7 @@ FROM chunk
 
 def truth_path(warehouse_path: str | Path) -> Path:
     """Where the ground truth of a generated warehouse is kept (next to it, not inside it)."""
-    p = Path(warehouse_path)
-    return p.with_name(p.stem + ".truth.parquet")
+    return origin.truth_file(warehouse_path)
 
 
 @dataclass
@@ -83,6 +82,28 @@ def _check_target(path: Path, force: bool) -> None:
                 "imports and saved segment runs are lost)"
             )
         Warehouse.open(path, sandboxed=False).close()  # raises WarehouseBusy if in use
+
+
+def create_empty(path: str | Path, *, force: bool = False) -> Path:
+    """An empty warehouse at `path`: the contract's tables and views, no rows, marked as the
+    user's own (imports go straight in). Built under a temporary name, moved into place."""
+    path = Path(path)
+    _check_target(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.building-{os.getpid()}")
+    for leftover in (tmp, Path(str(tmp) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        with Warehouse.open(tmp, sandboxed=False, must_exist=False) as wh:
+            schema.apply(wh.cursor())
+            origin.record(wh.cursor(), "own", created="empty")
+            wh.execute("CHECKPOINT")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    truth_path(path).unlink(missing_ok=True)   # a demo's ground truth must not outlive it
+    os.replace(tmp, path)
+    return path
 
 
 def generate(path: str | Path, *, customers_n: int = 20_000, seed: int = 42,
@@ -194,6 +215,7 @@ def _build(path: Path, tmp: Path, truth_tmp: Path, *, customers_n: int, seed: in
             done += n
             if progress:
                 progress(done, customers_n)
+        origin.record(wh.cursor(), "demo", seed=seed, customers=customers_n, end_date=end_date)
         wh.execute("CHECKPOINT")
         rows = {t.name: int(wh.scalar(f"SELECT count(*) FROM {t.name}")) for t in TABLES}
     finally:

@@ -104,9 +104,12 @@ def column_checks(table: Table, cols: list[Column]) -> list[Check]:
                 has(", not a two-letter ISO country code (like DE)"),
             ))
         if name == "amount":
+            # Zero is allowed: a free item, a fully discounted purchase or a card check is a
+            # transaction (it counts for activity and frequency) that adds nothing to spend.
             checks.append(Check(
-                f"column {name!r} is not positive", name, f"{x} IS NOT NULL AND {x} <= 0",
-                has(", but amounts must be positive (direction gives the sign)"),
+                f"column {name!r} is negative", name, f"{x} IS NOT NULL AND {x} < 0",
+                has(", but amounts are never negative (direction gives the sign: a refund or a "
+                    "cancellation is a credit; map it with abs() and direction)"),
             ))
     return checks
 

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -76,6 +76,10 @@ class Plan:
     assign: dict[str, int]  # contract column -> index of the file column it comes from
     ignored: list[str]
     null_columns: list[str]
+    # set by the mapping importer: its rows carry __pre_key / __pre_reason (a bad value found
+    # while reading its sources), and which column each such reason is about
+    pre_checked: bool = False
+    pre_columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def file(self) -> str:

@@ -46,10 +46,19 @@ class FileReport:
     ignored_columns: list[str] = field(default_factory=list)
     null_columns: list[str] = field(default_factory=list)  # optional columns absent: NULL
     rejects_file: Path | None = None
+    source: str | None = None      # a mapping's load ("client.asc -> customers"); else the file
+    skipped: dict[str, int] = field(default_factory=dict)   # rows a mapping skipped, by reason
+    added_columns: list[str] = field(default_factory=list)  # columns of the user's own added
+    grouped_from: int | None = None   # a grouped mapping load: the source rows grouped
+
+    @property
+    def name(self) -> str:
+        return self.source or self.path.name
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": str(self.path),
+            "source": self.source,
             "table": self.table,
             "format": self.format,
             "delimiter": self.delimiter,
@@ -60,6 +69,10 @@ class FileReport:
             "ignored_columns": list(self.ignored_columns),
             "null_columns": list(self.null_columns),
             "rejects_file": None if self.rejects_file is None else str(self.rejects_file),
+            "rows_skipped": sum(self.skipped.values()),
+            "skipped_reasons": dict(self.skipped),
+            "added_columns": list(self.added_columns),
+            "grouped_from": self.grouped_from,
         }
 
 
@@ -70,7 +83,12 @@ class ImportReport:
     mode: str
     files: list[FileReport] = field(default_factory=list)
     replaced: dict[str, int] = field(default_factory=dict)  # table -> rows removed (replace)
+    emptied: dict[str, int] = field(default_factory=dict)   # dependents emptied by a replace
+    removed_demo: dict[str, int] = field(default_factory=dict)  # demo rows deleted first
+    cleared: dict[str, int] = field(default_factory=dict)   # assistant rows built on old data
+    own_tables: list[Any] = field(default_factory=list)     # tables of the user's own made
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -97,7 +115,12 @@ class ImportReport:
             "mode": self.mode,
             "files": [f.to_dict() for f in self.files],
             "replaced": dict(self.replaced),
+            "emptied": dict(self.emptied),
+            "removed_demo": dict(self.removed_demo),
+            "cleared": dict(self.cleared),
+            "own_tables": [t.to_dict() for t in self.own_tables],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
@@ -106,25 +129,44 @@ class ImportReport:
 
     def to_text(self) -> str:
         n = len(self.files)
+        what = "load" if any(f.source for f in self.files) else "file"
         lines = [
-            f"Imported {n} file{'s' if n != 1 else ''} ({self.mode}): {self.rows_loaded:,} rows "
+            f"Imported {n} {what}{'s' if n != 1 else ''} ({self.mode}): {self.rows_loaded:,} rows "
             f"loaded, {self.rows_rejected:,} rejected, of {self.rows_read:,} read."
         ]
+        if self.removed_demo:
+            lines.append("  removed the demo data first: " + ", ".join(
+                f"{n:,} {t}" for t, n in self.removed_demo.items()))
         for table, removed in self.replaced.items():
             lines.append(f"  replaced {table}: removed the {removed:,} rows it had")
+        if self.emptied:
+            lines.append("  also emptied, as they refer to the replaced rows: " + ", ".join(
+                f"{t} ({n:,} rows)" for t, n in self.emptied.items()))
+        if self.cleared:
+            lines.append("  cleared what the assistant had built on the old data: " + ", ".join(
+                f"{n:,} {t}" for t, n in self.cleared.items()))
         for f in self.files:
+            grouped = (f" (made from {f.grouped_from:,} source rows)"
+                       if f.grouped_from is not None else "")
             lines.append(
-                f"  {f.path.name} -> {f.table}: {f.rows_loaded:,} loaded, "
-                f"{f.rows_rejected:,} rejected of {f.rows_read:,}"
+                f"  {f.name} -> {f.table}: {f.rows_loaded:,} loaded, "
+                f"{f.rows_rejected:,} rejected of {f.rows_read:,}{grouped}"
             )
+            for reason, count in f.skipped.items():
+                lines.append(f"      {count:,} skipped: {reason}")
             for reason, count in f.rejected_reasons.items():
                 lines.append(f"      {count:,} x {reason}")
+            if f.added_columns:
+                lines.append(f"      columns of your own: {', '.join(f.added_columns)}")
             if f.rejects_file is not None:
                 lines.append(f"      rejected rows written to {f.rejects_file}")
             if f.ignored_columns:
                 lines.append(f"      ignored columns: {', '.join(f.ignored_columns)}")
             if f.null_columns:
                 lines.append(f"      not in the file, left empty: {', '.join(f.null_columns)}")
+        for t in self.own_tables:
+            lines.append(f"  {t.to_text()}")
+        lines.extend(f"  note: {w}" for w in self.notes)
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 

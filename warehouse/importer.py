@@ -24,7 +24,7 @@ What the checks do, in order, per file:
      `verified`; other sets (`income_band` such as `50-100k`, `jurisdiction` GDPR/CCPA/OTHER) are
      only trimmed and checked case-sensitively. `currency` has no value set and is only trimmed;
    - `country` and `*_country` columns are upper-cased and must be two letters (ISO-2);
-   - `amount` must be positive (the sign is given by `direction`);
+   - `amount` must not be negative (the sign is given by `direction`; 0 is a free purchase);
    - NULL in a required or key column is a bad value.
 3. Keys: a key repeated within the file; in append mode a key already in the table (also from a
    file loaded earlier in the same import).
@@ -44,7 +44,8 @@ that the reader skips are not). For Parquet it is the 1-based data row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,10 +53,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from warehouse import schema
+from warehouse import origin, schema
 from warehouse.connection import Warehouse, describe_error
-from warehouse.contract import TABLES
-from warehouse.errors import AssistantError, ImportFileError
+from warehouse.contract import TABLES, Column, Table
+from warehouse.errors import AssistantError, DemoDataPresent, ImportFileError
 from warehouse.files import atomic_path
 from warehouse.import_checks import (
     WHITESPACE,
@@ -71,12 +72,16 @@ __all__ = [
     "FileReport",
     "ImportReport",
     "ImportSpec",
+    "Prepared",
     "import_files",
     "infer_table",
+    "load_prepared",
     "parse_mapping",
 ]
 
 Mode = Literal["append", "replace"]
+AfterImport = Callable[[duckdb.DuckDBPyConnection, ImportReport], None]
+PRE_KEY, PRE_REASON = "__pre_key", "__pre_reason"   # a bad value found before the checks
 
 _SRC = "__import_src"
 _STAGE = "__import_stage"
@@ -90,56 +95,158 @@ def import_files(
     mode: Mode = "append",
     max_rejects: int = 0,
     rejects_dir: Path | None = None,
+    remove_demo: bool = False,
+    after: AfterImport | None = None,
 ) -> ImportReport:
     """Load CSV/Parquet files into the contract tables in one transaction; all or nothing.
 
     `mode="append"` adds rows (a key already in the table is a bad row); `mode="replace"` first
-    empties every table a file is given for. `max_rejects` is how many bad rows each file may have
-    (skipped and written to a rejects CSV in `rejects_dir`, default next to the file); 0 means the
-    first bad row stops the import. Raises ImportFileError (naming file, column and row) and leaves
-    the warehouse unchanged on any problem.
+    empties every table a file is given for and every table that depends on one (replacing
+    customers empties accounts, transactions, app events, consents and campaign events too:
+    rows of replaced customers never stay behind). `max_rejects` is how many bad rows each file
+    may have (skipped and written to a rejects CSV in `rejects_dir`, default next to the file);
+    0 means the first bad row stops the import.
+
+    A warehouse holding generated demo data refuses the import (DemoDataPresent), unless
+    `remove_demo`, which deletes every demo row of every contract table first. `after(cur,
+    report)` runs inside the transaction once the rows are in (the caller clears what the
+    assistant derived from the old data there). Raises ImportFileError (naming file, column and
+    row) and leaves the warehouse unchanged on any problem.
     """
+    reader = duckdb.connect(":memory:")
+    try:
+        # Cheap checks first (format, header, columns) for every file, before any loading.
+        plans = [plan_file(reader, spec) for spec in files] if files else []
+        loads = [Prepared(plan, lambda plan=plan: read_rows(reader, plan)) for plan in plans]
+        return load_prepared(wh, loads, mode=mode, max_rejects=max_rejects,
+                             rejects_dir=rejects_dir, remove_demo=remove_demo, after=after)
+    finally:
+        reader.close()
+
+
+@dataclass
+class Prepared:
+    """One load into a contract table: its plan and how to get its rows (Arrow, columns c0..cN
+    plus the line number, see warehouse.import_read.read_rows). The mapping importer
+    (warehouse/mapping) builds these from its sources; `extra` are columns the table gains
+    (`add columns freely`), `skipped` rows the mapping skipped on purpose, by reason."""
+
+    plan: Plan
+    rows: Callable[[], pa.Table]
+    extra: tuple[Column, ...] = ()
+    skipped: dict[str, int] = field(default_factory=dict)
+    source: str | None = None   # how the report names the input (default: the file name)
+    grouped_from: int | None = None   # a grouped load: the source rows its rows summarise
+
+
+def load_prepared(
+    wh: Warehouse,
+    loads: Sequence[Prepared],
+    *,
+    mode: Mode = "append",
+    max_rejects: int = 0,
+    rejects_dir: Path | None = None,
+    remove_demo: bool = False,
+    after: AfterImport | None = None,
+    before: AfterImport | None = None,
+) -> ImportReport:
+    """Check and load prepared rows into the contract tables in ONE transaction (see
+    `import_files`); `before(cur, report)` runs first inside it (the mapping importer creates
+    its own tables there)."""
     if mode not in ("append", "replace"):
         raise AssistantError(f"import mode must be 'append' or 'replace', not {mode!r}")
     if max_rejects < 0:
         raise AssistantError(f"max_rejects must be 0 or more, not {max_rejects}")
-    if not files:
+    if not loads and before is None:
         raise AssistantError("no files to import")
     if wh.read_only:
         raise AssistantError(
             f"the warehouse {wh.path} is open read-only; open it for writing to import files"
         )
+    # parents first; stable: the given order within a table
+    loads = sorted(loads, key=lambda p: load_rank(p.plan.table.name))
+    report = ImportReport(mode=mode)
+    rejects: list[tuple[FileReport, pa.Table]] = []
+    targets = set(dict.fromkeys(p.plan.table.name for p in loads))
+    with wh.transaction() as cur:
+        # the tables, comments and views, inside the import's own transaction: a failed
+        # import leaves the warehouse file exactly as it was
+        schema.apply(cur)
+        if targets:
+            _guard_demo(wh, cur, report, remove_demo)
+        if before is not None:
+            before(cur, report)
+        if mode == "replace" and targets:
+            _replace(cur, report, targets)
+        for item in loads:
+            file_report, rejected = _load(wh, cur, item, max_rejects)
+            report.files.append(file_report)
+            if rejected is not None:
+                rejects.append((file_report, rejected))
+        if targets:
+            origin.record(cur, "own", last_import=sorted(targets))
+        if after is not None:
+            after(cur, report)
+        # Written last and inside the transaction: a failed write rolls the import back.
+        for file_report, rejected in rejects:
+            target = _rejects_path(file_report.path, rejects_dir)
+            _write_csv_atomic(rejected, target)
+            file_report.rejects_file = target
+    return report
 
-    reader = duckdb.connect(":memory:")
-    try:
-        # Cheap checks first (format, header, columns) for every file, before any loading.
-        plans = [plan_file(reader, spec) for spec in files]
-        plans.sort(key=lambda p: load_rank(p.table.name))  # stable: given order within a table
-        report = ImportReport(mode=mode)
-        rejects: list[tuple[FileReport, pa.Table]] = []
-        with wh.transaction() as cur:
-            # the tables, comments and views, inside the import's own transaction: a failed
-            # import leaves the warehouse file exactly as it was
-            schema.apply(cur)
-            if mode == "replace":
-                for name in dict.fromkeys(p.table.name for p in plans):
-                    report.replaced[name] = int(_scalar(cur, f"SELECT count(*) FROM {name}"))
-                    cur.execute(f"DELETE FROM {name}")
-            for plan in plans:
-                file_report, rejected = _load(wh, cur, reader, plan, max_rejects)
-                report.files.append(file_report)
-                if rejected is not None:
-                    rejects.append((file_report, rejected))
-            if mode == "replace":
-                report.warnings.extend(_orphan_warnings(cur, set(report.replaced)))
-            # Written last and inside the transaction: a failed write rolls the import back.
-            for file_report, rejected in rejects:
-                target = _rejects_path(file_report.path, rejects_dir)
-                _write_csv_atomic(rejected, target)
-                file_report.rejects_file = target
-        return report
-    finally:
-        reader.close()
+
+def _guard_demo(wh: Warehouse, cur: duckdb.DuckDBPyConnection, report: ImportReport,
+                remove_demo: bool) -> None:
+    """Never mix the user's rows with generated demo rows: refuse, or remove the demo first."""
+    demo = origin.demo_rows(cur, wh.path)
+    if not demo:
+        return
+    if not remove_demo:
+        held = ", ".join(f"{n:,} {t}" for t, n in demo.items())
+        raise DemoDataPresent(
+            f"the warehouse {wh.path} holds generated demo data ({held}); importing your files "
+            "into it would mix your customers with made-up ones. Start an empty warehouse with "
+            "`assistant init --empty --path data/mine.duckdb` and import there, or pass "
+            "--remove-demo to delete every demo row (and the segments, scores and models built "
+            "on them) first")
+    for name in reversed([t.name for t in TABLES]):   # children before parents
+        if demo.get(name):
+            cur.execute(f"DELETE FROM {name}")
+    report.removed_demo = demo
+
+
+def _replace(cur: duckdb.DuckDBPyConnection, report: ImportReport, targets: set[str]) -> None:
+    """Empty the target tables and every table that depends on one (children first)."""
+    order = [t.name for t in TABLES]
+    dependents = origin.descendants(targets)
+    for name in sorted(targets | set(dependents), key=order.index, reverse=True):
+        n = int(_scalar(cur, f"SELECT count(*) FROM {name}"))
+        if name in targets:
+            report.replaced[name] = n
+        elif n:
+            report.emptied[name] = n
+        cur.execute(f"DELETE FROM {name}")
+    report.replaced = {t: report.replaced[t] for t in order if t in report.replaced}
+    report.emptied = {t: report.emptied[t] for t in order if t in report.emptied}
+
+
+def _add_columns(cur: duckdb.DuckDBPyConnection, table: Table, extra: Sequence[Column]) -> None:
+    """Columns of the user's own on a contract table (the contract allows adding columns)."""
+    have = {name: dtype for name, dtype in cur.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND "
+        "table_name = ?", [table.name]).fetchall()}
+    for col in extra:
+        if col.name in table.column_names:
+            continue
+        if col.name in have:
+            if have[col.name].upper() != col.type.upper():
+                raise AssistantError(
+                    f"table {table.name} already has a column {col.name} of type "
+                    f"{have[col.name]}; the mapping gives it type {col.type}: use the same "
+                    "type, or another name")
+        else:
+            cur.execute(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {col.type}')
+        cur.execute(f'COMMENT ON COLUMN {table.name}."{col.name}" IS {sql_literal(col.comment)}')
 
 
 def _scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
@@ -154,15 +261,26 @@ def _existing_tables(cur: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows.fetchall()}
 
 
-def _load(wh: Warehouse, cur: duckdb.DuckDBPyConnection, reader: duckdb.DuckDBPyConnection,
-          plan: Plan, max_rejects: int) -> tuple[FileReport, pa.Table | None]:
+def _load(wh: Warehouse, cur: duckdb.DuckDBPyConnection, item: Prepared,
+          max_rejects: int) -> tuple[FileReport, pa.Table | None]:
+    plan = item.plan
     table = plan.table
     report = FileReport(path=plan.spec.path, table=table.name, format=plan.fmt,
                         delimiter=plan.delimiter, ignored_columns=list(plan.ignored),
-                        null_columns=list(plan.null_columns))
-    data = read_rows(reader, plan)
-    report.rows_read = data.num_rows
+                        null_columns=list(plan.null_columns), source=item.source,
+                        skipped=dict(item.skipped),
+                        added_columns=[c.name for c in item.extra])
+    if item.extra:
+        _add_columns(cur, table, item.extra)
+        plan = replace(plan, table=replace(table, columns=table.columns + tuple(
+            c for c in item.extra if c.name not in table.column_names)))
+    data = item.rows()
+    report.grouped_from = item.grouped_from
+    report.rows_read = data.num_rows + (sum(item.skipped.values())
+                                        if item.grouped_from is None else 0)
     cur.complete()  # finish any half-read result, or register() refuses to run (DuckDB 2.0)
+    if not data.num_rows:
+        return report, None
     wh.register(_SRC, data)
     try:
         return _check_and_insert(cur, plan, report, max_rejects)
@@ -191,20 +309,26 @@ def _check_and_insert(cur: duckdb.DuckDBPyConnection, plan: Plan, report: FileRe
 
     # 1. Values: one pass computing trimmed text, converted value and the first failing check.
     checks = column_checks(table, cols)
-    column_of = {c.key: c.column for c in checks}
+    column_of = {c.key: c.column for c in checks} | dict(plan.pre_columns)
     text_sql = ", ".join(
         f"NULLIF(trim(CAST(c{plan.assign[n]} AS VARCHAR), {WHITESPACE}), '') AS t_{n}"
         for n in names)
     conv_sql = ", ".join(f"{convert_sql(c, f't_{c.name}')[0]} AS x_{c.name}" for c in cols)
     key_case = " ".join(f"WHEN {c.cond} THEN {sql_literal(c.key)}" for c in checks)
     detail_case = " ".join(f"WHEN {c.cond} THEN {c.detail}" for c in checks)
+    pre = ""
+    if plan.pre_checked:   # the mapping found bad values in its sources (formats, types)
+        key_case = f"WHEN {PRE_KEY} IS NOT NULL THEN {PRE_KEY} {key_case}"
+        detail_case = f"WHEN {PRE_KEY} IS NOT NULL THEN {PRE_REASON} {detail_case}"
+        pre = f", {PRE_KEY}, {PRE_REASON}"
+    cases = bool(checks) or plan.pre_checked
     cur.execute(f"""
         CREATE OR REPLACE TEMP TABLE {_STAGE} AS
-        WITH t AS (SELECT {LINE}, {text_sql} FROM {_SRC}),
+        WITH t AS (SELECT {LINE}, {text_sql}{pre} FROM {_SRC}),
         x AS (SELECT *, {conv_sql} FROM t)
         SELECT {LINE}, {', '.join(f'x_{n} AS {n}' for n in names)},
-               {f'CASE {key_case} END' if checks else 'NULL'}::VARCHAR AS __reason_key,
-               {f'CASE {detail_case} END' if checks else 'NULL'}::VARCHAR AS __reason
+               {f'CASE {key_case} END' if cases else 'NULL'}::VARCHAR AS __reason_key,
+               {f'CASE {detail_case} END' if cases else 'NULL'}::VARCHAR AS __reason
         FROM x""")
 
     hints: dict[str, str] = {}  # reason -> advice appended to the error message
@@ -285,7 +409,8 @@ def _check_and_insert(cur: duckdb.DuckDBPyConnection, plan: Plan, report: FileRe
     ).fetchall()
     report.rejected_reasons = {k: int(n) for k, n in counts}
     report.rows_rejected = sum(report.rejected_reasons.values())
-    report.rows_loaded = report.rows_read - report.rows_rejected
+    report.rows_loaded = report.rows_read - report.rows_rejected - (
+        sum(report.skipped.values()) if report.grouped_from is None else 0)
     if not report.rows_rejected:
         return report, None
     originals = ", ".join(f"src.c{i}" for i in range(len(plan.columns)))
@@ -305,23 +430,6 @@ def _check_and_insert(cur: duckdb.DuckDBPyConnection, plan: Plan, report: FileRe
 
 
 # -- after loading ---------------------------------------------------------------------------------
-def _orphan_warnings(cur: duckdb.DuckDBPyConnection, replaced: set[str]) -> list[str]:
-    """Rows of other tables left pointing at rows a replace removed."""
-    warnings = []
-    for t in TABLES:
-        for fk, parent in t.parents.items():
-            if parent not in replaced:
-                continue
-            n = _scalar(cur, f"SELECT count(*) FROM {t.name} c WHERE c.{fk} IS NOT NULL AND "
-                             f"NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{fk} = c.{fk})")
-            if n:
-                warnings.append(
-                    f"{n:,} rows of {t.name} refer to a {fk} that is no longer in {parent}; "
-                    f"import {t.name} again (with --mode replace) so they match"
-                )
-    return warnings
-
-
 def _rejects_path(path: Path, rejects_dir: Path | None) -> Path:
     stem = path.name.split(".", 1)[0]
     folder = Path(rejects_dir) if rejects_dir is not None else path.parent

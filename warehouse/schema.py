@@ -17,6 +17,21 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Where the reference date comes from: the latest transaction, or, in a warehouse without
+# transactions (a customer table with accounts, a campaign export), the latest dated event of
+# any other table (source words, table, column). Never the wall clock.
+DATED: tuple[tuple[str, str, str], ...] = (
+    ("transactions", "transactions", "ts"),
+    ("app events", "app_events", "ts"),
+    ("campaign events", "campaign_events", "ts"),
+    ("campaigns sent", "campaigns", "sent_at"),
+    ("accounts opened", "accounts", "opened_at"),
+    ("accounts closed", "accounts", "closed_at"),
+    ("consent changes", "consents", "updated_at"),
+    ("signups", "customers", "signup_date"),
+)
+
+
 def _views() -> tuple[tuple[str, str, str, dict[str, str]], ...]:
     """The views that apply the business definitions once, rendered from the semantic model:
     the activity window, the spend rule and the words of every definition come from there, so
@@ -29,24 +44,47 @@ def _views() -> tuple[tuple[str, str, str, dict[str, str]], ...]:
     def meaning(term: str) -> str:
         return defs[term].split(" = ", 1)[1].rstrip(".") + "."
 
+    dated = "\n    UNION ALL ".join(
+        f"SELECT '{what}' AS reference_source, {int(what == 'transactions')} AS preferred, "
+        f"max(CAST({column} AS TIMESTAMP)) AS latest, min(CAST({column} AS TIMESTAMP)) AS "
+        f"earliest FROM {table}"
+        for what, table, column in DATED)
     return (
         (
             "reference_period",
             f"""
-SELECT max(ts) AS reference_ts,
-       CAST(max(ts) AS DATE) AS reference_date,
-       max(ts) - INTERVAL {days} DAY AS active_window_start,
-       min(ts) AS data_start
-FROM transactions""",
-            f"One row: the reference date (latest transaction) and the start of the {days}-day "
-            "activity window. Relative periods such as 'last month' are computed from "
-            "reference_date, never from today's date.",
+WITH dated AS (
+    {dated}
+),
+chosen AS (
+    SELECT reference_source, latest, earliest,
+           row_number() OVER (ORDER BY preferred DESC, latest DESC) AS n
+    FROM dated
+    WHERE latest IS NOT NULL
+)
+SELECT c.latest AS reference_ts,
+       CAST(c.latest AS DATE) AS reference_date,
+       c.latest - INTERVAL {days} DAY AS active_window_start,
+       CASE WHEN c.reference_source = 'transactions' THEN c.earliest
+            ELSE (SELECT min(earliest) FROM dated WHERE preferred = 0) END AS data_start,
+       c.reference_source
+FROM (SELECT 1 AS one) o
+LEFT JOIN chosen c ON c.n = 1""",
+            f"One row: the reference date (the latest transaction; in a warehouse without "
+            f"transactions, the latest dated event of any other table, named in "
+            f"reference_source) and the start of the {days}-day activity window. Relative "
+            "periods such as 'last month' are computed from reference_date, never from today's "
+            "date.",
             {
-                "reference_ts": "Latest transaction timestamp in the data.",
-                "reference_date": "Date of the latest transaction: 'today' for all analyses.",
+                "reference_ts": "Latest transaction timestamp in the data (without "
+                "transactions: the latest date of the table in reference_source).",
+                "reference_date": "Date of reference_ts: 'today' for all analyses.",
                 "active_window_start": f"reference_ts minus {days} days; transactions after it "
                 "make a customer active.",
-                "data_start": "Earliest transaction timestamp in the data.",
+                "data_start": "Earliest transaction timestamp in the data (without "
+                "transactions: the earliest date of any dated table).",
+                "reference_source": "Where the reference date comes from: transactions, or, "
+                "when there are none, " + ", ".join(w for w, _, _ in DATED[1:]) + ".",
             },
         ),
         (
@@ -184,6 +222,16 @@ def render() -> str:
 
 
 VIEW_NAMES = tuple(v[0] for v in VIEWS)
+
+
+def reference_note(period: dict) -> str:
+    """A sentence saying where the reference date comes from when it is not the latest
+    transaction (a warehouse without transactions), else ''."""
+    source = period.get("reference_source")
+    if not source or source == "transactions" or period.get("reference_date") is None:
+        return ""
+    return (f"There are no transactions, so the reference date {period['reference_date']:%Y-%m-%d}"
+            f" is the latest date of the {source}.")
 
 
 def apply(con) -> None:

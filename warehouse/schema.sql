@@ -79,7 +79,7 @@ COMMENT ON COLUMN transactions.transaction_id IS 'Transaction key, unique.';
 COMMENT ON COLUMN transactions.account_id IS 'Account booked on, references accounts.account_id.';
 COMMENT ON COLUMN transactions.customer_id IS 'Customer, references customers.customer_id.';
 COMMENT ON COLUMN transactions.ts IS 'Booking timestamp (local time of the customer).';
-COMMENT ON COLUMN transactions.amount IS 'Amount in the account currency, always positive; the sign is given by direction.';
+COMMENT ON COLUMN transactions.amount IS 'Amount in the account currency, never negative (0 for a free or fully discounted purchase); the sign is given by direction.';
 COMMENT ON COLUMN transactions.direction IS 'debit (money out) or credit (money in).';
 COMMENT ON COLUMN transactions.category IS 'Spending category: groceries, dining, travel, shopping, entertainment, utilities, rent, salary, transfer, investment, crypto, fees, cash. salary covers wages, pensions and gig payouts; refunds are credits in the original category.';
 COMMENT ON COLUMN transactions.merchant IS 'Merchant or counterparty name; NULL for some transfers.';
@@ -142,16 +142,36 @@ COMMENT ON COLUMN campaign_events.customer_id IS 'Customer, references customers
 COMMENT ON COLUMN campaign_events.event IS 'What happened: sent, delivered, opened, clicked, converted, unsubscribed.';
 COMMENT ON COLUMN campaign_events.ts IS 'When it happened.';
 CREATE OR REPLACE VIEW reference_period AS
-SELECT max(ts) AS reference_ts,
-       CAST(max(ts) AS DATE) AS reference_date,
-       max(ts) - INTERVAL 90 DAY AS active_window_start,
-       min(ts) AS data_start
-FROM transactions;
-COMMENT ON VIEW reference_period IS 'One row: the reference date (latest transaction) and the start of the 90-day activity window. Relative periods such as ''last month'' are computed from reference_date, never from today''s date.';
-COMMENT ON COLUMN reference_period.reference_ts IS 'Latest transaction timestamp in the data.';
-COMMENT ON COLUMN reference_period.reference_date IS 'Date of the latest transaction: ''today'' for all analyses.';
+WITH dated AS (
+    SELECT 'transactions' AS reference_source, 1 AS preferred, max(CAST(ts AS TIMESTAMP)) AS latest, min(CAST(ts AS TIMESTAMP)) AS earliest FROM transactions
+    UNION ALL SELECT 'app events' AS reference_source, 0 AS preferred, max(CAST(ts AS TIMESTAMP)) AS latest, min(CAST(ts AS TIMESTAMP)) AS earliest FROM app_events
+    UNION ALL SELECT 'campaign events' AS reference_source, 0 AS preferred, max(CAST(ts AS TIMESTAMP)) AS latest, min(CAST(ts AS TIMESTAMP)) AS earliest FROM campaign_events
+    UNION ALL SELECT 'campaigns sent' AS reference_source, 0 AS preferred, max(CAST(sent_at AS TIMESTAMP)) AS latest, min(CAST(sent_at AS TIMESTAMP)) AS earliest FROM campaigns
+    UNION ALL SELECT 'accounts opened' AS reference_source, 0 AS preferred, max(CAST(opened_at AS TIMESTAMP)) AS latest, min(CAST(opened_at AS TIMESTAMP)) AS earliest FROM accounts
+    UNION ALL SELECT 'accounts closed' AS reference_source, 0 AS preferred, max(CAST(closed_at AS TIMESTAMP)) AS latest, min(CAST(closed_at AS TIMESTAMP)) AS earliest FROM accounts
+    UNION ALL SELECT 'consent changes' AS reference_source, 0 AS preferred, max(CAST(updated_at AS TIMESTAMP)) AS latest, min(CAST(updated_at AS TIMESTAMP)) AS earliest FROM consents
+    UNION ALL SELECT 'signups' AS reference_source, 0 AS preferred, max(CAST(signup_date AS TIMESTAMP)) AS latest, min(CAST(signup_date AS TIMESTAMP)) AS earliest FROM customers
+),
+chosen AS (
+    SELECT reference_source, latest, earliest,
+           row_number() OVER (ORDER BY preferred DESC, latest DESC) AS n
+    FROM dated
+    WHERE latest IS NOT NULL
+)
+SELECT c.latest AS reference_ts,
+       CAST(c.latest AS DATE) AS reference_date,
+       c.latest - INTERVAL 90 DAY AS active_window_start,
+       CASE WHEN c.reference_source = 'transactions' THEN c.earliest
+            ELSE (SELECT min(earliest) FROM dated WHERE preferred = 0) END AS data_start,
+       c.reference_source
+FROM (SELECT 1 AS one) o
+LEFT JOIN chosen c ON c.n = 1;
+COMMENT ON VIEW reference_period IS 'One row: the reference date (the latest transaction; in a warehouse without transactions, the latest dated event of any other table, named in reference_source) and the start of the 90-day activity window. Relative periods such as ''last month'' are computed from reference_date, never from today''s date.';
+COMMENT ON COLUMN reference_period.reference_ts IS 'Latest transaction timestamp in the data (without transactions: the latest date of the table in reference_source).';
+COMMENT ON COLUMN reference_period.reference_date IS 'Date of reference_ts: ''today'' for all analyses.';
 COMMENT ON COLUMN reference_period.active_window_start IS 'reference_ts minus 90 days; transactions after it make a customer active.';
-COMMENT ON COLUMN reference_period.data_start IS 'Earliest transaction timestamp in the data.';
+COMMENT ON COLUMN reference_period.data_start IS 'Earliest transaction timestamp in the data (without transactions: the earliest date of any dated table).';
+COMMENT ON COLUMN reference_period.reference_source IS 'Where the reference date comes from: transactions, or, when there are none, app events, campaign events, campaigns sent, accounts opened, accounts closed, consent changes, signups.';
 CREATE OR REPLACE VIEW customer_status AS
 WITH ref AS (SELECT * FROM reference_period),
 tx AS (

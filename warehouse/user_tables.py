@@ -40,6 +40,11 @@ class UserTableReport:
     replaced: bool = False
     personal: dict[str, str] = field(default_factory=dict)  # column -> what personal data
 
+    def to_dict(self) -> dict:
+        return {"table": self.table, "file": str(self.file), "rows": self.rows,
+                "columns": dict(self.columns), "replaced": self.replaced,
+                "personal": dict(self.personal)}
+
     def to_text(self) -> str:
         cols = ", ".join(f"{c} {t}" for c, t in self.columns.items())
         verb = "Replaced" if self.replaced else "Created"
@@ -168,3 +173,55 @@ def _mark_personal(cur, table: str, data) -> dict[str, str]:
         quoted = column.replace('"', '""')
         cur.execute(f'COMMENT ON COLUMN "{table}"."{quoted}" IS \'{text}\'')
     return found
+
+
+def create_from_rows(cur, name: str, data, *, mode: str, source: str,
+                     description: str = "", personal: tuple[str, ...] = ()) -> UserTableReport:
+    """Make (or, with mode replace, re-make; with append, extend) the user table `name` from
+    Arrow rows, inside the caller's transaction (a mapping import's `[[load]] own_table`)."""
+    name = check_name(name)
+    if data.num_rows == 0:
+        raise InvalidArgument(f"the rows for table {name} are all skipped; nothing to load")
+    when = f"{datetime.now():%Y-%m-%d %H:%M}"
+    comment = (f"{COMMENT_PREFIX} {source} on {when}; "
+               f"{description or 'one row per customer (or account)'}.").replace("'", "''")
+    existing = _existing(cur, name)
+    replaced = appended = False
+    cur.register(_STAGE, data)
+    try:
+        if existing is not None:
+            stored, old_comment = existing
+            if not (old_comment or "").startswith(COMMENT_PREFIX):
+                raise InvalidArgument(f"table {stored} exists and was not imported by you; pick "
+                                      "another name")
+            if mode == "append":
+                try:
+                    cur.execute(f'INSERT INTO "{stored}" BY NAME SELECT * FROM {_STAGE}')
+                except duckdb.Error as exc:
+                    raise InvalidArgument(f"the rows do not fit table {stored} as it is "
+                                          f"({describe_error(exc)}); use --mode replace to "
+                                          "make it again") from None
+                appended = True
+                name = stored
+            else:
+                cur.execute(f'DROP TABLE "{stored}"')
+                replaced = True
+        if not appended:
+            cur.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {_STAGE}')
+    finally:
+        cur.unregister(_STAGE)
+    cur.execute(f"COMMENT ON TABLE \"{name}\" IS '{comment}'")
+    found = _mark_personal(cur, name, data)
+    for col in personal:
+        if col not in found:
+            found[col] = "marked in the mapping"
+            text = (f"{privacy.PERSONAL_MARK} (marked in the mapping); hidden from the language "
+                    "model")
+            quoted = col.replace('"', '""')
+            cur.execute(f'COMMENT ON COLUMN "{name}"."{quoted}" IS \'{text}\'')
+    columns = {c: t for c, t in cur.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' "
+        "AND table_name = ? ORDER BY column_index", [name]).fetchall()}
+    rows = cur.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+    return UserTableReport(table=name, file=Path(source), rows=int(rows), columns=columns,
+                           replaced=replaced, personal=found)

@@ -63,11 +63,13 @@ def warehouse_markdown(wh) -> str:
     period = wh.reference_period()
     lines = []
     if period["data_start"] is not None:
+        from warehouse.schema import reference_note
+
         lines.append(f"Data from **{period['data_start']:%d %b %Y}** to "
                      f"**{period['reference_date']:%d %b %Y}** (the reference date: 'last 90 "
-                     "days' and ages count back from it).")
+                     f"days' and ages count back from it). {reference_note(period)}".rstrip())
     else:
-        lines.append("No transactions yet.")
+        lines.append("No dated data yet.")
     lines += ["", "| table | rows |", "|---|---:|"]
     lines += [f"| {name} | {n:,} |" for name, n in counts.items()]
     return "\n".join(lines)

@@ -182,8 +182,8 @@ def _value(p: Prop, value: Any) -> Any:
             amount = Decimal(str(value))
         except InvalidOperation:
             raise ValueError(f"{p.name} must be a number, not {str(value)[:30]!r}") from None
-        if not amount.is_finite() or amount <= 0:
-            raise ValueError(f"{p.name} must be a positive amount (the sign is the direction)")
+        if not amount.is_finite() or amount < 0:   # 0: a free purchase (the contract's rule)
+            raise ValueError(f"{p.name} must not be negative (the sign is the direction)")
         if amount >= Decimal("1e16"):
             raise ValueError(f"{p.name} is too large")
         return amount.quantize(Decimal("0.01"))

@@ -1,0 +1,330 @@
+"""Look-alikes of five public datasets, written as the files their users download.
+
+Nothing is downloaded: each function draws data with the same columns, delimiters, quoting,
+encodings, date formats and quirks as the public file, with realistic sizes and distributions,
+and writes it to a folder. The mapping files in tests/fixtures/mappings/ import them; the tests
+and bench/own_data.py take them through every analytic tool.
+
+- `cc_general`: Kaggle's CC GENERAL (CUST_ID C10001..., 17 numeric columns, MINIMUM_PAYMENTS and
+  one CREDIT_LIMIT empty), comma-separated;
+- `churn_modelling`: Churn_Modelling.csv (RowNumber, CustomerId, Surname, ..., Exited);
+- `bank_marketing`: UCI bank-full.csv: semicolon-separated, every text quoted, y yes/no, the
+  call `duration` (known only after the call, so it leaks the outcome), pdays -1, "unknown";
+- `online_retail`: UCI Online Retail as the CSV most people have (ISO-8859-1): InvoiceNo,
+  StockCode, Description, Quantity, InvoiceDate (M/D/YYYY H:MM), UnitPrice, CustomerID,
+  Country; cancellations ('C' + invoice, negative quantity), adjustments without a customer,
+  free items (price 0), a quarter of the rows without CustomerID, two years so that many
+  customers lapsed and many bought once;
+- `berka`: the PKDD'99 Czech bank export: account, client, disp, trans, loan, card, district
+  (.asc, semicolon-separated, texts quoted, dates YYMMDD, card.issued 'YYMMDD 00:00:00',
+  birth_number YYMMDD with women's month + 50, Czech codes PRIJEM/VYDAJ, k_symbol blanks).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tests.lookalikes import bank_churn, credit_cards
+
+DATASETS = ("cc_general", "churn_modelling", "bank_marketing", "online_retail", "berka")
+
+
+def cc_general(folder: Path, n: int = 8950, seed: int = 1) -> Path:
+    frame, _ = credit_cards(n, seed)
+    path = folder / "CC GENERAL.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def churn_modelling(folder: Path, n: int = 10000, seed: int = 2) -> Path:
+    path = folder / "Churn_Modelling.csv"
+    bank_churn(n, seed).to_csv(path, index=False)
+    return path
+
+
+# -- bank marketing --------------------------------------------------------------------------------
+JOBS = ("admin.", "blue-collar", "technician", "services", "management", "retired",
+        "self-employed", "entrepreneur", "unemployed", "housemaid", "student", "unknown")
+_JOB_P = (0.114, 0.215, 0.168, 0.092, 0.209, 0.05, 0.035, 0.033, 0.029, 0.027, 0.021, 0.007)
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_P = (0.031, 0.059, 0.011, 0.065, 0.304, 0.118, 0.153, 0.138, 0.013, 0.016, 0.088, 0.004)
+_MONTH_EFFECT = (-0.3, 0.0, 1.6, 0.3, -0.6, -0.2, -0.3, -0.1, 1.5, 1.4, -0.2, 1.3)
+
+
+def bank_marketing_frame(n: int = 45211, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    job = rng.choice(JOBS, n, p=np.array(_JOB_P) / sum(_JOB_P))
+    age = np.where(job == "retired", rng.normal(62, 7, n),
+                   np.where(job == "student", rng.normal(25, 4, n), rng.normal(40, 9, n)))
+    age = np.clip(age, 18, 95).round().astype(int)
+    marital = rng.choice(["married", "single", "divorced"], n, p=[0.6, 0.28, 0.12])
+    education = rng.choice(["secondary", "tertiary", "primary", "unknown"], n,
+                           p=[0.51, 0.29, 0.15, 0.05])
+    default = rng.choice(["no", "yes"], n, p=[0.982, 0.018])
+    balance = np.round(rng.lognormal(6.5, 1.5, n) - 300).astype(int)
+    housing = rng.choice(["yes", "no"], n, p=[0.56, 0.44])
+    loan = rng.choice(["no", "yes"], n, p=[0.84, 0.16])
+    contact = rng.choice(["cellular", "unknown", "telephone"], n, p=[0.65, 0.29, 0.06])
+    day = rng.integers(1, 32, n)
+    month_i = rng.choice(12, n, p=np.array(_MONTH_P) / sum(_MONTH_P))
+    campaign = np.clip(rng.geometric(0.38, n), 1, 63)
+    contacted = rng.random(n) < 0.18
+    pdays = np.where(contacted, rng.integers(1, 871, n), -1)
+    previous = np.where(contacted, np.clip(rng.geometric(0.35, n), 1, 275), 0)
+    poutcome = np.where(contacted, rng.choice(["failure", "other", "success"], n,
+                                              p=[0.6, 0.23, 0.17]), "unknown")
+    # the outcome: a propensity the call's length then reveals
+    base = (-2.6 + 0.9 * (contact == "cellular") - 0.8 * (contact == "unknown")
+            + np.array(_MONTH_EFFECT)[month_i] - 0.6 * (housing == "yes") - 0.4 * (loan == "yes")
+            + 2.2 * (poutcome == "success") + 0.5 * (job == "student") + 0.5 * (job == "retired")
+            + 0.25 * (education == "tertiary") - 0.12 * (campaign - 1)
+            + 0.00004 * np.clip(balance, -2000, 20000) + 0.02 * np.abs(age - 40) * (age > 60))
+    y = rng.random(n) < 1 / (1 + np.exp(-base))
+    # calls that end in a yes last long: duration is known only once the call is over
+    duration = np.where(y, rng.lognormal(6.2, 0.55, n), rng.lognormal(5.1, 0.7, n))
+    duration = np.clip(duration, 0, 4918).round().astype(int)
+    return pd.DataFrame({
+        "age": age, "job": job, "marital": marital, "education": education,
+        "default": default, "balance": balance, "housing": housing, "loan": loan,
+        "contact": contact, "day": day, "month": np.array(MONTHS)[month_i],
+        "duration": duration, "campaign": campaign, "pdays": pdays, "previous": previous,
+        "poutcome": poutcome, "y": np.where(y, "yes", "no"),
+    })
+
+
+def bank_marketing(folder: Path, n: int = 45211, seed: int = 3) -> Path:
+    path = folder / "bank-full.csv"
+    frame = bank_marketing_frame(n, seed)
+    # the UCI file quotes every text (and every header name), numbers are bare
+    frame.to_csv(path, sep=";", index=False, quoting=csv.QUOTE_NONNUMERIC)
+    return path
+
+
+# -- online retail ---------------------------------------------------------------------------------
+COUNTRIES = ("United Kingdom", "Germany", "France", "EIRE", "Spain", "Netherlands", "Belgium",
+             "Switzerland", "Portugal", "Australia", "Norway", "Italy", "Channel Islands")
+_COUNTRY_P = (0.905, 0.022, 0.02, 0.008, 0.007, 0.007, 0.006, 0.006, 0.004, 0.004, 0.004,
+              0.004, 0.003)
+PRODUCTS = ("WHITE HANGING HEART T-LIGHT HOLDER", "REGENCY CAKESTAND 3 TIER", "JUMBO BAG RED "
+            "RETROSPOT", "PARTY BUNTING", "LUNCH BAG RED RETROSPOT", "ASSORTED COLOUR BIRD "
+            "ORNAMENT", "SET OF 3 CAKE TINS PANTRY DESIGN", "PACK OF 72 RETROSPOT CAKE CASES",
+            "NATURAL SLATE HEART CHALKBOARD", "CAFÉ MUG CRÈME", "HEART OF WICKER SMALL",
+            "PAPER CHAIN KIT 50'S CHRISTMAS", "SPOTTY BUNTING", "GIN + TONIC DIET METAL SIGN")
+
+
+def online_retail_frame(customers: int = 5900, seed: int = 4,
+                        start: str = "2009-12-01", end: str = "2011-12-09") -> pd.DataFrame:
+    """Invoice lines over two years; customers' purchase rates are heterogeneous (some buy once,
+    many stop), as in a real shop's log."""
+    rng = np.random.default_rng(seed)
+    t0, t1 = np.datetime64(start), np.datetime64(end)
+    days = int((t1 - t0) / np.timedelta64(1, "D"))
+    ids = 12346 + rng.choice(6000, customers, replace=False)
+    country = rng.choice(COUNTRIES, customers, p=np.array(_COUNTRY_P) / sum(_COUNTRY_P))
+    first = rng.integers(0, days, customers) ** 1 * (rng.random(customers) < 0.55) + \
+        rng.integers(0, days // 3, customers) * (rng.random(customers) >= 0.55)
+    first = np.minimum(first, days - 1)
+    rate = rng.gamma(0.55, 1 / 40, customers)          # purchases per day while alive
+    life = rng.exponential(260, customers)             # days until they stop buying
+    one_off = rng.random(customers) < 0.3
+    spend_scale = rng.lognormal(np.log(14), 0.7, customers)
+    rows = []
+    invoice = 489434
+    for i in range(customers):
+        horizon = min(days - first[i], life[i])
+        n_extra = 0 if one_off[i] else rng.poisson(rate[i] * horizon)
+        when = np.sort(np.concatenate([[first[i]], first[i] + rng.uniform(0, horizon, n_extra)]))
+        for d in when:
+            invoice += 1
+            lines = 1 + rng.poisson(9)
+            ts = t0 + np.timedelta64(int(d * 86400) // 60 * 60, "s")
+            ts = ts.astype("datetime64[D]") + np.timedelta64(int(rng.integers(7 * 60, 20 * 60)),
+                                                              "m")
+            for _ in range(lines):
+                p = rng.integers(len(PRODUCTS))
+                qty = int(max(1, rng.lognormal(np.log(6), 0.9)))
+                price = round(float(np.clip(rng.lognormal(np.log(2.5), 0.7), 0.1, 300))
+                              * spend_scale[i] / 14, 2)
+                if rng.random() < 0.004:
+                    price = 0.0                          # free items
+                rows.append((str(invoice), f"{84000 + p * 7}{'ABCDE'[p % 5]}", PRODUCTS[p], qty,
+                             ts, price, ids[i], country[i]))
+            if rng.random() < 0.06:                      # a cancellation of one line
+                invoice += 1
+                qty = int(max(1, rng.lognormal(np.log(3), 0.7)))
+                rows.append((f"C{invoice}", f"{84000 + 7}B", PRODUCTS[1], -qty,
+                             ts + np.timedelta64(int(rng.integers(60, 20000)), "m"),
+                             round(float(rng.lognormal(np.log(3), 0.6)), 2), ids[i],
+                             country[i]))
+    frame = pd.DataFrame(rows, columns=["InvoiceNo", "StockCode", "Description", "Quantity",
+                                        "InvoiceDate", "UnitPrice", "CustomerID", "Country"])
+    # guest checkouts (no CustomerID) and stock adjustments
+    n = len(frame)
+    guests = frame.sample(int(n * 0.33), random_state=seed, replace=True).copy()
+    guests["CustomerID"] = pd.NA
+    guests["InvoiceNo"] = [str(600000 + k) for k in range(len(guests))]
+    adjust = guests.head(max(1, n // 400)).copy()
+    adjust["Quantity"] = -adjust["Quantity"].abs()
+    adjust["UnitPrice"] = 0.0
+    adjust["Description"] = "?"
+    frame = pd.concat([frame, guests, adjust], ignore_index=True)
+    frame = frame[(frame["InvoiceDate"] < t1 + np.timedelta64(1, "D"))]
+    frame = frame.sort_values(["InvoiceDate", "InvoiceNo"], kind="stable").reset_index(drop=True)
+    frame["CustomerID"] = frame["CustomerID"].astype("Int64")
+    return frame
+
+
+def online_retail(folder: Path, customers: int = 5900, seed: int = 4) -> Path:
+    frame = online_retail_frame(customers, seed)
+    stamp = pd.to_datetime(frame["InvoiceDate"])
+    frame["InvoiceDate"] = (stamp.dt.month.astype(str) + "/" + stamp.dt.day.astype(str) + "/"
+                            + stamp.dt.year.astype(str) + " " + stamp.dt.hour.astype(str) + ":"
+                            + stamp.dt.minute.astype(str).str.zfill(2))
+    path = folder / "Online Retail.csv"
+    frame.to_csv(path, index=False, encoding="latin-1")
+    return path
+
+
+# -- Berka (PKDD'99) -------------------------------------------------------------------------------
+REGIONS = ("Prague", "central Bohemia", "south Bohemia", "west Bohemia", "north Bohemia",
+           "east Bohemia", "south Moravia", "north Moravia")
+_FREQ = ("POPLATEK MESICNE", "POPLATEK TYDNE", "POPLATEK PO OBRATU")
+
+
+def _yymmdd(days: np.ndarray) -> np.ndarray:
+    d = pd.to_datetime("1993-01-01") + pd.to_timedelta(days, unit="D")
+    return ((d.year % 100) * 10000 + d.month * 100 + d.day).to_numpy()
+
+
+def berka(folder: Path, accounts: int = 4500, seed: int = 5, months: int = 71) -> dict[str, Path]:
+    """The seven tables of the export (order.asc left out: the tools do not read it)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    span = months * 30
+    district = pd.DataFrame({
+        "A1": np.arange(1, 78),
+        "A2": [f"District {i}" if i > 1 else "Hl.m. Praha" for i in range(1, 78)],
+        "A3": [REGIONS[0]] + [REGIONS[1 + (i % 7)] for i in range(1, 77)],
+        "A4": rng.integers(40000, 1200000, 77),
+        "A11": rng.integers(8100, 12600, 77),
+        "A12": np.round(rng.uniform(0.2, 7.3, 77), 1).astype(str),
+        "A16": rng.integers(800, 99000, 77),
+    })
+    district.loc[rng.integers(0, 77), "A12"] = "?"        # the known missing value
+    acc_district = rng.integers(1, 78, accounts)
+    opened = np.sort(rng.integers(0, span - 300, accounts))
+    account = pd.DataFrame({"account_id": np.sort(rng.choice(np.arange(1, 12000), accounts,
+                                                             replace=False)),
+                            "district_id": acc_district,
+                            "frequency": rng.choice(_FREQ, accounts, p=[0.92, 0.06, 0.02]),
+                            "date": _yymmdd(opened)})
+    # one owner per account; some accounts also have a disponent (a second, joint user)
+    n_disp = int(accounts * 0.19)
+    owners = np.arange(1, accounts + 1)
+    joint = np.sort(rng.choice(accounts, n_disp, replace=False))
+    clients_n = accounts + n_disp
+    year = rng.integers(11, 88, clients_n)
+    month = rng.integers(1, 13, clients_n)
+    dayn = rng.integers(1, 29, clients_n)
+    female = rng.random(clients_n) < 0.49
+    client = pd.DataFrame({"client_id": np.arange(1, clients_n + 1),
+                           "birth_number": year * 10000 + (month + 50 * female) * 100 + dayn,
+                           "district_id": np.concatenate([acc_district,
+                                                          acc_district[joint]])})
+    disp = pd.DataFrame({
+        "disp_id": np.arange(1, clients_n + 1),
+        "client_id": np.concatenate([owners, accounts + 1 + np.arange(n_disp)]),
+        "account_id": np.concatenate([account["account_id"].to_numpy(),
+                                      account["account_id"].to_numpy()[joint]]),
+        "type": ["OWNER"] * accounts + ["DISPONENT"] * n_disp,
+    })
+    # transactions: salary/pension in, household, card and cash out; some accounts go quiet
+    rows = []
+    tid = 1
+    leave = np.where(rng.random(accounts) < 0.18, opened + rng.integers(200, span, accounts),
+                     span + 1)
+    for a in range(accounts):
+        acc = int(account["account_id"][a])
+        income = float(rng.lognormal(np.log(15000), 0.5))
+        pension = rng.random() < 0.15
+        end = min(span, leave[a])
+        balance = float(rng.uniform(500, 3000))
+        rows.append((tid, acc, opened[a], "PRIJEM", "VKLAD", round(balance, 1), round(balance, 1),
+                     "", "", ""))
+        tid += 1
+        for m in range(int(opened[a] // 30) + 1, int(end // 30) + 1):
+            day = m * 30 + int(rng.integers(0, 5))
+            if day > end:
+                break
+            events = [("PRIJEM", "PREVOD Z UCTU", income * rng.uniform(0.9, 1.1),
+                       "DUCHOD" if pension else "", "ST", int(rng.integers(1e7, 9e7)))]
+            events.append(("VYDAJ", "PREVOD NA UCET", income * rng.uniform(0.1, 0.3), "SIPO",
+                           "AB", int(rng.integers(1e7, 9e7))))
+            for _ in range(int(rng.poisson(2.5))):
+                events.append(("VYDAJ", "VYBER", income * rng.uniform(0.05, 0.3), "", "", ""))
+            if rng.random() < 0.4:
+                events.append(("VYDAJ", "VYBER KARTOU", income * rng.uniform(0.01, 0.1), "",
+                               "", ""))
+            if rng.random() < 0.3:
+                events.append(("VYDAJ", "", 14.6, "SLUZBY", "", ""))
+            events.append(("PRIJEM", "", balance * 0.001 + 5, "UROK", "", ""))
+            for k, (typ, op, amount, sym, bank, other) in enumerate(events):
+                amount = round(float(amount), 1)
+                balance += amount if typ == "PRIJEM" else -amount
+                rows.append((tid, acc, day + min(k, 27), typ, op, amount, round(balance, 1), sym,
+                             bank, other))
+                tid += 1
+    trans = pd.DataFrame(rows, columns=["trans_id", "account_id", "day", "type", "operation",
+                                        "amount", "balance", "k_symbol", "bank", "account"])
+    trans = trans.sort_values(["day", "trans_id"], kind="stable")
+    trans.insert(2, "date", _yymmdd(trans.pop("day").to_numpy()))
+    # loans on some accounts: status A/B finished (B unpaid), C/D running (D in debt)
+    with_loan = np.sort(rng.choice(accounts, int(accounts * 0.15), replace=False))
+    loan_day = opened[with_loan] + rng.integers(60, 400, len(with_loan))
+    duration = rng.choice([12, 24, 36, 48, 60], len(with_loan))
+    amount = (rng.lognormal(np.log(120000), 0.6, len(with_loan)) // 12 * 12).astype(int)
+    finished = loan_day + duration * 30 < span
+    bad = rng.random(len(with_loan)) < np.where(leave[with_loan] <= span, 0.35, 0.07)
+    status = np.where(finished, np.where(bad, "B", "A"), np.where(bad, "D", "C"))
+    loan = pd.DataFrame({"loan_id": 4959 + np.arange(len(with_loan)) * 3,
+                         "account_id": account["account_id"].to_numpy()[with_loan],
+                         "date": _yymmdd(loan_day), "amount": amount, "duration": duration,
+                         "payments": np.round(amount / duration, 1), "status": status})
+    # cards on some dispositions
+    with_card = np.sort(rng.choice(clients_n, int(clients_n * 0.17), replace=False))
+    issued = opened[np.minimum(with_card, accounts - 1) % accounts] + rng.integers(30, 500,
+                                                                                 len(with_card))
+    card = pd.DataFrame({"card_id": np.arange(1, len(with_card) + 1),
+                         "disp_id": disp["disp_id"].to_numpy()[with_card],
+                         "type": rng.choice(["classic", "junior", "gold"], len(with_card),
+                                            p=[0.74, 0.16, 0.10]),
+                         "issued": [f"{d} 00:00:00" for d in _yymmdd(np.minimum(issued,
+                                                                                span))]})
+    tables = {"account": account, "client": client, "disp": disp, "trans": trans,
+              "loan": loan, "card": card, "district": district}
+    paths = {}
+    for name, frame in tables.items():
+        path = folder / f"{name}.asc"
+        frame.to_csv(path, sep=";", index=False, quoting=csv.QUOTE_NONNUMERIC)
+        paths[name] = path
+    return paths
+
+
+def write_all(folder: Path, *, small: bool = True) -> dict[str, Path]:
+    """Every dataset in its own sub-folder; small sizes for tests, full sizes for bench/."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = dict(cc=1500, churn=3000, marketing=6000, retail=700, berka=400) if small else \
+        dict(cc=8950, churn=10000, marketing=45211, retail=5900, berka=4500)
+    out = {}
+    for name in DATASETS:
+        (folder / name).mkdir(exist_ok=True)
+    out["cc_general"] = cc_general(folder / "cc_general", sizes["cc"])
+    out["churn_modelling"] = churn_modelling(folder / "churn_modelling", sizes["churn"])
+    out["bank_marketing"] = bank_marketing(folder / "bank_marketing", sizes["marketing"])
+    out["online_retail"] = online_retail(folder / "online_retail", sizes["retail"])
+    out["berka"] = berka(folder / "berka", sizes["berka"])["account"].parent
+    return out
