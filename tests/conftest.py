@@ -38,6 +38,14 @@ def writable_warehouse(warehouse_path, tmp_path) -> Path:
 
 
 @pytest.fixture
+def empty_warehouse(tmp_path) -> Path:
+    """A warehouse made by `assistant init --empty`: the tables, no rows, ready for imports."""
+    from warehouse.generate import create_empty
+
+    return create_empty(tmp_path / "mine.duckdb")
+
+
+@pytest.fixture
 def rw(writable_warehouse) -> Warehouse:
     """A writable handle on a private copy of the small warehouse, for one test."""
     with Warehouse.open(writable_warehouse) as handle:

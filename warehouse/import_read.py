@@ -280,16 +280,22 @@ def csv_header(path: Path, delimiter: str | None) -> tuple[str, list[str]]:
                 f"delimiter: pass --delimiter {_show_delim(seems)}",
                 file=file,
             )
-    if len(columns) > MAX_COLUMNS:
-        raise ImportFileError(f"line 1 (the header) has {len(columns):,} columns; at most "
-                              f"{MAX_COLUMNS:,} can be imported", file=file, row=1)
-    for i, name in enumerate(columns):
-        if len(name) > MAX_NAME_CHARS:
-            raise ImportFileError(f"line 1 (the header), column {i + 1}: a column name of "
-                                  f"{len(name):,} characters; at most {MAX_NAME_CHARS} are "
-                                  "allowed", file=file, row=1)
+    check_header(columns, file)
     columns = [c if c.strip() else f"column{i + 1}" for i, c in enumerate(columns)]
     return delim, columns
+
+
+def check_header(columns: Sequence[str], file: str, row: int = 1) -> None:
+    """Refuse a header too wide to import, or with a column name too long (the same limits for
+    every import path: contract tables, user tables, mapping files)."""
+    if len(columns) > MAX_COLUMNS:
+        raise ImportFileError(f"line {row} (the header) has {len(columns):,} columns; at most "
+                              f"{MAX_COLUMNS:,} can be imported", file=file, row=row)
+    for i, name in enumerate(columns):
+        if len(name) > MAX_NAME_CHARS:
+            raise ImportFileError(f"line {row} (the header), column {i + 1}: a column name of "
+                                  f"{len(name):,} characters; at most {MAX_NAME_CHARS} are "
+                                  "allowed", file=file, row=row)
 
 
 def _parquet_columns(reader: duckdb.DuckDBPyConnection, path: Path) -> list[str]:

@@ -256,11 +256,6 @@ def _scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any
     return rows[0][0] if rows else None
 
 
-def _existing_tables(cur: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = cur.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
-    return {r[0] for r in rows.fetchall()}
-
-
 def _load(wh: Warehouse, cur: duckdb.DuckDBPyConnection, item: Prepared,
           max_rejects: int) -> tuple[FileReport, pa.Table | None]:
     plan = item.plan

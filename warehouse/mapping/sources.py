@@ -35,7 +35,7 @@ import pyarrow as pa
 from warehouse.connection import describe_error
 from warehouse.errors import ImportFileError
 from warehouse.import_checks import sql_literal
-from warehouse.import_read import LINE, _csv_lines
+from warehouse.import_read import LINE, _csv_lines, check_header, find_binary, literal_path
 from warehouse.mapping import formats
 from warehouse.mapping.spec import Source
 
@@ -47,12 +47,7 @@ SHOW = 60
 
 
 def literal(path: Path) -> str:
-    """The path as DuckDB must read it: exactly this file, never a pattern (see
-    warehouse.import_read.literal_path where the importer has it)."""
-    try:
-        from warehouse.import_read import literal_path
-    except ImportError:  # pragma: no cover - before the importer had it
-        return str(path)
+    """The path as DuckDB must read it: exactly this file, never a pattern."""
     return literal_path(path)
 
 
@@ -194,6 +189,7 @@ def detect_delimiter(lines: list[str], quote: str) -> str:
 
 
 def _names(source: Source, first: list[str] | None, width: int, file: str) -> list[str]:
+    check_header(list(first or source.columns or [""] * width), file, row=source.skip_lines + 1)
     if source.columns is not None:
         if len(source.columns) != width:
             raise ImportFileError(f"has {width} columns but the mapping's columns list names "
@@ -234,6 +230,9 @@ def _read_csv_file(ws: Workspace, source: Source, path: Path) -> tuple[list[str]
             params=[literal(readable), source.header, source.skip_lines, delim, quote, quote,
                     cols]).to_arrow_table()
     except duckdb.Error as exc:
+        binary = find_binary(path) if readable == path else None
+        if binary is not None:
+            raise binary from None
         raise _csv_error(exc, source, file, delim) from None
     lines = np.asarray(_csv_lines(data)) if data.num_rows else np.zeros(0, dtype=np.int64)
     if not source.header:
@@ -314,6 +313,7 @@ def _read_parquet_file(ws: Workspace, path: Path) -> tuple[list[str], pa.Table]:
         raise ImportFileError(f"is not a readable Parquet file: {describe_error(exc)}",
                               file=str(path)) from None
     names = list(data.column_names)
+    check_header(names, str(path))
     data = data.rename_columns([f"c{i}" for i in range(len(names))])
     line = pa.array(np.arange(1, data.num_rows + 1, dtype=np.int64))
     return names, data.append_column(LINE, line)
