@@ -2,6 +2,7 @@
 
     python bench/copy_samples.py                      # travellers, students, investors; EN+DE
     python bench/copy_samples.py --segments 1,4,9 --channels email,sms,push
+    python bench/copy_samples.py --tones warm,playful --intents winback --languages fr,es
     python bench/copy_samples.py --warehouse data/warehouse.duckdb   # latest segmentation run,
                                                       # plus timings of drafts on that warehouse
 
@@ -22,8 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools import copy_offline  # noqa: E402
+from tools import copy_brief, copy_offline  # noqa: E402
 from tools.compliance import check  # noqa: E402
+from tools.copy_library import supported_languages  # noqa: E402
 from tools.message_length import sms_count  # noqa: E402
 from tools.segment_card import SegmentCard  # noqa: E402
 
@@ -51,11 +53,11 @@ def cards_from(warehouse: str | None) -> tuple[dict[int, SegmentCard], dict[str,
 
 
 def show(card: SegmentCard, channel: str, language: str, variants: int,
-         openers: dict[str, int]) -> None:
-    brief = copy_offline.plan(card, channel=channel, language=language, variants=variants,
-                              openers=openers)
-    print(f"\n{'=' * 100}\n{card.name} | {channel} | {brief.language_name} | product "
-          f"{brief.product} | theme {brief.theme} | {brief.currency}")
+         openers: dict[str, int], tone: str | None = None, intent: str | None = None) -> None:
+    brief = copy_brief.plan(card, channel=channel, language=language, variants=variants,
+                            openers=openers, tone=tone, intent=intent)
+    print(f"\n{'=' * 100}\n{card.name} | {channel} | {brief.language_name} | {brief.intent} "
+          f"| {brief.tone} | product {brief.product} | theme {brief.theme} | {brief.currency}")
     for note in brief.notes:
         print(f"  note: {note}")
     for letter, angle in zip("ABCD", brief.angles, strict=False):
@@ -80,9 +82,9 @@ def timing(cards: dict[int, SegmentCard], repeats: int = 5) -> None:
         n = 0
         for card in cards.values():
             for channel in ("email", "sms", "push", "in_app"):
-                for language in ("en", "de"):
-                    brief = copy_offline.plan(card, channel=channel, language=language,
-                                              variants=2)
+                for language in supported_languages():
+                    brief = copy_brief.plan(card, channel=channel, language=language,
+                                            variants=2)
                     for angle in brief.angles:
                         copy_offline.write(brief, angle)
                         n += 1
@@ -125,6 +127,8 @@ def main() -> None:
     parser.add_argument("--channels", default="email,sms")
     parser.add_argument("--languages", default="en,de")
     parser.add_argument("--variants", type=int, default=2)
+    parser.add_argument("--tones", default="", help="e.g. warm,playful (default: brand voice)")
+    parser.add_argument("--intents", default="", help="e.g. winback,welcome (default: inferred)")
     args = parser.parse_args()
     cards, openers = cards_from(args.warehouse)
     for sid in (int(s) for s in args.segments.split(",")):
@@ -132,7 +136,10 @@ def main() -> None:
             sys.exit(f"no segment {sid}; segments: {', '.join(map(str, sorted(cards)))}")
         for channel in args.channels.split(","):
             for language in args.languages.split(","):
-                show(cards[sid], channel, language, args.variants, openers)
+                for tone in args.tones.split(",") if args.tones else [None]:
+                    for intent in args.intents.split(",") if args.intents else [None]:
+                        show(cards[sid], channel, language, args.variants, openers, tone,
+                             intent)
     timing(cards)
     if args.warehouse:
         warehouse_timing(args.warehouse)

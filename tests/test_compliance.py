@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from tools.compliance import check, repair, ruleset, scrub, shorten
+from tools.copy_library import supported_languages
 from tools.message_length import DISCLOSURE_FIELD, sms_count
+
+# Rules of one market's law (the UK mortgage repossession warning).
+ONE_MARKET_RULES = ("mortgage_repossession",)
 
 CASES = tomllib.loads(
     (Path(__file__).parent / "fixtures" / "compliance_cases.toml").read_text("utf-8"))["case"]
@@ -49,9 +53,38 @@ def test_every_rule_has_cases_that_flag_and_pass():
         assert (rule.id, False) in seen, f"no passing case for {rule.id}"
     languages = {(c["rule"], c["language"]) for c in CASES}
     for rule in ruleset().rules:
-        for language in ("en", "de"):
+        for language in supported_languages():
             if rule.patterns.get(language):
                 assert (rule.id, language) in languages, f"no {language} case for {rule.id}"
+
+
+def test_every_language_has_patterns_for_every_rule_that_reads_words():
+    """A language with templates is checked like English: forbidden claims, disclosures and
+    the legal lines (rules for one language only, like the UK repossession warning, aside)."""
+    for rule in ruleset().rules:
+        if rule.kind in ("length", "max_count", "brand_words") or rule.patterns.get("any") \
+                or rule.id in ONE_MARKET_RULES:
+            continue
+        for language in supported_languages():
+            assert rule.patterns.get(language), f"{rule.id} has no {language} patterns"
+
+
+def test_the_push_lock_screen_repair_takes_merge_fields_off():
+    fields, done = repair({"title": "Hi {{first_name}}, news", "body": "{{first_name}}, your "
+                           "card is ready."}, channel="push", language="en", product=None)
+    assert fields == {"title": "Hi, news", "body": "Your card is ready."}
+    assert done == ["took the merge fields off the push notification (it shows on the lock "
+                    "screen)"]
+    assert check(fields, channel="push", language="en").passed
+
+
+def test_an_email_without_its_footer_gets_it_before_anything_else_is_cut():
+    long_body = "Hi {{first_name}},\n\n" + "A sentence about savings. " * 80
+    fields, done = repair({"subject": "s", "preheader": "p", "body": long_body, "cta": "c"},
+                          channel="email", language="en", product=None, footer=FOOTER)
+    assert fields["body"].endswith(FOOTER) and len(fields["body"]) <= 2000
+    assert "added the email footer (unsubscribe line, sender and postal address)" in done
+    assert check(fields, channel="email", language="en").passed
 
 
 def test_findings_name_rule_severity_field_and_text():
@@ -67,9 +100,12 @@ def test_findings_name_rule_severity_field_and_text():
     assert report.to_list()[0].keys() == {"rule", "severity", "message", "field", "matched"}
 
 
+FOOTER = "Unsubscribe: {{unsubscribe_url}}\n{{sender_name}}, {{sender_address}}"
+
+
 def test_a_dated_deadline_turns_urgency_into_a_warning_only():
-    report = check({"subject": "Last chance", "preheader": "Ends 2027-03-31", "body": "b",
-                    "cta": "c"}, channel="email", language="en")
+    report = check({"subject": "Last chance", "preheader": "Ends 2027-03-31",
+                    "body": "b\n\n" + FOOTER, "cta": "c"}, channel="email", language="en")
     urgency = [f for f in report.findings if f.rule == "misleading_urgency"]
     assert urgency and urgency[0].severity == "warning"
     assert report.passed
@@ -121,8 +157,9 @@ def test_shorten_prefers_whole_sentences_then_clauses():
 def test_repair_leaves_claims_for_regeneration():
     fields, _ = repair({"subject": "Guaranteed returns", "preheader": "p", "body": "b",
                         "cta": "c"}, channel="email", language="en", product="investment",
-                       disclosure="Capital at risk.")
+                       disclosure="Capital at risk.", footer=FOOTER)
     assert fields["subject"] == "Guaranteed returns"
+    assert fields["body"] == "b\n\nCapital at risk.\n\n" + FOOTER
     report = check(fields, channel="email", language="en", product="investment")
     assert [f.rule for f in report.blocking] == ["guaranteed_returns"]
 

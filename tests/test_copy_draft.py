@@ -21,14 +21,16 @@ from warehouse.errors import ModelReplyInvalid, ModelUnavailable
 
 CARDS = {d["segment_id"]: SegmentCard.from_dict(d) for d in json.loads(
     (Path(__file__).parent / "fixtures" / "segment_cards.json").read_text("utf-8"))}
-TRAVEL = CARDS[1]
+# The travellers, banking in the UK and Germany: English copy has one market (pounds).
+TRAVEL = SegmentCard.from_dict({**CARDS[1].to_dict(), "countries": {"GB": 0.6, "DE": 0.4}})
 
 GOOD_EMAIL = EmailCopy(
     subject="Put money aside for your next trip",
     preheader="Instant access savings that earn while you plan.",
     body="Hi {{first_name}},\n\nSave for your next trip and earn 2.75% AER.\n\nBest wishes,\n"
          "The Finch team\n\nVariable rate: 2.75% AER today; the rate can change. "
-         "Conditions apply, see the app for details.",
+         "Conditions apply, see the app for details.\n\nUnsubscribe at any time: "
+         "{{unsubscribe_url}}\n{{sender_name}}, {{sender_address}}",
     cta="Open my savings account")
 
 
@@ -138,8 +140,12 @@ def test_missing_legal_text_is_added_when_regeneration_does_not_add_it(ctx):
     result = _draft(ctx, writer)
     first = result.data[0]
     assert first["passed"] and first["model"] == "fake-model-1"
-    assert first["content"]["body"].endswith("Conditions apply, see the app for details.")
+    body = first["content"]["body"]
+    assert "Conditions apply, see the app for details.\n\nYou are receiving this email" in body
+    assert body.endswith("{{sender_name}}, {{sender_address}}")
     assert "added the savings rate conditions disclosure" in first["repairs"]
+    assert "added the email footer (unsubscribe line, sender and postal address)" in \
+        first["repairs"]
 
 
 def test_an_sms_pushed_into_unicode_by_a_curly_quote_is_brought_back_to_gsm7(ctx):
@@ -199,7 +205,9 @@ def test_offline_drafts_are_saved_with_receipts_and_a_summary_without_personal_d
     assert first.reach == TRAVEL.reach and first.audience_size == TRAVEL.reach["email"]
     assert first.segment_sql == TRAVEL.source_sql
     assert first.model == "offline-templates"
-    assert set(first.prompt_versions) == {"copy_library", "brand_voice", "compliance_rules"}
+    assert set(first.prompt_versions) == {"copy_library", "copy_templates/de", "brand_voice",
+                                          "compliance_rules"}
+    assert (first.intent, first.tone, first.currency) == ("cross_sell", "warm", "€")
     assert first.status == "draft" and first.language == "de"
     assert result.files[0].read_text("utf-8").startswith("# Campaign drafts")
     assert ctx.state["last_draft_batch"] == first.batch_id
@@ -245,8 +253,8 @@ def test_bad_arguments_are_clear(ctx):
 @pytest.mark.parametrize("language", ["en", "de"])
 @pytest.mark.parametrize("channel", ["email", "sms", "push", "in_app"])
 def test_the_prompt_of_every_channel_is_complete(channel, language):
-    from tools.copy_offline import plan
-    from tools.draft_campaign import render_prompts
+    from tools.copy_brief import plan
+    from tools.copy_prompt import render_prompts
 
     brief = plan(TRAVEL, channel=channel, language=language, product="investment")
     system, prompt, versions = render_prompts(brief, brief.angles[0], "A", brief.angles[1:])

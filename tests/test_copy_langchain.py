@@ -105,6 +105,7 @@ def test_draft_campaign_through_a_langchain_model(writable_warehouse, tmp_path):
 
     card = SegmentCard.from_dict(json.loads(
         (Path(__file__).parent / "fixtures" / "segment_cards.json").read_text("utf-8"))[0])
+    card.countries = {"GB": 1.0}         # one market: one English version
     too_long = {"title": "Pay abroad without foreign transaction fees, ever again",
                 "body": "Pay like a local wherever you land."}
     model = ScriptedChatModel(replies=[too_long, too_long])

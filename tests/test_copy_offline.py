@@ -1,109 +1,272 @@
-"""Offline copy: the brief (theme, product, language, angles) and the filled templates."""
+"""Offline copy: the brief (intent, tone, theme, product, language, market, angles) and the
+filled templates, in every language."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from tools import copy_brief as cb
 from tools import copy_offline as co
 from tools.compliance import check
+from tools.copy_library import events, intents, library, supported_languages, text, tones, voice
+from tools.message_length import CHANNELS, HEADLINE_FIELD
 from tools.segment_card import SegmentCard
 
 CARDS = {d["segment_id"]: SegmentCard.from_dict(d) for d in json.loads(
     (Path(__file__).parent / "fixtures" / "segment_cards.json").read_text("utf-8"))}
 TRAVEL, STUDENTS, INVESTORS, FAMILIES, GIG, WEB_SAVERS, CRYPTO, DIGITAL, LAPSING, NEW = range(1, 11)
-CHANNELS = ("email", "sms", "push", "in_app")
-OPENERS = {p: 1_243 for p in co.library()[0]["products"]}
+PRODUCTS = list(library()[0]["products"])
+LANGUAGES = supported_languages()
+OPENERS = dict.fromkeys(PRODUCTS, 1_243)
 # Anything that is not finished copy: template syntax, single braces, merge fields other than
-# the two allowed, placeholder words.
+# the allowed ones, placeholder words.
 UNFILLED = re.compile(r"\$\{|\$[a-z_]|(?<!\{)\{(?!\{)|(?<!\})\}(?!\})|\bTODO\b|\blorem\b|"
-                      r"\bXXX\b|\[insert|\{\{(?!first_name\}\}|city\}\})", re.IGNORECASE)
+                      r"\bXXX\b|\[insert|\{\{(?!(first_name|unsubscribe_url|sender_name|"
+                      r"sender_address)\}\})", re.IGNORECASE)
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+def _combinations():
+    """Every intent x tone x product (events: every event) with a card that rotates through the
+    segments, so every theme is met too."""
+    cards = list(CARDS.values())
+    combos = [(intent, tone, product, None) for intent in intents() if intent != "event_triggered"
+              for tone in tones() for product in PRODUCTS]
+    combos += [("event_triggered", tone, None, event) for tone in tones() for event in events()
+               if events()[event]["intent"] == "event_triggered"]
+    combos += [("event_triggered", tone, product, "product_viewed") for tone in tones()
+               for product in PRODUCTS]
+    return [(cards[i % len(cards)], *c) for i, c in enumerate(combos)]
+
+
+def _assert_finished(fields: dict[str, str], channel: str, where) -> None:
+    for value in fields.values():
+        assert not UNFILLED.search(value), (where, value)
+        assert "  " not in value and value == value.strip(), (where, value)
+    if channel == "push":
+        assert "{{" not in " ".join(fields.values()), where   # nothing on the lock screen
+
+
+def _assert_tone(fields: dict[str, str], brief: cb.Brief, where) -> None:
+    """The copy shows its tone the way the tone is defined: one of its signals, none of what it
+    avoids, no more exclamation marks per field than it allows."""
+    spec = text(brief.language, "tones", brief.tone)
+    whole = "\n".join(fields.values())
+    assert any(re.search(p, whole, re.IGNORECASE) for p in spec["signals"]), (where, whole)
+    for pattern in spec["avoid"]:
+        assert not re.search(pattern, whole, re.IGNORECASE), (where, pattern, whole)
+    most = tones()[brief.tone]["exclamations"]
+    for name, value in fields.items():
+        assert value.count("!") <= most, (where, name, value)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_every_template_combination_is_compliant_and_filled(channel, language):
-    """Every theme x product x angle renders, passes every rule and leaves nothing unfilled."""
+def test_every_template_combination_is_compliant_filled_and_in_its_tone(channel, language):
+    """Every intent x tone x product (and every event) renders in every angle it allows, passes
+    every compliance rule with no finding at all, leaves nothing unfilled and keeps its tone."""
     checked = 0
+    for i, (card, intent, tone, product, event) in enumerate(_combinations()):
+        brief = cb.plan(card, channel=channel, language=language, product=product, tone=tone,
+                        intent=intent, event=event, variants=4,
+                        openers=OPENERS if i % 2 else None)
+        for angle in brief.angles:
+            fields = co.write(brief, angle)
+            where = (card.name, intent, brief.tone, brief.product, event, angle)
+            report = check(fields, channel=channel, language=language, product=brief.product)
+            assert not report.findings, (where, [f.describe() for f in report.findings])
+            _assert_finished(fields, channel, where)
+            _assert_tone(fields, brief, where)
+            if channel == "email":
+                assert fields["preheader"].rstrip(".") != fields["subject"].rstrip("."), where
+            checked += 1
+    assert checked > 400
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_every_theme_product_and_angle_renders(channel, language):
+    """Theme overrides included: every segment x product x angle, with and without proof."""
     for card in CARDS.values():
-        for product in co.library()[0]["products"]:
+        for product in PRODUCTS:
             for openers in (None, OPENERS):
-                brief = co.plan(card, channel=channel, language=language, product=product,
-                                variants=4, openers=openers)
+                brief = cb.plan(card, channel=channel, language=language, product=product,
+                                intent="cross_sell", variants=4, openers=openers)
                 for angle in brief.angles:
                     fields = co.write(brief, angle)
                     report = check(fields, channel=channel, language=language, product=product)
                     assert not report.findings, (card.name, product, angle,
                                                  [f.describe() for f in report.findings])
-                    for text in fields.values():
-                        assert not UNFILLED.search(text), (card.name, product, angle, text)
-                        assert "  " not in text and text == text.strip()
-                    checked += 1
-    assert checked > 300
+                    _assert_finished(fields, channel, (card.name, product, angle))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_tones_differ_in_the_ways_the_tone_defines(language):
+    """The same brief in five tones: greeting, sign-off, hook and closing line change, and each
+    keeps its rules (formal and reassuring: no exclamation mark; playful: a playful signal)."""
+    emails = {}
+    for tone in tones():
+        brief = cb.plan(CARDS[TRAVEL], channel="email", language=language, product="savings",
+                        tone=tone, intent="cross_sell")
+        emails[tone] = co.write(brief, brief.angles[0])
+        _assert_tone(emails[tone], brief, tone)
+    openings = {t: e["body"].split("\n\n")[:2] for t, e in emails.items()}
+    assert len({tuple(o) for o in openings.values()}) == len(tones())
+    closings = {t: e["body"].split("\n\n")[-4:-2] for t, e in emails.items()}
+    assert len({tuple(c) for c in closings.values()}) == len(tones())
+    for tone in ("formal", "reassuring", "urgent"):
+        assert "!" not in " ".join(emails[tone].values())
+    assert emails["playful"]["subject"] != emails["formal"]["subject"]   # playful lines
+    sms = {tone: co.write(b, b.angles[0])["text"] for tone in tones()
+           for b in [cb.plan(CARDS[TRAVEL], channel="sms", language=language, tone=tone,
+                             product="savings", intent="cross_sell")]}
+    assert len(set(sms.values())) == len(tones())
+
+
+def test_urgent_without_pressure_names_a_real_moment_and_no_deadline():
+    brief = cb.plan(CARDS[TRAVEL], channel="email", language="en", product="savings",
+                    tone="urgent")
+    assert brief.angles[0] == "timely"
+    email = co.write(brief, brief.angles[0])
+    assert "before your next trip" in email["preheader"] + email["body"]
+    assert not check(email, channel="email", language="en", product="savings").findings
 
 
 @pytest.mark.parametrize(("segment", "theme", "product", "intent"), [
-    (TRAVEL, "travel", "savings", "product"),      # 91% hold a credit card already
-    (STUDENTS, "student", "savings", "product"),
-    (INVESTORS, "investing", "savings", "product"),  # investment 88%, savings 79%: least held
-    (FAMILIES, "family", "savings", "product"),
-    (GIG, "irregular_income", "savings", "product"),
-    (WEB_SAVERS, "retirement", "investment", "product"),
-    (CRYPTO, "crypto", "savings", "product"),
-    (DIGITAL, "digital", "investment", "product"),
+    (TRAVEL, "travel", "savings", "cross_sell"),      # 91% hold a credit card already
+    (STUDENTS, "student", "savings", "cross_sell"),
+    (INVESTORS, "investing", "savings", "cross_sell"),  # investment 88%, savings 79%
+    (FAMILIES, "family", "savings", "cross_sell"),
+    (GIG, "irregular_income", "savings", "cross_sell"),
+    (WEB_SAVERS, "retirement", "investment", "cross_sell"),
+    (CRYPTO, "crypto", "savings", "cross_sell"),
+    (DIGITAL, "digital", "investment", "cross_sell"),
     (LAPSING, "general", "checking", "winback"),
-    (NEW, "newcomer", "checking", "product"),      # getting new customers to use the account
+    (NEW, "newcomer", "checking", "welcome"),          # getting new customers started
 ])
 def test_the_brief_follows_the_card(segment, theme, product, intent):
-    brief = co.plan(CARDS[segment], channel="email")
-    assert (brief.theme, brief.product, brief.intent) == (theme, product, intent)
+    brief = cb.plan(CARDS[segment], channel="email")
+    assert (brief.theme, brief.product, brief.intent, brief.tone) == \
+        (theme, product, intent, "warm")
     assert len(brief.angles) == 2 and len(set(brief.angles)) == 2
 
 
 @pytest.mark.parametrize(("goal", "product", "intent"), [
-    ("promote our new savings account", "savings", "product"),
-    ("Kreditkarte für die Reise", "credit_card", "product"),
-    ("get them to take out a personal loan for a new car", "personal_loan", "product"),
+    ("promote our new savings account", "savings", "cross_sell"),
+    ("Kreditkarte für die Reise", "credit_card", None),
+    ("get them to take out a personal loan for a new car", "personal_loan", None),
     ("win back customers at risk of churning", "checking", "winback"),
     ("win back lapsed savers with our savings rate", "savings", "winback"),
+    ("re-engage dormant customers", "checking", "reactivation"),
+    ("onboarding for new customers", "checking", "welcome"),
+    ("neue Kunden begrüßen", "checking", "welcome"),
 ])
 def test_the_goal_picks_product_and_intent(goal, product, intent):
-    brief = co.plan(CARDS[STUDENTS], channel="push", goal=goal)
-    assert (brief.product, brief.intent) == (product, intent)
+    brief = cb.plan(CARDS[STUDENTS], channel="push", goal=goal)
+    assert brief.product == product
+    assert brief.intent == (intent or "cross_sell")
 
 
-def test_language_defaults_to_the_segment_and_falls_back_to_english_with_a_note():
-    assert co.plan(CARDS[TRAVEL], channel="sms").language == "de"
-    assert co.plan(CARDS[INVESTORS], channel="sms").language == "en"
-    brief = co.plan(CARDS[TRAVEL], channel="sms", language="fr")
+def test_an_upsell_is_for_products_they_hold_and_never_for_credit():
+    brief = cb.plan(CARDS[INVESTORS], channel="email", goal="get more from their investing",
+                    language="en")
+    assert brief.intent == "upsell" and brief.product == "investment"
+    assert brief.angles == ["benefit", "simplicity"]
+    brief = cb.plan(CARDS[INVESTORS], channel="email", intent="upsell", language="en")
+    assert brief.product == "investment"        # the upsellable product most of them hold
+    assert brief.intent == "upsell" and brief.angles == ["benefit", "simplicity"]
+    email = co.write(brief, "benefit")
+    assert "second plan" in email["body"] and "Give your plan" in email["subject"]
+    loan = cb.plan(CARDS[FAMILIES], channel="email", product="personal_loan", intent="upsell")
+    assert loan.intent == "cross_sell"
+    assert any("not upsold" in n for n in loan.notes)
+
+
+def test_tones_that_do_not_fit_the_product_fall_back_and_say_why():
+    loan = cb.plan(CARDS[FAMILIES], channel="push", product="personal_loan", tone="playful")
+    assert loan.tone == "warm" and any("playful tone is not used" in n for n in loan.notes)
+    crypto = cb.plan(CARDS[CRYPTO], channel="sms", product="crypto", tone="urgent")
+    assert crypto.tone == "reassuring" and any("urgent" in n for n in crypto.notes)
+    card = cb.plan(CARDS[STUDENTS], channel="sms", product="credit_card", tone="urgent")
+    assert card.tone == "reassuring"       # no timely angle for credit outside travel
+    travel = cb.plan(CARDS[TRAVEL], channel="sms", product="credit_card", tone="urgent")
+    assert travel.tone == "urgent" and travel.angles[0] == "timely"
+    cheeky = cb.plan(CARDS[TRAVEL], channel="email", tone="cheeky")
+    assert cheeky.tone == "playful" and any("'cheeky' written as playful" in n
+                                            for n in cheeky.notes)
+    odd = cb.plan(CARDS[TRAVEL], channel="email", tone="sarcastic")
+    assert odd.tone == "warm" and any("'sarcastic'" in n for n in odd.notes)
+
+
+def test_an_event_sets_product_theme_title_and_never_reveals_the_customer():
+    brief = cb.plan(CARDS[STUDENTS], channel="push", language="en", intent="event_triggered",
+                    event="card_payment_abroad")
+    assert (brief.product, brief.theme, brief.intent) == ("credit_card", "travel",
+                                                          "event_triggered")
+    push = co.write(brief, brief.angles[0])
+    assert push["title"] == "Paying abroad?"
+    assert "{{" not in push["title"] + push["body"]
+    welcome = cb.plan(CARDS[TRAVEL], channel="email", event="account_opened")
+    assert welcome.intent == "welcome" and welcome.product == "checking"
+    with pytest.raises(Exception, match="which event"):
+        cb.plan(CARDS[TRAVEL], channel="push", intent="event_triggered")
+    with pytest.raises(Exception, match="unknown event"):
+        cb.plan(CARDS[TRAVEL], channel="push", event="birthday")
+
+
+def test_language_defaults_to_the_segment_and_unknown_languages_fall_back_with_a_note():
+    assert cb.plan(CARDS[TRAVEL], channel="sms").language == "de"
+    assert cb.plan(CARDS[INVESTORS], channel="sms").language == "en"
+    brief = cb.plan(CARDS[TRAVEL], channel="sms", language="pt")
     assert brief.language == "en"
-    assert any("no French templates" in n for n in brief.notes)
-    french = SegmentCard.from_dict({**CARDS[TRAVEL].to_dict(),
-                                    "languages": {"fr": 0.7, "en": 0.3}})
-    brief = co.plan(french, channel="sms")
-    assert brief.language == "en"
-    assert any("prefer French (70%)" in n for n in brief.notes)
+    assert any("no pt templates" in n or "no Portuguese" in n or "no pt" in n
+               for n in brief.notes)
+
+
+def test_in_their_languages_gives_one_version_per_language():
+    briefs = cb.plan_editions(CARDS[TRAVEL], language="all", channel="push", product="checking")
+    want = [k for k, v in sorted(CARDS[TRAVEL].languages.items(), key=lambda kv: -kv[1])
+            if k in LANGUAGES and v >= cb.MIN_LANGUAGE_SHARE]
+    assert [b.language for b in briefs] == want
+    assert len({b.language for b in briefs}) == len(briefs)
 
 
 def test_currency_follows_where_the_languages_speakers_bank():
-    assert co.plan(CARDS[TRAVEL], channel="email", language="de").currency == "€"
-    assert co.plan(CARDS[TRAVEL], channel="email", language="en").currency == "£"
+    assert cb.plan(CARDS[TRAVEL], channel="email", language="de").currency == "€"
+    assert cb.plan(CARDS[TRAVEL], channel="email", language="en").currency == "£"
     us = SegmentCard.from_dict({**CARDS[TRAVEL].to_dict(), "countries": {"US": 0.8, "DE": 0.2}})
-    assert co.plan(us, channel="email", language="en").currency == "$"
+    assert cb.plan(us, channel="email", language="en").currency == "$"
     # US and Canadian dollars are two currencies: 25% + 10% in dollars do not beat 30% in pounds
     north_america = SegmentCard.from_dict({**CARDS[TRAVEL].to_dict(), "countries": {
         "GB": 0.3, "US": 0.25, "CA": 0.1, "DE": 0.35}})
-    brief = co.plan(north_america, channel="email", language="en", product="savings")
+    brief = cb.plan(north_america, channel="email", language="en", product="savings")
     assert brief.currency == "£" and any("others bank in" in n for n in brief.notes)
     canada = SegmentCard.from_dict({**CARDS[TRAVEL].to_dict(), "countries": {"CA": 1.0}})
-    assert co.plan(canada, channel="email", language="en").currency == "C$"
+    assert cb.plan(canada, channel="email", language="en").currency == "C$"
+
+
+def test_an_audience_spanning_currencies_gets_one_version_per_market():
+    briefs = cb.plan_editions(CARDS[TRAVEL], language="en", channel="email", product="savings")
+    markets = {b.currency: b.market for b in briefs}
+    # English speakers here bank in pounds (GB), dollars (US) and euros (the Netherlands...)
+    assert set(markets) == {"£", "$", "€"} and markets["£"] == ("GB",) and markets["$"] == ("US",)
+    assert {"DE", "NL"} <= set(markets["€"])
+    for b in briefs:
+        body = co.write(b, b.angles[0])["body"]
+        other = {"£", "$", "€"} - {b.currency}
+        assert b.currency in body and not any(c in body for c in other), b.currency
+        assert any("send it only to them" in n for n in b.notes)
+    # a current account states no amounts: one version for everyone
+    assert len(cb.plan_editions(CARDS[TRAVEL], language="en", channel="email",
+                                product="checking")) == 1
 
 
 def test_variants_differ_in_angle_and_segments_differ_in_copy():
-    briefs = {s: co.plan(CARDS[s], channel="email", language="en", product="savings",
+    briefs = {s: cb.plan(CARDS[s], channel="email", language="en", product="savings",
                          variants=3, openers=OPENERS) for s in (TRAVEL, STUDENTS, INVESTORS)}
     bodies = {s: co.write(b, "benefit")["body"] for s, b in briefs.items()}
     assert len(set(bodies.values())) == 3
@@ -115,13 +278,13 @@ def test_variants_differ_in_angle_and_segments_differ_in_copy():
 
 
 def test_responsible_angles_per_product():
-    loan = co.plan(CARDS[FAMILIES], channel="email", product="personal_loan", variants=4)
+    loan = cb.plan(CARDS[FAMILIES], channel="email", product="personal_loan", variants=4)
     assert loan.angles == ["benefit", "simplicity"]
     assert any("2 responsible angles" in n for n in loan.notes)
-    crypto = co.plan(CARDS[CRYPTO], channel="push", product="crypto", variants=4)
+    crypto = cb.plan(CARDS[CRYPTO], channel="push", product="crypto", variants=4)
     assert not {"timely", "loss_aversion"} & set(crypto.angles)
     # the travel theme makes "before your next trip" a fair reason for a card
-    card = co.plan(CARDS[TRAVEL], channel="email", product="credit_card", variants=3,
+    card = cb.plan(CARDS[TRAVEL], channel="email", product="credit_card", variants=3,
                    language="en")
     assert card.angles == ["benefit", "timely", "loss_aversion"]
     assert co.write(card, "timely")["subject"] == "Heading abroad soon?"
@@ -133,44 +296,72 @@ def test_responsible_angles_per_product():
     (0.48, "de", "fast 5 von 10"),
 ])
 def test_social_proof_numbers_are_true_and_not_rounded_up(share, language, phrase):
-    assert co._share_phrase(share, language) == phrase
+    assert co.share_phrase(share, language) == phrase
 
 
 def test_social_proof_needs_data_and_names_peers_only_when_the_card_does():
-    assert "social_proof" not in co.plan(CARDS[STUDENTS], channel="email").angles
-    travel = co.plan(CARDS[TRAVEL], channel="push", language="en", product="savings",
+    assert "social_proof" not in cb.plan(CARDS[STUDENTS], channel="email").angles
+    travel = cb.plan(CARDS[TRAVEL], channel="push", language="en", product="savings",
                      variants=4)
     assert "social_proof" in travel.angles
     push = co.write(travel, "social_proof")
-    assert push["body"].startswith("Nearly 5 in 10 frequent travellers")
-    web = co.plan(CARDS[WEB_SAVERS], channel="push", language="en", product="savings",
+    assert "Nearly 5 in 10 frequent travellers" in push["body"]
+    web = cb.plan(CARDS[WEB_SAVERS], channel="push", language="en", product="savings",
                   variants=4)
     assert "customers like you" in co.write(web, "social_proof")["body"]  # not "retirees"
-    recent = co.plan(CARDS[STUDENTS], channel="email", language="de", variants=4,
+    recent = cb.plan(CARDS[STUDENTS], channel="email", language="de", variants=4,
                      openers=OPENERS)
     assert "social_proof_recent" in recent.angles
     assert "mehr als 1.200" in co.write(recent, "social_proof_recent")["body"]
 
 
-def test_german_copy_keeps_abbreviations_and_uses_the_formal_register():
-    brief = co.plan(CARDS[TRAVEL], channel="email", language="de", product="savings",
+def test_german_copy_keeps_abbreviations_and_the_formal_register():
+    brief = cb.plan(CARDS[TRAVEL], channel="email", language="de", product="savings",
                     tone="formal")
     email = co.write(brief, "benefit")
     assert "p. a. für Guthaben" in email["body"]
     assert email["body"].startswith("Guten Tag {{first_name}},")
-    assert "Freundliche Grüße" in email["body"]
-    assert co.plan(CARDS[TRAVEL], channel="email", tone="cheeky").register == "friendly"
+    assert "Mit freundlichen Grüßen" in email["body"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_email_ends_with_the_unsubscribe_line_and_the_sender(language):
+    brief = cb.plan(CARDS[TRAVEL], channel="email", language=language, product="investment")
+    body = co.write(brief, brief.angles[0])["body"]
+    assert body.endswith("{{sender_name}}, {{sender_address}}")
+    assert "{{unsubscribe_url}}" in body.split("\n\n")[-1]
 
 
 def test_library_terms_agree_with_the_brand_voice_facts():
-    lib, voice = co.library()[0], co.voice()[0]
-    for product, spec in lib["products"].items():
-        for language, terms in spec.get("terms", {}).items():
+    for language in LANGUAGES:
+        for product in PRODUCTS:
+            terms = text(language, "products", product, "terms", default={})
             facts = co.product_facts(product, language, "€")
-            text = " ".join(facts["facts"]) + facts["disclosure"]
+            joined = " ".join(facts["facts"]) + facts["disclosure"]
             for value in terms.values():
-                assert value.replace("${cur}", "€") in text, (product, language, value)
-    assert set(lib["products"]) == set(voice["products"])
+                assert value.replace("${cur}", "€") in joined, (product, language, value)
+    assert set(library()[0]["products"]) == set(voice()[0]["products"])
+
+
+def test_every_language_has_every_piece_the_others_have():
+    """Same keys in every language file (words aside): no combination can miss a line."""
+    def keys(node, prefix=()):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if prefix[:1] != ("words",):
+                    yield from keys(v, (*prefix, k))
+        else:
+            yield prefix
+
+    reference = set(keys(text("en", "products"))) | set(keys(text("en", "intents")))
+    for language in LANGUAGES:
+        mine = set(keys(text(language, "products"))) | set(keys(text(language, "intents")))
+        required = {k for k in reference if k[-1] not in ("line_short", "headline_short")}
+        assert required <= mine, (language, sorted(required - mine)[:10])
+        for tone in tones():
+            assert {"greeting", "sign_off", "closer", "hook_short", "signals", "avoid"} <= set(
+                text(language, "tones", tone)), (language, tone)
+        assert set(text(language, "events")) == set(events())
 
 
 def test_a_theme_found_from_behaviour_alone_describes_a_need_not_an_identity():
@@ -178,10 +369,16 @@ def test_a_theme_found_from_behaviour_alone_describes_a_need_not_an_identity():
         **CARDS[STUDENTS].to_dict(),
         "name": "Family-supported customers with low income and small purchases",
         "description": "Customers who receive money from family and spend little."})
-    brief = co.plan(unnamed, channel="email", language="en", variants=3)
+    brief = cb.plan(unnamed, channel="email", language="en", variants=3)
     assert brief.theme == "student" and not brief.theme_named
-    text = " ".join(" ".join(co.write(brief, a).values()) for a in brief.angles)
-    assert "When money is tight" in text
-    assert "studying" not in text and "term" not in text
-    named = co.plan(CARDS[STUDENTS], channel="email", language="en")
+    copy_text = " ".join(" ".join(co.write(brief, a).values()) for a in brief.angles)
+    assert "When money is tight" in copy_text
+    assert "studying" not in copy_text and "term" not in copy_text
+    named = cb.plan(CARDS[STUDENTS], channel="email", language="en")
     assert "When you are studying" in co.write(named, "benefit")["body"]
+
+
+def test_headline_field_of_every_channel_is_filled():
+    for channel, language in itertools.product(CHANNELS, LANGUAGES):
+        brief = cb.plan(CARDS[DIGITAL], channel=channel, language=language)
+        assert co.write(brief, brief.angles[0])[HEADLINE_FIELD[channel]]

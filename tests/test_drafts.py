@@ -32,7 +32,9 @@ def ctx(writable_warehouse, tmp_path):
 
 @pytest.fixture
 def batch(ctx) -> list[dict]:
-    return draft_for_card(ctx, CARDS[2], channel="email", language="en").data
+    """Two variants for the students (in the UK only, so English copy has one market)."""
+    uk = SegmentCard.from_dict({**CARDS[2].to_dict(), "countries": {"GB": 1.0}})
+    return draft_for_card(ctx, uk, channel="email", language="en").data
 
 
 def _blocked(ctx) -> drafts.Draft:

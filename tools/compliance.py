@@ -2,9 +2,10 @@
 
 `check` returns every finding (rule, severity, field, matched text); a draft with a blocking
 finding is not ready. `repair` fixes what can be fixed mechanically: it appends a missing
-disclosure or opt-out and shortens a field that is too long at a sentence or word boundary.
-Claims (forbidden wording, protected attributes, personal data) are not repaired here: the
-copy is regenerated or replaced by a template instead.
+disclosure, SMS opt-out or email footer (unsubscribe line, sender and postal address), takes
+merge fields off a push notification's lock screen and shortens a field that is too long at a
+sentence or word boundary. Claims (forbidden wording, protected attributes, personal data) are
+not repaired here: the copy is regenerated or replaced by a template instead.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import prompts
@@ -21,6 +22,7 @@ from tools.message_length import (
     LIMITS,
     field_length,
     field_limit,
+    fold_to_gsm7,
     sms_count,
     to_gsm7,
 )
@@ -120,6 +122,7 @@ def _compile(rule_id: str, items) -> tuple[re.Pattern, ...]:
 
 
 _LANG_KEYS = ("any", "en", "de", "fr", "es", "it", "nl")
+REQUIRED_KINDS = ("opt_out", "required")     # the channel's legal field must carry a pattern
 
 
 @cache
@@ -152,7 +155,11 @@ def ruleset() -> RuleSet:
 def required_disclosures(fields: dict[str, str], *, language: str,
                          product: str | None) -> list[Rule]:
     """Disclosure rules this copy must satisfy: by its product, or by what it promotes."""
-    text = "\n".join(fields.values())
+    return list(_disclosures("\n".join(fields.values()), language, product))
+
+
+@lru_cache(maxsize=16384)
+def _disclosures(text: str, language: str, product: str | None) -> tuple[Rule, ...]:
     out = []
     for rule in ruleset().rules:
         if rule.kind != "disclosure" or not rule.patterns.get(language):
@@ -160,7 +167,7 @@ def required_disclosures(fields: dict[str, str], *, language: str,
         if product in rule.products or any(p.search(text)
                                            for p in rule.triggers.get(language, ())):
             out.append(rule)
-    return out
+    return tuple(out)
 
 
 def _length_findings(rule: Rule, channel: str, fields: dict[str, str]) -> list[Finding]:
@@ -179,23 +186,26 @@ def _length_findings(rule: Rule, channel: str, fields: dict[str, str]) -> list[F
 
 
 def check(fields: dict[str, str], *, channel: str, language: str,
-          product: str | None = None) -> ComplianceReport:
-    """Every finding for this copy (fields as the channel names them: subject, body, text...)."""
+          product: str | None = None, only: str | None = None) -> ComplianceReport:
+    """Every finding for this copy (fields as the channel names them: subject, body, text...).
+    `only` limits the per-field rules (length, wording) to one field, for a writer choosing
+    that field; the legal rules always look at the whole copy."""
     rs = ruleset()
     findings: list[Finding] = []
     whole = "\n".join(fields.values())
-    dated = bool(rs.dated.search(whole))
+    dated = _dated(whole)
+    scanned = {only: fields.get(only, "")} if only is not None else fields
     for rule in rs.rules:
         if not rule.applies_to(channel):
             continue
         if rule.kind == "length":
-            findings.extend(_length_findings(rule, channel, fields))
+            findings.extend(f for f in _length_findings(rule, channel, fields)
+                            if only is None or f.field == only)
         elif rule.kind in ("forbidden", "brand_words", "max_count"):
-            findings.extend(_forbidden(rule, fields, language, dated, rs))
-        elif rule.kind == "opt_out":
-            target = DISCLOSURE_FIELD[channel]
-            if not any(p.search(fields.get(target, "")) for p in rule.language_patterns(language)):
-                findings.append(Finding(rule.id, rule.severity, rule.message, target))
+            findings.extend(_forbidden(rule, scanned, language, dated, rs))
+        elif rule.kind in REQUIRED_KINDS and not satisfied(rule, fields, channel, language):
+            findings.append(Finding(rule.id, rule.severity, rule.message,
+                                    DISCLOSURE_FIELD[channel]))
     for rule in required_disclosures(fields, language=language, product=product):
         target = DISCLOSURE_FIELD[channel]
         if not any(p.search(fields.get(target, "")) for p in rule.patterns[language]):
@@ -203,36 +213,64 @@ def check(fields: dict[str, str], *, channel: str, language: str,
     return ComplianceReport(findings)
 
 
+@lru_cache(maxsize=16384)
+def _dated(text: str) -> bool:
+    return bool(ruleset().dated.search(text))
+
+
+def satisfied(rule: Rule, fields: dict[str, str], channel: str, language: str) -> bool:
+    """Whether the channel's legal field carries what a required rule asks for (a language
+    without patterns for the rule never does: every language with templates has them)."""
+    target = fields.get(DISCLOSURE_FIELD[channel], "")
+    return any(p.search(target) for p in rule.language_patterns(language))
+
+
 @cache
 def _combined(rule_id: str, language: str) -> re.Pattern | None:
-    """One alternation of a forbidden rule's patterns for a language: one search per field."""
+    """One alternation of a forbidden rule's patterns for a language: one search per field.
+    The patterns that start at a word boundary share one `\\b`, so the search only tries
+    them where a word starts."""
     rs = ruleset()
     rule = rs.rule(rule_id)
     if rule.kind == "brand_words":
         sources = [rf"\b{re.escape(w)}\b" for w in rs.avoid.get(language, ())]
     else:
         sources = [p.pattern for p in rule.language_patterns(language)]
-    return re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE) if sources else None
+    if not sources:
+        return None
+    at_word = [s[2:] for s in sources if s.startswith(r"\b")]
+    rest = [f"(?:{s})" for s in sources if not s.startswith(r"\b")]
+    head = [r"\b(?:" + "|".join(f"(?:{s})" for s in at_word) + ")"] if at_word else []
+    return re.compile("|".join(head + rest), re.IGNORECASE)
+
+
+@lru_cache(maxsize=65536)
+def _first(rule_id: str, language: str, text: str) -> tuple[str, ...] | None:
+    """The matches of a forbidden rule in one text (cached: drafts re-check the same lines)."""
+    pattern = _combined(rule_id, language)
+    if pattern is None:
+        return None
+    if ruleset().rule(rule_id).kind == "max_count":
+        return tuple(m.group(0) for m in pattern.finditer(text))
+    m = pattern.search(text)
+    return (m.group(0),) if m else ()
 
 
 def _forbidden(rule: Rule, fields: dict[str, str], language: str, dated: bool,
                rs: RuleSet) -> list[Finding]:
-    out = []
-    pattern = _combined(rule.id, language)
-    if pattern is None:
-        return out
+    out: list[Finding] = []
     severity = rule.unless_dated if (rule.unless_dated and dated) else rule.severity
     message = rule.message + (" (a date is named: check that the deadline is real)"
                               if severity != rule.severity else "")
     for name, text in fields.items():
+        hits = _first(rule.id, language, text)
+        if hits is None:
+            return out
         if rule.kind == "max_count":
-            hits = [m.group(0) for m in pattern.finditer(text)]
             if len(hits) > rule.max:
                 out.append(Finding(rule.id, severity, message, name, "".join(hits)))
-            continue
-        m = pattern.search(text)
-        if m:
-            out.append(Finding(rule.id, severity, message, name, m.group(0)))
+        elif hits:
+            out.append(Finding(rule.id, severity, message, name, hits[0]))
     return out
 
 
@@ -295,30 +333,45 @@ def _join(*parts: str) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
+def _paragraphs(*parts: str) -> str:
+    return "\n\n".join(p.strip() for p in parts if p and p.strip())
+
+
 def repair(fields: dict[str, str], *, channel: str, language: str, product: str | None,
-           disclosure: str = "", opt_out: str = "") -> tuple[dict[str, str], list[str]]:
-    """Fix missing disclosures and opt-out and over-long fields; return the fields and what
-    was done, in words. `disclosure` is the product's own legal line for this channel."""
+           disclosure: str = "", opt_out: str = "", footer: str = ""
+           ) -> tuple[dict[str, str], list[str]]:
+    """Fix missing disclosures, opt-out and email footer, merge fields on a push notification
+    and over-long fields; return the fields and what was done, in words. `disclosure` is the
+    product's own legal line for this channel, `opt_out` the SMS opt-out, `footer` the email
+    footer (unsubscribe line, sender and postal address)."""
     fields = dict(fields)
     done: list[str] = []
+    if channel == "push":
+        _off_the_lock_screen(fields, done)
+    last = opt_out if channel == "sms" else footer if channel == "email" else ""
     if channel == "sms":
         text = fields.get("text", "")
         if to_gsm7(text) != text and sms_count(to_gsm7(text)).encoding == "GSM-7":
             fields["text"] = to_gsm7(text)
             done.append("replaced typographic characters so the SMS stays in GSM-7 (160, not "
                         "70 characters)")
+        elif fold_to_gsm7(text) != text:
+            fields["text"] = fold_to_gsm7(text)
+            done.append("wrote accented letters outside GSM-7 without their accents so the SMS "
+                        "stays one message (160, not 70 characters)")
     for _ in range(2):  # shortening may cut a disclosure the copy wrote in its own words
-        _add_legal_text(fields, done, channel, language, product, disclosure, opt_out)
+        _add_legal_text(fields, done, channel, language, product, disclosure, last)
         for name in LIMITS[channel]:
             text = fields.get(name) or ""
             fits = _fits(channel, name)
             if fits(text):
                 continue
-            keep = _legal_tail(text, disclosure, opt_out) if name == DISCLOSURE_FIELD[channel] \
+            keep = _legal_tail(text, disclosure, last) if name == DISCLOSURE_FIELD[channel] \
                 else ""
             main = text[:len(text) - len(keep)] if keep else text
-            main, cut = _shorten(main.rstrip(), lambda t, k=keep, f=fits: f(_join(t, k)))
-            fields[name] = _join(main, keep)
+            join = _paragraphs if channel == "email" else _join
+            main, cut = _shorten(main.rstrip(), lambda t, k=keep, f=fits, j=join: f(j(t, k)))
+            fields[name] = join(main, keep)
             note = f"shortened the {name} to fit the {channel} limit" + (
                 " (cut between words: check that it still reads well)" if cut == "word" else "")
             if note not in done:
@@ -326,33 +379,53 @@ def repair(fields: dict[str, str], *, channel: str, language: str, product: str 
     return fields, done
 
 
+_MERGE_ON_LOCK_SCREEN = re.compile(r"\s*\{\{[^{}]*\}\}")
+
+
+def _off_the_lock_screen(fields: dict[str, str], done: list[str]) -> None:
+    """Push notifications show on the lock screen: no merge field (not even a first name)."""
+    for name, value in list(fields.items()):
+        if "{{" not in value:
+            continue
+        cleaned = _MERGE_ON_LOCK_SCREEN.sub("", value)
+        cleaned = re.sub(r",\s*([.,!?:;])", r"\1", cleaned)
+        cleaned = re.sub(r"\s+", " ", cleaned).strip(" ,")
+        fields[name] = cleaned[:1].upper() + cleaned[1:]
+        note = "took the merge fields off the push notification (it shows on the lock screen)"
+        if note not in done:
+            done.append(note)
+
+
 def _add_legal_text(fields: dict[str, str], done: list[str], channel: str, language: str,
-                    product: str | None, disclosure: str, opt_out: str) -> None:
+                    product: str | None, disclosure: str, last: str) -> None:
+    """Add missing disclosures, then what must come last (SMS opt-out, email footer)."""
     target = DISCLOSURE_FIELD[channel]
     tail: list[str] = []
     for rule in required_disclosures(fields, language=language, product=product):
         text = disclosure if (product in rule.products and disclosure) else rule.fix.get(language)
-        satisfied = any(p.search(fields.get(target, "")) for p in rule.patterns[language])
-        if text and not satisfied and text not in tail:
+        ok = any(p.search(fields.get(target, "")) for p in rule.patterns[language])
+        if text and not ok and text not in tail:
             tail.append(text)
             done.append(f"added the {rule.id.replace('_', ' ')} disclosure")
-    opt = ruleset().rule("sms_opt_out")
-    if (opt.applies_to(channel) and opt_out
-            and not any(p.search(fields.get(target, "")) for p in opt.language_patterns(language))):
-        tail.append(opt_out)
-        done.append("added the opt-out")
-    if tail:
-        # Legal text goes before an existing opt-out, which stays last.
-        text = fields.get(target, "")
-        if opt_out and text.rstrip().endswith(opt_out) and opt_out not in tail:
-            fields[target] = _join(text.rstrip()[:-len(opt_out)], *tail, opt_out)
-        else:
-            fields[target] = _join(text, *tail)
+    missing_last = bool(last) and any(
+        rule.kind in REQUIRED_KINDS and rule.applies_to(channel)
+        and not satisfied(rule, fields, channel, language) for rule in ruleset().rules)
+    if not tail and not missing_last:
+        return
+    text = fields.get(target, "").rstrip()
+    has_last = bool(last) and text.endswith(last)
+    if has_last:
+        text = text[:-len(last)].rstrip()
+    join = _paragraphs if channel == "email" else _join
+    fields[target] = join(text, *tail, last if (has_last or missing_last) else "")
+    if missing_last and not has_last:
+        done.append("added the opt-out" if channel == "sms" else
+                    "added the email footer (unsubscribe line, sender and postal address)")
 
 
-def _legal_tail(text: str, disclosure: str, opt_out: str) -> str:
-    """The disclosure and opt-out text at the end of `text` that shortening must keep."""
-    pieces = [p for p in (disclosure, opt_out) if p and p in text]
+def _legal_tail(text: str, disclosure: str, last: str) -> str:
+    """The disclosure and final legal text at the end of `text` that shortening must keep."""
+    pieces = [p for p in (disclosure, last) if p and p in text]
     if not pieces:
         return ""
     start = min(text.rfind(p) for p in pieces)

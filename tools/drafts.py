@@ -52,7 +52,15 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("goal", "VARCHAR", "The campaign goal as asked."),
     ("product", "VARCHAR", "Product promoted (checking for re-engagement)."),
     ("language", "VARCHAR NOT NULL", "Language of the copy, ISO 639-1."),
-    ("tone", "VARCHAR", "Tone asked for; NULL for the brand default."),
+    ("tone", "VARCHAR", "Tone written in: warm (the brand default), playful, formal, "
+     "reassuring or urgent (urgent without pressure)."),
+    ("intent", "VARCHAR", "Why the message is sent: winback, welcome, cross_sell, upsell, "
+     "reactivation or event_triggered."),
+    ("event", "VARCHAR", "For event-triggered copy, the event a real-time trigger sends it on, "
+     "e.g. card_payment_abroad."),
+    ("currency", "VARCHAR", "Currency symbol the amounts in the copy are written in."),
+    ("market", "VARCHAR", "Countries this version is for, as JSON (empty: the whole audience); "
+     "send it only to customers there."),
     ("content", "VARCHAR NOT NULL", "The copy as JSON: subject, preheader, body, cta (email); "
      "text (sms); title, body (push); title, body, cta (in_app). Merge fields such as "
      "{{first_name}} are filled at send time."),
@@ -74,7 +82,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("approved_by", "VARCHAR", "Who approved it."),
     ("approved_at", "TIMESTAMP", "When it was approved."),
 )
-_JSON_COLUMNS = ("content", "reach", "prompt_versions", "findings", "repairs", "notes")
+_JSON_COLUMNS = ("content", "reach", "prompt_versions", "findings", "repairs", "notes", "market")
 
 
 @dataclass
@@ -102,6 +110,10 @@ class Draft:
     goal: str | None = None
     product: str | None = None
     tone: str | None = None
+    intent: str | None = None
+    event: str | None = None
+    currency: str | None = None
+    market: list[str] = field(default_factory=list)
     audience_size: int | None = None
     reach: dict[str, int] = field(default_factory=dict)
     segment_sql: str = ""
@@ -161,7 +173,9 @@ def ensure_table(cur) -> None:
         "Campaign copy drafts, one row per A/B variant, each with its receipt: question, "
         "segment, consented reach, SQL, model and prompt versions, compliance findings, "
         "approval."))
-    for name, _, comment in COLUMNS:
+    for name, type_, comment in COLUMNS:   # tables saved by older versions gain new columns
+        cur.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {name} "
+                    f"{type_.replace(' NOT NULL', '').replace(' PRIMARY KEY', '')}")
         cur.execute(f"COMMENT ON COLUMN {TABLE}.{name} IS {_quote(comment)}")
 
 
@@ -206,6 +220,7 @@ def _from_row(row: dict[str, Any]) -> Draft:
         values["audience_size"] = None
     values = {k: (None if not isinstance(v, list | dict) and pd.isna(v) else v)
               for k, v in values.items()}
+    values["market"] = values.get("market") or []
     return Draft(**values)
 
 
@@ -299,8 +314,15 @@ def receipt(d: Draft) -> dict[str, str]:
         "Compliance": d.compliance,
         "Segment": segment,
         "Audience": size + (f" (consented reach: {reach})" if reach else ""),
-        "Product": (d.product or "-") + (f"; goal: {d.goal}" if d.goal else "")
-        + (f"; tone: {d.tone}" if d.tone else ""),
+        "Brief": "; ".join(filter(None, (
+            f"intent: {d.intent}" if d.intent else "",
+            f"event: {d.event}" if d.event else "",
+            f"tone: {d.tone}" if d.tone else "",
+            f"product: {d.product}" if d.product else "",
+            f"goal: {d.goal}" if d.goal else ""))) or "-",
+        "Language and market": d.language + (
+            f"; {', '.join(d.market)} ({d.currency})" if d.market else
+            f"; amounts in {d.currency}" if d.currency else ""),
         "Written by": f"{d.model}, {d.created_at:%Y-%m-%d %H:%M}",
         "Prompt versions": ", ".join(f"{k} {v}" for k, v in sorted(d.prompt_versions.items())),
         "Question": d.question or "-",
@@ -338,8 +360,9 @@ def to_markdown(drafts: list[Draft]) -> str:
 def _csv(drafts: list[Draft]) -> str:
     fields = sorted({k for d in drafts for k in d.content}, key=list(FIELD_LABELS).index)
     head = ["draft_id", "batch_id", "variant", "angle", "status", "passed", "created_at",
-            "segment_id", "segment_name", "run_id", "channel", "language", "product", "goal",
-            "tone", "audience_size", *fields, "findings", "repairs", "notes", "model",
+            "segment_id", "segment_name", "run_id", "channel", "language", "currency", "market",
+            "intent", "event", "product", "goal", "tone", "audience_size", *fields, "findings",
+            "repairs", "notes", "model",
             "prompt_versions", "reach", "question", "segment_sql", "audience_sql",
             "approved_by", "approved_at"]
     buf = io.StringIO()
@@ -354,6 +377,7 @@ def _csv(drafts: list[Draft]) -> str:
             row[k] = "; ".join(row[k])
         for k in ("prompt_versions", "reach"):
             row[k] = json.dumps(row[k])
+        row["market"] = " ".join(row["market"] or [])
         writer.writerow(["" if row.get(h) is None else spreadsheet_text(row.get(h))
                          for h in head])
     return buf.getvalue()
@@ -466,8 +490,8 @@ def export_drafts(ctx: ToolContext, draft_ids: list[str] | None = None,
     """
     if draft_ids:
         drafts = get(ctx.wh, draft_ids)
-    elif ctx.state.get("last_draft_batch"):
-        drafts = get(ctx.wh, ctx.state["last_draft_batch"])
+    elif ctx.state.get("last_draft_ids") or ctx.state.get("last_draft_batch"):
+        drafts = get(ctx.wh, ctx.state.get("last_draft_ids") or ctx.state["last_draft_batch"])
     else:
         drafts = list_saved(ctx.wh, limit=20)
     if not drafts:

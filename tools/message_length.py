@@ -42,7 +42,11 @@ SMS_SINGLE = {"GSM-7": 160, "UCS-2": 70}
 SMS_PART = {"GSM-7": 153, "UCS-2": 67}
 
 MERGE_FIELDS = ("first_name", "city")           # the only personal fields copy may contain
-MERGE_FIELD_WIDTH = {"first_name": 12, "city": 16}
+# What the sending platform fills in an email footer: the unsubscribe link, the sender's name
+# and postal address (no personal data; required by ePrivacy/GDPR practice and CAN-SPAM).
+LEGAL_MERGE_FIELDS = ("unsubscribe_url", "sender_name", "sender_address")
+MERGE_FIELD_WIDTH = {"first_name": 12, "city": 16, "unsubscribe_url": 60, "sender_name": 30,
+                     "sender_address": 80}
 MERGE_FIELD_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 Channel = Literal["email", "sms", "push", "in_app"]
@@ -68,6 +72,23 @@ def expand_merge_fields(text: str) -> str:
 def to_gsm7(text: str) -> str:
     """`text` with typographic quotes, dashes and ellipses replaced by their GSM-7 stand-ins."""
     return "".join(GSM7_SUBSTITUTES.get(ch, ch) for ch in text)
+
+
+# Letters outside the GSM-7 alphabet, written as the nearest letter in it, as SMS senders do in
+# Spanish and French (an SMS with one character outside GSM-7 holds 70 characters, not 160).
+GSM7_FOLD = str.maketrans({
+    "á": "a", "í": "i", "ó": "o", "ú": "u", "â": "a", "ê": "e", "î": "i", "ô": "o", "û": "u",
+    "ë": "e", "ï": "i", "ç": "c", "œ": "oe", "Á": "A", "Í": "I", "Ó": "O", "Ú": "U",
+    "Â": "A", "Ê": "E", "Î": "I", "Ô": "O", "Û": "U", "È": "E", "À": "A", "Ù": "U",
+    "Ì": "I", "Ò": "O", "ã": "a", "õ": "o",
+})
+
+
+def fold_to_gsm7(text: str) -> str:
+    """`text` in the GSM-7 alphabet when typographic characters and accents are all that stand
+    in the way (else `text` unchanged)."""
+    folded = to_gsm7(text).translate(GSM7_FOLD)
+    return folded if sms_count(folded).encoding == "GSM-7" else text
 
 
 def _units(ch: str, encoding: str) -> int:
@@ -148,11 +169,16 @@ class _Copy(BaseModel):
     @classmethod
     def _only_known_merge_fields(cls, value, info):
         if isinstance(value, str):
-            unknown = {m for m in MERGE_FIELD_RE.findall(value) if m not in MERGE_FIELDS}
+            known = () if cls.CHANNEL == "push" else \
+                MERGE_FIELDS + (LEGAL_MERGE_FIELDS if cls.CHANNEL == "email" else ())
+            unknown = {m for m in MERGE_FIELD_RE.findall(value) if m not in known}
             if unknown:
-                allowed = ", ".join("{{" + f + "}}" for f in MERGE_FIELDS)
-                raise ValueError(f"{info.field_name}: only the merge fields {allowed} are "
-                                 f"allowed, not {', '.join(sorted(unknown))}")
+                allowed = ", ".join("{{" + f + "}}" for f in known)
+                raise ValueError(
+                    f"{info.field_name}: only the merge fields {allowed} are allowed, not "
+                    f"{', '.join(sorted(unknown))}" if known else
+                    f"{info.field_name}: no merge fields in a push notification (it shows on "
+                    f"the lock screen), not {', '.join(sorted(unknown))}")
         return value
 
     @model_validator(mode="after")
@@ -178,7 +204,9 @@ class EmailCopy(_Copy):
     subject: str = _limited("email", "subject", "Subject line, specific and honest.")
     preheader: str = _limited("email", "preheader", "Preview text shown after the subject.")
     body: str = _limited("email", "body", "Plain-text body: greeting with {{first_name}}, short "
-                         "paragraphs, sign-off, then the required disclosure.")
+                         "paragraphs, sign-off, the required disclosure, then the legal footer "
+                         "(unsubscribe line with {{unsubscribe_url}}, {{sender_name}}, "
+                         "{{sender_address}}).")
     cta: str = _limited("email", "cta", "Button text, a verb first.")
 
 
@@ -194,8 +222,9 @@ class PushCopy(_Copy):
     """A push notification: title and body."""
 
     CHANNEL: ClassVar[str] = "push"
-    title: str = _limited("push", "title", "Title.")
-    body: str = _limited("push", "body", "Body, including any required disclosure.")
+    title: str = _limited("push", "title", "Title, no merge fields (lock screen).")
+    body: str = _limited("push", "body", "Body, including any required disclosure; no merge "
+                         "fields or personal details (lock screen).")
 
 
 class InAppCopy(_Copy):

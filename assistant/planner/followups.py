@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from assistant.planner import intents
+from assistant.planner import copy_request, intents
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import parse_filters
 from assistant.planner.frame import Filter, Frame, Parsed, Reply, ToolIntent
@@ -173,6 +173,9 @@ def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary, first_row: dict | N
         return None
     if prev.kind == "tool" and prev.tool is not None:
         intent = prev.tool
+        copy = copy_request.refine(text, intent)       # "now in French", "more playful"
+        if copy is not None:
+            return Parsed("tool", tool=copy)
         sid = re.search(intents._SEGMENT_ID, text.s) or re.search(intents._NTH_ONE, text.s) or \
             re.search(r"^\s*\D*?(\d+)\s*$", text.s)
         if ("segment_id" in intent.args or intent.tool == "describe_segment") and sid:

@@ -1,8 +1,9 @@
 """Questions answered by tools other than SQL, and the planner's own replies.
 
-Segmentation, describing and comparing segment runs, churn prediction, audiences and campaign
-copy map to their tools with arguments read from the question; "what can you do" and "what data
-do you have" get a direct answer or describe_warehouse. Requests for personal data are refused.
+Segmentation, describing and comparing segment runs, churn prediction and audiences map to their
+tools with arguments read from the question (campaign copy: copy_request, in six languages);
+"what can you do" and "what data do you have" get a direct answer or describe_warehouse.
+Requests for personal data are refused.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 
 import sqlglot
 
+from assistant.planner import copy_request
 from assistant.planner import vocabulary as v
 from assistant.planner.frame import Reply, ToolIntent
 from assistant.planner.model_questions import model_intent
@@ -141,6 +143,8 @@ _STATEMENT = re.compile(
 
 def reply_intent(text: Text) -> str | None:
     """'help', 'data', 'pii', 'greeting', 'thanks' or None."""
+    if copy_request.is_copy_request(text.raw):     # "...greet them by first name": copy
+        return None
     s = text.s
     if re.search(_THANKS, s):
         return "thanks"
@@ -171,6 +175,9 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
     model = model_intent(text)      # lifetime value, drift, the model registry, refresh
     if model is not None:
         return model
+    copy = copy_request.understand(text, parse_filters)    # campaign copy, in six languages
+    if copy is not None:
+        return copy
     s = text.s
     if re.search(r"compar\w* .{0,30}(segmentations?|segment runs?|clusterings?|runs)\b"
                  r"|(segmentations?|segments|runs) .{0,20}(changed|differ)"
@@ -221,15 +228,6 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
                  + _BUILD_LIST, s) or (re.search(_TOP_VALUE_CONSENTED, s) and
                                        not re.search(r"\bhow many\b", s)):
         return _audience(text, parse_filters)
-    if (re.search(r"\b(write|draft|create|compose|generate|prepare|suggest|come up with|make)\b"
-                  r".{0,40}\b(emails?|sms|text messages?|push( notifications?)?|in app messages?"
-                  r"|messages?|copy|campaigns?|subject lines?|newsletters?|headlines?|ads?)\b", s)
-            and not re.search(r"\b(rates?|performance|performed|results)\b", s)) or \
-            re.search(r"^\s*(?:(?:an?|the|new|1) )?(?:emails?|sms|text messages?|push"
-                      r"(?: notifications?)?|in app messages?|newsletters?) (?:for|to)\b"
-                      r".{0,40}\b(?:about|promoting|regarding|announcing|to promote)\b", s):
-        # "push notification for segment 1 about crypto": copy, without a verb
-        return _draft(text, parse_filters)
     if re.search(r"^\s*(please )?(can you |could you |let us |lets |let s |i want to |i d like to"
                  r" |we need to )?(segment|cluster|group|split|divide|bucket|partition)\b"
                  r".{0,40}\b(customers|clients|base|users|them|people|customer base)\b"
@@ -375,58 +373,3 @@ def _audience(text: Text, parse_filters) -> ToolIntent:
         if f.field == "country" and len(f.values) == 1 and not f.negate:
             args["country"] = f.values[0]
     return ToolIntent("build_audience", args, label="audience")
-
-
-_TONES = ("friendly", "formal", "playful", "casual", "professional", "warm", "urgent", "fun",
-          "serious", "enthusiastic", "reassuring", "premium", "informal", "upbeat")
-_GOAL_VERBS = (r"promot\w*|encourag\w*|announc\w*|win back|re ?engag\w*|upsell|cross ?sell"
-               r"|launch\w*|introduc\w*|invit\w*|remind\w*|get|drive|boost|increase|grow")
-
-
-def _draft(text: Text, parse_filters) -> ToolIntent:
-    args: dict = {}
-    original = text.original
-    if text.take(r"in app( messages?)?"):
-        args["channel"] = "in_app"
-    else:
-        channel = _channel(text)
-        if channel:
-            args["channel"] = channel
-    sid = _segment_id(text)
-    if sid is not None:
-        args["segment_id"] = sid
-    m = re.search(r"\b(" + "|".join(_TONES) + r")\b", original)
-    if m:
-        args["tone"] = m.group(1)
-    # "in French", "a French email", "Spanish-language SMS" ("for German customers": a place)
-    languages = "english|german|french|spanish|italian|dutch"
-    m = re.search(rf"\bin ({languages})\b|\b({languages})(?= (?:language )?(?:emails?|sms"
-                  r"|text messages?|push|in app|messages?|copy|versions?|newsletters?"
-                  r"|subject lines?|campaigns?|drafts?|texts?)\b)", original)
-    if m:
-        args["language"] = {n.lower(): c for c, n in v.LANGUAGE_NAMES.items()}[
-            m.group(1) or m.group(2)]
-    m = re.search(r"(\d+) (?:[a-z]+ ){0,3}(?:variants|versions|options|alternatives"
-                  r"|variations|drafts)", original)
-    if m:
-        args["variants"] = max(1, min(int(m.group(1)), 5))
-    for value, pattern in v.value_patterns(v.PRODUCT_PHRASES):
-        if (re.search(pattern, original) and value != "savings") or \
-                (value == "savings" and re.search(r"savings (account|product)", original)):
-            args["product"] = value
-            break
-    rest = re.sub(_SEGMENT_ID, " ", original)
-    m = re.search(r"\b(?:about|on|regarding|promoting|to promote|to encourage|to announce"
-                  r"|to win back|to get|to drive|to boost|to increase|encouraging|announcing"
-                  r"|pushing|highlighting|to)\s+([\w\s\-%]{2,60}?)\s*"
-                  r"(?=\b(?:for|in (?:english|german|french|spanish|italian|dutch)|with|using"
-                  r"|aimed|targeting|in a|tone)\b|$)", rest)
-    if m:
-        goal = m.group(1).strip()
-        product_words = "|".join(p for ps in v.PRODUCT_PHRASES.values() for p in ps)
-        if goal and not re.fullmatch(r"(the |our |all )?(customers|clients|segment|them|it|"
-                                     r"email|sms|push|an? \w+)", goal) and not (
-                "product" in args and re.fullmatch(rf"(?:the |our |a |an )?(?:new )?"
-                                                   rf"(?:{product_words})", goal)):
-            args["goal"] = goal
-    return ToolIntent("draft_campaign", args, label="campaign copy")
