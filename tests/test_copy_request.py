@@ -3,6 +3,7 @@ copy_request.py): the draft_campaign call, or an explained refusal in the reques
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def test_forbidden_claims_are_refused_with_the_rule_and_an_alternative(case):
     assert not reply.tool_calls
     assert reply.text.startswith(case["lead"]), reply.text
     assert case["rule"] in reply.text
-    assert '"' in reply.text                  # an example request that works
+    assert re.search(r'["«“].+["»”]\s*$', reply.text)   # an example request that works
 
 
 @pytest.mark.parametrize("language", supported_languages())
@@ -53,7 +54,7 @@ def test_every_refusal_offers_an_example_that_the_planner_drafts(language, rule)
     """The alternative a refusal suggests is itself a request that works, in that language."""
     said = refusal(ForbiddenRequest(rule, "", language), segment=2)
     assert said.startswith(text(language, "refusals", "lead"))
-    example = said.rsplit('"', 2)[-2]
+    example = re.search(r'["«“]\s*([^"«»“”]+?)\s*["»”]\s*$', said).group(1)
     assert detect_language(example) == language, example
     parsed = parse(example, VOCAB)
     assert parsed.kind == "tool" and parsed.tool.tool == "draft_campaign", (example, parsed)

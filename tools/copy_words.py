@@ -119,11 +119,12 @@ class ForbiddenRequest:
     language: str
 
 
-def _negated(before: str, match: str, language: str) -> bool:
+def _negated(before: str, match: str, language: str, inside: bool) -> bool:
     """Whether a claim is negated: by the words just before it ("no guaranteed returns",
-    "without saying it is risk-free") or inside it ("a loan email with no pressure")."""
+    "without saying it is risk-free") or, when `inside`, within it ("a loan email with no
+    pressure"; not for claims that are negative themselves, like "without any risk")."""
     last = " " + " ".join(normalise(before).split()[-4:]) + " "
-    inner = " " + " ".join(normalise(match).split()[1:]) + " "
+    inner = " " + " ".join(normalise(match).split()[1:]) + " " if inside else "  "
     return any(p.search(last) or p.search(inner) for lang in dict.fromkeys((language, "en"))
                for p in _compiled(lang, "negation"))
 
@@ -144,7 +145,8 @@ def forbidden_request(value: str, language: str | None = None) -> ForbiddenReque
                                      (raw, rule.patterns.get(lang, ()) if rule else ())):
                 for p in patterns:
                     m = p.search(source)
-                    if m and not _negated(source[:m.start()], m.group(0), lang):
+                    if m and not _negated(source[:m.start()], m.group(0), lang,
+                                          rule_id in ("credit_pressure", "misleading_urgency")):
                         return ForbiddenRequest(rule_id, m.group(0).strip(), language)
     return None
 

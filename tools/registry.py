@@ -93,7 +93,10 @@ GROUPS: dict[str, Group] = {
         ("write", "writing", "draft", "copy", "copywriting", "compose", "message",
          "subject line", "wording", "tone", "headline", "notification", "push notification",
          "in-app", "in_app", "newsletter", "rewrite", "translate", "variant*", "email for",
-         "sms for", "text for", "campaign for")),
+         "sms for", "text for", "campaign for",
+         # the other contract languages (de, fr, es, it, nl): verbs of writing and channels
+         "schreib*", "entwirf", "formulier*", "e-mail", "écri*", "ecri*", "rédig*", "redig*",
+         "escrib*", "redact*", "scriv*", "schrijf*", "opstellen", "sms", "push*", "mailing")),
     "drafts": Group(
         "saved drafts",
         ("draft*", "approve*", "approval", "sign off", "sign-off", "export*", "receipt*")),

@@ -44,9 +44,9 @@ _SEGMENT = re.compile(
 _FOR = r"(?:for|to|für|an|pour|à|aux|para|a|per|ai|alle|voor|aan|naar)"
 _NOT_COPY = (r"\baudiences?\b|\bzielgruppe\w*|\bpublic cible\b|\baudiencia\b|\bpubblico\b"
              r"|\bdoelgroep\w*|\bmailing list\b|\bcontact list\b|\b(a|an) ?b ?test\b|\bab test\b"
-             r"|\bsplit test\b|\bsamples?\b|\blift\b|\bholdout\b|\bdrafts\b|\b(my|the|saved|approve|export|show"
-             r"|list) drafts?\b|\bentw(ü|u)rfe\b|\bbrouillons\b|\bborradores\b|\bbozze\b"
-             r"|\bconcepten\b")
+             r"|\bsplit test\b|\bsamples?\b|\blift\b|\bholdout\b|\bdrafts\b"
+             r"|\b(my|the|saved|approve|export|show|list) drafts?\b|\bentw(ü|u)rfe\b|\bbrouillons\b"
+             r"|\bborradores\b|\bbozze\b|\bconcepten\b")
 
 
 def _languages(lang: str) -> list[str]:
