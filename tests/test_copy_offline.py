@@ -26,8 +26,8 @@ LANGUAGES = supported_languages()
 OPENERS = dict.fromkeys(PRODUCTS, 1_243)
 # Anything that is not finished copy: template syntax, single braces, merge fields other than
 # the allowed ones, placeholder words.
-UNFILLED = re.compile(r"\$\{|\$[a-z_]|(?<!\{)\{(?!\{)|(?<!\})\}(?!\})|\bTODO\b|\blorem\b|"
-                      r"\bXXX\b|\[insert|\{\{(?!(first_name|unsubscribe_url|sender_name|"
+UNFILLED = re.compile(r"\$\{|\$[a-z_]|(?<!\{)\{(?!\{)|(?<!\})\}(?!\})|(?-i:\bTODO\b)|\blorem\b|"
+                      r"(?-i:\bXXX\b)|\[insert|\{\{(?!(first_name|unsubscribe_url|sender_name|"
                       r"sender_address)\}\})", re.IGNORECASE)
 
 

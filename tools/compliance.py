@@ -208,7 +208,8 @@ def check(fields: dict[str, str], *, channel: str, language: str,
                                     DISCLOSURE_FIELD[channel]))
     for rule in required_disclosures(fields, language=language, product=product):
         target = DISCLOSURE_FIELD[channel]
-        if not any(p.search(fields.get(target, "")) for p in rule.patterns[language]):
+        if rule.applies_to(channel) and not any(p.search(fields.get(target, ""))
+                                                for p in rule.patterns[language]):
             findings.append(Finding(rule.id, rule.severity, rule.message, target))
     return ComplianceReport(findings)
 
@@ -402,6 +403,8 @@ def _add_legal_text(fields: dict[str, str], done: list[str], channel: str, langu
     target = DISCLOSURE_FIELD[channel]
     tail: list[str] = []
     for rule in required_disclosures(fields, language=language, product=product):
+        if not rule.applies_to(channel):
+            continue
         text = disclosure if (product in rule.products and disclosure) else rule.fix.get(language)
         ok = any(p.search(fields.get(target, "")) for p in rule.patterns[language])
         if text and not ok and text not in tail:
