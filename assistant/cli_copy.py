@@ -79,10 +79,21 @@ def draft(
     product: Annotated[str | None, typer.Option(
         help="checking, savings, credit_card, personal_loan, mortgage, investment or crypto "
         "[default: from the goal or the segment].")] = None,
+    intent: Annotated[str | None, typer.Option(
+        help="winback, welcome, cross_sell, upsell, reactivation or event_triggered (with "
+        "--event) [default: from the goal, else cross_sell].")] = None,
+    event: Annotated[str | None, typer.Option(
+        help="For event_triggered copy: card_payment_abroad, salary_received, large_deposit, "
+        "application_started, product_viewed, account_opened or back_after_break.")] = None,
     language: Annotated[str | None, typer.Option(
-        "--language", "-l", help="en or de [default: the segment's main language].")] = None,
-    tone: Annotated[str | None, typer.Option(help="friendly or formal [default: the brand "
-                                                  "voice].")] = None,
+        "--language", "-l", help="en, de, fr, es, it or nl, or all (one version per language "
+        "of the audience) [default: the segment's main language].")] = None,
+    tone: Annotated[str | None, typer.Option(
+        help="warm, playful, formal, reassuring or urgent (urgent without pressure) "
+        "[default: warm].")] = None,
+    at_risk: Annotated[float | None, typer.Option(
+        "--at-risk", help="Only customers with at least this churn risk (0-1) in the saved "
+        "churn scores, e.g. 0.5; never re-runs the churn model.")] = None,
     variants: Annotated[int, typer.Option("--variants", "-n", min=1, max=4,
                                           help="A/B variants, each with its own angle.")] = 2,
     card: Annotated[Path | None, typer.Option(
@@ -92,14 +103,16 @@ def draft(
 ) -> None:
     """Write campaign copy for a segment: A/B variants, compliance-checked, saved as drafts.
 
-    Offline (no API key) the copy comes from the template library in English or German;
-    with a model configured the model writes it from the segment card, never from personal
-    data. Every variant is checked (forbidden claims, disclosures, opt-out, length, protected
-    attributes) and saved with its receipt. Examples:
+    Offline (no API key) the copy comes from the template library in six languages; with a
+    model configured the model writes it from the segment card, never from personal data.
+    Every variant is checked (forbidden claims, disclosures, unsubscribe and sender lines,
+    opt-out, lock-screen privacy, length, protected attributes) and saved with its receipt.
+    Examples:
 
         assistant draft --segment 3 --channel email
         assistant draft -s 2 -c sms --product savings --language de --variants 3
-        assistant draft -c push --goal "win back customers at risk of churning"
+        assistant draft -c sms --intent winback --at-risk 0.5 --tone reassuring
+        assistant draft -c push --intent event_triggered --event card_payment_abroad
     """
     import json
 
@@ -111,7 +124,8 @@ def draft(
     with Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit) as wh:
         ctx = _context(settings, wh, writer=_writer(settings, wh))
         kwargs = {"channel": channel, "goal": goal, "product": product, "tone": tone,
-                  "language": language, "variants": variants}
+                  "intent": intent, "event": event, "language": language,
+                  "min_churn_risk": at_risk, "variants": variants}
         if card is not None:
             try:
                 loaded = SegmentCard.from_dict(json.loads(card.read_text("utf-8")))

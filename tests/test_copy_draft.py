@@ -289,3 +289,21 @@ def test_a_stored_segment_is_drafted_for_with_its_run_and_consent_counts(writabl
     assert run.run.run_id in draft.segment_sql and "consents" in draft.audience_sql
     assert draft.passed and f"segment 2 ({card.name})" in result.summary
     assert ab.data["audience"] == card.reach["email"] and card.name in ab.summary
+
+
+def test_markets_get_their_own_version_only_when_the_copy_states_amounts(ctx):
+    """English speakers banking in pounds and dollars: the email states amounts (one version
+    per market, each in its currency); the savings SMS states none (one version, said so)."""
+    card = SegmentCard.from_dict({**CARDS[1].to_dict(),
+                                  "countries": {"GB": 0.5, "US": 0.3, "DE": 0.2}})
+    email = _draft(ctx, None, card=card, channel="email", product="credit_card")
+    assert {(d["currency"], tuple(d["market"])) for d in email.data} == {
+        ("£", ("GB",)), ("$", ("US",))}
+    for d in email.data:
+        body = d["content"]["body"]
+        assert ("£" in body) != ("$" in body), body
+    assert "2 versions (English, GB (£); English, US ($))" in email.summary
+    sms = _draft(ctx, None, card=card, channel="sms", product="savings")
+    assert {(d["currency"], tuple(d["market"])) for d in sms.data} == {("£", ())}
+    assert "one English version for customers banking in £, $: the copy states no amounts" \
+        in sms.summary

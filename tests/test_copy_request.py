@@ -76,7 +76,9 @@ def test_negated_or_harmless_mentions_are_not_refused(question):
     "How many email subscribers do we have?", "open rate of our email campaigns",
     "build an SMS audience from segment 2", "design an A/B test for segment 2 by email",
     "How big a sample do we need to detect a 10% lift on SMS?", "show my drafts",
-    "Wie viele Kunden haben E-Mails abonniert?",
+    "Wie viele Kunden haben E-Mails abonniert?", "which push triggers fired today?",
+    "how many SMS were skipped by the travel rule this week?",
+    "create a push trigger for card payments abroad",
 ])
 def test_questions_about_channels_are_not_copy_requests(question):
     parsed = parse(question, VOCAB)

@@ -416,6 +416,7 @@ def draft_for_card(ctx: ToolContext, card: SegmentCard, *, channel: str,
     now = datetime.now().replace(microsecond=0)
     records: list[drafts.Draft] = []
     batches: list[tuple[Brief, list[drafts.Draft]]] = []
+    editions = []
     for brief in briefs:
         brief.notes = extra + brief.notes
         written = []
@@ -423,6 +424,8 @@ def draft_for_card(ctx: ToolContext, card: SegmentCard, *, channel: str,
             others = [a for a in brief.angles if a != angle]
             written.append(session.write(brief, angle, LETTERS[i], others) if session
                            else _template_variant(brief, angle, LETTERS[i]))
+        editions.append((brief, written))
+    for brief, written in _merge_same_copy(editions):
         file_versions = dict(ruleset().versions) | versions([brief.language])
         if session:
             file_versions |= session.versions
@@ -463,6 +466,35 @@ def draft_for_card(ctx: ToolContext, card: SegmentCard, *, channel: str,
     )
 
 
+def _merge_same_copy(editions: list[tuple[Brief, list[Variant]]]
+                     ) -> list[tuple[Brief, list[Variant]]]:
+    """One version for markets whose copy came out word for word the same (no amounts in the
+    lines written): "one version per market" only where the markets' copy differs."""
+    out: list[tuple[Brief, list[Variant]]] = []
+    for brief, written in editions:
+        same = next((b for b, w in out if b.language == brief.language and b.market
+                     and brief.market and [v.fields for v in w] == [v.fields for v in written]),
+                    None)
+        if same is None:
+            out.append((brief, written))
+            continue
+        same.market = (*same.market, *brief.market)
+        same.currency = f"{same.currency}/{brief.currency}"
+    for brief, _ in out:
+        if "/" not in brief.currency:
+            continue
+        split_note = f"{brief.language_name} version for customers banking in"
+        all_markets = not any(b.language == brief.language and b is not brief for b, _ in out)
+        brief.notes = [n for n in brief.notes if not n.startswith(split_note)
+                       and not (all_markets and n.startswith(f"no {brief.language_name} "
+                                                             "version for "))]
+        brief.notes.append(f"one {brief.language_name} version for customers banking in "
+                           f"{brief.currency.replace('/', ', ')}: the copy states no amounts")
+        if all_markets:
+            brief.market, brief.currency = (), brief.currency.split("/")[0]
+    return out
+
+
 def side_by_side(records: list[drafts.Draft]) -> pd.DataFrame:
     """Variants as columns, fields as rows: what a reviewer compares."""
     rows: dict[str, dict[str, str]] = {}
@@ -486,7 +518,8 @@ def _summary(batches: list[tuple[Brief, list[drafts.Draft]]], card: SegmentCard,
     reach = f"; {size:,} customers may be contacted by {channel}" if size is not None else ""
     records = [d for _, edition in batches for d in edition]
     first = batches[0][0]
-    editions = ", ".join(b.edition for b, _ in batches)
+    editions = batches[0][0].edition if len(batches) == 1 else \
+        f"{len(batches)} versions ({'; '.join(b.edition for b, _ in batches)})"
     head = (f"Drafted {len(records)} {channel} variant{'s' * (len(records) != 1)} in "
             f"{editions} for {who}{reach}. "
             f"Intent: {intents()[first.intent]['label'].lower()}"

@@ -46,7 +46,9 @@ _NOT_COPY = (r"\baudiences?\b|\bzielgruppe\w*|\bpublic cible\b|\baudiencia\b|\bp
              r"|\bdoelgroep\w*|\bmailing list\b|\bcontact list\b|\b(a|an) ?b ?test\b|\bab test\b"
              r"|\bsplit test\b|\bsamples?\b|\blift\b|\bholdout\b|\bdrafts\b"
              r"|\b(my|the|saved|approve|export|show|list) drafts?\b|\bentw(ü|u)rfe\b|\bbrouillons\b"
-             r"|\bborradores\b|\bbozze\b|\bconcepten\b")
+             r"|\bborradores\b|\bbozze\b|\bconcepten\b"
+             r"|\btrigger rules?\b|\b(fired|skipped)\b|\b(set up|create|add|new|pause|resume)"
+             r"( an?| the| our)?( \w+){0,2} (triggers?|rules?|automations?)\b")
 
 
 def _languages(lang: str) -> list[str]:
@@ -83,7 +85,10 @@ def is_copy_request(question: str) -> bool:
         return False
     if _has(s, langs, "ask"):
         return True
-    if any(_first(s, langs, group)[0] for group in ("intents", "tones")):
+    intent, _ = _first(s, langs, "intents")
+    if intent == "event_triggered":     # "which push triggers fired?" names no copy
+        intent = _first(s, langs, "events")[0]
+    if intent or _first(s, langs, "tones")[0]:
         return True
     return bool(re.search(rf"^\s*(?:\w+ ){{0,3}}\S+ {_FOR} ", s) and _SEGMENT.search(s)) or \
         bool(re.search(r"\b(copy|text|texte|testo|tekst|texto|message|nachricht|mensaje"

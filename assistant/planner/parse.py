@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from assistant.planner import intents, trigger_questions
+from assistant.planner import copy_request, intents, trigger_questions
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated, parse_filters
 from assistant.planner.followups import NO_CONTEXT, PRONOUN, THOSE, follow_up, narrow
@@ -305,7 +305,8 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         refined = follow_up(text, prev, vocab, first_row)
         if refined is not None:
             return refined
-    trigger = None if those else trigger_questions.intent(text)
+    trigger = None if those or copy_request.is_copy_request(text.raw) else \
+        trigger_questions.intent(text)      # "a triggered push for ..." is copy
     if isinstance(trigger, Reply):
         return Parsed("reply", reply=trigger)
     if trigger is not None:     # event-triggered campaigns: assistant/planner/trigger_questions
