@@ -307,3 +307,15 @@ def test_markets_get_their_own_version_only_when_the_copy_states_amounts(ctx):
     assert {(d["currency"], tuple(d["market"])) for d in sms.data} == {("£", ())}
     assert "one English version for customers banking in £, $: the copy states no amounts" \
         in sms.summary
+
+
+def test_welcome_copy_without_a_segment_is_for_new_customers(ctx):
+    result = draft_campaign(ctx, channel="email", intent="welcome", variants=1)
+    assert result.data[0]["segment_name"] == "New customers"
+    assert "for new customers" in result.summary
+    assert "signed up in the last 90 days" in result.summary
+    size = ctx.wh.scalar("SELECT count(*) FROM customers c, reference_period r WHERE "
+                         "c.kyc_status = 'verified' AND c.signup_date > r.reference_date - "
+                         "INTERVAL 90 DAY AND c.signup_date <= r.reference_date")
+    everyone = ctx.wh.scalar("SELECT count(*) FROM customers WHERE kyc_status = 'verified'")
+    assert 0 < size < everyone

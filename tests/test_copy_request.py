@@ -79,6 +79,8 @@ def test_negated_or_harmless_mentions_are_not_refused(question):
     "Wie viele Kunden haben E-Mails abonniert?", "which push triggers fired today?",
     "how many SMS were skipped by the travel rule this week?",
     "create a push trigger for card payments abroad",
+    "Do customers in segment 2 prefer SMS or email?",
+    "Welche Kunden in Segment 3 haben Push aktiviert?",
 ])
 def test_questions_about_channels_are_not_copy_requests(question):
     parsed = parse(question, VOCAB)

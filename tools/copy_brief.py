@@ -432,6 +432,9 @@ def plan_editions(card: SegmentCard, *, language: str | None = None, **kwargs) -
                     + ", ".join(f"{c} ({'/'.join(cs)}, {s:.0%})" for c, s, cs in dropped)
                     + ": too few customers; ask for their market's version if you need it")
             briefs.append(brief)
+    if language is not None and language.strip().lower() in ALL_LANGUAGES:
+        for brief in briefs:        # asked "in their languages": no hint to ask for it
+            brief.notes = [n for n in brief.notes if "\"in their languages\"" not in n]
     if len(briefs) > MAX_EDITIONS:
         briefs[0].notes.append(f"{len(briefs)} language and market versions asked for; the "
                                f"{MAX_EDITIONS} largest were written")

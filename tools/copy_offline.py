@@ -182,7 +182,17 @@ def tidy(value: str, language: str) -> str:
     value = re.sub(r"\n{3,}", "\n\n", value).strip()
     # After a full stop only when a word of 3+ letters ends the sentence (not "p. a.", "z. B.")
     value = re.sub(r"(?<=[^\W\d_]{3}[.!?] )([^\W\d_])", lambda m: m[1].upper(), value)
-    return re.sub(r"(^|\n)([^\W\d_])", lambda m: m[1] + m[2].upper(), value)
+    value = re.sub(r"(^|\n)([^\W\d_])", lambda m: m[1] + m[2].upper(), value)
+    if language != "de":        # "Please note: set up ...", not "Please note: Set up ..."
+        value = re.sub(r"(?m)(?<!^Finch)(?<=[^\W\d_]{2})( ?: )([^\W\d_])(?=[a-zß-ÿ])",
+                       _lower_after_colon, value)
+    return value
+
+
+def _lower_after_colon(m: re.Match) -> str:
+    if m.string.startswith("Finch", m.start(2)):     # the brand keeps its capital
+        return m.group(0)
+    return m.group(1) + m.group(2).lower()
 
 
 def slots(brief: Brief, angle: str) -> dict[str, str]:
@@ -212,6 +222,9 @@ def slots(brief: Brief, angle: str) -> dict[str, str]:
         opening = fill(said.get("opening", ""), f"intents.{brief.intent}.{brief.tone}.opening")
         key = {"welcome": "opening_welcome", "winback": "opening_winback",
                "reactivation": "opening_winback"}.get(brief.intent, "opening")
+        if brief.product not in library()[0]["themes"][brief.theme]["products"]:
+            # "a small cushion takes the pressure off" fits savings, not a loan or a card
+            theme = text(lang, "themes", "general")
         theme_opening = theme.get(key) or theme["opening"]
         lead = hook
     values.update({

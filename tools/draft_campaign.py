@@ -124,6 +124,26 @@ def all_customers_card(ctx: ToolContext) -> SegmentCard:
         description="Every verified customer; each channel only reaches those who consented.")
 
 
+def new_customers_card(ctx: ToolContext, card: SegmentCard, notes: list[str]) -> SegmentCard:
+    """Welcome copy without a segment: the verified customers who signed up in the last
+    RECENT_DAYS days up to the data's reference date (not every customer)."""
+    if card.name != ALL_CUSTOMERS or not ctx.wh.scalar(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'reference_period'"):
+        return card
+    members = (f"SELECT c.customer_id FROM customers c, reference_period r "
+               f"WHERE c.kyc_status = 'verified' AND c.signup_date > r.reference_date - "
+               f"INTERVAL {RECENT_DAYS} DAY AND c.signup_date <= r.reference_date")
+    if not int(ctx.wh.scalar(f"SELECT count(*) FROM ({members})") or 0):
+        notes.append(f"no customer signed up in the last {RECENT_DAYS} days, so this welcome "
+                     "copy is written for all marketable customers; name a segment to narrow it")
+        return card
+    notes.append(f"written for new customers (signed up in the last {RECENT_DAYS} days of the "
+                 "data); name a segment to write for it instead")
+    return card_for_members(ctx, members, name="New customers",
+                            description=f"Customers who signed up in the last {RECENT_DAYS} "
+                            "days.")
+
+
 def at_risk_card(ctx: ToolContext, card: SegmentCard, min_churn_risk: float,
                  notes: list[str]) -> SegmentCard:
     """The customers of `card` whose latest churn score is at least `min_churn_risk`, from the
@@ -400,6 +420,8 @@ def draft_for_card(ctx: ToolContext, card: SegmentCard, *, channel: str,
                                   f"{min_churn_risk}")
         card = at_risk_card(ctx, card, float(min_churn_risk), extra)
         intent = intent or "winback"
+    elif intent == "welcome" or (intent == "event_triggered" and event == "account_opened"):
+        card = new_customers_card(ctx, card, extra)
     openers, openers_sql = recent_openers(ctx)
     briefs = plan_editions(card, language=language, channel=channel, goal=goal,
                            product=product, tone=tone, intent=intent, event=event,

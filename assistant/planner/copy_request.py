@@ -51,6 +51,14 @@ _NOT_COPY = (r"\baudiences?\b|\bzielgruppe\w*|\bpublic cible\b|\baudiencia\b|\bp
              r"( an?| the| our)?( \w+){0,2} (triggers?|rules?|automations?)\b")
 
 
+# A question about channels ("do customers in segment 2 prefer SMS?"), not a request for copy
+_QUESTION = (r"\s*(what|which|who|how|do|does|did|is|are|was|were|why|when|where|has|have"
+             r"|welche\w*|was|wer|wie|wo|warum|gibt|hat|haben|ist|sind|quel\w*|qui|combien"
+             r"|est ce|pourquoi|comment|où|qué|que|cuál\w*|quién\w*|cómo|dónde|por qué|hay"
+             r"|quale|quali|chi|come|dove|perché|quant\w*|welke|wat|hoe|waar|waarom|heeft"
+             r"|hebben|zijn)\b")
+
+
 def _languages(lang: str) -> list[str]:
     """The request's language first, then English (channel names and loanwords)."""
     return list(dict.fromkeys((lang, "en")))
@@ -81,18 +89,24 @@ def is_copy_request(question: str) -> bool:
         return False
     if _has(s, langs, "write"):
         return True
+    question = re.match(_QUESTION, s)
+    intent, _ = _first(s, langs, "intents")
+    if intent == "event_triggered":     # "which push triggers fired?" names no copy
+        intent = _first(s, langs, "events")[0]
+        if intent and not question:     # "SMS for customers who just received their salary"
+            return True
     if _has(s, langs, "analytics"):
         return False
     if _has(s, langs, "ask"):
         return True
-    intent, _ = _first(s, langs, "intents")
-    if intent == "event_triggered":     # "which push triggers fired?" names no copy
-        intent = _first(s, langs, "events")[0]
     if intent or _first(s, langs, "tones")[0]:
         return True
-    return bool(re.search(rf"^\s*(?:\w+ ){{0,3}}\S+ {_FOR} ", s) and _SEGMENT.search(s)) or \
-        bool(re.search(r"\b(copy|text|texte|testo|tekst|texto|message|nachricht|mensaje"
-                       r"|messaggio|bericht|kampagne|campagne|campaña|campagna|campaign)\b", s))
+    if re.search(rf"^\s*(?:\w+ ){{0,3}}\S+ {_FOR} ", s) and _SEGMENT.search(s):
+        return True
+    if not question and (_SEGMENT.search(s) or _first(s, langs, "products")[0]):
+        return True     # "Un email sur le prêt personnel pour le segment 4"
+    return bool(re.search(r"\b(copy|text|texte|testo|tekst|texto|message|nachricht|mensaje"
+                          r"|messaggio|bericht|kampagne|campagne|campaña|campagna|campaign)\b", s))
 
 
 def _segment(text_: Text) -> int | None:
@@ -164,8 +178,8 @@ def understand(text_: Text, parse_filters=None) -> ToolIntent | Reply | None:
             args["event"] = event
             if product_at and event_at.start() <= product_at.start() < event_at.end():
                 product = None        # "card" in "card payment abroad" names the event
-        else:
-            intent = None
+        else:       # "for the first time" without an event: the request's other intent
+            intent, _ = _first(s, langs, "intents", INTENT_ORDER[1:])
     if _has(s, langs, "at_risk"):
         args["min_churn_risk"] = DEFAULT_CHURN_RISK
         intent = intent or "winback"
