@@ -80,6 +80,8 @@ def test_negated_or_harmless_mentions_are_not_refused(question):
     "how many SMS were skipped by the travel rule this week?",
     "create a push trigger for card payments abroad",
     "Do customers in segment 2 prefer SMS or email?",
+    "When a customer in the frequent travellers segment makes their first card payment abroad, "
+    "send the travel card push",
     "Welche Kunden in Segment 3 haben Push aktiviert?",
 ])
 def test_questions_about_channels_are_not_copy_requests(question):

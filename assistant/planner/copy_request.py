@@ -47,6 +47,7 @@ _NOT_COPY = (r"\baudiences?\b|\bzielgruppe\w*|\bpublic cible\b|\baudiencia\b|\bp
              r"|\bsplit test\b|\bsamples?\b|\blift\b|\bholdout\b|\bdrafts\b"
              r"|\b(my|the|saved|approve|export|show|list) drafts?\b|\bentw(ü|u)rfe\b|\bbrouillons\b"
              r"|\bborradores\b|\bbozze\b|\bconcepten\b"
+             r"|\bsend (the|our|that|this|draft)\b"      # a rule sending an existing draft
              r"|\btrigger rules?\b|\b(fired|skipped)\b|\b(set up|create|add|new|pause|resume)"
              r"( an?| the| our)?( \w+){0,2} (triggers?|rules?|automations?)\b")
 
