@@ -81,6 +81,15 @@ def _has(s: str, langs: list[str], *path: str) -> re.Match | None:
     return None
 
 
+# Events that only ever mean a moment to react to ("customers who started a loan application
+# and did not finish it"); the others ("abroad", "salary") need a word like "when" as well.
+SELF_EVENTS = ("application_started", "product_viewed", "back_after_break")
+
+
+def _self_event(s: str, langs: list[str]) -> bool:
+    return _first(s, langs, "events")[0] in SELF_EVENTS
+
+
 def is_copy_request(question: str) -> bool:
     """Whether the question asks for campaign copy (in any of the six languages)."""
     s = normalise(question)
@@ -92,7 +101,7 @@ def is_copy_request(question: str) -> bool:
         return True
     question = re.match(_QUESTION, s)
     intent, _ = _first(s, langs, "intents")
-    if intent == "event_triggered":     # "which push triggers fired?" names no copy
+    if intent == "event_triggered" or _self_event(s, langs):  # not "which triggers fired?"
         intent = _first(s, langs, "events")[0]
         if intent and not question:     # "SMS for customers who just received their salary"
             return True
@@ -173,6 +182,8 @@ def understand(text_: Text, parse_filters=None) -> ToolIntent | Reply | None:
         args["segment_id"] = sid
     product, product_at = _first(s, langs, "products", PRODUCT_ORDER)
     intent, _ = _first(s, langs, "intents", INTENT_ORDER)
+    if _self_event(s, langs):
+        intent = "event_triggered"
     if intent == "event_triggered":
         event, event_at = _first(s, langs, "events")
         if event:
