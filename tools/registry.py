@@ -94,9 +94,10 @@ GROUPS: dict[str, Group] = {
          "subject line", "wording", "tone", "headline", "notification", "push notification",
          "in-app", "in_app", "newsletter", "rewrite", "translate", "variant*", "email for",
          "sms for", "text for", "campaign for",
-         # the other contract languages (de, fr, es, it, nl): verbs of writing and channels
-         "schreib*", "entwirf", "formulier*", "e-mail", "écri*", "ecri*", "rédig*", "redig*",
-         "escrib*", "redact*", "scriv*", "schrijf*", "opstellen", "sms", "push*", "mailing")),
+         # the other contract languages (de, fr, es, it, nl): verbs of writing
+         "schreib*", "entwirf", "formulier*", "écri*", "ecri*", "rédig*", "redig*",
+         # (not "sms" or "push": "build an SMS audience" and "push triggers" are no copy)
+         "escrib*", "redact*", "scriv*", "schrijf*", "opstellen")),
     "drafts": Group(
         "saved drafts",
         ("draft*", "approve*", "approval", "sign off", "sign-off", "export*", "receipt*")),
