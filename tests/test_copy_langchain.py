@@ -120,3 +120,43 @@ def test_draft_campaign_through_a_langchain_model(writable_warehouse, tmp_path):
     assert draft["content"]["title"] == "Pay abroad without foreign transaction"
     assert "cut between words: check that it still reads well" in draft["repairs"][-1]
     assert draft["content"]["body"].endswith("Representative 19.9% APR (variable).")
+
+
+def test_the_model_writes_once_per_language_unless_its_copy_states_amounts(writable_warehouse,
+                                                                          tmp_path):
+    """One version per market only where markets differ: copy with no amount or currency is
+    asked for once and used for every market of its language; copy with an amount is asked for
+    again in each market's currency."""
+    import json
+    from pathlib import Path
+
+    from tools.draft_campaign import draft_for_card
+    from tools.result import ToolContext
+    from tools.segment_card import SegmentCard
+    from warehouse.connection import Warehouse
+
+    card = SegmentCard.from_dict(json.loads(
+        (Path(__file__).parent / "fixtures" / "segment_cards.json").read_text("utf-8"))[0])
+    card.languages = {"en": 1.0}      # English speakers bank in £, $ and €
+    plain = {"title": "Your savings, growing",
+             "body": "Open a savings account in minutes. Variable rate; conditions apply."}
+    pounds = {"title": "2.75% AER up to £100,000",
+              "body": "Open a savings account in minutes. Variable rate; conditions apply."}
+    dollars = {"title": "2.75% AER up to $100,000", "body": pounds["body"]}
+    euros = {"title": "2.75% AER up to €100,000", "body": pounds["body"]}
+    with Warehouse.open(writable_warehouse) as wh:
+        neutral = ScriptedChatModel(replies=[plain])
+        ctx = ToolContext(wh=wh, settings=None, output_dir=tmp_path,
+                          writer=LangChainWriter(neutral))
+        one = draft_for_card(ctx, card, channel="push", product="savings", language="en",
+                             variants=1)
+        priced = ScriptedChatModel(replies=[pounds, dollars, euros])
+        ctx.writer = LangChainWriter(priced)
+        three = draft_for_card(ctx, card, channel="push", product="savings", language="en",
+                               variants=1)
+    assert len(neutral.seen) == 1 and len(one.data) == 1
+    assert one.data[0]["model"] == "scripted-copywriter" and one.data[0]["market"] == []
+    assert len(priced.seen) == 3
+    assert [(d["currency"], d["content"]["title"][16]) for d in three.data] == [
+        ("£", "£"), ("$", "$"), ("€", "€")]
+    assert all(d["market"] for d in three.data)

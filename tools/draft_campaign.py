@@ -17,6 +17,7 @@ rule it breaks and what can be written instead.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -444,8 +445,9 @@ def draft_for_card(ctx: ToolContext, card: SegmentCard, *, channel: str,
         written = []
         for i, angle in enumerate(brief.angles):
             others = [a for a in brief.angles if a != angle]
-            written.append(session.write(brief, angle, LETTERS[i], others) if session
-                           else _template_variant(brief, angle, LETTERS[i]))
+            reused = _market_neutral(brief, angle, editions) if session else None
+            written.append(reused or (session.write(brief, angle, LETTERS[i], others) if session
+                                      else _template_variant(brief, angle, LETTERS[i])))
         editions.append((brief, written))
     for brief, written in _merge_same_copy(editions):
         file_versions = dict(ruleset().versions) | versions([brief.language])
@@ -486,6 +488,28 @@ def draft_for_card(ctx: ToolContext, card: SegmentCard, *, channel: str,
         sql=[s for s in (card.source_sql, audience_sql, openers_sql) if s],
         files=files, data=[d.to_dict() for d in records],
     )
+
+
+_AMOUNT = re.compile(r"\d|[£$€¥]|\b(GBP|EUR|USD|CAD|CHF)\b")
+
+
+def _market_neutral(brief: Brief, angle: str, editions: list[tuple[Brief, list[Variant]]]
+                    ) -> Variant | None:
+    """The model's variant for another market of the same language, when it states no amount
+    or currency (nothing a market changes) and passes this market's checks as it is: the model
+    is asked once per language, not once per market, for copy like "Your savings, growing"."""
+    for other, written in editions:
+        if other.language != brief.language or not other.market or not brief.market:
+            continue
+        for v in written:
+            if v.angle != angle or v.source != "model" or v.repairs:
+                continue
+            if any(_AMOUNT.search(value) for value in v.fields.values()):
+                return None
+            report = _check(brief, v.fields)
+            if report.passed and not report.findings:
+                return Variant(v.letter, angle, dict(v.fields), report, "model", [])
+    return None
 
 
 def _merge_same_copy(editions: list[tuple[Brief, list[Variant]]]
