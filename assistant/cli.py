@@ -338,7 +338,7 @@ def serve(
 def _register_command_modules() -> None:
     """Command modules of each area add their commands to `app` when imported."""
     for name in ("cli_analytics", "cli_agent", "cli_copy", "cli_realtime", "cli_models",
-                 "cli_users"):
+                 "cli_users", "cli_model"):
         try:
             importlib.import_module(f"assistant.{name}")
         except ModuleNotFoundError as exc:

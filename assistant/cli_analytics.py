@@ -362,6 +362,26 @@ def audience(
         out.print("Nobody in the selection may be contacted on this channel; no file written.")
 
 
+def _draft_model(wh, table: str, source: str) -> str:
+    """Draft, store and describe the semantic model of a freshly imported table."""
+    from tools.table_model import draft_model
+    from warehouse.semantic.models import save_model
+
+    try:
+        model = save_model(wh, table, draft_model(wh, table, source))
+    except InvalidArgument as exc:
+        return (f"No semantic model was drafted ({exc}); questions about {table} need one: "
+                f"write it with `assistant model edit {table}`.")
+    measures = ", ".join(m.label for n, m in model.measures.items() if n != "rows")
+    splits = ", ".join(d.label for d in model.all_dimensions
+                       if d.kind != "number" or d.ordered)
+    rates = ", ".join(m.label for m in model.metrics.values())
+    return (f"Semantic model drafted: measures {measures or 'none'}; splits and filters "
+            f"{splits or 'none'}{f'; rates {rates}' if rates else ''}. Ask e.g. \"how many "
+            f"customers in {table}?\"; see it with `assistant model show {table}`, change it "
+            f"with `assistant model edit {table}`.")
+
+
 def import_as(files: list[Path], name: str, *, mode: str, delimiter: str | None,
               path: Path | None, as_json: bool) -> None:
     """`assistant import FILE --as NAME`: load one file as a user table and say what it holds."""
@@ -380,12 +400,14 @@ def import_as(files: list[Path], name: str, *, mode: str, delimiter: str | None,
             profile = profile_table(wh, report.table).describe()
         except InvalidArgument as exc:
             profile = str(exc)
+        model = _draft_model(wh, report.table, files[0].name)
     if as_json:
         out.print_json(json.dumps({"table": report.table, "rows": report.rows,
                                    "columns": report.columns, "replaced": report.replaced,
-                                   "profile": profile}, default=str))
+                                   "profile": profile, "model": model}, default=str))
         return
     out.print(report.to_text(), highlight=False)
     out.print(f"Detected: {profile}.", highlight=False)
+    out.print(model, highlight=False)
     out.print(f"Next: `assistant segment --table {report.table}`, or `assistant churn --table "
               f"{report.table} --target COLUMN` to model a yes/no column.", highlight=False)

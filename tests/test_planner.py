@@ -355,3 +355,29 @@ def test_a_refusal_suggests_phrasings_that_work_close_to_the_question(planner, r
     for phrasing in suggested:
         answer, results = converse(planner, read_only, [phrasing])
         assert results and not answer.startswith("Offline planner"), (phrasing, answer)
+
+
+def test_a_question_by_segment_segments_first_then_answers_from_the_new_run(writable_warehouse):
+    """With no segmentation yet the planner segments first; once that run exists its plan keeps
+    the same steps, so the metric query follows and the answer comes from its rows."""
+    with Warehouse.open(writable_warehouse) as wh:
+        planner = OfflinePlanner.for_warehouse(wh).bind_tools(
+            [Bound("segment_customers"), Bound("query_metrics")])
+        messages = [HumanMessage("What is the total spend by segment?")]
+        first = planner.respond(messages)
+        assert first.tool_calls[0]["name"] == "segment_customers"
+        wh.execute("CREATE SCHEMA IF NOT EXISTS assistant")     # what segmenting writes
+        wh.execute("CREATE TABLE assistant.segment_members AS SELECT 'r1' AS run_id, "
+                   "customer_id, customer_id % 2 + 1 AS segment_id FROM customers")
+        wh.execute("CREATE TABLE assistant.segments AS SELECT 'r1' AS run_id, i AS segment_id,"
+                   " 'Segment ' || i AS name FROM range(1, 3) t(i)")
+        messages += [first, ToolMessage("segmented", tool_call_id=first.tool_calls[0]["id"],
+                                        name="segment_customers")]
+        second = planner.respond(messages)
+        assert second.tool_calls and second.tool_calls[0]["name"] == "query_metrics"
+        result = query_metrics(ToolContext(wh=wh, settings=SETTINGS),
+                               **second.tool_calls[0]["args"])
+        messages += [second, ToolMessage(result.summary, name="query_metrics",
+                                         tool_call_id=second.tool_calls[0]["id"])]
+        text = planner.respond(messages).text
+        assert "Segment 2" in text and not text.startswith("Offline planner"), text

@@ -596,3 +596,40 @@ def tool_answer(intent: ToolIntent, summary: str) -> str:
     tool = registry.spec(intent.tool)
     intro = tool.heading if tool else ""
     return f"{intro}\n{summary}".strip()
+
+
+def table_answer(ask, compiled: Compiled, body: dict) -> str:
+    """The answer to a question about an imported table (tables.TableAsk), from its rows."""
+    t = Table.read(body, compiled)
+    who = "customers" if not ask.labels else "customers " + " and ".join(ask.labels)
+    where = f" (table {ask.table})"
+    if not t.rows:
+        return f"No rows matched in {ask.table}: there are no {who}."
+    metric = next(c for c in compiled.columns if c.role == "metric")
+    if ask.kind == "share":
+        cond = " and ".join(ask.subgroup)
+        value = metric.name
+
+        def render(r):
+            return (f"{t.get(r, value + '_pct')}% ({t.get(r, value)} of "
+                    f"{t.get(r, value + '_total')})")
+        if not t.dims:
+            return f"{render(t.rows[0])} of {who} are {cond}{where}."
+        return f"Share of {who} who are {cond}, by {by(t)}{where}: " + listing(t, render) + "."
+    unit = "%" if metric.unit == "percent" else ""
+
+    def value_of(r):
+        return f"{t.get(r, metric.name)}{unit}"
+
+    what_ = ask.label if ask.kind != "count" else f"number of {who}"
+    if not t.dims:
+        r = t.rows[0]
+        if ask.kind == "count":
+            return f"There are {value_of(r)} {who}{where}."
+        return f"The {what_} of {who} is {value_of(r)}{where}."
+    if ask.query.limit == 1:
+        r = t.rows[0]
+        word = "lowest" if ask.query.order and not ask.query.order[0].desc else "highest"
+        return f"{label(r, t)} has the {word} {what_}{where}: {value_of(r)}."
+    head = f"{what_[0].upper()}{what_[1:]}" + ("" if ask.kind == "count" else f" of {who}")
+    return f"{head}, by {by(t)}{where}: " + listing(t, value_of) + "."

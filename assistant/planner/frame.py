@@ -89,7 +89,8 @@ class Reply:
 class Parsed:
     """The result of parsing one question in its conversation."""
 
-    kind: str                          # "frame", "tool", "reply"
+    kind: str                          # "frame", "table", "tool", "reply"
     frame: Frame | None = None
+    table: object | None = None        # a question about a user table (tables.TableAsk)
     tool: ToolIntent | None = None
     reply: Reply | None = None

@@ -37,6 +37,8 @@ from warehouse.semantic import Query
 from warehouse.semantic.models import segment_run
 
 OFFLINE = "Offline planner"
+DEMO_NOTE = ("Note: this warehouse holds generated demo data, not your bank's; load your own "
+             "with `assistant import` (`--as NAME` for a table of your own).")
 
 
 def has_churn_run(wh) -> bool:
@@ -96,7 +98,7 @@ class OfflinePlanner(BaseChatModel):
             else:
                 parsed = parse(question, self.vocab, None if refused else prev, first_row=row)
             row = first_row
-            if parsed.kind in ("frame", "tool"):
+            if parsed.kind in ("frame", "table", "tool"):
                 prev = parsed
             refused = parsed.kind == "reply" and parsed.reply.refused
         return parsed
@@ -116,7 +118,7 @@ class OfflinePlanner(BaseChatModel):
             error = failed.text.removeprefix("Error:").strip()
             return AIMessage(content=f"{OFFLINE}: {error[:1].upper()}{error[1:]}"
                              f"{'' if error.endswith('.') else '.'}")
-        steps, planned, problem = self._plan(parsed)
+        steps, planned, problem = self._plan(parsed, {m.name for m in results})
         if problem:
             return AIMessage(content=problem)
         pending = steps[len(results):]
@@ -131,18 +133,34 @@ class OfflinePlanner(BaseChatModel):
         if pending:
             return AIMessage(content=f"{OFFLINE}: I ran out of steps before finishing this "
                              "question; try a narrower one.")
-        return AIMessage(content=self._final(parsed, planned, results))
+        text = self._final(parsed, planned, results)
+        if parsed.kind == "frame" and self.vocab.demo and not any(
+                isinstance(m, AIMessage) and DEMO_NOTE in m.text for m in messages):
+            text += f"\n\n{DEMO_NOTE}"       # said once per conversation
+        return AIMessage(content=text)
 
-    def _plan(self, parsed: Parsed) -> tuple[list[ToolIntent], Plan | None, str | None]:
+    def _plan(self, parsed: Parsed, ran: set[str] = frozenset()
+              ) -> tuple[list[ToolIntent], Plan | None, str | None]:
+        """The tool calls that answer `parsed`; a preparing step (scoring churn, segmenting)
+        stays in the plan once it ran this turn (`ran`), so the steps keep their places."""
         if parsed.kind == "tool":
             intent = parsed.tool
             problem = _check_tool_args(intent)
             steps = [intent]
             if intent.tool == "build_audience" and "min_churn_risk" in intent.args and \
-                    not has_churn_run(self.wh):
+                    ("predict_churn" in ran or not has_churn_run(self.wh)):
                 # the audience filters on the latest churn scores: score churn first
                 steps.insert(0, ToolIntent("predict_churn", {}, label="churn risk"))
             return steps, None, problem
+        if parsed.kind == "table":
+            ask = parsed.table
+            try:
+                compile_for(self.wh, ask.query, ask.table)
+            except InvalidArgument as exc:
+                return [], None, f"{OFFLINE}: I can't answer that from {ask.table}: {exc}."
+            return [ToolIntent("query_metrics", {"query": metrics_args(ask.query),
+                                                 "table": ask.table, "title": ask.label},
+                               label=ask.label)], None, None
         try:
             planned = plan(parsed.frame)
             for step in planned.steps:     # never a call that cannot be compiled
@@ -152,7 +170,8 @@ class OfflinePlanner(BaseChatModel):
         except InvalidArgument as exc:
             return [], None, f"{OFFLINE}: I can't answer that from the semantic model: {exc}."
         steps: list[ToolIntent] = []
-        if any(_uses_segments(s.query) for s in planned.steps) and segment_run(self.wh) is None:
+        if any(_uses_segments(s.query) for s in planned.steps) and (
+                "segment_customers" in ran or segment_run(self.wh) is None):
             if "segment_customers" not in self.tool_names:
                 return [], None, (f"{OFFLINE}: there is no segmentation yet, and the "
                                   "segmentation tool is not installed in this version.")
@@ -169,6 +188,12 @@ class OfflinePlanner(BaseChatModel):
             summary = results[-1].text if results else ""
             return answer.tool_answer(parsed.tool, summary)
         metric_results = [m for m in results if m.name == "query_metrics"]
+        if parsed.kind == "table":
+            body = read_summary(metric_results[-1].text) if metric_results else None
+            if body is None:
+                return f"{OFFLINE}: I have no result to answer from."
+            compiled = compile_for(self.wh, parsed.table.query, parsed.table.table)
+            return answer.table_answer(parsed.table, compiled, body)
         if planned is None or len(metric_results) != len(planned.steps):
             return f"{OFFLINE}: I have no result to answer from."
         pairs = []

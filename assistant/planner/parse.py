@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from assistant.planner import copy_request, intents, trigger_questions
+from assistant.planner import copy_request, intents, tables, trigger_questions
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated, parse_filters
 from assistant.planner.followups import NO_CONTEXT, PRONOUN, THOSE, follow_up, narrow
@@ -264,9 +264,57 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
 
 # -- the whole question ----------------------------------------------------------------------
 def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
-          first_row: dict | None = None, retry: bool = True) -> Parsed:
+          first_row: dict | None = None) -> Parsed:
     """What the question asks, given the previous understood question of the conversation
-    (and the first row of its result, for 'its')."""
+    (and the first row of its result, for 'its'). A question that names an imported table, or
+    that only that table's model covers, is read with the table's model; a question about the
+    warehouse's generated demo data goes to a user table when one covers it (the person's own
+    data comes first)."""
+    if not vocab.tables:
+        return _parse(question, vocab, prev, first_row=first_row)
+    named = tables.mentions(question, list(vocab.tables))
+    if named:
+        ask = tables.parse_table(question, vocab.tables[named])
+        if isinstance(ask, tables.TableAsk):
+            return Parsed("table", table=ask)
+        return Parsed("reply", reply=Reply(
+            f"Offline planner: about the table {named}, I did not understand {ask}, and I "
+            "would rather not guess a number. " + suggestion_text(
+                question, vocab.tables[named], vocab)))
+    if prev is not None and prev.kind == "table":
+        refined = tables.follow_table(question, prev.table, vocab.tables[prev.table.table])
+        if refined is not None:
+            return Parsed("table", table=refined)
+    parsed = _parse(question, vocab, None if prev and prev.kind == "table" else prev,
+                    first_row=first_row)
+    if parsed.kind == "tool" or (parsed.kind == "reply" and not parsed.reply.refused):
+        return parsed
+    asks = {name: ask for name, model in vocab.tables.items()
+            if isinstance(ask := tables.parse_table(question, model), tables.TableAsk)}
+    if len(asks) == 1 and (parsed.kind == "reply" or vocab.demo):
+        return Parsed("table", table=next(iter(asks.values())))
+    if len(asks) > 1 and (parsed.kind == "reply" or vocab.demo):
+        return Parsed("reply", reply=Reply(
+            "Offline planner: several of your tables could answer that ("
+            + ", ".join(asks) + "); say which, e.g. \"" + question.rstrip("?") + " in "
+            + next(iter(asks)) + "\"."))
+    if vocab.demo and parsed.kind != "reply":
+        # words only an imported table defines ('purchases'): about that table, never the demo
+        for name, model in vocab.tables.items():
+            words = tables.claims(question, model)
+            if words:
+                ask = tables.parse_table(question, model)
+                return Parsed("reply", reply=Reply(
+                    f"Offline planner: {', '.join(repr(w) for w in words)} "
+                    f"{'is' if len(words) == 1 else 'are'} in your table {name}, but I did not "
+                    f"understand {ask} there, and I will not answer it from the generated demo "
+                    "data. " + suggestion_text(question, model, vocab)))
+    return parsed
+
+
+def _parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
+           first_row: dict | None = None, retry: bool = True) -> Parsed:
+    """What the question asks of the warehouse's own model."""
     text = Text(question)
     if not text.s.strip():
         return Parsed("reply", reply=Reply(intents.CAPABILITIES, refused=False))
@@ -342,7 +390,7 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
     if unknown and retry:      # typos: "custmers in germny" -> "customers in germany"
         corrected = correct_typos(question, unknown, vocab.known_words())
         if corrected != question:
-            return parse(corrected, vocab, prev, first_row=first_row, retry=False)
+            return _parse(corrected, vocab, prev, first_row=first_row, retry=False)
     if unknown:
         words = ", ".join(f"'{w}'" for w in dict.fromkeys(unknown))
         return Parsed("reply", reply=Reply(

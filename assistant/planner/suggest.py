@@ -41,15 +41,34 @@ def _candidates(model: SemanticModel) -> list[str]:
     return out
 
 
+def _table_candidates(model: SemanticModel, entity) -> list[str]:
+    """An imported table's rates and measures split by its categories and small numbers,
+    each naming the table ("churn rate by geography in bank_churn")."""
+    splits = [d for d in entity.dimensions.values()
+              if d.words and not d.protected and d.kind != "boolean" and
+              (d.values or d.ordered)]
+    items = [mt.label for mt in model.metrics.values() if mt.words] + \
+            [f"average {m.label}" for n, m in model.measures.items()
+             if n != "rows" and m.words and not any(d.label == m.label for d in splits)]
+    out = [f"{label} by {d.label} in {entity.name}" for label in items for d in splits[:2]]
+    return [*out, f"how many {entity.label} in {entity.name}"]
+
+
 def understood(model: SemanticModel, vocab) -> tuple[str, ...]:
     """The candidate phrasings the planner answers (checked once per vocabulary and model)."""
-    from assistant.planner.parse import parse
+    from assistant.planner import tables
+    from assistant.planner.parse import _parse
 
     key = ("suggest", model.name)
     found = vocab.extra.get(key)
     if found is None:
         vocab.extra[key] = ()       # a candidate refused while checking suggests nothing
-        found = tuple(q for q in _candidates(model) if parse(q, vocab).kind == "frame")
+        user = next((e for e in model.entities.values() if e.user_table), None)
+        if user is not None:
+            found = tuple(q for q in _table_candidates(model, user)
+                          if isinstance(tables.parse_table(q, model), tables.TableAsk))
+        else:
+            found = tuple(q for q in _candidates(model) if _parse(q, vocab).kind == "frame")
         vocab.extra[key] = found
     return found
 
@@ -62,8 +81,9 @@ def suggestions(question: str, model: SemanticModel, vocab, n: int = 3) -> list[
         overlap = len(words & set(re.findall(r"[a-z]{3,}", q)))
         if overlap:
             scored.append((-overlap, len(q), q))
-    picked = [q for _, _, q in sorted(scored)[:n]] if understood(model, vocab) else []
-    for q in _FALLBACK:
+    picked = [q for _, _, q in sorted(scored)[:n]]
+    user = any(e.user_table for e in model.entities.values())
+    for q in understood(model, vocab) if user else _FALLBACK:
         if len(picked) >= n:
             break
         if q not in picked:
@@ -73,5 +93,7 @@ def suggestions(question: str, model: SemanticModel, vocab, n: int = 3) -> list[
 
 def suggestion_text(question: str, model: SemanticModel, vocab) -> str:
     quoted = [f'"{q}"' for q in suggestions(question, model, vocab)]
+    if not quoted:
+        return "Ask \"what can you do?\" for the questions that work."
     return ("Questions like " + ", ".join(quoted[:-1]) + f" or {quoted[-1]} work "
             "(ask \"what can you do?\" for more).")

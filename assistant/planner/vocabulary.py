@@ -170,6 +170,8 @@ class Vocabulary:
     reference_date: date = date(2026, 10, 31)
     reference_ts: datetime | None = None
     data_start: date | None = None
+    tables: dict = field(default_factory=dict)     # user table -> its semantic model
+    demo: bool = False                             # the customer tables hold generated data
     extra: dict = field(default_factory=dict)
 
     def known_words(self) -> frozenset[str]:
@@ -211,8 +213,13 @@ class Vocabulary:
 
     @classmethod
     def from_warehouse(cls, wh) -> Vocabulary:
+        from warehouse.demo import holds_demo_data
+        from warehouse.semantic.models import user_models
+
+        tables = {name: model for name, model in user_models(wh).items()
+                  if wh.has_table(name)} if wh is not None else {}
         if wh is None or not wh.has_table("customers"):
-            return cls()
+            return cls(tables=tables)
 
         def distinct(sql: str) -> tuple[str, ...]:
             return tuple(r[0] for r in wh.rows(sql) if r[0])
@@ -229,5 +236,6 @@ class Vocabulary:
             reference_date=period.get("reference_date") or date.today(),
             reference_ts=period.get("reference_ts"),
             data_start=(period["data_start"].date() if period.get("data_start") else None),
+            tables=tables, demo=holds_demo_data(wh),
         )
 

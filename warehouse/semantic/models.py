@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlglot
+from sqlglot import exp
+
+from warehouse import privacy
 from warehouse.contract import ASSISTANT_SCHEMA
 from warehouse.errors import InvalidArgument
 from warehouse.semantic.model import SemanticModel, bank_model, read_model
@@ -50,10 +54,44 @@ def model_for(wh, table: str | None = None) -> SemanticModel:
     return read_model(text, f"the model of {table}")
 
 
+def check_table_model(wh, name: str, model: SemanticModel) -> None:
+    """A user table's model reads only that table: one entity on it, and every SQL snippet
+    made of its own columns (no subquery, no other table), none of them personal data."""
+    where = f"the model of {name}"
+    entities = list(model.entities.values())
+    if len(entities) != 1 or entities[0].table != name or not entities[0].user_table:
+        raise InvalidArgument(f"{where} must have one entity, with table = {name!r} and "
+                              "user_table = true")
+    if not wh.has_table(name):
+        raise InvalidArgument(f"there is no table {name!r} in the warehouse")
+    columns = {c.lower() for c in wh.df(f'SELECT * FROM "{name}" LIMIT 0').columns}
+    personal = {c.lower() for c in privacy.personal_columns(wh, name)}
+    entity = entities[0]
+    snippets = [(f"dimension {d.name}", x) for d in entity.dimensions.values()
+                for x in (d.expr, *d.extra)]
+    snippets += [(f"measure {m.name}", x) for m in model.measures.values()
+                 for x in (m.expr, m.filter)]
+    snippets += [(f"filter {f.name}", f.expr) for f in model.filters.values()]
+    for what, snippet in snippets:
+        if not snippet:
+            continue
+        tree = sqlglot.parse_one(snippet, read="duckdb")
+        if any(tree.find_all(exp.Select, exp.Table)) or isinstance(tree, exp.Select):
+            raise InvalidArgument(f"{where}, {what}: only the table's own columns may be used "
+                                  "(no subquery or other table)")
+        for col in tree.find_all(exp.Column):
+            if col.name.lower() not in columns:
+                raise InvalidArgument(f"{where}, {what}: {name} has no column {col.name!r}")
+            if col.name.lower() in personal:
+                raise InvalidArgument(f"{where}, {what}: {col.name!r} holds personal data and "
+                                      "cannot be used in a model")
+
+
 def save_model(wh, name: str, text: str, cur=None) -> SemanticModel:
     """Validate `text` and store it as the model of user table `name` (in `cur`'s transaction
     when given, else in its own)."""
     model = read_model(text, f"the model of {name}")
+    check_table_model(wh, name, model)
 
     def write(c) -> None:
         c.execute(f"CREATE SCHEMA IF NOT EXISTS {ASSISTANT_SCHEMA}")

@@ -1,0 +1,268 @@
+"""Questions about a table the user imported, read with that table's own semantic model.
+
+"average balance by tenure", "churn rate by geography", "how many customers have a credit
+card", "what share of customers in France are active members": the words are the model's (its
+measures, metrics, dimensions, values and named filters, drafted from the table and editable),
+the grammar the planner's own (statistics, rankings, negation, numbers). A question is sent
+here when it names the table or when the warehouse's own model does not cover it and the
+table's does; what is left unread is refused, never answered from other tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from assistant.planner import vocabulary as v
+from assistant.planner.filters import negated
+from assistant.planner.measures import take_agg, take_top
+from assistant.planner.text import Text, normalise
+from warehouse.semantic import Condition, MetricRef, Order, Query, SemanticModel
+
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+_COMPARE = (("between", rf"(?:between|from) {_NUMBER} (?:and|to|-) {_NUMBER}"),
+            ("ge", rf"(?:at least|>=|no less than) {_NUMBER}|{_NUMBER} or (?:more|over)"),
+            ("le", rf"(?:at most|<=|no more than|up to) {_NUMBER}|{_NUMBER} or (?:less|under)"),
+            ("gt", rf"(?:over|above|more than|greater than|higher than|older than|>) {_NUMBER}"),
+            ("lt", rf"(?:under|below|less than|lower than|younger than|<) {_NUMBER}"),
+            ("in", rf"(?:of|equal to|=|is) {_NUMBER}"))
+_SHARE = (r"\b(?:what |which )?(?:share|percentage|percent|proportion|fraction|ratio|pct|%)"
+          r"(?: of)?\b")
+_GROUP = (r"\b(?:by|per|for each|for every|in each|across|split by|broken down by|grouped by"
+          r"|according to|for all)(?: (?:the|each|every|their|different))?")
+
+
+def _phrase(words: str) -> str:
+    return v._phrase(normalise(words))
+
+
+def _alternation(words) -> str:
+    ordered = sorted({_phrase(w) for w in words if w}, key=len, reverse=True)
+    return r"(?<![\w])(?:" + "|".join(ordered) + r")(?![\w])" if ordered else r"(?!x)x"
+
+
+@dataclass
+class TableAsk:
+    """What a question about a user table asks: the query and the words for the answer."""
+
+    table: str
+    query: Query
+    kind: str                        # count, share, measure, rate
+    labels: list[str] = field(default_factory=list)      # filter phrases, for the subject
+    subgroup: list[str] = field(default_factory=list)    # the measured part of a share
+    label: str = ""                  # what is measured
+
+
+def _entity(model: SemanticModel):
+    return next(e for e in model.entities.values() if e.user_table)
+
+
+def names_of(table: str) -> list[str]:
+    """How a question may name the table: 'bank_churn', 'bank churn', 'the churn table'."""
+    spaced = table.replace("_", " ").lower()
+    return [table.lower(), spaced]
+
+
+def mentions(question: str, tables: list[str]) -> str | None:
+    """The user table a question names ('in bank_churn', 'the cc customers table')."""
+    s = " " + normalise(question) + " "
+    for table in sorted(tables, key=len, reverse=True):
+        if any(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", s) for n in names_of(table)):
+            return table
+    return None
+
+
+def claims(question: str, model: SemanticModel) -> list[str]:
+    """The words of `question` that only the table's model defines (its measures, rates and
+    dimensions, not the warehouse's words): 'purchases' in 'average purchases by segment'."""
+    own = _warehouse_words()
+    s = " " + normalise(question) + " "
+    entity = _entity(model)
+    found = []
+    for words in [*(m.words for n, m in model.measures.items() if n != "rows"),
+                  *(mt.words for mt in model.metrics.values()),
+                  *(d.words for d in entity.dimensions.values())]:
+        for w in words:
+            if _phrase(w) not in own and re.search(_alternation([w]), s):
+                found.append(w)
+    return list(dict.fromkeys(found))
+
+
+@functools.cache
+def _warehouse_words() -> frozenset[str]:
+    """Every word of the warehouse's own model (measures, rates, dimensions, filters)."""
+    m = v.MODEL
+    groups = [*(x.words for x in m.measures.values()), *(x.words for x in m.metrics.values()),
+              *(x.words for x in m.all_dimensions), *(x.words for x in m.filters.values())]
+    return frozenset(_phrase(w) for words in groups for w in words)
+
+
+def _take_table_name(text: Text, table: str) -> None:
+    for n in names_of(table):
+        text.take(rf"(?:(?:in|from|of|for|on|using) )?(?:the |my |our )?(?<![\w]){re.escape(n)}"
+                  r"(?![\w])(?: (?:table|data|file|dataset))?")
+    text.take(r"\b(?:in|from|of|on) (?:the |my |our )?(?:imported |uploaded )?(?:table|data"
+              r"|file|dataset)\b")
+
+
+def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
+    """The structured query of a question about the table of `model`, or the words not
+    understood (a refusal)."""
+    entity = _entity(model)
+    text = Text(question)
+    _take_table_name(text, entity.name)
+    probe = Frame_()
+    take_top(text, probe)
+    ranked = _ranked(text, entity)
+    dims = ranked + _groups(text, entity, ranked)
+    agg = take_agg(text)
+    count = bool(text.take(r"\b(?:how many|number of|count of|count|total number of)\b"))
+    share = bool(text.take(_SHARE))
+    metric, label, kind = _metric(text, model, agg, count, share)
+    conditions, labels = _conditions(text, model, entity)
+    text.take_all(_alternation([*entity.words, entity.label, entity.singular]))
+    left = v.meaningful(text.words())
+    if left:
+        return ", ".join(f"'{w}'" for w in dict.fromkeys(left))
+    subgroup, sub_labels = [], []
+    if kind == "share":
+        if not conditions:
+            return "a share of what? (e.g. 'share of customers who churned')"
+        split = max(1, len(conditions) // 2) if len(conditions) > 1 else 1
+        subgroup, sub_labels = conditions[-split:], labels[-split:]
+        conditions, labels = conditions[:-split], labels[:-split]
+    order = [Order(by=metric.name if kind != "share" else "rows_pct",
+                   desc=probe.order != "asc")] if probe.top else []
+    query = Query(metrics=[metric], dimensions=dims, filters=conditions, subgroup=subgroup,
+                  order=order, limit=probe.top)
+    return TableAsk(entity.name, query, kind, labels, sub_labels, label)
+
+
+class Frame_:
+    """The ranking read by take_top (top N, order)."""
+
+    def __init__(self) -> None:
+        self.top: int | None = None
+        self.order = "desc"
+
+
+def _metric(text: Text, model: SemanticModel, agg: str, count: bool, share: bool
+            ) -> tuple[MetricRef, str, str]:
+    for name, mt in model.metrics.items():
+        if mt.words and text.take(_alternation(mt.words)):
+            return MetricRef(name=name), mt.label, "rate"
+    best = None
+    for name, m in model.measures.items():
+        if name == "rows" or not m.words:
+            continue
+        hit = re.search(_alternation(m.words), text.s)
+        if hit and (best is None or len(hit.group(0)) > len(best[1].group(0))):
+            best = (name, hit, m)
+    if best and not count and not share:
+        name, hit, m = best
+        text._blank(hit.start(), hit.end())
+        stat = agg if agg in m.allowed else m.agg
+        word = {"avg": "average", "sum": "total", "median": "median", "min": "lowest",
+                "max": "highest"}[stat]
+        return MetricRef(name=name, agg=stat), f"{word} {m.label}", "measure"
+    if share:
+        return MetricRef(name="rows"), model.measures["rows"].label, "share"
+    return MetricRef(name="rows"), model.measures["rows"].label, "count"
+
+
+def _ranked(text: Text, entity) -> list[str]:
+    for d in entity.dimensions.values():
+        if d.words and d.kind != "boolean" and (d.values or d.ordered or d.kind == "category"):
+            m = text.take(rf"\b(?:which|what) {_alternation(d.words)}")
+            if m:
+                return [d.name]
+    return []
+
+
+def _groups(text: Text, entity, ranked: list[str]) -> list[str]:
+    out = []
+    for _ in range(2):
+        best = None
+        for d in entity.dimensions.values():
+            if not d.words or d.name in ranked + out:
+                continue
+            m = re.search(rf"{_GROUP} {_alternation(d.words)}", text.s)
+            if m and (best is None or m.start() < best[1].start()):
+                best = (d, m)
+        if best is None:
+            break
+        text._blank(best[1].start(), best[1].end())
+        out.append(best[0].name)
+    return out
+
+
+def _conditions(text: Text, model: SemanticModel, entity) -> tuple[list[Condition], list[str]]:
+    found: list[tuple[int, Condition, str]] = []
+    for name, f in model.filters.items():
+        for m in list(re.finditer(_alternation(f.words), text.s)):
+            neg = negated(text, m.start())
+            text._blank(m.start(), m.end())
+            found.append((m.start(), Condition(field=name, op="not_in" if neg else "in"),
+                          f.negated_label if neg else f.label))
+    for d in entity.dimensions.values():
+        if d.kind == "boolean" and d.name not in model.filters:
+            for m in list(re.finditer(_alternation(d.words), text.s)):
+                neg = negated(text, m.start())
+                text._blank(m.start(), m.end())
+                found.append((m.start(), Condition(field=d.name, values=[not neg]),
+                              d.negated if neg else d.phrase))
+        elif d.values and d.values in model.values:
+            hits = {}
+            for value, spec in model.values[d.values].items():
+                for m in list(re.finditer(_alternation(spec.words), text.s)):
+                    hits.setdefault(value, (m.start(), negated(text, m.start())))
+                    text._blank(m.start(), m.end())
+            for neg in (False, True):
+                values = [x for x, (_, n) in hits.items() if n == neg]
+                if values:
+                    pos = min(p for x, (p, n) in hits.items() if n == neg)
+                    words = " or ".join(model.values[d.values][x].label for x in values)
+                    found.append((pos, Condition(field=d.name, op="not_in" if neg else "in",
+                                                 values=values), d.filter_phrase(words, neg)))
+        elif d.kind == "number" and d.words:
+            for op, pattern in _COMPARE:
+                m = re.search(rf"{_alternation(d.words)} (?:is |of )?{pattern}", text.s) or \
+                    re.search(rf"(?:aged? |with (?:an? )?)?{pattern}(?: years?)?(?: of)? "
+                              rf"{_alternation(d.words)}", text.s)
+                if m:
+                    nums = [float(g) if "." in g else int(g) for g in m.groups() if g]
+                    text._blank(m.start(), m.end())
+                    found.append((m.start(), Condition(field=d.name, op=op, values=nums),
+                                  f"with {d.label} {m.group(0).split(' ', 1)[-1]}"
+                                  if not m.group(0).startswith(tuple(d.words)) else
+                                  m.group(0)))
+                    break
+    found.sort(key=lambda x: x[0])
+    return [c for _, c, _ in found], [lbl for _, _, lbl in found]
+
+
+_FOLLOW = r"^\s*(?:and|now|what about|how about|same|only|just|also|then|but|ok|okay)\b"
+
+
+def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAsk | None:
+    """'and by gender?', 'now only for Germany': the previous table question, refined."""
+    if not re.search(_FOLLOW, normalise(question)) and len(question.split()) > 4:
+        return None
+    entity = _entity(model)
+    text = Text(question)
+    text.take(_FOLLOW)
+    _take_table_name(text, entity.name)
+    dims = _groups(text, entity, [])
+    conditions, labels = _conditions(text, model, entity)
+    text.take(r"\b(?:instead|too|as well|only|just|for|the same|same|what|about|how)\b")
+    if v.meaningful(text.words()) or not (dims or conditions):
+        return None
+    fields = {c.field for c in conditions}
+    kept = [(c, lbl) for c, lbl in zip(prev.query.filters, prev.labels, strict=False)
+            if c.field not in fields]
+    query = prev.query.model_copy(update={
+        "dimensions": dims or prev.query.dimensions,
+        "filters": [c for c, _ in kept] + conditions})
+    return TableAsk(prev.table, query, prev.kind, [lbl for _, lbl in kept] + labels,
+                    prev.subgroup, prev.label)

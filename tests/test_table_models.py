@@ -1,0 +1,196 @@
+"""Imported tables are first-class: `assistant import FILE --as NAME` drafts a semantic model for
+the table, `assistant model show/edit NAME` shows and changes it (validated, never reading other
+tables or personal data), and the offline planner answers questions about the table from the
+table itself, never from the demo tables; answers on generated demo data say so once."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from lookalikes import bank_churn, credit_cards
+from typer.testing import CliRunner
+
+from assistant import cli
+from assistant.planner import OfflinePlanner
+from assistant.planner.model import DEMO_NOTE
+from assistant.settings import Settings
+from tools.metrics import query_metrics
+from tools.registry import TOOL_NAMES
+from tools.result import ToolContext
+from warehouse.connection import Warehouse
+from warehouse.semantic.models import stored_models
+
+runner = CliRunner()
+
+
+class Bound:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@pytest.fixture(scope="module")
+def imported(warehouse_path, tmp_path_factory):
+    """A copy of the demo warehouse with two imported tables (through the CLI) and the frames
+    they came from."""
+    base = tmp_path_factory.mktemp("tables")
+    path = base / "w.duckdb"
+    path.write_bytes(warehouse_path.read_bytes())
+    churn, (cards, _) = bank_churn(1500), credit_cards(800)
+    churn.to_csv(base / "churn.csv", index=False)
+    cards.to_csv(base / "cc.csv", index=False)
+    for file, name in (("churn.csv", "bank_churn"), ("cc.csv", "cc_customers")):
+        result = runner.invoke(cli.app, ["import", str(base / file), "--as", name,
+                                         "--path", str(path)])
+        assert result.exit_code == 0, result.output
+        assert "Semantic model drafted" in result.output
+    return path, churn, cards
+
+
+def ask(path, questions: list[str]):
+    """The questions as one conversation on the offline planner: (last answer, results)."""
+    with Warehouse.open(path, read_only=True) as wh:
+        planner = OfflinePlanner.for_warehouse(wh).bind_tools([Bound(n) for n in TOOL_NAMES])
+        ctx = ToolContext(wh=wh, settings=Settings())
+        messages, results = [], []
+        for question in questions:
+            messages.append(HumanMessage(question))
+            results = []
+            for _ in range(4):
+                reply = planner.respond(messages)
+                messages.append(reply)
+                if not reply.tool_calls:
+                    break
+                call = reply.tool_calls[0]
+                assert call["name"] == "query_metrics", call
+                result = query_metrics(ctx, **call["args"])
+                results.append((call["args"], result))
+                messages.append(ToolMessage(result.summary, tool_call_id=call["id"],
+                                            name=call["name"]))
+        return messages, results
+
+
+def test_the_drafted_model_is_stored_and_shown_as_toml(imported):
+    path, _, _ = imported
+    with Warehouse.open(path, read_only=True) as wh:
+        models = stored_models(wh)
+    assert set(models) >= {"bank_churn", "cc_customers"}
+    shown = runner.invoke(cli.app, ["model", "show", "bank_churn", "--path", str(path)])
+    assert shown.exit_code == 0 and shown.output == models["bank_churn"]
+    assert "Surname" not in shown.output.split("# personal data", 1)[1].split("\n", 1)[1]
+    missing = runner.invoke(cli.app, ["model", "show", "nope", "--path", str(path)])
+    assert missing.exit_code != 0 and "bank_churn" in missing.output
+
+
+@pytest.mark.parametrize(("question", "reference"), [
+    ("churn rate by geography", lambda c, _: (c.groupby("Geography")["Exited"].mean() * 100)),
+    ("average balance by tenure in bank_churn",
+     lambda c, _: c.groupby("Tenure")["Balance"].mean()),
+    ("average purchases by tenure", lambda _, k: k.groupby("TENURE")["PURCHASES"].mean()),
+])
+def test_questions_about_a_table_are_answered_from_it(imported, question, reference):
+    path, churn, cards = imported
+    _, results = ask(path, [question])
+    assert len(results) == 1
+    args, result = results[0]
+    assert args["table"] in ("bank_churn", "cc_customers")
+    df = result.tables[0].df
+    expected = reference(churn, cards)
+    got = dict(zip(df.iloc[:, 0], df.iloc[:, 1], strict=True))
+    assert got.keys() == set(expected.index)
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, abs=0.051)     # rounded to 0.1 or 0.01
+
+
+def test_a_share_and_a_count_with_conditions(imported):
+    path, churn, _ = imported
+    messages, _ = ask(path, ["how many customers have a credit card in bank_churn"])
+    assert f"{int(churn['HasCrCard'].sum()):,}" in messages[-1].text
+    messages, _ = ask(path, ["what share of customers in France are active members"])
+    france = churn[churn["Geography"] == "France"]
+    assert f"{int(france['IsActiveMember'].sum()):,} of {len(france):,}" in messages[-1].text
+
+
+def test_a_follow_up_refines_the_table_question(imported):
+    path, churn, _ = imported
+    _, results = ask(path, ["churn rate by geography", "only for customers with a credit card"])
+    df = results[-1][1].tables[0].df
+    held = churn[churn["HasCrCard"] == 1]
+    expected = held.groupby("Geography")["Exited"].mean() * 100
+    got = dict(zip(df.iloc[:, 0], df.iloc[:, 1], strict=True))
+    assert got["Germany"] == pytest.approx(expected["Germany"], abs=0.051)
+
+
+def test_a_question_with_a_table_word_is_never_answered_from_the_demo_tables(imported):
+    """'purchases' is the credit-card table's; that table has no segments, so the question is
+    refused with phrasings that work on it, not answered from the demo transactions."""
+    path, _, _ = imported
+    messages, results = ask(path, ["average purchases by segment"])
+    assert not results
+    text = messages[-1].text
+    assert text.startswith("Offline planner") and "cc_customers" in text
+    assert "in cc_customers" in text.split("Questions like", 1)[1]
+
+
+def test_a_refusal_about_a_table_suggests_phrasings_that_work_there(imported):
+    path, _, _ = imported
+    messages, _ = ask(path, ["average balance by zodiac in bank_churn"])
+    text = messages[-1].text
+    assert "'zodiac'" in text
+    suggested = text.split("Questions like", 1)[1].split('"')[1::2][:-1]
+    assert len(suggested) >= 2
+    for phrasing in suggested:
+        _, results = ask(path, [phrasing])
+        assert results and results[0][0]["table"] == "bank_churn", phrasing
+
+
+def test_the_person_s_table_comes_before_the_demo_data_and_the_rest_stays_the_warehouse_s(
+        imported):
+    path, churn, _ = imported
+    messages, results = ask(path, ["how many customers are in Germany?"])
+    assert results[0][0]["table"] == "bank_churn"
+    assert f"{(churn['Geography'] == 'Germany').sum():,} customers" in messages[-1].text
+    messages, results = ask(path, ["open rate by campaign"])
+    assert results and "table" not in results[0][0]
+
+
+def test_an_edit_is_validated_before_it_is_stored(imported, tmp_path):
+    path, churn, _ = imported
+    with Warehouse.open(path, read_only=True) as wh:
+        before = stored_models(wh)["bank_churn"]
+    edited = before.replace('words = ["tenure"]', 'words = ["tenure", "years with us"]')
+    assert edited != before
+    (tmp_path / "m.toml").write_text(edited)
+    result = runner.invoke(cli.app, ["model", "edit", "bank_churn", "--file",
+                                     str(tmp_path / "m.toml"), "--path", str(path)])
+    assert result.exit_code == 0, result.output
+    _, results = ask(path, ["churn rate by years with us in bank_churn"])
+    assert len(results[0][1].tables[0].df) == churn["Tenure"].nunique()
+    for bad, why in [
+        (edited.replace('expr = "u.\\"Tenure\\""', 'expr = "u.\\"Surname\\""'), "personal"),
+        (edited.replace('expr = "u.\\"Tenure\\""',
+                        'expr = "(SELECT max(email) FROM customers)"'), "own columns"),
+        (edited.replace('expr = "u.\\"Tenure\\""', 'expr = "u.\\"Nope\\""'), "no column"),
+        ("name = 3\n", "not a valid"),
+    ]:
+        assert bad != edited
+        (tmp_path / "bad.toml").write_text(bad)
+        result = runner.invoke(cli.app, ["model", "edit", "bank_churn", "--file",
+                                         str(tmp_path / "bad.toml"), "--path", str(path)])
+        assert result.exit_code != 0 and why in result.output, result.output
+        with Warehouse.open(path, read_only=True) as wh:
+            assert stored_models(wh)["bank_churn"] == edited
+
+
+def test_answers_on_demo_data_say_so_once_per_conversation(imported):
+    path, _, _ = imported
+    messages, _ = ask(path, ["open rate by campaign", "and the click rate?"])
+    answers = [m.text for m in messages if isinstance(m, AIMessage) and not m.tool_calls]
+    assert DEMO_NOTE in answers[0] and DEMO_NOTE not in answers[1]
+
+
+def test_a_warehouse_of_real_data_carries_no_demo_note(writable_warehouse):
+    with Warehouse.open(writable_warehouse) as wh:
+        wh.execute("UPDATE customers SET email = 'someone' || customer_id || '@bank.example.org'"
+                   " WHERE customer_id % 2 = 0")
+    messages, _ = ask(writable_warehouse, ["how many customers are in Germany?"])
+    assert DEMO_NOTE not in messages[-1].text
