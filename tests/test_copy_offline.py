@@ -329,6 +329,14 @@ def test_social_proof_needs_data_and_names_peers_only_when_the_card_does():
     web = cb.plan(CARDS[WEB_SAVERS], channel="push", language="en", product="savings",
                   variants=4)
     assert "customers like you" in co.write(web, "social_proof")["body"]  # not "retirees"
+    investors = cb.plan(CARDS[INVESTORS], channel="email", language="en",
+                        product="investment", variants=4)
+    assert investors.theme_named and "social_proof" in investors.angles
+    email = co.write(investors, "social_proof")        # not "8 in 10 investors invest with us"
+    assert "investors" not in email["subject"].lower() and "customers like you" in email["body"]
+    savings = cb.plan(CARDS[INVESTORS], channel="push", language="en", product="savings",
+                      variants=4)
+    assert "investors" in co.write(savings, "social_proof")["body"]   # "investors save": true
     recent = cb.plan(CARDS[STUDENTS], channel="email", language="de", variants=4,
                      openers=OPENERS)
     assert "social_proof_recent" in recent.angles

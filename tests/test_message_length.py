@@ -102,3 +102,15 @@ def test_copy_models_accept_copy_within_limits():
     assert set(email.fields()) == {"subject", "preheader", "body", "cta"}
     assert "At most 40 characters" in PushCopy.model_json_schema()["properties"]["title"][
         "description"]
+
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("Finch: È il momento di risparmiare.", "Finch: E' il momento di risparmiare."),
+    ("Finch : À faire dès aujourd'hui.", "Finch : A faire dès aujourd'hui."),
+    ("Hoy es un buen día: próximo viaje", "Hoy es un buen dia: proximo viaje"),
+    ("Das geht: 2,75 % – ohne Gebühren", "Das geht: 2,75 % - ohne Gebühren"),
+])
+def test_sms_text_is_folded_to_gsm7_the_way_each_language_writes_without_accents(text, folded):
+    from tools.message_length import fold_to_gsm7
+    assert fold_to_gsm7(text) == folded
+    assert sms_count(folded).encoding == "GSM-7"

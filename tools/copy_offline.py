@@ -107,8 +107,9 @@ def _base_values(brief: Brief) -> dict[str, str]:
               "product_name": voice()[0]["products"][brief.product][lang]["name"],
               "moment": theme["moment"], "save_goal": theme["save_goal"]}
     generic = text(lang, "phrases")
+    circular = brief.product in library()[0]["themes"][brief.theme].get("peer_circular", [])
     for key in ("peers", "peers_short"):
-        values[key] = theme[key] if brief.theme_named else generic[key]
+        values[key] = theme[key] if brief.theme_named and not circular else generic[key]
     for key, value in text(lang, "products", brief.product, "terms", default={}).items():
         values[key] = _fill(value, cur, f"products.{brief.product}.terms", lang)
     if brief.proof.share is not None:

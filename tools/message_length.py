@@ -76,10 +76,11 @@ def to_gsm7(text: str) -> str:
 
 # Letters outside the GSM-7 alphabet, written as the nearest letter in it, as SMS senders do in
 # Spanish and French (an SMS with one character outside GSM-7 holds 70 characters, not 160).
+# A capital È becomes "E'" as Italians write it without the key: a bare "E" reads as "and".
 GSM7_FOLD = str.maketrans({
     "á": "a", "í": "i", "ó": "o", "ú": "u", "â": "a", "ê": "e", "î": "i", "ô": "o", "û": "u",
     "ë": "e", "ï": "i", "ç": "c", "œ": "oe", "Á": "A", "Í": "I", "Ó": "O", "Ú": "U",
-    "Â": "A", "Ê": "E", "Î": "I", "Ô": "O", "Û": "U", "È": "E", "À": "A", "Ù": "U",
+    "Â": "A", "Ê": "E", "Î": "I", "Ô": "O", "Û": "U", "È": "E'", "À": "A", "Ù": "U",
     "Ì": "I", "Ò": "O", "ã": "a", "õ": "o",
 })
 
