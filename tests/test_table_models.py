@@ -5,15 +5,19 @@ table itself, never from the demo tables; answers on generated demo data say so 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from lookalikes import bank_churn, credit_cards
 from typer.testing import CliRunner
 
+import prompts
 from assistant import cli
 from assistant.planner import OfflinePlanner
 from assistant.planner.model import DEMO_NOTE
 from assistant.settings import Settings
+from tools.describe import overview
 from tools.metrics import query_metrics
 from tools.registry import TOOL_NAMES
 from tools.result import ToolContext
@@ -194,3 +198,26 @@ def test_a_warehouse_of_real_data_carries_no_demo_note(writable_warehouse):
                    " WHERE customer_id % 2 = 0")
     messages, _ = ask(writable_warehouse, ["how many customers are in Germany?"])
     assert DEMO_NOTE not in messages[-1].text
+
+
+def test_the_prompt_lists_the_model_names_and_each_runs_through_query_metrics(imported):
+    """The language model's system prompt carries the semantic model compactly (the
+    warehouse's and each imported table's); every metric it lists is one query_metrics runs."""
+    path, churn, _ = imported
+    with Warehouse.open(path, read_only=True) as wh:
+        prompt = prompts.load("system").render(overview=overview(wh), max_steps=8)
+        ctx = ToolContext(wh=wh, settings=Settings())
+        lines = [ln for ln in prompt.splitlines() if ln.startswith("query_metrics")]
+        assert len(lines) == 3 and "table bank_churn:" in lines[1] + lines[2]
+        for line in lines:
+            table = m.group(1) if (m := re.search(r"table (\w+):", line)) else None
+            listed = line.split("metrics ", 2)[-1].split(";", 1)[0].split(", ")
+            assert len(listed) >= 5, line
+            for item in listed:
+                name = item.split("[", 1)[0]
+                if name == "value_threshold":       # a parameter of high_value, one row
+                    continue
+                result = query_metrics(ctx, {"metrics": [name]}, table=table)
+                assert result.data["rows"] == 1, (table, name)
+        rows = query_metrics(ctx, {"metrics": ["rows"]}, table="bank_churn")
+        assert str(len(churn)) in rows.summary.replace(",", "")

@@ -134,6 +134,20 @@ def overview(wh, own_tables: bool = True, definitions: bool = True) -> str:
         lines.append(f"Views {' and '.join(views)} apply the definitions; join customer_status "
                      "on customer_id instead of re-deriving active/churned/spend_90d/age.")
     lines.append("describe_warehouse(table=...) gives each column's meaning.")
+    lines.append(metrics_overview(wh))
+    return "\n".join(lines)
+
+
+def metrics_overview(wh) -> str:
+    """The semantic model's names for query_metrics: the warehouse's, then each imported
+    table's (asked with table=NAME)."""
+    from warehouse.semantic.models import compact, user_models
+
+    lines = ["query_metrics names (the definitions are applied for you): "
+             + compact(bank_model())]
+    for name, model in user_models(wh).items():
+        if wh.has_table(name):
+            lines.append("query_metrics(table=...) on an imported " + compact(model, name))
     return "\n".join(lines)
 
 

@@ -121,3 +121,20 @@ def segment_run(wh) -> str | None:
     else:
         rows = wh.rows(f"{members} ORDER BY run_id DESC LIMIT 1")
     return rows[0][0] if rows else None
+
+
+def compact(model: SemanticModel, table: str | None = None) -> str:
+    """The model's names in one short paragraph, for a language model's system prompt: the
+    metrics (a measure's other statistics in brackets), dimensions (qualified when a name is
+    on several entities), time dimensions and named filters (a parameter in brackets)."""
+    dims = [d for d in model.all_dimensions if d.kind not in ("id", "time") and not d.pii]
+    names = [d.name for d in model.all_dimensions]
+    dim_names = [d.qualified if names.count(d.name) > 1 else d.name for d in dims]
+    metrics = [f"{n}[{'|'.join(m.allowed)}]" if len(m.allowed) > 1 else n
+               for n, m in model.measures.items()] + list(model.metrics)
+    times = [d.qualified for d in model.all_dimensions if d.kind == "time"]
+    filters = [f"{n}({f.param})" if f.param else n for n, f in model.filters.items()]
+    head = f"table {table}: " if table else ""
+    return (f"{head}metrics {', '.join(metrics)}; dimensions {', '.join(dim_names)}"
+            + (f"; time {', '.join(times)}" if times else "")
+            + (f"; filters {', '.join(filters)}" if filters else "") + ".")
