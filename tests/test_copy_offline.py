@@ -230,6 +230,11 @@ def test_an_event_sets_product_theme_title_and_never_reveals_the_customer():
     push = co.write(brief, brief.angles[0])
     assert push["title"] == "Paying abroad?"
     assert "{{" not in push["title"] + push["body"]
+    for language in LANGUAGES:          # they are on the trip now: never "before your next trip"
+        for tone in tones():
+            abroad = cb.plan(CARDS[TRAVEL], channel="push", language=language, tone=tone,
+                             event="card_payment_abroad", variants=4)
+            assert "timely" not in abroad.angles and len(abroad.angles) >= 2, (language, tone)
     welcome = cb.plan(CARDS[TRAVEL], channel="email", event="account_opened")
     assert welcome.intent == "welcome" and welcome.product == "checking"
     with pytest.raises(Exception, match="which event"):

@@ -320,9 +320,9 @@ def _avoided(product: str, theme: str) -> set[str]:
 
 
 def _angles(intent: str, tone: str, theme: str, product: str, proof: Proof, variants: int,
-            notes: list[str]) -> list[str]:
+            notes: list[str], event: str | None = None) -> list[str]:
     lib = library()[0]
-    avoid = _avoided(product, theme)
+    avoid = _avoided(product, theme) | set(events()[event].get("avoid", ()) if event else ())
     order = list(intents()[intent]["angles"] or lib["themes"][theme]["angles"])
     first = [a for a in tones()[tone]["angles_first"] if a in order]
     order = first + [a for a in order if a not in first]
@@ -391,7 +391,7 @@ def plan(card: SegmentCard, *, channel: str, goal: str | None = None, product: s
     return Brief(
         card=card, channel=channel, language=lang, product=product, intent=intent,
         tone=tone_key, theme=theme,
-        angles=_angles(intent, tone_key, theme, product, proof, variants, notes),
+        angles=_angles(intent, tone_key, theme, product, proof, variants, notes, event),
         currency=_currency(card, lang, product, currency, notes, split), market=tuple(market),
         event=event, goal=goal, tone_asked=tone, proof=proof, notes=notes, theme_forced=forced,
     )
