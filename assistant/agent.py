@@ -373,7 +373,8 @@ class Conversation:
             self._seed = [*before, HumanMessage(question), AIMessage(error)]
             text = error
             yield TextDelta(error)
-        answer = self._answer(question, text, run, error or run.model_error)
+        answer = self._answer(question, text, run, error or run.model_error or
+                              _tools_failed(run))
         a.audit.record("answer", detail=answer.answer, row_count=None,
                        duration_ms=(time.perf_counter() - started) * 1000, **audit)
         if answer.error:
@@ -400,3 +401,12 @@ class Conversation:
     def close(self) -> None:
         """Forget this conversation's memory thread."""
         self.assistant.checkpointer.delete_thread(self._thread)
+
+
+def _tools_failed(run: RunContext) -> str | None:
+    """The error of the last tool call when every tool call of the run failed (so the answer
+    is a refusal, not data): `ask --json` and the audit log carry it as the answer's error."""
+    if run.calls and all(c.error is not None for c in run.calls):
+        return run.calls[-1].error
+    return None
+

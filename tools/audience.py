@@ -89,6 +89,31 @@ def _eligibility(channels: tuple[str, ...], *, updated: bool = True,
             + f"\nFROM (SELECT c.customer_id,\n{tests}\n      FROM {customers} c) r")
 
 
+def missing_inputs(wh: Warehouse, channel: str) -> list[str]:
+    """The inputs of the contact rules that this warehouse does not hold at all (an import of
+    a customer table and a transaction log has no consents, say), in words. The rules still
+    apply: without a consent nobody is contacted; this says what to import."""
+    c = "customers"
+    checks = [
+        ("consents", "SELECT count(*) FROM (SELECT 1 FROM consents LIMIT 1)",
+         "no consents (table consents: the channel and profiling permissions)"),
+        ("kyc", f"SELECT count(kyc_status) FROM {c}", "no KYC status (customers.kyc_status)"),
+        ("accounts", "SELECT count(*) FROM (SELECT 1 FROM accounts LIMIT 1)",
+         "no accounts (the open-account rule)"),
+        ("email", f"SELECT count(email) FROM {c}", "no email addresses (customers.email)"),
+        ("sms", f"SELECT count(phone) FROM {c}", "no phone numbers (customers.phone)"),
+        ("push", "SELECT count(*) FROM (SELECT 1 FROM app_events LIMIT 1)",
+         "no app events (push reach is app use on iOS or Android)"),
+    ]
+    out = []
+    for what, sql, words in checks:
+        if what in CONTACT_CHANNELS and what != channel:
+            continue
+        if not wh.scalar(sql):
+            out.append(words)
+    return out
+
+
 def eligibility_sql(channel: str, customers: str = "customers") -> str:
     """One row per customer (of `customers`, default all): customer_id, exclusion (NULL = may
     be contacted on `channel`), consent_updated_at of the channel consent. The rules are in the
@@ -351,6 +376,10 @@ def build_audience(ctx: ToolContext, channel: Channel, segment_id: int | None = 
                f"({c.eligible / c.selected:.0%}). Excluded: {reasons or 'none'}. ")
     summary += ("The CSV is ready to download (not shown here: it holds contact details)."
                 if aud.path else "Nobody may be contacted, so no file was written.")
+    missing = missing_inputs(ctx.wh, aud.channel)
+    if missing and c.eligible < c.selected:
+        summary += (" The warehouse lacks what some rules check, so nobody passes them until it "
+                    "is imported: " + "; ".join(missing) + ".")
     ctx.state["last_audience"] = aud.audience_id
     return ToolResult(
         summary=summary,

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from tools import features as feature_words
 from tools.features import FEATURES, LOOKBACK_DAYS, compute_features, reference_ts
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
 from tools.runs import Run, code_version, get_run, has_tables, save_scores
@@ -104,12 +105,23 @@ def _metrics(report: propensity.ModelReport) -> dict:
         "train_rows": report.train_rows,
         "test_rows": report.test_rows,
         "positive_rate": report.positive_rate,
+        "left_out": list(report.left_out),
     }
 
 
 def churn_scope(include_protected: bool) -> str:
     """The registry scope of a warehouse churn model: protected attributes make another model."""
     return "customers" if not include_protected else "customers (with protected attributes)"
+
+
+# Who a churn model learns from and scores: customers active at the time (a transaction in the
+# 90 days before), or, in a warehouse without transactions, customers holding an open account.
+POPULATION = {"transactions": "customers active", "accounts": "customers holding an open account"}
+
+
+def population(basis: str) -> dict[str, bool]:
+    """compute_features' filter for the churn population of `basis` (see POPULATION)."""
+    return {"active_only": True} if basis == "transactions" else {"holding_only": True}
 
 
 @dataclass
@@ -135,13 +147,14 @@ def train_latest(wh: Warehouse, *, include_protected: bool = False, seed: int = 
     ref = reference_ts(wh)
     cutoff = ref - timedelta(days=ACTIVE_WINDOW_DAYS)
     step(f"Features as of the cutoff {cutoff:%Y-%m-%d}")
-    past = compute_features(wh, as_of=cutoff, active_only=True,
-                            include_protected=include_protected)
+    basis = feature_words.churn_basis(wh)
+    past = compute_features(wh, as_of=cutoff, include_protected=include_protected,
+                            **population(basis))
     past_sql = past.attrs["sql"]
     labels = wh.df("SELECT customer_id, is_churned FROM customer_status")
     past = past.merge(labels, on="customer_id", suffixes=("", "_after"))
     y = past["is_churned_after"].astype(bool).to_numpy()
-    step(f"Training on {len(past):,} customers active at the cutoff "
+    step(f"Training on {len(past):,} {POPULATION[basis]} at the cutoff "
          f"({y.mean():.1%} churned since)")
     report = propensity.train(past, y, _churn_features(include_protected), seed=seed)
     return Trained(report, past, y, cutoff, past_sql)
@@ -203,13 +216,15 @@ def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = Fal
         champ = model_registry.require_champion(wh, "churn", scope)
         params = base | {"cutoff": champ.train_to.isoformat(), "model_id": champ.model_id}
     artifact = model_registry.load_artifact(wh, champ)
-    step("Scoring the customers active today")
-    now = compute_features(wh, active_only=True, include_protected=include_protected)
+    step(f"Scoring the {POPULATION[feature_words.churn_basis(wh)]} today")
+    basis = feature_words.churn_basis(wh)
+    now = compute_features(wh, include_protected=include_protected, **population(basis))
     report = model_registry.propensity_report(artifact)
     scores = propensity.score(report, now)
     scores.insert(0, "customer_id", now["customer_id"].to_numpy())
     threshold = float(scores.loc[scores["decile"] == 1, "score"].min())
     metrics = champ.metrics | {"scored": len(scores), "top_decile_threshold": threshold,
+                               "population": POPULATION[basis],
                                "scored_top_decile": int((scores["decile"] == 1).sum()),
                                "model_id": champ.model_id, "model_version": champ.version}
     if decision is not None:
@@ -291,12 +306,16 @@ def summary(res: ScoringResult, *, table: str | None, target: str | None) -> str
                f"{m['precision_top_decile']:.0%} (lift {m['lift_top_decile']:.1f}x over the "
                f"base rate {m['base_rate']:.0%}), Brier score {m['brier']:.3f}")
     if table is None:
+        who = m.get("population", POPULATION["transactions"])
+        label = ("churned in the 90 days after" if who == POPULATION["transactions"] else
+                 "every account closed in the 90 days after (the warehouse has no "
+                 "transactions)")
         which = (f"the champion churn model {m['model_id']} (version {m['model_version']}), "
                  if m.get("model_id") else "model ")
         head = (f"Churn run {run['run_id']}{' (reused, same data)' if res.reused else ''}: "
-                f"{which}trained on customers active at {run['params']['cutoff'][:10]}, label "
-                f"= churned in the 90 days after; {model}; {quality}. Scored "
-                f"{m['scored']:,} active customers; {m['scored_top_decile']:,} in the top "
+                f"{which}trained on {who} at {run['params']['cutoff'][:10]}, label "
+                f"= {label}; {model}; {quality}. Scored "
+                f"{m['scored']:,} {who} today; {m['scored_top_decile']:,} in the top "
                 f"decile (score >= {m['top_decile_threshold']:.2f}).")
         if m.get("challenge"):
             from tools.champions import Decision, words
@@ -308,7 +327,9 @@ def summary(res: ScoringResult, *, table: str | None, target: str | None) -> str
     protected = ("Protected attributes WERE used, as requested (recorded in the run)."
                  if run["protected_attributes_used"] else
                  "Protected attributes were not used as features.")
-    return f"{head} Top drivers: {_drivers_text(m)}. {protected}"
+    left = feature_words.left_out_words(m.get("left_out", []),
+                                        "customer" if table is None else "row")
+    return f"{head} Top drivers: {_drivers_text(m)}. {protected}" + (f" {left}" if left else "")
 
 
 def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,

@@ -193,6 +193,45 @@ FEATURES: tuple[Feature, ...] = (
             "flag", 0.5, protected=True),
 )
 FEATURES_BY_NAME = {f.name: f for f in FEATURES}
+_SOURCE_WORDS = (("ev.", "app events"), ("camp.", "campaign events"), ("acc.", "accounts"),
+                 ("tx.", "transactions"), ("c.", "the customer table"))
+
+
+def feature_source(name: str) -> str:
+    """Where a feature's values come from, in words ('app events', 'accounts', ...)."""
+    f = FEATURES_BY_NAME.get(name)
+    if f is None:
+        return "the table"
+    return next((words for prefix, words in _SOURCE_WORDS if prefix in f.sql), "the data")
+
+
+def informative_columns(frame: pd.DataFrame, names: list[str] | tuple[str, ...]
+                        ) -> tuple[list[str], list[str]]:
+    """The columns of `frame` among `names` that carry information, and those that do not
+    (every value missing, or one value for every row: a warehouse without app events, say)."""
+    kept: list[str] = []
+    left_out: list[str] = []
+    for name in names:
+        values = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        (kept if values.dropna().nunique() > 1 else left_out).append(name)
+    return kept, left_out
+
+
+def left_out_words(names: list[str] | tuple[str, ...], what: str = "customer") -> str:
+    """'Left out, empty or the same for every customer here: the 5 app events features
+    (logins per month, ...); ...' for features a model or a segmentation could not use."""
+    if not names:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        f = FEATURES_BY_NAME.get(n)
+        groups.setdefault(feature_source(n), []).append(f.label if f else n)
+    parts = []
+    for source, labels in groups.items():
+        shown = ", ".join(labels[:3]) + (", ..." if len(labels) > 3 else "")
+        parts.append(f"{len(labels)} from {source} ({shown})")
+    return (f"Left out, as they are empty or the same for every {what} in this data: "
+            + "; ".join(parts) + ".")
 BEHAVIOUR = tuple(f.name for f in FEATURES if f.weight > 0 and not f.protected)
 PROTECTED = tuple(f.name for f in FEATURES if f.protected)
 # Columns returned besides the features (not model inputs). is_active and is_churned follow the
@@ -522,9 +561,12 @@ class Filters:
     country: str | None = None         # ISO-2 country of residence
     product: str | None = None         # holds an open account of this product at as_of
     transacting_only: bool = False     # at least one transaction in the lookback window
+    holding_only: bool = False         # holds an open account at as_of
 
     def where(self) -> str:
         parts = []
+        if self.holding_only:
+            parts.append("coalesce(acc.products_held, 0) > 0")
         if self.active_only:
             parts.append("coalesce(tx.last_ts > {active_since}, false)")
         if self.transacting_only:
@@ -538,11 +580,27 @@ class Filters:
     def describe(self) -> str:
         """'active customers living in DE holding a credit card', or 'all customers'."""
         parts = ["active customers" if self.active_only else "customers"]
+        if self.holding_only:
+            parts.append("holding an open account")
         if self.country:
             parts.append(f"living in {self.country}")
         if self.product:
             parts.append(f"holding a {self.product.replace('_', ' ')}")
         return "all customers" if len(parts) == 1 and not self.active_only else " ".join(parts)
+
+
+def churn_basis(wh: Warehouse) -> str:
+    """What churn can be learnt from in this warehouse: 'transactions' (the contract's
+    definition: no transaction in 90 days, or every account closed), or, in a warehouse with
+    accounts but no transactions, 'accounts' (every account closed). InvalidArgument when
+    there are neither."""
+    if wh.scalar("SELECT count(*) FROM (SELECT 1 FROM transactions LIMIT 1)"):
+        return "transactions"
+    if wh.scalar("SELECT count(*) FROM (SELECT 1 FROM accounts LIMIT 1)"):
+        return "accounts"
+    raise InvalidArgument("churn is learnt from transactions (no transaction in 90 days) or "
+                          "accounts (all of them closed), and this warehouse has neither; "
+                          "import transactions or accounts first (assistant import)")
 
 
 def _literals(as_of: datetime, lookback_days: int) -> dict[str, str]:
@@ -695,7 +753,8 @@ def suggest(word: str, candidates) -> str:
 def compute_features(wh: Warehouse, as_of: datetime | None = None, *, active_only: bool = False,
                      country: str | None = None, product: str | None = None,
                      transacting_only: bool = False, include_protected: bool = False,
-                     lookback_days: int = LOOKBACK_DAYS, trends: bool = True) -> pd.DataFrame:
+                     lookback_days: int = LOOKBACK_DAYS, trends: bool = True,
+                     holding_only: bool = False) -> pd.DataFrame:
     """One row per customer with every feature in `FEATURES`, as of `as_of` (default: the
     reference date), for the customers that pass the filters (ordered by customer_id).
 
@@ -712,7 +771,7 @@ def compute_features(wh: Warehouse, as_of: datetime | None = None, *, active_onl
     as_of = as_of or ref
     country, product = check_filters(wh, country=country, product=product)
     filters = Filters(active_only=active_only, country=country, product=product,
-                      transacting_only=transacting_only)
+                      transacting_only=transacting_only, holding_only=holding_only)
     source = None
     if as_of == ref and lookback_days == LOOKBACK_DAYS:
         from tools.realtime.state import current  # the state imports this module

@@ -26,7 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from tools.features import Feature
+from tools.features import Feature, informative_columns
 from tools.naming import fmt_value
 from warehouse.errors import InvalidArgument
 
@@ -62,6 +62,7 @@ class ModelReport:
     test_rows: int = 0
     positive_rate: float = 0.0
     test_index: np.ndarray | None = None   # positions (in the rows given to train) held out
+    left_out: list[str] = field(default_factory=list)   # features empty or constant here
 
 
 def _candidates(seed: int) -> dict[str, object]:
@@ -145,11 +146,28 @@ def _threads(rows: int) -> int | None:
     return 1 if rows < SMALL_DATA else None
 
 
+def informative(X: pd.DataFrame, features: Sequence[Feature]
+                ) -> tuple[list[Feature], list[str]]:
+    """The features that carry information in X, and the names of those that do not (every
+    value missing, or one value for every row: a warehouse without app events, say). A model
+    cannot learn from them, and gradient boosting fails on a column without two values."""
+    kept, left_out = informative_columns(X, [f.name for f in features])
+    return [f for f in features if f.name in set(kept)], left_out
+
+
 def train(X: pd.DataFrame, y: np.ndarray, features: Sequence[Feature], *, seed: int = 42
           ) -> ModelReport:
-    """Fit and evaluate the propensity model (see the module docstring)."""
+    """Fit and evaluate the propensity model (see the module docstring). Features without
+    information in X are left out (named in `ModelReport.left_out`)."""
+    features, left_out = informative(X, features)
+    if not features:
+        raise InvalidArgument("every feature is empty or the same for every row here, so there "
+                              "is nothing to learn from: "
+                              + ", ".join(left_out[:12]) + ("..." if len(left_out) > 12 else ""))
     with threadpool_limits(_threads(len(X))):
-        return _train(X, y, features, seed)
+        report = _train(X, y, features, seed)
+    report.left_out = left_out
+    return report
 
 
 def _train(X: pd.DataFrame, y: np.ndarray, features: Sequence[Feature], seed: int

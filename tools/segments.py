@@ -26,6 +26,8 @@ from tools.features import (
     LEFT_OUT,
     PROTECTED,
     compute_features,
+    informative_columns,
+    left_out_words,
     suggest,
 )
 from tools.naming import compare, fmt_value
@@ -131,16 +133,35 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         step("Computing customer features in the warehouse")
         selection = {"active_only": active_only, "country": country, "product": product,
                      "include_protected": include_protected, "trends": False}
-        try:
-            # only customers with behaviour to segment; the query counts the others
-            frame = compute_features(wh, transacting_only=True, **selection)
-        except EmptyResult:
-            compute_features(wh, **selection)  # raises EmptyResult when nobody is selected
-            raise InvalidArgument("none of the customers selected has a transaction in the last "
-                                  "12 months, so there is no behaviour to segment") from None
-        excluded = frame.attrs[LEFT_OUT]
+        with_tx = bool(wh.scalar("SELECT count(*) FROM (SELECT 1 FROM transactions LIMIT 1)"))
+        if not with_tx and method == "rfm":
+            raise InvalidArgument("RFM scores recency, frequency and spend of transactions, and "
+                                  "this warehouse has none; segment by behaviour (accounts, "
+                                  "tenure) instead, or import transactions")
+        if with_tx:
+            try:
+                # only customers with behaviour to segment; the query counts the others
+                frame = compute_features(wh, transacting_only=True, **selection)
+            except EmptyResult:
+                compute_features(wh, **selection)  # raises EmptyResult when nobody is selected
+                raise InvalidArgument("none of the customers selected has a transaction in the "
+                                      "last 12 months, so there is no behaviour to segment"
+                                      ) from None
+            excluded = frame.attrs[LEFT_OUT]
+        else:
+            frame = compute_features(wh, **selection)
+            excluded = 0
+            notes.append("The warehouse has no transactions: the segments are made from what "
+                         "there is (accounts, tenure and any app or campaign events).")
         key, source = "customer_id", "customers"
         names = _warehouse_columns(columns, include_protected) if method == "behaviour" else []
+        if method == "behaviour" and not columns:
+            names, empty = informative_columns(frame, names)
+            if not names:
+                raise InvalidArgument("every behaviour feature is empty or the same for every "
+                                      "customer selected, so there is nothing to segment on")
+            if empty:
+                notes.append(left_out_words(empty))
         cols = [_clustering.Column(n, FEATURES_BY_NAME[n].scale, FEATURES_BY_NAME[n].weight or 1.0)
                 for n in names]
         describe_feats = [f for f in FEATURES if f.describe and
@@ -151,8 +172,8 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
             notes.append(f"{excluded:,} selected customers without any transaction in the last "
                          "12 months were left out.")
         selected = frame.attrs["filters"].describe()
-        population = ("customers with transactions" if selected == "all customers" else
-                      f"{selected} with transactions")
+        population = (("customers with transactions" if selected == "all customers" else
+                       f"{selected} with transactions") if with_tx else selected)
         sql = [frame.attrs["sql"]]
     timings["features"] = time.perf_counter() - t0
     t1 = time.perf_counter()

@@ -202,8 +202,10 @@ class OfflinePlanner(BaseChatModel):
             if body is None:
                 return f"{OFFLINE}: I could not read the result of the query."
             pairs.append((compile_for(self.wh, step.query, planned.table), body))
-        return answer.compose(planned, pairs, ref=fmt_date(self.vocab.reference_date),
+        text = answer.compose(planned, pairs, ref=fmt_date(self.vocab.reference_date),
                               all_data=_all_data(self.vocab))
+        note = self.vocab.reference_note
+        return f"{text}\n\n{note}" if note else text
 
     # -- the chat-model interface ---------------------------------------------------------
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from warehouse import contract
+from warehouse.schema import reference_note
 from warehouse.semantic import bank_model
 
 PLURAL = "(?:s|es)?"
@@ -172,6 +173,7 @@ class Vocabulary:
     data_start: date | None = None
     tables: dict = field(default_factory=dict)     # user table -> its semantic model
     demo: bool = False                             # the customer tables hold generated data
+    reference_note: str = ""   # where the reference date comes from, when not transactions
     extra: dict = field(default_factory=dict)
 
     def known_words(self) -> frozenset[str]:
@@ -237,5 +239,6 @@ class Vocabulary:
             reference_ts=period.get("reference_ts"),
             data_start=(period["data_start"].date() if period.get("data_start") else None),
             tables=tables, demo=holds_demo_data(wh),
+            reference_note=reference_note(period),
         )
 
