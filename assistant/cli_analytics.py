@@ -116,6 +116,9 @@ def segment(
         "--include-protected", help="Also use protected attributes (gender, age). Recorded in "
         "the run; only with a good reason.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same segments.")] = 42,
+    window_days: Annotated[int | None, typer.Option(
+        "--window-days", help="RFM only: score purchases and spend of the last N days "
+        "[default: all history]; lapsed customers are scored either way.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the cards as JSON.")] = False,
     path: PathOption = None,
 ) -> None:
@@ -136,17 +139,23 @@ def segment(
         seg = run_segmentation(wh, k=k, method=method, active_only=active_only,
                                country=country, product=product, table=table,
                                columns=_columns(columns), include_protected=include_protected,
-                               seed=seed, question="assistant segment", progress=step)
+                               seed=seed, question="assistant segment", progress=step,
+                               window_days=window_days)
     if as_json:
         out.print_json(json.dumps([c.to_dict() for c in seg.cards], default=str))
         return
     for card in seg.cards:
         print_card(card)
     run, m = seg.run, seg.run.metrics
-    how = "RFM quintile scores" if run.kind == "rfm" else f"k={m['k']}, {m['k_reason']}"
+    how = (f"RFM scores; frequency in {m.get('frequency_scoring', 'quintiles')}"
+           if run.kind == "rfm" else f"k={m['k']}, {m['k_reason']}")
     out.print(f"[bold]Run {run.run_id}[/]: {run.row_count:,} "
               f"{'customers' if run.source_table == 'customers' else 'rows of ' + run.source_table}"
               f" in {len(seg.cards)} segments ({how}).", highlight=False)
+    if run.kind != "rfm" and m.get("silhouette") is not None:
+        from tools.segments import silhouette_words
+
+        out.print(silhouette_words(m["silhouette"]), highlight=False)
     for note in seg.notes:
         out.print(note, highlight=False)
     out.print("Protected attributes [bold red]were used[/] (recorded in the run)." if

@@ -116,7 +116,9 @@ def test_an_unexpected_tool_failure_is_one_line_for_the_model(make):
     message = _tool_messages(fake.seen[-1])[0]
     assert message.text.startswith("Error: boom failed unexpectedly (RuntimeError")
     assert "Traceback" not in message.text
-    assert events[-1].answer.error is None
+    # every tool call failed, so the answer carries the error (issue 10: `ask --json`)
+    assert events[-1].answer.error == finished.error
+    assert events[-1].answer.answer == "That tool is broken."
 
 
 def test_the_model_sees_typed_arguments_but_never_the_context(make):

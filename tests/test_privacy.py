@@ -125,7 +125,10 @@ def test_nothing_personal_reaches_the_model_in_a_conversation(writable_warehouse
             "SELECT DISTINCT city, region FROM customers UNION ALL "
             "SELECT DISTINCT merchant, NULL FROM transactions UNION ALL "
             "SELECT name, NULL FROM campaigns") for v in row if v)
-    assert all(a.error is None for a in answers)
+    # only the cast fails (its one tool call errs, so its answer carries the error), and the
+    # error, like everything else, holds no personal data
+    assert [a.error is None for a in answers] == [True, True, True, False, True, True]
+    assert not [c for c in contacts if c in answers[3].error]
     assert any(len(t.df) == 40 and "email" in t.df.columns for t in answers[0].tables)
     seen = "\n".join(fake.texts())
     assert "hidden from the assistant: personal data" in seen

@@ -160,6 +160,8 @@ def test_customers_and_transactions_run_every_tool(retail, tmp_path):
         assert churn.data["metrics"]["roc_auc"] > 0.6
         segments = segment_customers(ctx)
         assert "Left out" in segments.summary and "from app events" in segments.summary
+        # issue 10 item 6: the silhouette and the space it was measured in
+        assert "Silhouette " in segments.summary and "clustering space" in segments.summary
         rfm = segment_customers(ctx, method="rfm")
         assert "RFM" in rfm.summary
         audience = build_audience(ctx, "email", segment_id=1)
@@ -216,3 +218,19 @@ def test_churn_on_a_warehouse_with_customers_only_says_what_it_needs(tmp_path):
         import_mapping(wh, tmp_path / "m.toml")
         with pytest.raises(InvalidArgument, match=r"transactions .* or accounts"):
             predict_churn(_ctx(wh, tmp_path))
+
+
+def test_rfm_scores_lapsed_customers_over_all_history_or_a_window(retail):
+    from tools.segments import run_segmentation
+
+    with Warehouse.open(retail) as wh:
+        buyers = wh.scalar("SELECT count(DISTINCT customer_id) FROM transactions WHERE "
+                           "direction = 'debit'")
+        every = run_segmentation(wh, method="rfm", save=False)
+        window = run_segmentation(wh, method="rfm", save=False, window_days=90)
+        with pytest.raises(InvalidArgument, match="window_days is the RFM window"):
+            run_segmentation(wh, save=False, window_days=90)
+    assert every.run.row_count == window.run.row_count == buyers     # lapsed ones scored too
+    assert {"Hibernating", "Lost"} & {c.name for c in window.cards}
+    assert "RFM window: all history" in " ".join(every.notes)
+    assert "last 90 days" in " ".join(window.notes)

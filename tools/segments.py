@@ -28,6 +28,7 @@ from tools.features import (
     compute_features,
     informative_columns,
     left_out_words,
+    sql_ts,
     suggest,
 )
 from tools.naming import compare, fmt_value
@@ -101,8 +102,8 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
                      product: str | None = None, table: str | None = None,
                      columns: list[str] | None = None, include_protected: bool = False,
                      seed: int = 42, save: bool = True, session: str = "", question: str = "",
-                     progress: Progress | None = None, continues: str | None = None
-                     ) -> Segmentation:
+                     progress: Progress | None = None, continues: str | None = None,
+                     window_days: int | None = None) -> Segmentation:
     """Segment the customers (or a user table) and, with `save`, store the run.
 
     `continues` (a segmentation model id, see tools.refresh) refits that model on today's data:
@@ -110,12 +111,18 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
     (tools.identity) so that ids and names carry over where membership mostly stayed.
     """
     _check_args(method, table, active_only, country, product, seed)
+    if window_days is not None and (method != "rfm" or window_days < 1):
+        raise InvalidArgument("window_days is the RFM window (purchases and spend in the last "
+                              "N days, N >= 1); leave it out for all history, or for "
+                              "behaviour segments")
     step = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     params = {"method": method, "k": k, "active_only": active_only, "country": country,
               "product": product, "table": table, "columns": columns,
               "include_protected": include_protected, "seed": seed}
+    if window_days is not None:
+        params["window_days"] = window_days
     notes: list[str] = []
     if table is not None:
         step(f"Reading table {table}")
@@ -138,7 +145,10 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
             raise InvalidArgument("RFM scores recency, frequency and spend of transactions, and "
                                   "this warehouse has none; segment by behaviour (accounts, "
                                   "tenure) instead, or import transactions")
-        if with_tx:
+        if method == "rfm":
+            frame, excluded = _rfm_frame(wh, selection, window_days)
+            notes.append(_rfm_note(window_days, excluded))
+        elif with_tx:
             try:
                 # only customers with behaviour to segment; the query counts the others
                 frame = compute_features(wh, transacting_only=True, **selection)
@@ -168,13 +178,13 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
                           (include_protected or not f.protected)]
         protected_used = include_protected and (method == "rfm" or any(
             FEATURES_BY_NAME[n].protected for n in names))
-        if excluded:
+        if excluded and method != "rfm":
             notes.append(f"{excluded:,} selected customers without any transaction in the last "
                          "12 months were left out.")
         selected = frame.attrs["filters"].describe()
         population = (("customers with transactions" if selected == "all customers" else
                        f"{selected} with transactions") if with_tx else selected)
-        sql = [frame.attrs["sql"]]
+        sql = [frame.attrs["sql"], *frame.attrs.get("rfm_sql", [])]
     timings["features"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     if method == "rfm":
@@ -186,7 +196,8 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         meaning = dict(rfm_mod.SEGMENTS)
         card_names = {int(s): names_by_id[int(s)] for s in set(labels)}
         card_notes = {s: meaning[n] for s, n in card_names.items()}
-        metrics = {"segments": len(card_names), "method": "rfm"}
+        metrics = {"segments": len(card_names), "method": "rfm", "window_days": window_days,
+                   "frequency_scoring": scores.attrs["frequency_scoring"]}
     else:
         step(f"Clustering {len(frame):,} {'rows' if table else 'customers'}"
              + ("" if k else " (choosing the number of segments)"))
@@ -247,6 +258,33 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         timings["save"] = time.perf_counter() - t3
     return Segmentation(run=run, cards=cards, clustering=result, members=members,
                         excluded=excluded, notes=notes, sql=sql, timings=timings)
+
+
+def _rfm_frame(wh: Warehouse, selection: dict, window_days: int | None
+               ) -> tuple[pd.DataFrame, int]:
+    """The selected customers' features (for the cards) with their RFM inputs, for every
+    customer who ever bought (lapsed ones too); and how many selected never bought."""
+    frame = compute_features(wh, **selection)
+    rfm_sql = rfm_mod.rfm_inputs_sql(sql_ts(frame.attrs["as_of"]), window_days)
+    inputs = wh.df(rfm_sql)
+    merged = frame.merge(inputs, on="customer_id", how="inner")
+    merged.attrs = dict(frame.attrs) | {"rfm_sql": [rfm_sql]}
+    if merged.empty:
+        raise InvalidArgument("none of the customers selected has ever made a purchase (a "
+                              "debit outside transfers, investments and fees), so there is "
+                              "nothing to score")
+    return merged, len(frame) - len(merged)
+
+
+def _rfm_note(window_days: int | None, excluded: int) -> str:
+    window = ("all history (every customer who ever bought, lapsed ones included)"
+              if window_days is None else
+              f"purchases and spend in the last {window_days} days (recency since the last "
+              "purchase ever, so lapsed customers score low)")
+    text = f"RFM window: {window}."
+    if excluded:
+        text += f" {excluded:,} selected customers never made a purchase and were left out."
+    return text
 
 
 def _continue(wh: Warehouse, model_id: str, frame: pd.DataFrame, key: str, seed: int):
@@ -362,15 +400,33 @@ def _protected_note(run: Run | dict) -> str:
             "Protected attributes (gender, age) were not used.")
 
 
+def silhouette_words(silhouette: float) -> str:
+    """The silhouette of a clustering and the space it was measured in, in words."""
+    from tools.clustering import SILHOUETTE_SAMPLE
+
+    verdict = ("the segments are well separated" if silhouette >= 0.5 else
+               "the segments are fairly distinct" if silhouette >= 0.25 else
+               "the segments overlap: read them as tendencies, not clear-cut groups")
+    return (f"Silhouette {silhouette:.2f} (from -1 to 1; {verdict}), measured on a sample of "
+            f"up to {SILHOUETTE_SAMPLE:,} of the fitted rows in the clustering space (features "
+            "log-transformed where heavy-tailed, winsorised at 1% and 99%, standardised and "
+            "weighted), not in the units shown on the cards.")
+
+
 def segmentation_summary(seg: Segmentation) -> str:
     run, m = seg.run, seg.run.metrics
     what = (f"{run.row_count:,} rows of table {run.source_table}" if run.source_table !=
             "customers" else f"{run.row_count:,} customers")
     if run.kind == "rfm":
-        how = "into the standard RFM segments (recency, frequency, monetary quintiles)"
+        scoring = m.get("frequency_scoring", "quintiles")
+        how = ("into the standard RFM segments (recency and spend quintiles, frequency "
+               + ("quintiles" if scoring == "quintiles" else
+                  "in fixed bins, as most customers bought once") + ")")
     else:
         how = f"into {m['k']} behavioural segments; k {m['k_reason']}"
     lines = [f"Segmentation run {run.run_id}: {what} {how}."]
+    if run.kind != "rfm" and m.get("silhouette") is not None:
+        lines.append(silhouette_words(m["silhouette"]))
     lines += seg.notes
     for c in seg.cards:
         lines.append(f"- {c.segment_id}. {c.name}: {c.size:,} ({c.share:.0%}); "
@@ -383,7 +439,7 @@ def segment_customers(ctx: ToolContext, k: int | None = None, method: Method = "
                       active_only: bool = False, country: str | None = None,
                       product: str | None = None, table: str | None = None,
                       columns: list[str] | None = None, include_protected: bool = False,
-                      seed: int = 42) -> ToolResult:
+                      seed: int = 42, window_days: int | None = None) -> ToolResult:
     """Segment the customers by behaviour (clusters) or RFM and describe every segment.
 
     Use this for "segment my customers", "what kinds of customers do we have?", "RFM
@@ -404,10 +460,13 @@ def segment_customers(ctx: ToolContext, k: int | None = None, method: Method = "
         include_protected: use protected attributes (gender, age); only when explicitly
             asked. Recorded in the run.
         seed: random seed; the same seed gives the same segments.
+        window_days: RFM only: score purchases and spend of the last N days (e.g. 365);
+            default all history. Lapsed customers are scored either way.
     """
     seg = run_segmentation(ctx.wh, k=k, method=method, active_only=active_only,
                            country=country, product=product, table=table, columns=columns,
                            include_protected=include_protected, seed=seed,
+                           window_days=window_days,
                            session=ctx.session, question=ctx.question)
     ctx.state["last_segment_run"] = seg.run.run_id
     table_df = segments_table(seg.cards)
