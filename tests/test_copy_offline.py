@@ -318,7 +318,8 @@ def test_responsible_angles_per_product():
 @pytest.mark.parametrize(("share", "language", "phrase"), [
     (0.40, "en", "4 in 10"), (0.48, "en", "nearly 5 in 10"), (0.45, "en", "more than 4 in 10"),
     (0.79, "en", "nearly 8 in 10"), (0.90, "en", "9 in 10"), (0.91, "en", "more than 9 in 10"),
-    (0.48, "de", "fast 5 von 10"),
+    (0.48, "de", "fast 5 von 10"), (0.96, "en", "more than 9 in 10"),
+    (1.0, "fr", "plus de 9 sur 10"), (0.951, "it", "più di 9 su 10"),
 ])
 def test_social_proof_numbers_are_true_and_not_rounded_up(share, language, phrase):
     assert co.share_phrase(share, language) == phrase
@@ -415,3 +416,14 @@ def test_headline_field_of_every_channel_is_filled():
     for channel, language in itertools.product(CHANNELS, LANGUAGES):
         brief = cb.plan(CARDS[DIGITAL], channel=channel, language=language)
         assert co.write(brief, brief.angles[0])[HEADLINE_FIELD[channel]]
+
+
+@pytest.mark.parametrize(("raw", "language", "tidied"), [
+    ("Worth a look now: A monthly plan", "en", "Worth a look now: a monthly plan"),
+    ("Please note: Set up a plan", "en", "Please note: set up a plan"),
+    ("Just so you know: I can help", "en", "Just so you know: I can help"),
+    ("Finch : À noter : Un livret", "fr", "Finch : À noter : un livret"),
+    ("Hinweis: Ein Konto", "de", "Hinweis: Ein Konto"),        # German keeps its capitals
+])
+def test_a_hook_ending_in_a_colon_runs_on_in_lower_case(raw, language, tidied):
+    assert co.tidy(raw, language) == tidied

@@ -56,6 +56,8 @@ def share_phrase(share: float, language: str) -> str:
     key = "share_nearly" if tenths < n - 0.05 else "share_more" if tenths > n + 0.05 else "share"
     if key == "share_more":
         n = math.floor(tenths)
+    if tenths > 9.05:                       # never "nearly 10 in 10" or "10 in 10"
+        key, n = "share_more", 9
     return string.Template(words[key]).substitute(n=n)
 
 
@@ -184,9 +186,9 @@ def tidy(value: str, language: str) -> str:
     # After a full stop only when a word of 3+ letters ends the sentence (not "p. a.", "z. B.")
     value = re.sub(r"(?<=[^\W\d_]{3}[.!?] )([^\W\d_])", lambda m: m[1].upper(), value)
     value = re.sub(r"(^|\n)([^\W\d_])", lambda m: m[1] + m[2].upper(), value)
-    if language != "de":        # "Please note: set up ...", not "Please note: Set up ..."
-        value = re.sub(r"(?m)(?<!^Finch)(?<=[^\W\d_]{2})( ?: )([^\W\d_])(?=[a-zß-ÿ])",
-                       _lower_after_colon, value)
+    if language != "de":        # "Please note: set up ...", "Worth a look now: a monthly ..."
+        value = re.sub(r"(?m)(?<!^Finch)(?<=[^\W\d_]{2})( ?: )([^\W\d_])"
+                       r"(?=[a-zß-ÿ]|(?<!I) [a-zß-ÿ])", _lower_after_colon, value)
     return value
 
 
