@@ -287,6 +287,12 @@ def churn(
     retrain: Annotated[bool, typer.Option(
         "--retrain", help="Train a challenger on the latest data; it replaces the champion "
         "model only if it beats it on the same held-out customers.")] = False,
+    columns: Annotated[str | None, typer.Option(
+        help="Comma-separated features (or columns of --table) to train on [default: all "
+        "usable ones].")] = None,
+    exclude: Annotated[str | None, typer.Option(
+        help="Comma-separated features (or columns of --table) to leave out, e.g. one known "
+        "only after the outcome: --exclude duration.")] = None,
     path: PathOption = None,
 ) -> None:
     """Predict who is likely to churn, with how well the model does on held-out customers.
@@ -307,10 +313,12 @@ def churn(
     with _open(path) as wh, _steps() as step:
         if table is None:
             res = score_churn(wh, top_n=top, include_protected=include_protected,
-                              retrain=retrain, question="assistant churn", progress=step)
+                              retrain=retrain, question="assistant churn", progress=step,
+                              columns=_columns(columns), exclude=_columns(exclude))
         else:
             res = score_table(wh, table, target, top_n=top, include_protected=include_protected,
-                              question="assistant churn", progress=step)
+                              question="assistant churn", progress=step,
+                              columns=_columns(columns), exclude=_columns(exclude))
     m = res.run["metrics"]
     out.print(Panel(churn_summary(res, table=table, target=target), title="Model",
                     title_align="left"), highlight=False)

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from tests.lookalikes import bank_churn, credit_cards
+from lookalikes import bank_churn, credit_cards
 
 DATASETS = ("cc_general", "churn_modelling", "bank_marketing", "online_retail", "berka")
 

@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from tools import features as feature_words
-from tools.features import FEATURES, LOOKBACK_DAYS, compute_features, reference_ts
+from tools.features import (
+    FEATURES,
+    FEATURES_BY_NAME,
+    LOOKBACK_DAYS,
+    compute_features,
+    reference_ts,
+    suggest,
+)
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
 from tools.runs import Run, code_version, get_run, has_tables, save_scores
 from tools.table_features import flag_values, load_table_features, profile_table, quote_ident
@@ -48,8 +55,39 @@ class ScoringResult:
     sql: list[str]
 
 
-def _churn_features(include_protected: bool):
-    return [f for f in FEATURES if not f.current_only and (include_protected or not f.protected)]
+def _churn_features(include_protected: bool, columns: list[str] | None = None,
+                    exclude: list[str] | None = None):
+    """The churn model's features: every one known at the cutoff, or only `columns`, without
+    `exclude` (InvalidArgument for an unknown name, a protected one without include_protected,
+    or a balance, which the warehouse only holds as of today)."""
+    usable = {f.name: f for f in FEATURES if not f.current_only}
+    for name in [*(columns or []), *(exclude or [])]:
+        f = FEATURES_BY_NAME.get(name)
+        if f is None:
+            raise InvalidArgument(f"unknown feature {name!r}{suggest(name, list(usable))}; "
+                                  "the features are " + ", ".join(list(usable)[:12]) + ", ...")
+        if f.current_only:
+            raise InvalidArgument(f"{name} is known only as of today (a balance), so the churn "
+                                  "model, trained as of a past cutoff, cannot use it")
+        if f.protected and not include_protected and name in (columns or []):
+            raise InvalidArgument(f"{name} is a protected attribute; it is used only with "
+                                  "include_protected (recorded in the run)")
+    chosen = [usable[n] for n in columns] if columns else list(usable.values())
+    chosen = [f for f in chosen if (include_protected or not f.protected)
+              and f.name not in set(exclude or [])]
+    if not chosen:
+        raise InvalidArgument("no features are left to learn from; name fewer in exclude")
+    return chosen
+
+
+def feature_choice(columns: list[str] | None, exclude: list[str] | None) -> str:
+    """'' for the default features, else words for the registry scope ('without duration')."""
+    parts = []
+    if columns:
+        parts.append("only " + ", ".join(columns))
+    if exclude:
+        parts.append("without " + ", ".join(exclude))
+    return "; ".join(parts)
 
 
 def _fingerprint(wh: Warehouse) -> dict[str, int]:
@@ -106,12 +144,17 @@ def _metrics(report: propensity.ModelReport) -> dict:
         "test_rows": report.test_rows,
         "positive_rate": report.positive_rate,
         "left_out": list(report.left_out),
+        "warnings": list(report.warnings),
     }
 
 
-def churn_scope(include_protected: bool) -> str:
-    """The registry scope of a warehouse churn model: protected attributes make another model."""
-    return "customers" if not include_protected else "customers (with protected attributes)"
+def churn_scope(include_protected: bool, columns: list[str] | None = None,
+                exclude: list[str] | None = None) -> str:
+    """The registry scope of a warehouse churn model: protected attributes, or another choice
+    of features, make another model."""
+    scope = "customers" if not include_protected else "customers (with protected attributes)"
+    choice = feature_choice(columns, exclude)
+    return f"{scope} [features: {choice}]" if choice else scope
 
 
 # Who a churn model learns from and scores: customers active at the time (a transaction in the
@@ -141,7 +184,8 @@ class Trained:
 
 
 def train_latest(wh: Warehouse, *, include_protected: bool = False, seed: int = 42,
-                 progress: Progress | None = None) -> Trained:
+                 progress: Progress | None = None, columns: list[str] | None = None,
+                 exclude: list[str] | None = None) -> Trained:
     """Train the churn model on the latest time split (see the module docstring)."""
     step = progress or (lambda _msg: None)
     ref = reference_ts(wh)
@@ -156,13 +200,14 @@ def train_latest(wh: Warehouse, *, include_protected: bool = False, seed: int = 
     y = past["is_churned_after"].astype(bool).to_numpy()
     step(f"Training on {len(past):,} {POPULATION[basis]} at the cutoff "
          f"({y.mean():.1%} churned since)")
-    report = propensity.train(past, y, _churn_features(include_protected), seed=seed)
+    report = propensity.train(past, y, _churn_features(include_protected, columns, exclude),
+                              seed=seed)
     return Trained(report, past, y, cutoff, past_sql)
 
 
 def register_trained(wh: Warehouse, trained: Trained, *, include_protected: bool, seed: int,
-                     actor: str = "assistant", status: str | None = None
-                     ) -> model_registry.ModelRecord:
+                     actor: str = "assistant", status: str | None = None,
+                     scope: str | None = None) -> model_registry.ModelRecord:
     """Put a trained churn model in the registry (champion if it is the first)."""
     from tools import psi
 
@@ -174,7 +219,7 @@ def register_trained(wh: Warehouse, trained: Trained, *, include_protected: bool
     artifact = model_registry.propensity_artifact(report, held_out_scores, reference)
     ref = reference_ts(wh)
     return model_registry.register(
-        wh, "churn", artifact, scope=churn_scope(include_protected),
+        wh, "churn", artifact, scope=scope or churn_scope(include_protected),
         features=[f.name for f in report.features], metrics=_metrics(report),
         params={"include_protected": include_protected, "seed": seed,
                 "label": "churned in the 90 days after the cutoff"},
@@ -184,7 +229,8 @@ def register_trained(wh: Warehouse, trained: Trained, *, include_protected: bool
 
 def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = False,
                 seed: int = 42, retrain: bool = False, session: str = "", question: str = "",
-                progress: Progress | None = None) -> ScoringResult:
+                progress: Progress | None = None, columns: list[str] | None = None,
+                exclude: list[str] | None = None) -> ScoringResult:
     """Score the active customers with the champion churn model, training one when there is
     none; `retrain` trains a challenger on the latest time split first, promoted only when it
     beats the champion on the same held-out customers (tools.champions)."""
@@ -192,9 +238,12 @@ def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = Fal
 
     step = progress or (lambda _msg: None)
     ref = reference_ts(wh)
-    scope = churn_scope(include_protected)
+    _churn_features(include_protected, columns, exclude)     # names checked before any work
+    scope = churn_scope(include_protected, columns, exclude)
     base = {"reference_ts": ref.isoformat(), "include_protected": include_protected,
             "seed": seed, "data": _fingerprint(wh)}
+    if columns or exclude:
+        base["features"] = {"columns": columns, "exclude": exclude}
     champ = model_registry.champion(wh, "churn", scope)
     decision = None
     if champ is not None and not retrain:
@@ -206,10 +255,10 @@ def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = Fal
         sql = []
     else:
         trained = train_latest(wh, include_protected=include_protected, seed=seed,
-                               progress=step)
+                               progress=step, columns=columns, exclude=exclude)
         sql = [trained.sql]
         new = register_trained(wh, trained, include_protected=include_protected, seed=seed,
-                               actor=session or "assistant")
+                               actor=session or "assistant", scope=scope)
         if champ is not None:
             step("Comparing the new model with the champion on the same held-out customers")
             decision = champions.challenge(wh, champ, new, trained)
@@ -240,10 +289,14 @@ def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = Fal
 
 def score_table(wh: Warehouse, table: str, target: str, *, top_n: int = 20,
                 include_protected: bool = False, seed: int = 42, session: str = "",
-                question: str = "", progress: Progress | None = None) -> ScoringResult:
-    """Train a propensity model for `target` on a user table and score every row."""
+                question: str = "", progress: Progress | None = None,
+                columns: list[str] | None = None, exclude: list[str] | None = None
+                ) -> ScoringResult:
+    """Train a propensity model for `target` on a user table and score every row (on
+    `columns` only, or without `exclude`)."""
     step = progress or (lambda _msg: None)
-    prof = profile_table(wh, table, target=target, include_protected=include_protected)
+    prof = profile_table(wh, table, target=target, include_protected=include_protected,
+                         columns=columns, exclude=exclude)
     target_col = next(c for c, r in prof.ignored.items() if r == "target")
     step(f"Loading {prof.table}: {prof.rows:,} rows, {prof.describe()}")
     frame, feats = load_table_features(wh, prof, extra=(target_col,))
@@ -327,13 +380,17 @@ def summary(res: ScoringResult, *, table: str | None, target: str | None) -> str
     protected = ("Protected attributes WERE used, as requested (recorded in the run)."
                  if run["protected_attributes_used"] else
                  "Protected attributes were not used as features.")
+    warn = " ".join(f"WARNING: {w[0].upper()}{w[1:]}." for w in m.get("warnings", []))
     left = feature_words.left_out_words(m.get("left_out", []),
                                         "customer" if table is None else "row")
-    return f"{head} Top drivers: {_drivers_text(m)}. {protected}" + (f" {left}" if left else "")
+    text = f"{head} Top drivers: {_drivers_text(m)}. {protected}" + (f" {left}" if left else "")
+    return f"{text} {warn}" if warn else text
 
 
 def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
-                  target: str | None = None, include_protected: bool = False) -> ToolResult:
+                  target: str | None = None, include_protected: bool = False,
+                  columns: list[str] | None = None, exclude: list[str] | None = None
+                  ) -> ToolResult:
     """Predict who is likely to churn (or, on an imported table, who has a target outcome).
 
     Use this for "who is likely to churn?", "churn risk", "which customers might leave?", or
@@ -347,6 +404,9 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
         target: the table's yes/no outcome column to predict (required with `table`).
         include_protected: use protected attributes (gender, age) as features; only when the
             marketer explicitly asks. Recorded in the run.
+        columns: train on these features (or columns of `table`) only.
+        exclude: leave these features (or columns of `table`) out, e.g. one known only after
+            the outcome (a call's duration).
     """
     if top_n < 1 or top_n > 1000:
         raise InvalidArgument(f"top_n must be between 1 and 1000, not {top_n}")
@@ -355,13 +415,14 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
                               "(the yes/no column to predict)")
     if table is None:
         res = score_churn(ctx.wh, top_n=top_n, include_protected=include_protected,
-                          session=ctx.session, question=ctx.question)
+                          session=ctx.session, question=ctx.question, columns=columns,
+                          exclude=exclude)
         ctx.state["last_churn_run"] = res.run["run_id"]
         title = f"Top {len(res.at_risk)} customers at risk of churning"
     else:
         res = score_table(ctx.wh, table, target, top_n=top_n,
                           include_protected=include_protected, session=ctx.session,
-                          question=ctx.question)
+                          question=ctx.question, columns=columns, exclude=exclude)
         ctx.state["last_propensity_run"] = res.run["run_id"]
         title = (f"Top {len(res.at_risk)} rows by predicted {target} (among rows without "
                  "it yet)")

@@ -11,6 +11,7 @@ with the score when one driver is set to its typical (median) value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +39,13 @@ IMPORTANCE_ROWS = 5_000
 REASON_DECILES = 3     # rows in the top 30% of scores get reasons
 SMALL_DATA = 50_000    # below this many rows, models run on one thread
 MODEL_NAMES = {"gbm": "gradient boosting", "logistic": "logistic regression"}
+DOMINANCE = 5.0        # a top driver this many times the next one carries the model alone
+DOMINANT_MIN = 0.02    # ... when it moves the ROC AUC at least this much
+# Words of feature names often known only after the outcome (a call's duration, a closing
+# date, a cancellation): a driver named so gets a leakage warning.
+AFTER_WORDS = frozenset({"duration", "after", "post", "closed", "closure", "close", "cancel",
+                         "cancelled", "canceled", "cancellation", "end", "ended", "exit",
+                         "termination", "terminated", "outcome", "result", "recovery"})
 
 
 @dataclass
@@ -63,6 +71,7 @@ class ModelReport:
     positive_rate: float = 0.0
     test_index: np.ndarray | None = None   # positions (in the rows given to train) held out
     left_out: list[str] = field(default_factory=list)   # features empty or constant here
+    warnings: list[str] = field(default_factory=list)   # possible leakage, in words
 
 
 def _candidates(seed: int) -> dict[str, object]:
@@ -167,7 +176,37 @@ def train(X: pd.DataFrame, y: np.ndarray, features: Sequence[Feature], *, seed: 
     with threadpool_limits(_threads(len(X))):
         report = _train(X, y, features, seed)
     report.left_out = left_out
+    report.warnings = leakage_warnings(report.drivers, report.metrics.get("roc_auc"))
     return report
+
+
+def _name_words(name: str) -> set[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name.split("=")[0])
+    return {w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w}
+
+
+def leakage_warnings(drivers: Sequence[Driver], auc: float | None) -> list[str]:
+    """Warnings, in words, when the model may be learning from the outcome itself: one
+    feature's importance dwarfs the rest, or a top driver is named like something known only
+    after the outcome (a call's duration)."""
+    out = []
+    if drivers and drivers[0].importance >= DOMINANT_MIN:
+        top = drivers[0]
+        nxt = drivers[1].importance if len(drivers) > 1 else 0.0
+        if nxt <= 0 or top.importance >= DOMINANCE * nxt:
+            ratio = (f"{top.importance / nxt:.0f}x the next driver's" if nxt > 0 else
+                     "with no other driver near it")
+            out.append(f"one feature carries the model: {top.label} ({top.feature}) moves the "
+                       f"ROC AUC by {top.importance:.2f}, {ratio}. If it is known only after "
+                       "the outcome (the length of the sales call, a closing date), the "
+                       f"held-out AUC{f' of {auc:.2f}' if auc else ''} is too good to be true: "
+                       f"leave it out (--exclude {top.feature.split('=')[0]}) and train again")
+    for d in drivers[:5]:
+        if _name_words(d.feature) & AFTER_WORDS and not (out and d is drivers[0]):
+            out.append(f"{d.feature} is a top driver and its name suggests it is known only "
+                       "after the outcome; if so, leave it out (--exclude "
+                       f"{d.feature.split('=')[0]}): a model cannot use it before the fact")
+    return out
 
 
 def _train(X: pd.DataFrame, y: np.ndarray, features: Sequence[Feature], seed: int

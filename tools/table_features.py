@@ -35,6 +35,13 @@ PROTECTED_WORDS = frozenset({
     "disabled", "pregnant", "pregnancy", "orientation",
 })
 ID_WORDS = frozenset({"id", "key", "uuid", "guid", "identifier"})
+# Two-valued columns named like an outcome: the target of a propensity model, never a
+# clustering feature unless named in `columns` (Exited, churn, y, default, Attrition_Flag...).
+OUTCOME_WORDS = frozenset({
+    "exited", "exit", "churn", "churned", "target", "label", "outcome", "y", "response",
+    "responded", "converted", "conversion", "attrition", "default", "defaulted", "fraud",
+    "left", "subscribed", "class",
+})
 ROW_NUMBER_NAMES = frozenset({"rownumber", "rownum", "row", "index", "unnamed0", "unnamed", ""})
 MAX_CATEGORIES = 12
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -63,6 +70,11 @@ def is_pii(name: str) -> bool:
 def is_protected(name: str) -> bool:
     w = set(words(name))
     return bool(w & PROTECTED_WORDS) or _compact(name) in ("dateofbirth", "agegroup", "ageband")
+
+
+def is_outcome_like(name: str) -> bool:
+    w = words(name)
+    return bool(w) and (bool(set(w) & OUTCOME_WORDS) or _compact(name) in OUTCOME_WORDS)
 
 
 def is_id_like(name: str) -> bool:
@@ -120,6 +132,13 @@ class TableProfile:
             parts.append(f"protected attributes left out: {', '.join(unused)}")
         if self.protected_used:
             parts.append(f"protected attributes USED on request: {', '.join(self.protected_used)}")
+        outcomes = [c for c, r in self.ignored.items() if r.startswith("looks like an outcome")]
+        if outcomes:
+            parts.append(f"outcome-like columns left out (name them in columns to use them): "
+                         f"{', '.join(outcomes)}")
+        excluded = [c for c, r in self.ignored.items() if r == "excluded"]
+        if excluded:
+            parts.append(f"excluded as asked: {', '.join(excluded)}")
         return "; ".join(parts)
 
 
@@ -177,11 +196,15 @@ def _stats(wh: Warehouse, table: str, types: dict[str, str]) -> tuple[int, dict[
 
 
 def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None,
-                  target: str | None = None, include_protected: bool = False) -> TableProfile:
+                  target: str | None = None, include_protected: bool = False,
+                  exclude: list[str] | None = None) -> TableProfile:
     """Classify every column of `table` (see the module docstring).
 
-    `columns` restricts the features to those named (validated, case-insensitive); `target` is
-    left out of the features. Raises InvalidArgument for unknown, personal-data or (without
+    `columns` restricts the features to those named (validated, case-insensitive); `exclude`
+    leaves the named ones out; `target` is left out of the features. Without a target (a
+    segmentation), a two-valued column named like an outcome (Exited, churn, y) is left out
+    too, unless named in `columns`; identifier-like columns (CUST_ID, district_id) never become
+    features, unique or not. Raises InvalidArgument for unknown, personal-data or (without
     include_protected) protected columns named explicitly, EmptyResult for an empty table.
     """
     table = resolve_table(wh, table)
@@ -198,6 +221,7 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
 
     target_col = resolve(target, "target column") if target else None
     wanted = [resolve(c, "column") for c in columns] if columns else None
+    unwanted = {resolve(c, "column to exclude") for c in exclude or []}
     n, stats = _stats(wh, table, types)
     if n == 0:
         raise EmptyResult(f"table {table} has no rows")
@@ -224,10 +248,16 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
             prof.ignored[col] = "personal data"
         elif col in row_numbers:
             prof.ignored[col] = "row number"
-        elif col in unique and (is_id_like(col) or not _is_numeric(dtype)):
+        elif ((col in unique and (is_id_like(col) or not _is_numeric(dtype)))
+              or (is_id_like(col) and (wanted is None or col not in wanted))):
             prof.ignored[col] = "identifier"
+        elif col in unwanted:
+            prof.ignored[col] = "excluded"
         elif wanted is not None and col not in wanted:
             prof.ignored[col] = "not selected"
+        elif (target_col is None and wanted is None and s["distinct"] == 2
+              and is_outcome_like(col)):
+            prof.ignored[col] = "looks like an outcome (a target), not a trait"
         elif is_protected(col) and not include_protected:
             prof.protected.append(col)
             prof.ignored[col] = "protected attribute"
