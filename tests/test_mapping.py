@@ -283,3 +283,36 @@ def test_a_warehouse_with_demo_data_refuses_or_removes_it(writable_warehouse, tm
     assert counts["customers"] == 3 and counts["transactions"] == 3
     assert counts["accounts"] == counts["app_events"] == counts["consents"] == 0
     assert counts["campaign_events"] == 0
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "warehouse" / "mapping" / "examples"
+
+
+@pytest.mark.parametrize("example", ["online_retail", "berka"])
+def test_the_example_mappings_import_their_export_shapes(empty_warehouse, tmp_path, example):
+    """The mappings shipped in the docs import files shaped like the public exports they are
+    written for, with nothing reshaped by hand."""
+    import shutil
+
+    from public_shapes import berka, online_retail
+
+    if example == "online_retail":
+        online_retail(tmp_path, customers=300)
+    else:
+        berka(tmp_path, accounts=200, months=18)
+    shutil.copy(EXAMPLES / f"{example}.toml", tmp_path / "m.toml")
+    with Warehouse.open(empty_warehouse) as wh:
+        report = import_mapping(wh, tmp_path / "m.toml")
+        counts = wh.table_counts()
+        if example == "online_retail":
+            assert counts["customers"] == 300 and counts["transactions"] > 300
+            assert counts["accounts"] == 0
+            assert wh.scalar("SELECT count(*) FROM transactions WHERE amount < 0") == 0
+            assert "cancellations (invoices starting with C)" in report.to_text()
+        else:
+            assert counts["accounts"] == 200 and counts["customers"] >= 200
+            genders = dict(wh.rows("SELECT gender, count(*) FROM customers GROUP BY 1"))
+            assert set(genders) == {"female", "male"}
+            assert wh.scalar("SELECT min(birth_date) FROM customers").year >= 1900
+            assert wh.scalar("SELECT count(DISTINCT direction) FROM transactions") == 2
+    assert report.rows_rejected == 0
