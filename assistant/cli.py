@@ -108,7 +108,8 @@ def init(
         made = create_empty(settings.warehouse, force=force)
         err.print(f"Created an empty warehouse at {made} (the tables, no rows). Load your data "
                   f"with `assistant import --mapping FILE --path {made}` (or `assistant import "
-                  "FILE...`).", highlight=False)
+                  "FILE...`); `assistant import --draft-mapping FILES` drafts a mapping for "
+                  "you to check.", highlight=False)
         return
     build_warehouse(settings, customers=settings.customers, seed=settings.seed, force=force,
                     end_date=end_date)
@@ -148,6 +149,12 @@ def import_(
     remove_demo: Annotated[bool, typer.Option(
         "--remove-demo", help="The warehouse holds generated demo data: delete all of it (and "
         "the segments, scores and models built on it) before importing.")] = False,
+    draft_mapping: Annotated[bool, typer.Option(
+        "--draft-mapping", help="Do not import: write a first mapping file for FILES from "
+        "their profiles (to --out, default mapping.toml beside the first file) for you to "
+        "check, then `assistant import --mapping`.")] = False,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Where --draft-mapping writes the mapping.")] = None,
     path: PathOption = None,
 ) -> None:
     """Load your own CSV or Parquet files into the warehouse tables, all or nothing.
@@ -161,6 +168,16 @@ def import_(
     from warehouse.importer import ImportSpec, import_files, parse_mapping
 
     files = expand_files(list(files or []), use_glob)
+    if draft_mapping:
+        from warehouse.mapping.draft import write_draft
+
+        if not files or mapping_file is not None or as_name is not None:
+            raise AssistantError("--draft-mapping profiles the FILES given (and imports "
+                                 "nothing): leave out --mapping and --as")
+        target, _ = write_draft(files, out_file)
+        err.print(f"Wrote a draft mapping to {target}: check every line marked CHECK, then "
+                  f"`assistant import --mapping {target}`.", highlight=False)
+        return
     if as_name is not None:  # a user table of its own: assistant/cli_analytics.py
         from assistant.cli_analytics import import_as
 

@@ -316,3 +316,47 @@ def test_the_example_mappings_import_their_export_shapes(empty_warehouse, tmp_pa
             assert wh.scalar("SELECT min(birth_date) FROM customers").year >= 1900
             assert wh.scalar("SELECT count(DISTINCT direction) FROM transactions") == 2
     assert report.rows_rejected == 0
+
+
+def test_a_drafted_mapping_reads_the_files_and_names_what_to_check(empty_warehouse, tmp_path):
+    from warehouse.mapping.draft import write_draft
+
+    _shop(tmp_path)
+    (tmp_path / "notes.csv").write_bytes("ref;Bemerkung\n1;Grüße\n2;ok\n".encode("latin-1"))
+    target, text = write_draft([tmp_path / "clients.csv", tmp_path / "log.txt",
+                                tmp_path / "notes.csv"], tmp_path / "draft.toml")
+    assert target.read_text() == text
+    assert 'delimiter = "whitespace"' in text and 'dates = { day = "YYYYMMDD" }' in text
+    assert 'dates = { Joined = "DD.MM.YYYY" }' in text and 'delimiter = ";"' in text
+    assert 'into = "customers"' in text and 'into = "transactions"' in text
+    assert 'gender = { column = "Sex", recode = { F = "CHECK", M = "CHECK" } }' in text
+    assert 'encoding = "latin-1"' in text and "own_table = true" in text
+    assert "# direction = " in text and "CHECK: direction is required" in text
+    with pytest.raises(ConfigError, match="never overwrites"):
+        write_draft([tmp_path / "clients.csv"], tmp_path / "draft.toml")
+    # as drafted, the import says what is missing; with the CHECK lines done, it imports
+    with Warehouse.open(empty_warehouse) as wh, pytest.raises(ConfigError,
+                                                               match="needs the columns"):
+        import_mapping(wh, target)
+    done = (text.replace('F = "CHECK", M = "CHECK"', 'F = "female", M = "male"')
+            .replace("# direction = ", "direction = ").replace("# category = ", "category = "))
+    target.write_text(done)
+    with Warehouse.open(empty_warehouse) as wh:
+        report = import_mapping(wh, target)
+        assert wh.rows("SELECT gender FROM customers ORDER BY customer_id")[0] == ("female",)
+    assert report.tables == {"customers": 3, "transactions": 4}
+    assert [t.table for t in report.own_tables] == ["notes"]
+
+
+def test_draft_mapping_through_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    (tmp_path / "log.txt").write_text(LOG)
+    result = CliRunner().invoke(app, ["import", "--draft-mapping", str(tmp_path / "log.txt")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mapping.toml").is_file() and "Wrote a draft mapping" in result.output
+    assert 'into = "transactions"' in (tmp_path / "mapping.toml").read_text()
+    refused = CliRunner().invoke(app, ["import", "--draft-mapping", str(tmp_path / "log.txt")])
+    assert refused.exit_code == 1 and "never overwrites" in refused.output
