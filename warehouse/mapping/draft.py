@@ -154,10 +154,8 @@ def draft_mapping(files: list[Path], target: Path) -> str:
             data = ws.sources[name]
             dates = _detect_dates(ws, name, data.columns, data.types)
             rel = Path(path).resolve()
-            try:
+            if rel.is_relative_to(target.resolve().parent):
                 rel = rel.relative_to(target.resolve().parent)
-            except ValueError:
-                pass
             lines.append(f"[sources.{name}]")
             lines.append(f"file = {_toml_str(str(rel))}")
             if source.format == "csv" and data.delimiter not in (None, ","):
