@@ -37,7 +37,12 @@ MIN_POSITIVES = 20
 REASON_DRIVERS = 8      # drivers tried for per-row reasons
 IMPORTANCE_ROWS = 5_000
 REASON_DECILES = 3     # rows in the top 30% of scores get reasons
-SMALL_DATA = 50_000    # below this many rows, models run on one thread
+# One thread for the models, whatever the size. scikit-learn's OpenMP loops (gradient boosting
+# splits a node in one parallel region per feature) wait at a barrier for every thread of the
+# team; when other work shares the cores, one descheduled thread stalls them all. Measured on 2
+# shared cores (load 7-11), 56k rows: gradient boosting 19 s on one thread, 228 s on two. The
+# fitted model is the same (each feature's histogram is summed by one thread).
+MODEL_THREADS = 1
 MODEL_NAMES = {"gbm": "gradient boosting", "logistic": "logistic regression"}
 DOMINANCE = 5.0        # a top driver this many times the next one carries the model alone
 DOMINANT_MIN = 0.02    # ... when it moves the ROC AUC at least this much
@@ -149,12 +154,6 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFr
     return table.reset_index().round(4)
 
 
-def _threads(rows: int) -> int | None:
-    """One thread for small data: OpenMP start-up and, on a busy machine, its spinning threads
-    cost more than they save below some tens of thousands of rows."""
-    return 1 if rows < SMALL_DATA else None
-
-
 def informative(X: pd.DataFrame, features: Sequence[Feature]
                 ) -> tuple[list[Feature], list[str]]:
     """The features that carry information in X, and the names of those that do not (every
@@ -173,7 +172,7 @@ def train(X: pd.DataFrame, y: np.ndarray, features: Sequence[Feature], *, seed: 
         raise InvalidArgument("every feature is empty or the same for every row here, so there "
                               "is nothing to learn from: "
                               + ", ".join(left_out[:12]) + ("..." if len(left_out) > 12 else ""))
-    with threadpool_limits(_threads(len(X))):
+    with threadpool_limits(MODEL_THREADS):
         report = _train(X, y, features, seed)
     report.left_out = left_out
     report.warnings = leakage_warnings(report.drivers, report.metrics.get("roc_auc"))
@@ -271,7 +270,7 @@ def predict(report: ModelReport, X: pd.DataFrame) -> np.ndarray:
     """The predicted probabilities of the rows of X (raw feature values)."""
     feats = report.features
     Xl = _log_inputs(X[[f.name for f in feats]].astype("float64"), feats)
-    with threadpool_limits(_threads(len(X))):
+    with threadpool_limits(MODEL_THREADS):
         return report.model.predict_proba(Xl)[:, 1]
 
 
@@ -287,7 +286,7 @@ def score(report: ModelReport, X: pd.DataFrame, *, reasons: int = 3,
     typical 12". Reasons explain high scores, so only rows in the top `explain_deciles` deciles
     get them (the rest: "").
     """
-    with threadpool_limits(_threads(len(X))):
+    with threadpool_limits(MODEL_THREADS):
         return _score(report, X, reasons, explain_deciles, edges)
 
 
