@@ -15,7 +15,7 @@ from tools import copy_brief as cb
 from tools import copy_offline as co
 from tools.compliance import check
 from tools.copy_library import events, intents, library, supported_languages, text, tones, voice
-from tools.message_length import CHANNELS, GSM7_FOLD, HEADLINE_FIELD
+from tools.message_length import CHANNELS, GSM7_FOLD, HEADLINE_FIELD, fold_to_gsm7
 from tools.segment_card import SegmentCard
 
 CARDS = {d["segment_id"]: SegmentCard.from_dict(d) for d in json.loads(
@@ -235,6 +235,17 @@ def test_an_event_sets_product_theme_title_and_never_reveals_the_customer():
             abroad = cb.plan(CARDS[TRAVEL], channel="push", language=language, tone=tone,
                              event="card_payment_abroad", variants=4)
             assert "timely" not in abroad.angles and len(abroad.angles) >= 2, (language, tone)
+    # an SMS for an event names its moment whenever a text with it fits in one message (the
+    # short hook keeps the tone), e.g. "Finch: Paying abroad? With you in mind: stop paying..."
+    for language, event, angle in [("en", "card_payment_abroad", "loss_aversion"),
+                                   ("de", "salary_received", "timely"),
+                                   ("fr", "salary_received", "benefit"),
+                                   ("es", "card_payment_abroad", "loss_aversion"),
+                                   ("it", "card_payment_abroad", "loss_aversion"),
+                                   ("nl", "card_payment_abroad", "benefit")]:
+        sms = cb.plan(CARDS[TRAVEL], channel="sms", language=language, event=event, variants=4)
+        title = fold_to_gsm7(text(language, "events", event, "title"))
+        assert title in co.write(sms, angle)["text"], (language, event, angle)
     welcome = cb.plan(CARDS[TRAVEL], channel="email", event="account_opened")
     assert welcome.intent == "welcome" and welcome.product == "checking"
     with pytest.raises(Exception, match="which event"):

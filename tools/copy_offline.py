@@ -232,6 +232,9 @@ def slots(brief: Brief, angle: str) -> dict[str, str]:
         lead = hook
     values.update({
         "title": title, "hook": hook, "lead": lead, "opening": opening,
+        # an event's SMS keeps its moment and its tone when title and hook do not both fit:
+        # "Paying abroad? With you in mind: ..." (else just the hook)
+        "moment_lead": f"{_sentence(title)} {tone['hook_short']}" if brief.event else hook,
         "theme_opening": theme_opening,
         "headline_sentence": _sentence(lines["headline"]),
         "hook_short": tone["hook_short"],
@@ -262,6 +265,8 @@ def write(brief: Brief, angle: str) -> dict[str, str]:
         candidates = [tidy(_fill(t, values, f"channels.{brief.channel}.{name}", lang), lang)
                       for t in templates[name]]
         if brief.channel == "sms":
+            if brief.event:     # a triggered SMS names its moment whenever a text with it fits
+                candidates.sort(key=lambda c: values["title"] not in c)
             folded = [fold_to_gsm7(c) for c in candidates]
             if folded != candidates and FOLD_NOTE not in brief.notes:
                 brief.notes.append(FOLD_NOTE)
