@@ -263,6 +263,10 @@ def _parse_product_count(text: Text) -> list[Filter]:
     """'more than one product', 'multiple products', 'only one product', 'at least 3'."""
     products = r"(?:different |distinct |open )?products?"
     rules = [
+        # "customers who have an account": an open one (closed accounts are not held)
+        (r"(?:who )?(?:have|has|having|with|holding|hold|own|owning) (?:got )?(?:an?|any"
+         r"|at least one|one or more) (?:open |active )?(?:bank )?accounts?"
+         r"(?! (?:type|product|status|balance|opened|open))", "ge1"),
         (rf"(?:at most|no more than|not more than|up to|a maximum of) (\d+) {products}", "le"),
         (rf"(?:more than|over|above) (\d+) {products}", "gt"),
         (rf"(?:at least|a minimum of|minimum) (\d+) {products}|(\d+) ?(?:or more|and more|plus"
@@ -280,13 +284,16 @@ def _parse_product_count(text: Text) -> list[Filter]:
         if not m:
             continue
         n = next((int(g) for g in m.groups() if g and g.isdigit()), None)
-        op, n = {"ge2": ("ge", 2), "eq1": ("eq", 1), "eq0": ("eq", 0)}.get(op, (op, n))
+        op, n = {"ge2": ("ge", 2), "eq1": ("eq", 1), "eq0": ("eq", 0), "ge1": ("ge", 1)
+                 }.get(op, (op, n))
         words = {"gt": f"holding more than {n} products", "ge": f"holding {n} or more products",
                  "eq": f"holding exactly {n} product{'s' if n != 1 else ''}",
                  "lt": f"holding fewer than {n} products",
                  "le": f"holding at most {n} products"}[op]
         if (op, n) == ("eq", 0):
             words = "holding no product (no open account)"
+        elif (op, n) == ("ge", 1):
+            words = "with an open account"
         return [Filter("products_count", (n,), op=op, label=words, pos=m.start())]
     return []
 

@@ -15,7 +15,12 @@ NUMBER_WORDS = {
 ABBREVIATIONS = {
     "cust": "customer", "custs": "customers", "acct": "account", "accts": "accounts",
     "acc": "account", "accs": "accounts", "txn": "transaction", "txns": "transactions",
-    "notif": "notification", "notifs": "notifications",
+    "notif": "notification", "notifs": "notifications", "bal": "balance", "bals": "balances",
+    "amt": "amount", "amts": "amounts", "cc": "credit card", "ppl": "people", "mth": "month",
+    "mths": "months", "yr": "year", "yrs": "years", "qtr": "quarter", "num": "number",
+    # chat spelling
+    "wat": "what", "wut": "what", "wht": "what", "hw": "how", "hav": "have", "hv": "have",
+    "b4": "before", "2day": "today",
 }
 _ABBREVIATION_RE = re.compile(r"(?<![\w])(" + "|".join(ABBREVIATIONS) + r")(?![\w])")
 _NUMBER_RE = re.compile(r"(?<![\w])(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
@@ -28,6 +33,8 @@ def normalise(text: str) -> str:
     s = s.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     s = s.replace("–", "-").replace("—", " ").replace("…", " ")
     s = re.sub(r"\be-mail", "email", s)
+    s = re.sub(r"(?<![\w/])w/o(?![\w/])", " without ", s)
+    s = re.sub(r"(?<![\w/])w/(?![\w/])", " with ", s)
     s = re.sub(r"(?:^|(?<=\s))(?:no\.|nr\.?|#)\s*of\b|\bno\. ", "number of ", s)
     s = re.sub(r"(?:^|(?<=\s))#\s*(?=\w)", "number of ", s)
     s = re.sub(r"\bcan't\b", "can not", s)

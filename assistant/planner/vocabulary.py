@@ -75,6 +75,7 @@ FILLER = frozenset((
     "our", "my", "your", "their", "its", "we", "i", "you", "me", "us", "they", "is", "are", "was",
     "were", "be", "been", "being", "do", "does", "did", "have", "has", "had", "having", "can",
     "could", "would", "should", "will", "shall", "may", "might", "must", "please", "pls", "kindly",
+    "plz", "thx", "rn", "u", "ur", "r",     # chat spelling ('rn': right now)
     "tell", "show", "give", "list", "get", "find", "display", "provide", "report", "calculate",
     "compute", "work", "out", "see", "know", "want", "need", "like", "look", "let", "lets",
     "let's", "check", "what", "what's", "whats", "which", "who", "whom", "whose", "how", "how's",
