@@ -273,6 +273,38 @@ def test_the_prompt_of_every_channel_is_complete(channel, language):
         assert opt_out in prompt
 
 
+@pytest.mark.parametrize("language", ["en", "de", "fr", "es", "it", "nl"])
+def test_the_model_is_told_the_brief_the_templates_follow(language):
+    """Model path and templates share one brief: the prompt names its intent, tone, event,
+    market currency, language and legal lines, in each language and channel."""
+    from tools.copy_brief import plan
+    from tools.copy_library import events, intents, language_name, text, tones
+    from tools.copy_offline import product_facts
+    from tools.copy_prompt import render_prompts
+
+    for channel in ("email", "sms", "push", "in_app"):
+        for kwargs in ({"intent": "winback", "tone": "reassuring"}, {"tone": "playful"},
+                       {"intent": "cross_sell", "tone": "warm"}, {"tone": "formal"},
+                       {"event": "salary_received", "tone": "urgent"}):
+            brief = plan(TRAVEL, channel=channel, language=language, **kwargs)
+            system, prompt, _ = render_prompts(brief, brief.angles[0], "A", brief.angles[1:])
+            told = " ".join((system + prompt).split())
+            assert f"Intent: {intents()[brief.intent]['label']}" in told
+            assert f"Tone: {tones()[brief.tone]['label']}" in told
+            assert brief.tone == kwargs["tone"] and f"every amount in {brief.currency}" in told
+            assert f"Write in {language_name(language)}" in told
+            if brief.event:
+                assert f"Sent right after: {events()[brief.event]['label']}" in told
+            facts = product_facts(brief.product, language, brief.currency)
+            assert facts["disclosure" if channel == "email" else "disclosure_short"] in told
+            if channel == "email":
+                assert "{{unsubscribe_url}}" in told and "{{sender_address}}" in told
+            if channel == "sms":
+                assert text(language, "legal", "opt_out") in told
+            if channel == "push":   # the lock screen: the tone never asks for a greeting
+                assert "greeting by first name." not in told
+
+
 def test_a_stored_segment_is_drafted_for_with_its_run_and_consent_counts(writable_warehouse,
                                                                           tmp_path):
     """The segmentation's own card, loaded lazily: receipts carry its run, SQL and reach."""
