@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from lookalikes import bank_churn
 
+from tools import churn as churn_mod
 from tools import propensity
 from tools.churn import predict_churn, score_churn, score_table
 from tools.features import compute_features
@@ -48,6 +49,22 @@ def test_time_split_features_before_the_cutoff_label_after(shared_rw, churn):
         "(SELECT customer_id FROM transactions WHERE ts > ? - INTERVAL 90 DAY AND ts <= ?)",
         [ref - timedelta(days=90), ref - timedelta(days=90)])
     assert m["positive_rate"] == pytest.approx(label_rate, abs=1e-3)
+
+
+def test_a_large_population_is_fitted_on_a_seeded_sample(shared_rw, monkeypatch):
+    ref = shared_rw.reference_period()["reference_ts"]
+    everyone = compute_features(shared_rw, as_of=ref - timedelta(days=90), active_only=True)
+    monkeypatch.setattr(churn_mod, "TRAIN_ROWS", 1_500)
+    said = []
+    first = churn_mod.train_latest(shared_rw, progress=said.append)
+    again = churn_mod.train_latest(shared_rw)
+    ids = first.past["customer_id"].to_numpy()
+    assert len(everyone) > 1_500 and len(ids) == 1_500
+    assert set(ids) <= set(everyone["customer_id"]) and (np.diff(ids) > 0).all()
+    assert (again.past["customer_id"].to_numpy() == ids).all()      # the same seeded sample
+    assert first.report.train_rows + first.report.test_rows == 1_500
+    assert len(first.y) == 1_500 and first.y.sum() >= propensity.MIN_POSITIVES
+    assert any(f"a seeded sample of 1,500 of {len(everyone):,}" in s for s in said)
 
 
 def test_scores_are_saved_for_the_active_customers(shared_rw, churn):
