@@ -77,7 +77,7 @@ def test_duration_leaks_and_exclude_removes_it(tables):
 
 
 def test_segmenting_a_table_never_clusters_on_the_target_or_ids(tables):
-    prof = profile_table(tables, "churn_tbl")
+    prof = profile_table(tables, "churn_tbl", model_inputs=True)
     assert prof.ignored["Exited"].startswith("looks like an outcome")
     assert prof.ignored["district_id"] == "identifier"
     assert prof.ignored["CustomerId"] == "key" and prof.ignored["RowNumber"] == "row number"
@@ -86,8 +86,12 @@ def test_segmenting_a_table_never_clusters_on_the_target_or_ids(tables):
     used = set(seg.run.metrics["features"])
     assert not used & {"Exited", "district_id", "CustomerId", "RowNumber"}
     # as the target of a propensity model it is the target, and named in columns it is used
-    assert profile_table(tables, "churn_tbl", target="Exited").ignored["Exited"] == "target"
-    assert "Exited" in profile_table(tables, "churn_tbl", columns=["Exited", "Balance"]).numeric
+    assert profile_table(tables, "churn_tbl", target="Exited",
+                         model_inputs=True).ignored["Exited"] == "target"
+    assert "Exited" in profile_table(tables, "churn_tbl", columns=["Exited", "Balance"],
+                                     model_inputs=True).numeric
+    # describing a table (its semantic model) keeps the outcome as a column to count
+    assert profile_table(tables, "churn_tbl").numeric["Exited"] == "flag"
 
 
 def test_warehouse_churn_takes_exclude_and_columns(shared_rw):

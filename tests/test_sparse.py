@@ -197,6 +197,11 @@ def test_the_snapshot_says_where_the_reference_date_comes_from(core):
     assert payload["error"] is None
     assert "There are no transactions, so the reference date" in payload["answer"]
     assert "latest date of the accounts" in payload["answer"]
+    # imported data without email addresses is the user's own, never "generated demo data"
+    count = CliRunner().invoke(cli.app, ["ask", "how many customers by gender?", "--json",
+                                         "--path", str(core)])
+    answer = json.loads(count.stdout)["answer"]
+    assert answer.startswith("Customers by") and "generated demo data" not in answer
 
 
 def test_a_failed_tool_is_the_error_of_ask_json(core):

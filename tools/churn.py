@@ -306,7 +306,7 @@ def score_table(wh: Warehouse, table: str, target: str, *, top_n: int = 20,
     `columns` only, or without `exclude`)."""
     step = progress or (lambda _msg: None)
     prof = profile_table(wh, table, target=target, include_protected=include_protected,
-                         columns=columns, exclude=exclude)
+                         columns=columns, exclude=exclude, model_inputs=True)
     target_col = next(c for c, r in prof.ignored.items() if r == "target")
     step(f"Loading {prof.table}: {prof.rows:,} rows, {prof.describe()}")
     frame, feats = load_table_features(wh, prof, extra=(target_col,))

@@ -126,7 +126,8 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
     notes: list[str] = []
     if table is not None:
         step(f"Reading table {table}")
-        prof = profile_table(wh, table, columns=columns, include_protected=include_protected)
+        prof = profile_table(wh, table, columns=columns, include_protected=include_protected,
+                             model_inputs=True)
         frame, feats = load_table_features(wh, prof)
         key, source, excluded = "__key", prof.table, 0
         cols = [_clustering.Column(f.name, f.scale, f.weight) for f in feats]

@@ -197,14 +197,16 @@ def _stats(wh: Warehouse, table: str, types: dict[str, str]) -> tuple[int, dict[
 
 def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None,
                   target: str | None = None, include_protected: bool = False,
-                  exclude: list[str] | None = None) -> TableProfile:
+                  exclude: list[str] | None = None, model_inputs: bool = False
+                  ) -> TableProfile:
     """Classify every column of `table` (see the module docstring).
 
     `columns` restricts the features to those named (validated, case-insensitive); `exclude`
-    leaves the named ones out; `target` is left out of the features. Without a target (a
-    segmentation), a two-valued column named like an outcome (Exited, churn, y) is left out
-    too, unless named in `columns`; identifier-like columns (CUST_ID, district_id) never become
-    features, unique or not. Raises InvalidArgument for unknown, personal-data or (without
+    leaves the named ones out; `target` is left out of the features. With `model_inputs` (the
+    features of a segmentation or a propensity model), identifier-like columns (CUST_ID,
+    district_id) are left out, unique or not, and without a target (a segmentation) so is a
+    two-valued column named like an outcome (Exited, churn, y), unless named in `columns`.
+    Raises InvalidArgument for unknown, personal-data or (without
     include_protected) protected columns named explicitly, EmptyResult for an empty table.
     """
     table = resolve_table(wh, table)
@@ -249,13 +251,13 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
         elif col in row_numbers:
             prof.ignored[col] = "row number"
         elif ((col in unique and (is_id_like(col) or not _is_numeric(dtype)))
-              or (is_id_like(col) and (wanted is None or col not in wanted))):
+              or (model_inputs and is_id_like(col) and (wanted is None or col not in wanted))):
             prof.ignored[col] = "identifier"
         elif col in unwanted:
             prof.ignored[col] = "excluded"
         elif wanted is not None and col not in wanted:
             prof.ignored[col] = "not selected"
-        elif (target_col is None and wanted is None and s["distinct"] == 2
+        elif (model_inputs and target_col is None and wanted is None and s["distinct"] == 2
               and is_outcome_like(col)):
             prof.ignored[col] = "looks like an outcome (a target), not a trait"
         elif is_protected(col) and not include_protected:
