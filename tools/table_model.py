@@ -93,7 +93,7 @@ def _flag_true(wh: Warehouse, table: str, column: str, dtype: str) -> str:
             f"SELECT DISTINCT {quote_ident(column)} FROM {quote_ident(table)} WHERE "
             f"{quote_ident(column)} IS NOT NULL")]
         yes = next((v for v in levels if v in ("yes", "y", "true", "t", "1")), sorted(levels)[-1])
-        return f"lower(trim({col})) = '{yes}'"
+        return f"lower(trim({col})) = '{yes.replace(chr(39), chr(39) * 2)}'"
     top = wh.scalar(f"SELECT max({quote_ident(column)}) FROM {quote_ident(table)}")
     return f"{col} = {top}"
 
