@@ -341,6 +341,27 @@ def test_markets_get_their_own_version_only_when_the_copy_states_amounts(ctx):
         in sms.summary
 
 
+def test_reactivation_copy_is_for_dormant_customers_not_everyone(ctx):
+    """"A reactivation email for inactive customers" is written for the semantic model's
+    dormant customers (customer_status.is_active false), by goal words as by intent."""
+    dormant = ctx.wh.scalar("SELECT count(*) FROM customers c JOIN customer_status s ON "
+                            "s.customer_id = c.customer_id WHERE c.kyc_status = 'verified' "
+                            "AND NOT s.is_active")
+    everyone = ctx.wh.scalar("SELECT count(*) FROM customers WHERE kyc_status = 'verified'")
+    assert 0 < dormant < everyone
+    for kwargs in ({"intent": "reactivation"}, {"goal": "re-engage dormant customers"}):
+        result = draft_campaign(ctx, channel="email", variants=1, **kwargs)
+        draft = drafts.get(ctx.wh, result.data[0]["draft_id"])[0]
+        assert draft.segment_name == "Dormant customers" and draft.intent == "reactivation"
+        assert "written for dormant customers" in result.summary
+        members = ctx.wh.scalar(f"SELECT count(*) FROM ({draft.audience_sql}) a JOIN "
+                                "customer_status s ON s.customer_id = a.customer_id "
+                                "WHERE s.is_active")
+        assert members == 0 and 0 < draft.audience_size <= dormant
+    cross_sell = draft_campaign(ctx, channel="email", intent="cross_sell", variants=1)
+    assert cross_sell.data[0]["segment_name"] != "Dormant customers"
+
+
 def test_welcome_copy_without_a_segment_is_for_new_customers(ctx):
     result = draft_campaign(ctx, channel="email", intent="welcome", variants=1)
     assert result.data[0]["segment_name"] == "New customers"

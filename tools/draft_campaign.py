@@ -31,11 +31,11 @@ from tools.copy_brief import PRODUCT_LABELS, Brief, plan_editions, words_for_goa
 from tools.copy_library import intents, text, tones, versions
 from tools.copy_offline import product_facts, write
 from tools.copy_prompt import render_prompts
-from tools.copy_words import forbidden_request, refusal
+from tools.copy_words import forbidden_request, read_goal, refusal
 from tools.message_length import COPY_MODELS, HEADLINE_FIELD, LIMITS
 from tools.result import TableResult, ToolContext, ToolResult
 from tools.segment_card import SegmentCard
-from warehouse.contract import ASSISTANT_SCHEMA, CONTACT_CHANNELS
+from warehouse.contract import ACTIVE_WINDOW_DAYS, ASSISTANT_SCHEMA, CONTACT_CHANNELS
 from warehouse.errors import (
     AssistantError,
     InvalidArgument,
@@ -143,6 +143,33 @@ def new_customers_card(ctx: ToolContext, card: SegmentCard, notes: list[str]) ->
     return card_for_members(ctx, members, name="New customers",
                             description=f"Customers who signed up in the last {RECENT_DAYS} "
                             "days.")
+
+
+def dormant_card(ctx: ToolContext, card: SegmentCard, notes: list[str]) -> SegmentCard:
+    """Reactivation copy is for the dormant customers of `card` (the semantic model's
+    "dormant": no transaction in the activity window up to the reference date, read from the
+    customer_status view), not for everyone; `card` itself, with a note, when there are none."""
+    if not ctx.wh.scalar("SELECT count(*) FROM duckdb_views() WHERE view_name = "
+                         "'customer_status'"):
+        return card
+    inside = (f" AND c.customer_id IN (SELECT customer_id FROM ({card.source_sql}))"
+              if card.source_sql else "")
+    members = ("SELECT c.customer_id FROM customers c JOIN customer_status s "
+               "ON s.customer_id = c.customer_id WHERE c.kyc_status = 'verified' "
+               f"AND NOT s.is_active{inside}")
+    where = "" if card.segment_id < 0 else f" in segment {card.segment_id} ({card.name})"
+    if not int(ctx.wh.scalar(f"SELECT count(*) FROM ({members})") or 0):
+        notes.append(f"no dormant customers{where} (every one transacted in the last "
+                     f"{ACTIVE_WINDOW_DAYS} days), so this reactivation copy is written for "
+                     f"{card.name.lower() if card.segment_id < 0 else 'the whole segment'}")
+        return card
+    notes.append(f"written for dormant customers{where} (no transaction in the last "
+                 f"{ACTIVE_WINDOW_DAYS} days up to the data's reference date), not for "
+                 "everyone")
+    return card_for_members(ctx, members, name=f"Dormant customers{where}",
+                            description=f"Customers with no transaction in the last "
+                            f"{ACTIVE_WINDOW_DAYS} days{where}.",
+                            run_id=card.run_id, segment_id=card.segment_id)
 
 
 def at_risk_card(ctx: ToolContext, card: SegmentCard, min_churn_risk: float,
@@ -423,6 +450,8 @@ def draft_for_card(ctx: ToolContext, card: SegmentCard, *, channel: str,
         intent = intent or "winback"
     elif intent == "welcome" or (intent == "event_triggered" and event == "account_opened"):
         card = new_customers_card(ctx, card, extra)
+    elif (intent or (read_goal(goal).get("intent") if goal else None)) == "reactivation":
+        card = dormant_card(ctx, card, extra)
     openers, openers_sql = recent_openers(ctx)
     briefs = plan_editions(card, language=language, channel=channel, goal=goal,
                            product=product, tone=tone, intent=intent, event=event,
