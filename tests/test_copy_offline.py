@@ -208,9 +208,10 @@ def test_an_upsell_is_for_products_they_hold_and_never_for_credit():
 
 def test_tones_that_do_not_fit_the_product_fall_back_and_say_why():
     loan = cb.plan(CARDS[FAMILIES], channel="push", product="personal_loan", tone="playful")
-    assert loan.tone == "warm" and any("playful tone is not used" in n for n in loan.notes)
+    assert loan.tone == "warm" and any('tone "playful" is not used' in n for n in loan.notes)
     crypto = cb.plan(CARDS[CRYPTO], channel="sms", product="crypto", tone="urgent")
-    assert crypto.tone == "reassuring" and any("urgent" in n for n in crypto.notes)
+    assert crypto.tone == "reassuring" and any(
+        'the tone "urgent without pressure" is not used for a crypto' in n for n in crypto.notes)
     card = cb.plan(CARDS[STUDENTS], channel="sms", product="credit_card", tone="urgent")
     assert card.tone == "reassuring"       # no timely angle for credit outside travel
     travel = cb.plan(CARDS[TRAVEL], channel="sms", product="credit_card", tone="urgent")

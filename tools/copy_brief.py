@@ -307,8 +307,8 @@ def _tone(asked: str | None, product: str, theme: str, notes: list[str]) -> str:
         why = ("make light of " + ("borrowing" if product in CREDIT else "the risk of loss"))\
             if key == "playful" else ("pressure people into " + (
                 "borrowing" if product in CREDIT else "a product where they can lose money"))
-        notes.append(f"a {spec['label'].lower()} tone is not used for {_a(product)} (it would "
-                     f"{why}): written in a {known[instead]['label'].lower()} tone instead")
+        notes.append(f"the tone \"{spec['label'].lower()}\" is not used for {_a(product)} (it "
+                     f"would {why}): written in a {known[instead]['label'].lower()} tone instead")
         return instead
     return key
 
