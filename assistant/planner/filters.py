@@ -242,7 +242,8 @@ def _parse_status(text: Text) -> list[Filter]:
                     r"|customers (?:we )?lost|attrited|former customers|ex customers"
                     r"|closed all their accounts", "churned"),
         ("active", r"\bactive\b|transacting|engaged", "active"),
-        ("transacted", r"(?:have |has |who )?(?:transacted|made (?:a |any )?(?:transactions?"
+        ("transacted", r"(?:have |has |who )?(?:transacted|made (?:a |any |at least (?:a |1 )"
+                       r"|1 or more )?(?:single )?(?:transactions?"
                        r"|payments?))", "transacted"),
     ]
     for field, pattern, kind in rules:

@@ -63,6 +63,11 @@ _PII = (r"email addresses|emails of|e mails of|phone numbers?|mobile numbers?|te
         r"|dates? of birth|birthdays?|(first|last|full|family|given) names?|names of"
         r"|their names|names and|who exactly|personal (data|details|information)")
 
+# asking for the contact data itself (a name in copy, "greet them by first name", is copy)
+_CONTACT_DATA = (r"\b(?:email addresses|e mail addresses|emails of|phone numbers?|mobile numbers?"
+                 r"|telephone numbers?|contact details|home address(?:es)?|postal address(?:es)?"
+                 r"|addresses of|birth ?dates?|dates? of birth)\b")
+
 ORDINALS = {w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth",
                                          "seventh", "eighth", "ninth", "tenth"), start=1)}
 _ORDINAL = r"\d+(?:st|nd|rd|th)|" + "|".join(ORDINALS)
@@ -143,9 +148,12 @@ _STATEMENT = re.compile(
 
 def reply_intent(text: Text) -> str | None:
     """'help', 'data', 'pii', 'greeting', 'thanks' or None."""
+    s = text.s
+    if re.search(_CONTACT_DATA, s) and not re.search(r"opt(ed)? ?in|consent|campaign|open rate"
+                                                     r"|unsubscrib", s):
+        return "pii"       # "give me the email addresses of ...": never read as copy
     if copy_request.is_copy_request(text.raw):     # "...greet them by first name": copy
         return None
-    s = text.s
     if re.search(_THANKS, s):
         return "thanks"
     if re.search(_PII, s) and not re.search(r"opt(ed)? ?in|consent|campaign|open rate", s):

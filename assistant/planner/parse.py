@@ -38,7 +38,11 @@ _REFUSE_TOPICS = (
     r"|stock price|weather|credit scores?|fraud\w*|default rate|defaults|arrears|delinquen\w*)\b"
 )
 
-
+# "click rates for the sms campaigns", "open and click rates of our push campaigns": the rates
+# (plural) of campaigns (plural) are one row each; "the click rate of email campaigns" is pooled
+_RATES_OF_CAMPAIGNS = r"\brates\b.*\bcampaigns\b"
+_POOLED = (r"\b(?:overall|average|avg|mean|total|pooled|combined|together|altogether|across"
+           r"|all of)\b")
 _EACH_CAMPAIGN = (r"\b(?:each|every|per|individual|by)\s+(?:of\s+(?:our|the|these)\s+)?"
                   r"(?:(?:email|e-mail|sms|text|push|in[- ]app|newsletter|marketing)\s+)?"
                   r"campaigns?\b")
@@ -169,7 +173,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
                         r"|(?:with |have |has )?(?:no|zero|without(?: any)?) transactions(?: at all"
                         r"| ever)?")
     transacted = text.take(r"(?:have |has |who |that )?(?:transacted|made (?:a |any |at least "
-                           r"one )?(?:transactions?|payments?|purchases?))")
+                           r"(?:1|one|a) |(?:1|one) or more )?(?:single )?(?:transactions?"
+                           r"|payments?|purchases?))")       # 'one' is read as 1
     period = parse_period(text, vocab)
     other = parse_period(text, vocab) if period is not None else None
     compare_dims: list[str] = []
@@ -182,7 +187,9 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         frame.rates, frame.campaigns = (), "reach"
     else:
         take_metric(text, frame, ranked)
-    if frame.metric == "campaign" and re.search(_EACH_CAMPAIGN, text.original.lower()):
+    if frame.metric == "campaign" and (re.search(_EACH_CAMPAIGN, text.original.lower()) or (
+            not frame.campaigns and re.search(_RATES_OF_CAMPAIGNS, text.original) and
+            not re.search(_POOLED, text.original))):
         frame.campaigns = "each"   # "open rate per email campaign": one row each
     if lapsed:
         frame.metric = "lapsed"

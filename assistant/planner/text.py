@@ -40,7 +40,8 @@ def normalise(text: str) -> str:
     s = re.sub(r"\bcan't\b", "can not", s)
     s = re.sub(r"\bwon't\b", "will not", s)
     s = re.sub(r"n't\b", " not", s)
-    s = re.sub(r"'(?:d|ll|re|ve|m)\b", "", s)
+    s = re.sub(r"'re\b", " are", s)                  # "how're we doing?"
+    s = re.sub(r"'(?:d|ll|ve|m)\b", "", s)
     s = re.sub(r"(\d),(\d{3})", r"\1\2", s)          # 10,000 -> 10000
     s = re.sub(r"(\d) (\d{3})(?!\d)", r"\1\2", s)     # 10 000 -> 10000
     s = re.sub(r"(?<=[a-zà-ÿ])-(?=[a-zà-ÿ])", " ", s)  # self-employed -> self employed
