@@ -20,7 +20,8 @@ ABBREVIATIONS = {
     "mths": "months", "yr": "year", "yrs": "years", "qtr": "quarter", "num": "number",
     # chat spelling
     "wat": "what", "wut": "what", "wht": "what", "hw": "how", "hav": "have", "hv": "have",
-    "b4": "before", "2day": "today",
+    "b4": "before", "2day": "today", "gimme": "give me", "cat": "category",
+    "cats": "categories", "wk": "week", "wks": "weeks", "avg": "average",
 }
 _ABBREVIATION_RE = re.compile(r"(?<![\w])(" + "|".join(ABBREVIATIONS) + r")(?![\w])")
 _NUMBER_RE = re.compile(r"(?<![\w])(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
@@ -52,6 +53,9 @@ def normalise(text: str) -> str:
     s = s.replace("'", " ")
     s = _ABBREVIATION_RE.sub(lambda m: ABBREVIATIONS[m.group(1)], s)
     s = _NUMBER_RE.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), s)
+    s = re.sub(r"(?<![\w])(\d+) ?(d|days?|mo|mos|mths?|months?)(?![\w])",
+               lambda m: f"{m.group(1)} {'day' if m.group(2).startswith('d') else 'month'}s"
+               if m.group(2) in ("d", "mo", "mos", "mth", "mths") else m.group(0), s)   # 90d
     return re.sub(r"\s+", " ", s).strip()
 
 
