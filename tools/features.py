@@ -684,8 +684,11 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
     # twice: the counters bring the window placeholders with them
     source_ctes = (_STATE_CTES if state else _RAW_CTES).format(**source).format(**lit)
     if only:   # the population priors need everyone: the selection is narrowed after them
-        source_ctes = source_ctes.replace("tx AS (", "tx_all AS (", 1).replace(
-            "ev AS (", "ev_all AS (", 1)
+        # NOT MATERIALIZED: the priors then sum a few columns of every row and the selection
+        # reads its rows alone, instead of DuckDB materialising every customer's derived row
+        # first (a micro-batch of 1,900 customers at 1M: 0.79 s -> 0.33 s, the same rows).
+        source_ctes = source_ctes.replace("tx AS (", "tx_all AS NOT MATERIALIZED (", 1).replace(
+            "ev AS (", "ev_all AS NOT MATERIALIZED (", 1)
         source_ctes += (f"\ntx AS (SELECT * FROM tx_all WHERE customer_id{restrict}),"
                         f"\nev AS (SELECT * FROM ev_all WHERE customer_id{restrict}),")
     values = dict(
