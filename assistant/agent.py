@@ -53,7 +53,13 @@ from assistant.routing import ToolRouter
 from assistant.settings import Settings
 from assistant.tool_calls import invalid_call_error, take_malformed_calls
 from assistant.toolkit import RunContext, ToolBoundary, build_tools
-from tools.describe import definitions_line, overview, own_tables_overview
+from tools.describe import (
+    definitions_line,
+    metrics_overview,
+    overview,
+    own_tables_overview,
+    tables_overview,
+)
 from tools.result import ToolContext
 from warehouse.errors import AssistantError
 from warehouse.privacy import NameIndex, mask_text
@@ -214,7 +220,8 @@ class Assistant:
         self.tools = build_tools(tools)
         offline = self.mode == "offline"     # the planner reads no prompt and pays no tokens
         self.system_prompt = prompts.load("system").render(
-            overview=overview(wh, own_tables=offline, definitions=offline),
+            overview=overview(wh, own_tables=offline, definitions=offline, metrics=offline,
+                              routed=not offline),
             max_steps=settings.max_steps)
         self.checkpointer = InMemorySaver()
         routing = [] if offline else [ToolRouter(self._context)]
@@ -241,7 +248,9 @@ class Assistant:
 
     def _context(self, questions: list[str], groups: set[str], own_tables: bool) -> str:
         """What the system prompt of one request adds for its question (see ToolRouter)."""
-        parts = [definitions_line(" ".join(questions))]
+        text = " ".join(questions)
+        parts = [tables_overview(self.wh, text), definitions_line(text),
+                 metrics_overview(self.wh, text)]
         if own_tables:
             parts.append(own_tables_overview(self.wh))
         return "\n".join(p for p in parts if p)

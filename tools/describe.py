@@ -104,11 +104,19 @@ def _column_label(table: str, column: str) -> str:
     return column + mark
 
 
-def overview(wh, own_tables: bool = True, definitions: bool = True) -> str:
-    """The compact overview: reference date, definitions, one line per table. Without
-    `own_tables`, the assistant's own tables (schema assistant) are named in one line only, and
-    without `definitions` the definitions are left out: the system prompt adds those a question
-    needs (`own_tables_overview`, `definitions_line`)."""
+# always in the system prompt; the other contract tables come with the questions naming them
+CORE_TABLES = ("customers", *VIEW_NAMES)
+
+
+def overview(wh, own_tables: bool = True, definitions: bool = True,
+             metrics: bool = True, routed: bool = False) -> str:
+    """The compact overview: reference date, definitions, one line per table, the names of
+    query_metrics. Without `own_tables`, the assistant's own tables (schema assistant) are
+    named in one line only, and without `definitions` / `metrics` those are left out: the
+    system prompt of each request adds what its question needs (`own_tables_overview`,
+    `definitions_line`, `metrics_overview(wh, question)`). With `routed`, the contract's tables
+    beyond customers and the views are named in one line, their columns left to
+    `tables_overview(wh, question)`."""
     period = wh.reference_period() if wh.has_table("transactions") else {}
     lines = []
     if period.get("reference_date"):
@@ -124,7 +132,13 @@ def overview(wh, own_tables: bool = True, definitions: bool = True) -> str:
     lines.append("Tables (rows): columns. * personal data (hidden from you), † protected "
                  "attribute (not for targeting).")
     shown = catalog if own_tables else [t for t in catalog if t[0] != ASSISTANT_SCHEMA]
-    lines += _table_lines(wh, shown, many=len(catalog) > MANY_TABLES)
+    later = [t for t in shown if _routed_table(t)] if routed else []
+    lines += _table_lines(wh, [t for t in shown if t not in later],
+                          many=len(catalog) > MANY_TABLES)
+    if later:
+        lines.append("Also " + ", ".join(t[1] for t in later) + " (columns sent with the "
+                     "questions that need them; describe_warehouse(table=...) gives each "
+                     "column's meaning).")
     if not own_tables:
         lines.append(f"Schema {ASSISTANT_SCHEMA}: what the assistant saves (segment runs and "
                      "members, scores; drafts through their tools; audiences and the audit log "
@@ -133,21 +147,57 @@ def overview(wh, own_tables: bool = True, definitions: bool = True) -> str:
     if views:
         lines.append(f"Views {' and '.join(views)} apply the definitions; join customer_status "
                      "on customer_id instead of re-deriving active/churned/spend_90d/age.")
-    lines.append("describe_warehouse(table=...) gives each column's meaning.")
-    lines.append(metrics_overview(wh))
+    if not later:                 # else the line naming the other tables says it
+        lines.append("describe_warehouse(table=...) gives each column's meaning.")
+    if metrics:
+        lines.append(metrics_overview(wh))
     return "\n".join(lines)
 
 
-def metrics_overview(wh) -> str:
+def _routed_table(entry) -> bool:
+    schema, name = entry[0], entry[1]
+    return schema == "main" and name in TABLES_BY_NAME and name not in CORE_TABLES
+
+
+def tables_overview(wh, text: str) -> str:
+    """The lines of the contract tables left out of a routed overview that `text` (the
+    conversation's questions) names: by a semantic-model name, word or value, or by a word
+    of the table's name, columns or values."""
+    from warehouse.semantic.models import tables_named
+
+    catalog = [t for t in _catalog(wh) if _routed_table(t)]
+    named = tables_named(bank_model(), text)
+    words = _stems(text)
+    lines = _table_lines(wh, catalog, many=False)
+    chosen = [entry for entry, line in zip(catalog, lines, strict=True)
+              if entry[1] in named or words & (_stems(line) - _GENERIC_WORDS)]
+    return "\n".join(_table_lines(wh, chosen, many=False))   # "[as T]" only for T shown
+
+
+_GENERIC_WORDS = {"id", "customer", "at", "ts", "as", "name", "type", "status", "date",
+                  "event", "app", "account"}
+
+
+def _stems(text: str) -> set[str]:
+    """Lower-case words of `text` (three letters or more: "in" of in_app names nothing) with a
+    plural or past ending taken off."""
+    words = re.findall(r"[a-z0-9]+", (text or "").lower().replace("_", " "))
+    return {re.sub(r"(?<=[a-z]{3})(es|s|ed|ing)$", "", w) for w in words if len(w) > 2}
+
+
+def metrics_overview(wh, text: str | None = None) -> str:
     """The semantic model's names for query_metrics: the warehouse's, then each imported
-    table's (asked with table=NAME)."""
+    table's (asked with table=NAME). Given `text` (a question), only the names it can use
+    (see `compact`), with a pointer to the full list."""
     from warehouse.semantic.models import compact, user_models
 
-    lines = ["query_metrics names (the definitions are applied for you): "
-             + compact(bank_model())]
+    head = ("query_metrics names (the definitions are applied for you): " if text is None
+            else "query_metrics names for this question (all: describe_warehouse()): ")
+    lines = [head + compact(bank_model(), text=text)]
     for name, model in user_models(wh).items():
         if wh.has_table(name):
-            lines.append("query_metrics(table=...) on an imported " + compact(model, name))
+            lines.append("query_metrics(table=...) on an imported "
+                         + compact(model, name, text=text))
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ shows and changes it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import sqlglot
@@ -123,18 +124,80 @@ def segment_run(wh) -> str | None:
     return rows[0][0] if rows else None
 
 
-def compact(model: SemanticModel, table: str | None = None) -> str:
+def compact(model: SemanticModel, table: str | None = None, text: str | None = None) -> str:
     """The model's names in one short paragraph, for a language model's system prompt: the
     metrics (a measure's other statistics in brackets), dimensions (qualified when a name is
-    on several entities), time dimensions and named filters (a parameter in brackets)."""
+    on several entities), time dimensions and named filters (a parameter in brackets).
+
+    Given `text` (a question), only the metrics, dimensions and filters it names (by name, the
+    model's words, or a value word: "Germany" names country) are listed, with every count, and
+    the time dimensions when it speaks of time; so a request carries what its question can use
+    (describe_warehouse lists all; the definitions it names come with it)."""
+    def wanted(item, values: str | None = None) -> bool:
+        return text is None or names(model, item, text, values)
+
     dims = [d for d in model.all_dimensions if d.kind not in ("id", "time") and not d.pii]
-    names = [d.name for d in model.all_dimensions]
-    dim_names = [d.qualified if names.count(d.name) > 1 else d.name for d in dims]
+    every = [d.name for d in model.all_dimensions]
+    dim_names = [d.qualified if every.count(d.name) > 1 else d.name for d in dims
+                 if wanted(d, d.values)]
     metrics = [f"{n}[{'|'.join(m.allowed)}]" if len(m.allowed) > 1 else n
-               for n, m in model.measures.items()] + list(model.metrics)
-    times = [d.qualified for d in model.all_dimensions if d.kind == "time"]
-    filters = [f"{n}({f.param})" if f.param else n for n, f in model.filters.items()]
+               for n, m in model.measures.items() if m.agg == "count" or wanted(m)]
+    metrics += [n for n, m in model.metrics.items() if wanted(m)]
+    times = [d.qualified for d in model.all_dimensions if d.kind == "time"] \
+        if text is None or TIME_WORDS.search(text) else []
+    filters = [f"{n}({f.param})" if f.param else n for n, f in model.filters.items()
+               if wanted(f)]
     head = f"table {table}: " if table else ""
-    return (f"{head}metrics {', '.join(metrics)}; dimensions {', '.join(dim_names)}"
+    return (f"{head}metrics {', '.join(metrics) or '(none named)'}; dimensions "
+            f"{', '.join(dim_names) or '(none named)'}"
             + (f"; time {', '.join(times)}" if times else "")
             + (f"; filters {', '.join(filters)}" if filters else "") + ".")
+
+
+def names(model: SemanticModel, item, text: str, values: str | None = None) -> bool:
+    """Whether `text` names the model's `item` (a measure, metric, dimension or filter): by its
+    name, label or words, or, for a dimension, by one of its values' words."""
+    phrases = {item.name.replace("_", " "), *item.words, item.label}
+    for key, value in model.values.get(values or "", {}).items():
+        phrases |= {key.replace("_", " "), value.label, *value.words}
+    # the last word of a longer phrase names it too ("can we reach" <- "could we reach")
+    phrases |= {p.split()[-1] for p in phrases if " " in p and len(p.split()[-1]) > 3}
+    phrases = {p for p in phrases if p.lower() not in _GENERIC or p == item.name}
+    return any(named_in(phrase, text) for phrase in phrases)
+
+
+def tables_named(model: SemanticModel, text: str) -> set[str]:
+    """The tables of the entities whose measures, metrics, dimensions or filters `text` names."""
+    found = set()
+    for entity in model.entities.values():
+        items = [*(m for m in model.measures.values() if m.entity == entity.name),
+                 *(f for f in model.filters.values() if f.entity == entity.name)]
+        hit = any(names(model, m, text) for m in items) or any(
+            names(model, d, text, d.values) for d in entity.dimensions.values()
+            if d.kind != "id" and not d.pii and d.bridge is None)
+        if hit:
+            found |= {entity.table, *(x.table for x in entity.extends)} - {None}
+            if entity.sql:               # an entity over a query: the tables it reads
+                found |= set(re.findall(r"\b(?:FROM|JOIN)\s+([a-z_][a-z0-9_]*)", entity.sql,
+                                        re.I))
+    return found
+
+
+_GENERIC = {"customers", "customer", "people", "accounts", "account", "clients", "users"}
+
+# words that put a question in time: a period, a grain or a trend
+TIME_WORDS = re.compile(
+    r"\b(19|20)\d\d\b|\d+ ?(d|w|m|y)\b|\b(day|week|month|quarter|year|yr|mo|h[12]|q[1-4]|"
+    r"daily|weekly|monthly|quarterly|yearly|annual|last|past|since|until|before|after|ago|"
+    r"recent|recently|trend|over time|ytd|mtd|today|yesterday|january|february|march|april|"
+    r"may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
+    r"sep|sept|oct|nov|dec|opened|signed up|signup|sent|when|first|half)s?\b", re.I)
+
+
+def named_in(phrase: str, text: str) -> bool:
+    """Whether `phrase` (any case, a plural or past form too) occurs in `text` as whole words."""
+    words = re.sub(r"[^a-z0-9%]+", " ", (phrase or "").lower()).strip()
+    if not words:
+        return False
+    padded = " " + re.sub(r"[^a-z0-9%]+", " ", (text or "").lower()) + " "
+    return re.search(rf" {re.escape(words)}(?:s|es|d|ed)? ", padded) is not None
