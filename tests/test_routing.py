@@ -5,6 +5,7 @@ the system prompt unless a question needs them."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fakes import ScriptedChatModel, call
@@ -17,6 +18,7 @@ from assistant.planner import OfflinePlanner
 from assistant.settings import Settings
 from assistant.toolkit import build_tools, first_clause
 from tools import registry
+from tools.describe import describe_warehouse
 from tools.result import ToolContext, ToolResult
 from warehouse.connection import Warehouse
 
@@ -291,3 +293,47 @@ def test_a_request_carries_the_definitions_of_its_question_and_the_one_before(ma
     assert defs["spend"] in second and defs["active"] in second
     assert "describe_warehouse() lists all" in first
     assert assistant.system_prompt in first          # the stable part comes first, unchanged
+
+
+def test_a_request_carries_the_tables_and_metric_names_its_questions_name(make):
+    """The stable prompt lists customers and the views in full and only names the other
+    tables; each request adds the lines of those its conversation names, and describe_warehouse
+    still gives everything."""
+    assistant, fake = make(["378.", "Spend is 1.", "Here."])
+    conversation = assistant.conversation()
+    conversation.ask("How many customers live in Germany?")
+    conversation.ask("and their total spend by category?")
+    first, second = (next(m.text for m in seen if isinstance(m, SystemMessage))
+                     for seen in fake.seen[:2])
+    assert "customers (" in assistant.system_prompt and "customer_status (view)" in first
+    assert "Also accounts, app_events, campaign_events, campaigns, consents, transactions" \
+        in assistant.system_prompt
+    assert not _line("transactions", first) and not _line("campaigns", first)
+    assert _line("transactions", second) and "category [groceries" in second
+    assert "dimensions country." in first and "spend[" not in first
+    assert "spend[sum" in second and "category" in second.rsplit("query_metrics names", 1)[1]
+    assert "time transactions.ts" not in second              # no period asked for
+    assert assistant.system_prompt in second
+    everything = describe_warehouse(ToolContext(wh=assistant.wh,
+                                                settings=assistant.settings)).summary
+    assert _line("transactions", everything) and _line("campaigns", everything)
+    assert "filters active, dormant" in everything and "time customers.signup" in everything
+
+
+def _line(table: str, prompt: str) -> bool:
+    return re.search(rf"^{table} \([0-9,]+\): ", prompt, re.M) is not None
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("Total spend by category", {"transactions"}),
+    ("Email opt-in rate by country", {"consents"}),
+    ("Which push campaign had the best click rate?", {"campaigns", "campaign_events"}),
+    ("average balance of savings accounts", {"accounts"}),
+    ("logins on ios last month", {"app_events"}),
+    ("How many customers live in Germany?", set()),
+])
+def test_the_words_of_a_question_pick_its_tables(rw, question, named):
+    from tools.describe import tables_overview
+
+    shown = {line.split(" (", 1)[0] for line in tables_overview(rw, question).splitlines()}
+    assert named <= shown and (named or not shown), shown
