@@ -7,20 +7,34 @@ BIN := $(VENV)/bin
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench clean setup setup-dev browser redis
+.PHONY: run test lint bench clean setup setup-dev setup-spark browser java redis
 
 run: setup
 	$(BIN)/assistant serve
 
-test: setup-dev browser redis
+# The Spark engine's tests run too: pyspark (the [spark] extra) and Java are installed, and
+# ASSISTANT_REQUIRE_SPARK makes a missing pyspark fail the run instead of skipping its tests.
+test: setup-dev setup-spark browser redis
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	ASSISTANT_REQUIRE_SPARK=1 $(BIN)/pytest
 
 lint: setup-dev
 	$(BIN)/ruff check .
 
 bench: setup-dev
 	$(BIN)/python bench/generate_bench.py
+
+# Spark needs a Java runtime (17 or 21); Debian's headless JRE is enough.
+java:
+	@command -v java >/dev/null || { echo "Installing Java for the Spark engine"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+
+setup-spark: $(VENV)/.stamp-spark java
+
+$(VENV)/.stamp-spark: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e ".[dev,spark]"
+	touch $@
 
 # The browser tests drive Debian's chromium (playwright cannot download browsers here).
 browser:

@@ -77,9 +77,12 @@ def create_server(settings: Settings, wh: Warehouse):
         return gradio_app.tokens.get(cookie)
 
     app.include_router(dl.router(store, current_user))
-    from assistant.realtime_api import attach  # POST /v1/events, triggers; the event writer
+    if getattr(wh, "engine", "duckdb") == "duckdb":
+        from assistant.realtime_api import attach  # POST /v1/events, triggers; the writer
 
-    attach(app, settings, wh)
+        attach(app, settings, wh)
+    else:
+        _no_events_on(app, wh.engine)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
@@ -95,6 +98,18 @@ def create_server(settings: Settings, wh: Warehouse):
         auth_dependency=access.proxy_user if access.mode == "proxy" else None,
         auth_message="Sign in to the marketing assistant" if access.mode == "users" else None,
     )
+
+
+def _no_events_on(app, engine: str) -> None:
+    """On Spark the customer data is the lakehouse's: events reach it through its own
+    pipelines, not through the assistant's DuckDB writer. Say so instead of a 404."""
+    from fastapi.responses import JSONResponse
+
+    @app.post("/v1/events", include_in_schema=False)
+    def events_elsewhere() -> JSONResponse:
+        return JSONResponse(status_code=501, content={"error": (
+            f"real-time events are ingested by the DuckDB engine only; on {engine} they reach "
+            "the tables through the lakehouse's own pipelines")})
 
 
 def _exit_on_sigterm(signum, frame) -> None:
@@ -119,7 +134,7 @@ def serve(settings: Settings) -> None:
 
     Access.from_settings(settings).check_listen(settings.host)   # no open door beyond loopback
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    wh = Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit)
+    wh = settings.open_warehouse()
     app = None
     refresh = schedule.start(settings, wh)     # the models' refresh, in the background
     try:

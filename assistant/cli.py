@@ -212,6 +212,44 @@ def import_(
         out.print_json(json.dumps(report.to_dict(), default=str))
     else:
         out.print(report.to_text(), highlight=False)
+    if settings.engine == "spark":
+        err.print(f"Imported into the DuckDB warehouse {settings.warehouse}; the Spark engine "
+                  f"reads {settings.spark_tables or 'the Spark catalog'}: `assistant export "
+                  "--format parquet DIR` writes the update for it.", highlight=False)
+
+
+@app.command()
+@friendly
+def export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write: one dataset per table "
+                                                "(DIR/customers/, DIR/transactions/, ...).")],
+    format_: Annotated[str, typer.Option(
+        "--format", help="parquet: one Parquet dataset per table, for Spark or a lakehouse.")
+    ] = "parquet",
+    path: PathOption = None,
+) -> None:
+    """Export the warehouse's tables (contract and your own) for the Spark engine.
+
+    Then run the assistant on Spark over the copy:
+
+        ASSISTANT_ENGINE=spark ASSISTANT_SPARK_TABLES=DIR assistant serve
+
+    Views are not exported (Spark recreates them from their definitions), nor are the
+    assistant's own tables (runs, drafts, audit log).
+    """
+    from warehouse.export import FORMATS, export_parquet
+
+    if format_ not in FORMATS:
+        raise AssistantError(f"--format must be one of {', '.join(FORMATS)}, not {format_!r}")
+    settings = get_settings(warehouse=path)
+    if not settings.warehouse.exists():
+        raise AssistantError(f"no warehouse at {settings.warehouse}; build one with `assistant "
+                             "init` or give --path")
+    report = export_parquet(settings.warehouse, folder,
+                            progress=lambda msg: err.print(msg, style="dim", highlight=False))
+    out.print(report.to_text(), highlight=False)
+    out.print(f"Run on Spark: ASSISTANT_ENGINE=spark ASSISTANT_SPARK_TABLES={folder} "
+              "assistant serve", highlight=False)
 
 
 def expand_files(files: list[Path], use_glob: bool) -> list[Path]:
@@ -267,14 +305,12 @@ def sql(
     import time
 
     from tools.sql import Limits, guarded_query
-    from warehouse.connection import Warehouse
 
     settings = get_settings(warehouse=path)
     limits = Limits.of(settings)
     if limit:
         limits = Limits(**{**limits.__dict__, "rows": limit})
-    with Warehouse.open(settings.warehouse, read_only=True,
-                        memory_limit=settings.memory_limit) as wh:
+    with settings.open_warehouse(read_only=True) as wh:
         started = time.monotonic()
         _, _, fetched = guarded_query(wh, query, limits, started + limits.seconds)
     columns, rows, truncated, cap = fetched.columns, fetched.rows, fetched.truncated, fetched.cap
@@ -304,7 +340,6 @@ def schema(
 ) -> None:
     """Show the warehouse tables, row counts and what each column means."""
     from warehouse import schema as schema_mod
-    from warehouse.connection import Warehouse
     from warehouse.contract import TABLES
     from warehouse.semantic import bank_model
 
@@ -312,7 +347,7 @@ def schema(
         out.print(schema_mod.render(), highlight=False, markup=False)
         return
     settings = get_settings(warehouse=path)
-    with Warehouse.open(settings.warehouse, read_only=True) as wh:
+    with settings.open_warehouse(read_only=True) as wh:
         counts = wh.table_counts()
         period = wh.reference_period()
     for t in TABLES:
@@ -343,7 +378,7 @@ def serve(
     Builds the demo warehouse first if there is none at the warehouse path.
     """
     settings = get_settings(warehouse=path, host=host, port=port)
-    if not settings.warehouse.exists():
+    if settings.engine == "duckdb" and not settings.warehouse.exists():
         err.print(f"No warehouse at {settings.warehouse} yet: building the demo warehouse "
                   f"({settings.customers:,} customers, seed {settings.seed}).", highlight=False)
         build_warehouse(settings, customers=settings.customers, seed=settings.seed, force=False)

@@ -94,9 +94,8 @@ def ask(
 
 def _run(settings, question: str, session: str | None, *, live: bool) -> Answer:
     from assistant.factory import build_assistant
-    from warehouse.connection import Warehouse
 
-    with Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit) as wh:
+    with settings.open_warehouse() as wh:
         assistant = build_assistant(settings, wh)   # the same assistant as the chat page
         conversation = assistant.conversation(session, persist=session is not None)
         answer = None

@@ -33,10 +33,7 @@ app.add_typer(runs_app, name="runs")
 
 
 def _open(path: Path | None):
-    from warehouse.connection import Warehouse
-
-    settings = get_settings(warehouse=path)
-    return Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit)
+    return get_settings(warehouse=path).open_warehouse()
 
 
 @contextmanager

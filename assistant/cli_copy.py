@@ -118,10 +118,9 @@ def draft(
 
     from tools.draft_campaign import draft_campaign, draft_for_card
     from tools.segment_card import SegmentCard
-    from warehouse.connection import Warehouse
 
     settings = get_settings(warehouse=path)
-    with Warehouse.open(settings.warehouse, memory_limit=settings.memory_limit) as wh:
+    with settings.open_warehouse() as wh:
         ctx = _context(settings, wh, writer=_writer(settings, wh))
         kwargs = {"channel": channel, "goal": goal, "product": product, "tone": tone,
                   "intent": intent, "event": event, "language": language,
@@ -149,11 +148,8 @@ def draft(
 
 
 def _open(path: Path | None, *, write: bool = False):
-    from warehouse.connection import Warehouse
-
     settings = get_settings(warehouse=path)
-    return settings, Warehouse.open(settings.warehouse, read_only=not write,
-                                    memory_limit=settings.memory_limit)
+    return settings, settings.open_warehouse(read_only=not write)
 
 
 @drafts_app.command("list")

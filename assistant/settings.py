@@ -28,6 +28,23 @@ class Settings(BaseSettings):
     customers: int = Field(20_000, ge=1, description="Customers generated on first run.")
     seed: int = Field(42, description="Seed of the synthetic warehouse generated on first run.")
 
+    # The engine: embedded DuckDB, or Spark when one machine is outgrown
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="duckdb (the file at ASSISTANT_WAREHOUSE) or spark.")
+    spark_master: str = Field(
+        "local[2]", description="Spark master: local[N], spark://host:7077, yarn, k8s://...")
+    spark_tables: Path | None = Field(
+        None, description="Folder with one Parquet dataset per table (`assistant export "
+        "--format parquet DIR`); unset: the tables of the Spark catalog.")
+    spark_state: Path = Field(
+        Path("data/spark-state.duckdb"), description="Local DuckDB file for the assistant's own "
+        "tables (runs, drafts, audit, registry) when the customer data is on Spark.")
+    spark_conf: str = Field(
+        "", description="Extra Spark settings, 'spark.key=value, spark.key=value'.")
+    spark_cache: Literal["views", "all", "none"] = Field(
+        "views", description="What Spark keeps in memory once computed: the contract views, "
+        "every table, or nothing.")
+
     # The chat model
     provider: Literal["auto", "openai", "offline"] = Field(
         "auto",
@@ -117,6 +134,17 @@ class Settings(BaseSettings):
 
     # Conversations kept for `assistant ask --session`
     state_dir: Path = Field(Path("data/sessions"), description="Where named sessions are kept.")
+
+    def open_warehouse(self, *, read_only: bool = False, must_exist: bool = True):
+        """The warehouse handle of the configured engine (warehouse/engine.py)."""
+        from warehouse.engine import open_warehouse
+        from warehouse.spark.session import parse_conf
+
+        return open_warehouse(self.warehouse, engine=self.engine, read_only=read_only,
+                              must_exist=must_exist, spark_master=self.spark_master,
+                              spark_tables=self.spark_tables, spark_state=self.spark_state,
+                              spark_conf=parse_conf(self.spark_conf),
+                              spark_cache=self.spark_cache, memory_limit=self.memory_limit)
 
     @property
     def uses_offline_planner(self) -> bool:

@@ -1,7 +1,9 @@
-"""Shared fixtures: a small seeded warehouse built once per test session."""
+"""Shared fixtures: a small seeded warehouse built once per test session, and the same data on
+the Spark engine (one Spark session for the whole run)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -62,10 +64,62 @@ def shared_rw(warehouse_path, tmp_path_factory) -> Warehouse:
         yield handle
 
 
+# -- the Spark engine ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory):
+    """The one Spark session of the test run: local[2], no UI, 2 shuffle partitions, UTC, an
+    in-memory catalog, no package downloads. Skipped without pyspark, unless
+    ASSISTANT_REQUIRE_SPARK is set (`make test` sets it, so CI cannot skip it silently)."""
+    from warehouse.spark.session import get_session, spark_available
+
+    if not spark_available():
+        if os.environ.get("ASSISTANT_REQUIRE_SPARK"):
+            pytest.fail("pyspark is not installed; `make test` installs the [spark] extra")
+        pytest.skip("pyspark is not installed (pip install -e '.[spark]')")
+    scratch = tmp_path_factory.mktemp("spark")
+    return get_session("local[2]", conf={
+        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.warehouse.dir": str(scratch / "warehouse"),
+        "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={scratch}",
+    })
+
+
+@pytest.fixture(scope="session")
+def spark_lake(warehouse_path, tmp_path_factory) -> Path:
+    """The small warehouse as Parquet, written by `assistant export --format parquet`."""
+    from warehouse.export import export_parquet
+
+    folder = tmp_path_factory.mktemp("lake")
+    export_parquet(warehouse_path, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def spark_wh(spark_session, spark_lake, tmp_path_factory):
+    """The small warehouse on the Spark engine, for tests that only read."""
+    from warehouse.spark.handle import SparkWarehouse
+
+    state = tmp_path_factory.mktemp("spark-state") / "state.duckdb"
+    with SparkWarehouse.open(tables=spark_lake, state=state, cache="all") as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def spark_rw(spark_session, spark_lake, tmp_path_factory):
+    """The small warehouse on Spark with a state file of its own, shared by one module's tests
+    (segmentation and scoring runs are saved there)."""
+    from warehouse.spark.handle import SparkWarehouse
+
+    state = tmp_path_factory.mktemp("spark-rw") / "state.duckdb"
+    with SparkWarehouse.open(tables=spark_lake, state=state, cache="all") as handle:
+        yield handle
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch, tmp_path):
     """Tests never read the developer's .env or environment, nor write into the checkout."""
     for var in ("OPENAI_API_KEY", "ASSISTANT_API_KEY", "ASSISTANT_BASE_URL", "ASSISTANT_PROVIDER",
-                "ASSISTANT_WAREHOUSE", "ASSISTANT_MODEL"):
+                "ASSISTANT_WAREHOUSE", "ASSISTANT_MODEL", "ASSISTANT_ENGINE",
+                "ASSISTANT_SPARK_TABLES", "ASSISTANT_SPARK_STATE", "ASSISTANT_SPARK_MASTER"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -301,6 +301,9 @@ def export_audience(wh: Warehouse, channel: str, *, segment_id: int | None = Non
     sel = resolve_selection(wh, segment_id=segment_id, run_id=run_id, country=country,
                             min_churn_risk=min_churn_risk, top_value_share=top_value_share,
                             state=state)
+    if hasattr(wh, "write_csv"):   # Spark writes the file; the rows stay out of the driver
+        return _export_in_engine(wh, sel, channel, name=name, out=out, output_dir=output_dir,
+                                 session=session, question=question, save=save)
     rows, sql = _select(wh, sel, channel)
     if rows.empty:
         raise EmptyResult(f"no customers match the selection ({sel.describe()})")
@@ -316,23 +319,57 @@ def export_audience(wh: Warehouse, channel: str, *, segment_id: int | None = Non
         stem = f"{file_stem(name, 'audience')}-{audience_id}"
         path = Path(out) if out else Path(output_dir) / f"{stem}.csv"
         write_csv_atomic(members, path)
-    if save and not wh.read_only:
-        try:
-            save_audience(wh, {
-                "audience_id": audience_id, "created_at": datetime.now().replace(microsecond=0),
-                "name": name, "run_id": sel.run_id, "segment_id": sel.segment_id,
-                "channel": channel,
-                "filters": {"country": sel.country, "min_churn_risk": sel.min_churn_risk,
-                            "churn_run_id": sel.churn_run_id,
-                            "top_value_share": sel.top_value_share,
-                            "clv_run_id": sel.clv_run_id},
-                "size": len(members), "exclusions": excluded,
-                "file_path": str(path) if path else None, "selection_sql": sql,
-                "session": session, "question": question})
-        except BaseException:
-            if path is not None:
-                path.unlink(missing_ok=True)
-            raise
+    _record(wh, save, audience_id, name, sel, channel, len(members), excluded, path, sql,
+            session, question)
+    return Audience(audience_id, name, channel, sel, members, counts, path, sql)
+
+
+def _record(wh: Warehouse, save: bool, audience_id: str, name: str, sel: Selection,
+            channel: str, size: int, excluded: dict[str, int], path: Path | None, sql: str,
+            session: str, question: str) -> None:
+    if not save or wh.read_only:
+        return
+    try:
+        save_audience(wh, {
+            "audience_id": audience_id, "created_at": datetime.now().replace(microsecond=0),
+            "name": name, "run_id": sel.run_id, "segment_id": sel.segment_id,
+            "channel": channel,
+            "filters": {"country": sel.country, "min_churn_risk": sel.min_churn_risk,
+                        "churn_run_id": sel.churn_run_id,
+                        "top_value_share": sel.top_value_share,
+                        "clv_run_id": sel.clv_run_id},
+            "size": size, "exclusions": excluded,
+            "file_path": str(path) if path else None, "selection_sql": sql,
+            "session": session, "question": question})
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _export_in_engine(wh, sel: Selection, channel: str, *, name: str | None, out: Path | None,
+                      output_dir: Path, session: str, question: str, save: bool) -> Audience:
+    """export_audience on Spark: the counts computed there, the CSV written by Spark."""
+    sql = _selection_sql(sel, channel)
+    reasons = ", ".join(f"count(*) FILTER (WHERE exclusion = '{r}') AS {r}" for r in REASONS)
+    row = wh.rows(f"SELECT count(*), count(*) FILTER (WHERE exclusion IS NULL), {reasons} "
+                  f"FROM ({sql})")[0]
+    if not row[0]:
+        raise EmptyResult(f"no customers match the selection ({sel.describe()})")
+    excluded = {r: int(n) for r, n in zip(REASONS, row[2:], strict=True)}
+    counts = AudienceCounts(channel, int(row[0]), int(row[1]), excluded, sql)
+    audience_id = new_id("aud")
+    name = name or f"{channel} {sel.describe()}"
+    columns = list(EXPORT_COLUMNS[channel])
+    path = None
+    if counts.eligible:
+        stem = f"{file_stem(name, 'audience')}-{audience_id}"
+        path = Path(out) if out else Path(output_dir) / f"{stem}.csv"
+        wh.write_csv(f"SELECT {', '.join(columns)} FROM ({sql}) WHERE exclusion IS NULL "
+                     "ORDER BY customer_id", path)
+    _record(wh, save, audience_id, name, sel, channel, counts.eligible, excluded, path, sql,
+            session, question)
+    members = pd.DataFrame(columns=columns)   # written by Spark, not brought to the driver
     return Audience(audience_id, name, channel, sel, members, counts, path, sql)
 
 

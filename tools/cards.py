@@ -182,22 +182,25 @@ def build_cards(wh: Warehouse, run_id: str, frame: pd.DataFrame, labels: np.ndar
                 source_table: str = "customers", key: str = "customer_id",
                 population: str = "customers segmented", warehouse_customers: bool = True,
                 protected: Sequence[str] = (), protected_used: bool = False,
-                names: dict[int, str] | None = None, leads: dict[int, str] | None = None
-                ) -> list[SegmentCard]:
+                names: dict[int, str] | None = None, leads: dict[int, str] | None = None,
+                members: pd.DataFrame | None = None) -> list[SegmentCard]:
     """One card per segment (labels 1..k), named and described deterministically.
 
     `features` are the columns traits are drawn from; `protected` features never name or
     describe a segment unless `protected_used`. `names` overrides the derived names (RFM, or
     the kept names of a refresh: segments it leaves out get derived names); `notes` adds a
-    sentence to a segment's description.
+    sentence to a segment's description. `members` (key, segment_id of every customer) says
+    that `frame` and `labels` are a sample of them (the features stayed in Spark): sizes,
+    shares and the warehouse facts then come from `members`.
     """
     labels = np.asarray(labels)
     facts = None
     if warehouse_customers:
         # The warehouse facts (one query, mostly the consent rules' pass over app events) run on
         # the worker's own cursor while the traits are computed here: DuckDB releases the GIL.
-        members = pd.DataFrame({"customer_id": frame[key].to_numpy(), "segment_id": labels})
-        facts = _FACTS.submit(_warehouse_facts, wh, members)
+        if members is None:
+            members = pd.DataFrame({"customer_id": frame[key].to_numpy(), "segment_id": labels})
+        facts = _FACTS.submit(_warehouse_facts, wh, members.rename(columns={key: "customer_id"}))
     traits = compute_traits(frame, labels, features)
     segments = sorted(traits)
     hide = set() if protected_used else set(protected)
@@ -214,8 +217,9 @@ def build_cards(wh: Warehouse, run_id: str, frame: pd.DataFrame, labels: np.ndar
                 names[s] = kept[s]
             else:
                 names[s] = name if name not in kept.values() else f"{name} (new)"
-    sizes = pd.Series(labels).value_counts()
-    total = len(labels)
+    everyone = labels if members is None else members["segment_id"].to_numpy()
+    sizes = pd.Series(everyone).value_counts()
+    total = len(everyone)
     products: dict[int, dict[str, float]] = {s: {} for s in segments}
     holds = [f"holds_{p}" for p in PRODUCTS if f"holds_{p}" in frame.columns]
     if holds:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from tools import at_scale
 from tools import features as feature_words
 from tools.features import (
     FEATURES,
@@ -275,12 +276,17 @@ def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = Fal
         champ = model_registry.require_champion(wh, "churn", scope)
         params = base | {"cutoff": champ.train_to.isoformat(), "model_id": champ.model_id}
     artifact = model_registry.load_artifact(wh, champ)
-    step(f"Scoring the {POPULATION[feature_words.churn_basis(wh)]} today")
     basis = feature_words.churn_basis(wh)
-    now = compute_features(wh, include_protected=include_protected, **population(basis))
+    step(f"Scoring the {POPULATION[basis]} today")
     report = model_registry.propensity_report(artifact)
-    scores = propensity.score(report, now)
-    scores.insert(0, "customer_id", now["customer_id"].to_numpy())
+    if at_scale.in_engine(wh) and basis == "transactions":   # Spark: scored on the executors
+        now = at_scale.features(wh, include_protected=include_protected, **population(basis))
+        scores, now_sql = at_scale.score(now, report), now.sql
+        now.close()
+    else:
+        now = compute_features(wh, include_protected=include_protected, **population(basis))
+        scores, now_sql = propensity.score(report, now), now.attrs["sql"]
+        scores.insert(0, "customer_id", now["customer_id"].to_numpy())
     threshold = float(scores.loc[scores["decile"] == 1, "score"].min())
     metrics = champ.metrics | {"scored": len(scores), "top_decile_threshold": threshold,
                                "population": POPULATION[basis],
@@ -293,7 +299,7 @@ def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = Fal
               session=session, question=question)
     save_scores(wh, run, scores)
     stored = get_run(wh, run.run_id, kinds=("churn",))
-    sql += [now.attrs["sql"], _at_risk_sql(run.run_id, top_n)]
+    sql += [now_sql, _at_risk_sql(run.run_id, top_n)]
     return ScoringResult(stored, False, wh.df(_at_risk_sql(run.run_id, top_n)), sql)
 
 

@@ -22,6 +22,7 @@ rows at a time (see `_Rows`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -226,18 +227,41 @@ class _Rows:
             yield rows, self.take(rows)
 
 
+def sample_positions(n: int, k: int | None, seed: int) -> np.ndarray:
+    """The rows (positions in 0..n-1) `cluster` reads to fit: its fitting sample and, when k
+    is to be chosen, the sample the choice is made on."""
+    rows = _sample(n, FIT_SAMPLE, np.random.default_rng(seed))
+    if k is None:
+        rows = np.union1d(rows, _sample(n, K_SEARCH_SAMPLE, np.random.default_rng(seed)))
+    return rows
+
+
 def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, seed: int = 42,
-            init_raw: np.ndarray | None = None) -> Clustering:
+            init_raw: np.ndarray | None = None, population: int | None = None,
+            positions: np.ndarray | None = None,
+            label_all: Callable[[Callable[[np.ndarray], np.ndarray]], np.ndarray] | None = None
+            ) -> Clustering:
     """Cluster the rows of `df` on `columns`; k given or chosen by `choose_k`.
 
     `init_raw` (centres in raw feature values, e.g. `raw_centers` of the champion) warm-starts
     the fit from them: KMeans(init=those centres in the new scaled space, n_init=1), k = their
     number, so a refit stays close to the segments it continues.
 
+    When the rows stay in the engine (Spark), `df` holds only the rows at `positions` (sorted,
+    including `sample_positions(population, k, seed)`) of a population of `population` rows:
+    the fit is the one the whole population would get, and `label_all(predict)` labels every
+    row of the population where it is, `predict` taking a block of raw feature values to raw
+    labels; the labels returned are the population's.
+
     Raises InvalidArgument for k out of range (below 2, or more than the rows to cluster) and
     EmptyResult for no rows.
     """
-    n = len(df)
+    n = population or len(df)
+    held = np.asarray(positions) if population else None
+
+    def local(rows: np.ndarray) -> np.ndarray:      # population positions -> rows of df
+        return rows if held is None else np.searchsorted(held, rows)
+
     if n == 0:
         raise EmptyResult("no customers to segment")
     missing = [c.name for c in columns if c.name not in df.columns]
@@ -252,8 +276,8 @@ def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, se
                                   "use a smaller k or widen the filter")
     raw = _Rows(df, columns)
     fit_rows = _sample(n, FIT_SAMPLE, np.random.default_rng(seed))
-    prep = preprocessor(columns, copy=False).fit(raw.take(fit_rows))
-    X_fit = prep.transform(raw.take(fit_rows))
+    prep = preprocessor(columns, copy=False).fit(raw.take(local(fit_rows)))
+    X_fit = prep.transform(raw.take(local(fit_rows)))
     init = None
     if init_raw is not None:
         init = prep.transform(np.array(init_raw, dtype=np.float64)).astype(X_fit.dtype)
@@ -261,16 +285,20 @@ def cluster(df: pd.DataFrame, columns: list[Column], *, k: int | None = None, se
     elif k is None:
         search_rows = _sample(n, K_SEARCH_SAMPLE, np.random.default_rng(seed))
         with threadpool_limits(1):
-            k, scores, reason = _choose_k(prep.transform(raw.take(search_rows)), seed)
+            k, scores, reason = _choose_k(prep.transform(raw.take(local(search_rows))), seed)
     else:
-        if n <= 50_000 and k > len(np.unique(prep.transform(raw.take(slice(None))), axis=0)):
+        if len(df) <= 50_000 and k > len(np.unique(prep.transform(raw.take(slice(None))),
+                                                   axis=0)):
             raise InvalidArgument(f"k={k} is more segments than there are distinct customer "
                                   "profiles among those selected; use a smaller k")
         scores, reason = {}, "given"
     with threadpool_limits(1):  # small fits: one thread is faster than contended OpenMP
         model = (KMeans(k, init=init, n_init=1, random_state=seed) if init is not None else
                  KMeans(k, n_init=N_INIT, random_state=seed)).fit(X_fit)
-        if len(fit_rows) < n:
+        if len(fit_rows) < n and label_all is not None:
+            labels = np.asarray(label_all(lambda block: model.predict(prep.transform(block))),
+                                dtype=model.labels_.dtype)
+        elif len(fit_rows) < n:
             labels = np.empty(n, dtype=model.labels_.dtype)
             for rows, block in raw.blocks():
                 labels[rows] = model.predict(prep.transform(block))

@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tools import at_scale
 from tools.features import DAYS_PER_MONTH, suggest
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
 from tools.runs import Run, _quote, ensure_tables, get_run, to_json
@@ -355,10 +356,13 @@ def fit_clv(wh: Warehouse, *, table: str | None = None, customer: str | None = N
     step(f"Fitting on every purchase up to {end} and forecasting {horizon_months} months")
     q = summary_sql(source, end, end, unit)
     sql.append(q)
-    forecast = fit_summary(wh.df(q))
-    s = forecast.summary
-    pred = cm.predict(forecast.bg, forecast.gg, s,
-                      horizon_months * DAYS_PER_MONTH / UNIT_DAYS[unit])
+    horizon = horizon_months * DAYS_PER_MONTH / UNIT_DAYS[unit]
+    if at_scale.in_engine(wh):     # Spark: fit on a sample, every customer scored there
+        forecast, s, pred = _forecast_in_engine(wh, q, horizon)
+    else:
+        forecast = fit_summary(wh.df(q))
+        s = forecast.summary
+        pred = cm.predict(forecast.bg, forecast.gg, s, horizon)
     scores = pd.DataFrame({
         "customer_id": s["customer_id"].to_numpy(),
         "frequency": s["frequency"].astype(int).to_numpy(),
@@ -393,6 +397,39 @@ def fit_clv(wh: Warehouse, *, table: str | None = None, customer: str | None = N
     if not source.warehouse:
         top = top.rename(columns={"customer_id": source.customer})
     return ClvResult(stored, calibration, report, by_freq, forecast, scores, top, sql)
+
+
+def _forecast_in_engine(wh, sql: str, horizon: float
+                        ) -> tuple[Fit, pd.DataFrame, pd.DataFrame]:
+    """The forecast fit and predictions with the summaries kept in the engine (Spark): the
+    fit reads the seeded sample clv_model would draw (every customer up to its FIT_SAMPLE),
+    the predictions are computed for every customer on the executors. Returns the fit, the
+    summaries and the predictions of every customer (in customer order)."""
+    rows = wh.rows_of(sql, key="customer_id")
+    try:
+        n = rows.count()
+        if n == 0:
+            raise EmptyResult("no customer purchased in the period, so there is nothing to fit")
+        positions = cm._sample(n)
+        fit = fit_summary(rows.to_pandas() if positions is None else rows.take(positions))
+        bg, gg = fit.bg, fit.gg
+        summary_cols = ["frequency", "recency", "T", "monetary"]
+        predicted = ["p_alive", "expected_purchases", "expected_spend"]
+
+        def batch(frame: pd.DataFrame) -> pd.DataFrame:
+            out = cm.predict(bg, gg, frame, horizon)
+            if "expected_spend" not in out:
+                out["expected_spend"] = np.nan
+            return pd.concat([frame[summary_cols].astype("float64").reset_index(drop=True),
+                              out[predicted].reset_index(drop=True)], axis=1)
+
+        out = rows.map(batch, dict.fromkeys(summary_cols + predicted, "float"))
+    finally:
+        rows.close()
+    out["frequency"] = out["frequency"].astype(int)
+    summary = out[["customer_id", *summary_cols]]
+    pred = out[predicted] if gg is not None else out[predicted[:2]]
+    return fit, summary, pred
 
 
 REUSE_DAYS = 7

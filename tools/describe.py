@@ -42,39 +42,21 @@ def describe_warehouse(ctx: ToolContext, table: str | None = None) -> ToolResult
 def _catalog(wh) -> list[tuple[str, str, str, list[str], str]]:
     """(schema, name, kind, columns, comment) of every table and view the model may read (of
     the assistant's own tables, those on the SQL guard's allow-list, with their readable
-    columns)."""
-    rows = [tuple(r) for r in wh.rows(
-        """
-        SELECT c.schema_name, c.table_name,
-               CASE WHEN v.view_name IS NULL THEN 'table' ELSE 'view' END,
-               list(c.column_name ORDER BY c.column_index),
-               coalesce(any_value(t.comment), any_value(v.comment), '')
-        FROM duckdb_columns() c
-        LEFT JOIN duckdb_tables() t ON t.schema_name = c.schema_name
-             AND t.table_name = c.table_name AND t.database_name = c.database_name
-        LEFT JOIN duckdb_views() v ON v.schema_name = c.schema_name
-             AND v.view_name = c.table_name AND v.database_name = c.database_name
-        WHERE c.database_name = current_database() AND c.schema_name IN ('main', ?)
-          AND NOT c.internal
-        GROUP BY ALL ORDER BY c.schema_name DESC, c.table_name
-        """,
-        [ASSISTANT_SCHEMA],
-    )]
+    columns), from the engine's catalog."""
     readable = []
-    for schema, name, kind, columns, comment in rows:
-        if schema == ASSISTANT_SCHEMA:
-            if name not in MODEL_READABLE:
+    for t in wh.catalog():
+        columns = list(t.column_names)
+        if t.schema == ASSISTANT_SCHEMA:
+            if t.name not in MODEL_READABLE:
                 continue
-            allowed = MODEL_READABLE[name]
+            allowed = MODEL_READABLE[t.name]
             columns = [c for c in columns if allowed is None or c in allowed]
-        readable.append((schema, name, kind, columns, comment))
+        readable.append((t.schema, t.name, t.kind, columns, t.comment))
     return readable
 
 
 def _rows(wh) -> dict[tuple[str, str], int]:
-    return {(s, t): int(n or 0) for s, t, n in wh.rows(
-        "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
-        "WHERE database_name = current_database()")}
+    return {(t.schema, t.name): int(t.rows or 0) for t in wh.catalog() if t.kind == "table"}
 
 
 def _user_label(column: str, index: int, personal: dict[str, str]) -> str:
@@ -281,10 +263,8 @@ def _describe_table(wh, name: str) -> ToolResult:
     if schema == ASSISTANT_SCHEMA and table not in MODEL_READABLE:
         rows = []                       # not readable by the model: as if it did not exist
     else:
-        rows = wh.rows(
-        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
-        "ORDER BY column_index", [schema, table])
+        info = next((t for t in wh.catalog() if t.schema == schema and t.name == table), None)
+        rows = [(c.name, c.type, c.comment) for c in info.columns] if info else []
     if not rows:
         known = [n if s == "main" else f"{s}.{n}" for s, n, *_ in _catalog(wh)]
         raise InvalidArgument(f"unknown table {name!r}; the tables are {', '.join(known)}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from tools import at_scale
 from tools import rfm as rfm_mod
 from tools.cards import build_cards
 from tools.features import (
@@ -124,6 +125,7 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
     if window_days is not None:
         params["window_days"] = window_days
     notes: list[str] = []
+    scaled = None          # on Spark: the features stay there, `frame` is a sample of them
     if table is not None:
         step(f"Reading table {table}")
         prof = profile_table(wh, table, columns=columns, include_protected=include_protected,
@@ -152,7 +154,11 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         elif with_tx:
             try:
                 # only customers with behaviour to segment; the query counts the others
-                frame = compute_features(wh, transacting_only=True, **selection)
+                if at_scale.in_engine(wh) and continues is None:
+                    scaled = at_scale.features(wh, transacting_only=True, **selection)
+                    frame = scaled.frame(at_scale.segmentation_sample(scaled, k, seed))
+                else:
+                    frame = compute_features(wh, transacting_only=True, **selection)
             except EmptyResult:
                 compute_features(wh, **selection)  # raises EmptyResult when nobody is selected
                 raise InvalidArgument("none of the customers selected has a transaction in the "
@@ -200,10 +206,11 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
         metrics = {"segments": len(card_names), "method": "rfm", "window_days": window_days,
                    "frequency_scoring": scores.attrs["frequency_scoring"]}
     else:
-        step(f"Clustering {len(frame):,} {'rows' if table else 'customers'}"
+        n_rows = scaled.n if scaled else len(frame)
+        step(f"Clustering {n_rows:,} {'rows' if table else 'customers'}"
              + ("" if k else " (choosing the number of segments)"))
-        if k is not None and k > len(frame):
-            raise InvalidArgument(f"k={k} is more segments than the {len(frame):,} "
+        if k is not None and k > n_rows:
+            raise InvalidArgument(f"k={k} is more segments than the {n_rows:,} "
                                   f"{'rows' if table else 'customers'} selected; use a smaller "
                                   "k or widen the filter")
         identity = None
@@ -212,7 +219,11 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
             cols = result.columns
             labels = identity.relabel(result.labels)
         else:
-            result = _clustering.cluster(frame, cols, k=k, seed=seed)
+            at = {} if scaled is None else {
+                "population": scaled.n,
+                "positions": at_scale.segmentation_sample(scaled, k, seed),
+                "label_all": at_scale.label_all(scaled, [c.name for c in cols])}
+            result = _clustering.cluster(frame, cols, k=k, seed=seed, **at)
             labels = result.labels
             card_names = None
         card_notes = None
@@ -226,17 +237,22 @@ def run_segmentation(wh: Warehouse, *, k: int | None = None, method: Method = "b
     timings["clustering"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     step("Describing the segments")
+    members = pd.DataFrame({key: (scaled.keys() if scaled else frame[key].to_numpy()),
+                            "segment_id": labels})
     run = Run(kind="rfm" if method == "rfm" else "segmentation", source_table=source,
               params=params, metrics=metrics, protected_attributes_used=protected_used,
-              row_count=len(frame), as_of=frame.attrs.get("as_of"), session=session,
+              row_count=len(members), as_of=frame.attrs.get("as_of"), session=session,
               question=question)
+    if scaled is not None:         # the cards' traits from the sample, sizes from everyone
+        labels = labels[at["positions"]]
+        scaled.close()
     cards = build_cards(wh, run.run_id, frame, labels, describe_feats,
                         kind="table" if table else run.kind, source_table=source, key=key,
                         population=population, warehouse_customers=table is None,
                         protected=[f.name for f in describe_feats if f.protected],
-                        protected_used=protected_used, names=card_names, leads=card_notes)
+                        protected_used=protected_used, names=card_names, leads=card_notes,
+                        members=members if scaled is not None else None)
     timings["cards"] = time.perf_counter() - t2
-    members = pd.DataFrame({key: frame[key].to_numpy(), "segment_id": labels})
     if table is None:
         _add_value(wh, cards, members)
     run.metrics["timings"] = {k_: round(v, 3) for k_, v in timings.items()}

@@ -100,6 +100,8 @@ STATEMENT_KEYWORDS = frozenset((
     "TRUNCATE", "MERGE", "COMMENT", "PREPARE", "EXECUTE", "DEALLOCATE", "BEGIN", "START", "COMMIT",
     "ROLLBACK", "ABORT", "END", "USE", "DESCRIBE", "SHOW", "SUMMARIZE", "EXPLAIN", "ANALYZE",
     "GRANT", "REVOKE", "FORCE", "UPSERT", "REPLACE", "REFRESH", "UNPIVOT",
+    # Spark's own commands (warehouse/spark/guard.py has the rest of the Spark layer)
+    "ADD", "LIST", "MSCK", "CACHE", "UNCACHE", "CLEAR", "REPAIR",
 ))
 
 
@@ -109,6 +111,7 @@ class Catalog:
 
     tables: dict[tuple[str, str], tuple[str, ...]]
     database: str = ""
+    engine: str = "duckdb"      # the engine the query will run on (its layer of refusals)
 
     def names(self) -> list[str]:
         return sorted(t if s == "main" else f"{s}.{t}" for s, t in self.tables)
@@ -122,24 +125,19 @@ class Catalog:
 
 
 def catalog_of(wh) -> Catalog:
-    """The tables and views a query may read in this warehouse (read from DuckDB's catalog):
+    """The tables and views a query may read in this warehouse (from the engine's catalog):
     every table and view of `main`, and of the assistant schema what MODEL_READABLE allows."""
-    rows = wh.rows(
-        "SELECT schema_name, table_name, list(column_name ORDER BY column_index) "
-        "FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name IN ('main', ?) AND NOT internal GROUP BY ALL",
-        [ASSISTANT_SCHEMA],
-    )
     database = wh.scalar("SELECT current_database()") or ""
     tables: dict[tuple[str, str], tuple[str, ...]] = {}
-    for schema, table, cols in rows:
+    for info in wh.catalog():
+        schema, table, cols = info.schema, info.name, info.column_names
         if schema == ASSISTANT_SCHEMA:
             if table not in MODEL_READABLE:
                 continue
             allowed = MODEL_READABLE[table]
             cols = [c for c in cols if allowed is None or c in allowed]
         tables[(schema, table)] = tuple(cols)
-    return Catalog(tables, database)
+    return Catalog(tables, database, getattr(wh, "engine", "duckdb"))
 
 
 def restricted_sql(tree: exp.Query, catalog: Catalog) -> str | None:
@@ -389,4 +387,8 @@ def check(sql: str, catalog: Catalog) -> exp.Query:
     ctes = _cte_references(tree)
     for table in tree.find_all(exp.Table):
         _check_table(table, catalog, id(table) in ctes)
+    if catalog.engine == "spark":
+        from warehouse.spark import guard as spark_guard
+
+        spark_guard.check_canonical(tree)
     return tree

@@ -142,20 +142,19 @@ class TableProfile:
         return "; ".join(parts)
 
 
+def _main_tables(wh: Warehouse) -> list[str]:
+    """Tables and views of schema main, from the engine's catalog (DuckDB or Spark)."""
+    return sorted({t.name for t in wh.catalog() if t.schema == "main"})
+
+
 def user_tables(wh: Warehouse) -> list[str]:
     """Tables and views in schema main that are not part of the contract."""
-    rows = wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
-                   "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' "
-                   "AND NOT internal ORDER BY 1")
-    return [r[0] for r in rows if r[0] not in TABLES_BY_NAME]
+    return [name for name in _main_tables(wh) if name not in TABLES_BY_NAME]
 
 
 def resolve_table(wh: Warehouse, table: str) -> str:
     """The table's name as stored (case-insensitive match), or InvalidArgument with hints."""
-    known = wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
-                    "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' "
-                    "AND NOT internal")
-    names = {r[0].lower(): r[0] for r in known}
+    names = {name.lower(): name for name in _main_tables(wh)}
     if table.lower() in names:
         return names[table.lower()]
     mine = user_tables(wh)
@@ -166,9 +165,8 @@ def resolve_table(wh: Warehouse, table: str) -> str:
 
 
 def _column_types(wh: Warehouse, table: str) -> dict[str, str]:
-    rows = wh.rows("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = "
-                   "'main' AND table_name = ? ORDER BY column_index", [table])
-    return {name: dtype for name, dtype in rows}
+    info = next((t for t in wh.catalog() if t.schema == "main" and t.name == table), None)
+    return {c.name: c.type for c in info.columns} if info else {}
 
 
 def _is_numeric(dtype: str) -> bool:

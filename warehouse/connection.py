@@ -1,7 +1,7 @@
-"""The warehouse handle: the one seam every query in the project goes through.
+"""The DuckDB engine: the embedded default implementation of the engine interface.
 
 Everything DuckDB-specific (connection options, cursors per thread, interrupts, error types) stays
-behind `Warehouse`, so that another engine can plug in here later.
+behind `Warehouse`; the interface it shares with the Spark engine is in warehouse/engine.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from warehouse.contract import TABLES
+from warehouse.contract import ASSISTANT_SCHEMA, TABLES
+from warehouse.engine import ColumnInfo, TableInfo
 from warehouse.errors import QueryError, WarehouseBusy, WarehouseNotFound
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>\S+) \(PID (?P<pid>\d+)\)")
@@ -52,6 +53,9 @@ class Warehouse:
     no query run through this handle can read, write or fetch anything outside the database.
     Only the generator and the importer open an unsandboxed handle, for their own use.
     """
+
+    engine = "duckdb"
+    dialect = "duckdb"
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
         self._con = con
@@ -154,6 +158,25 @@ class Warehouse:
         rows = self.execute(sql, params).fetchall()
         return rows[0][0] if rows else None
 
+    def query(self, sql: str, *, cap: int, timeout: float | None = None
+              ) -> tuple[list[str], list[tuple]]:
+        """Run one query in a transaction that is always rolled back; return its columns and at
+        most `cap` + 1 rows (one more than the cap tells the caller the result was cut)."""
+        cur = self.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            result = self.execute(sql, timeout=timeout)
+            if result.description is None:
+                raise QueryError("the statement returned no result; only queries are allowed")
+            columns = [d[0] for d in result.description]
+            rows = result.fetchmany(cap + 1)
+        except duckdb.Error as exc:
+            raise QueryError(describe_query_error(exc)) from None
+        finally:
+            with suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+        return columns, rows
+
     def register(self, name: str, data: Any) -> None:
         """Expose a DataFrame or Arrow table as a view on this thread's cursor."""
         self.cursor().register(name, data)
@@ -180,6 +203,30 @@ class Warehouse:
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
             [schema, name],
         ))
+
+    def catalog(self) -> list[TableInfo]:
+        """Every table and view of `main` and of the assistant schema, with comments."""
+        rows = self.rows(
+            """
+            SELECT c.schema_name, c.table_name,
+                   CASE WHEN v.view_name IS NULL THEN 'table' ELSE 'view' END,
+                   list(struct_pack(n := c.column_name, t := c.data_type,
+                                    m := coalesce(c.comment, '')) ORDER BY c.column_index),
+                   coalesce(any_value(t.comment), any_value(v.comment), ''),
+                   any_value(t.estimated_size)
+            FROM duckdb_columns() c
+            LEFT JOIN duckdb_tables() t ON t.schema_name = c.schema_name
+                 AND t.table_name = c.table_name AND t.database_name = c.database_name
+            LEFT JOIN duckdb_views() v ON v.schema_name = c.schema_name
+                 AND v.view_name = c.table_name AND v.database_name = c.database_name
+            WHERE c.database_name = current_database() AND c.schema_name IN ('main', ?)
+              AND NOT c.internal
+            GROUP BY ALL ORDER BY c.schema_name DESC, c.table_name
+            """, [ASSISTANT_SCHEMA])
+        return [TableInfo(schema, name, kind,
+                          tuple(ColumnInfo(c["n"], c["t"], c["m"]) for c in columns),
+                          comment, None if size is None else int(size))
+                for schema, name, kind, columns, comment, size in rows]
 
     def table_counts(self) -> dict[str, int]:
         """Row counts of the contract tables that exist here."""
@@ -223,3 +270,19 @@ class Warehouse:
 def describe_error(exc: Exception) -> str:
     """A one-line, person-readable account of a DuckDB error."""
     return _first_line(exc)
+
+
+_LINE_RE = re.compile(r"^LINE \d+:")
+
+
+def describe_query_error(exc: Exception) -> str:
+    """The useful lines of a DuckDB error (message and candidate names), without the caret art."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    keep = []
+    for ln in lines:
+        if _LINE_RE.match(ln) or set(ln) <= {"^", " "}:
+            break
+        keep.append(ln)
+    text = " ".join(keep) or type(exc).__name__
+    text = re.sub(r"^(\w+ Error): ", "", text)
+    return f"the query failed: {text}"
