@@ -110,3 +110,27 @@ def test_a_slow_spark_query_is_cancelled_at_the_time_limit(spark_wh):
 def test_database_errors_name_the_problem_in_duckdb_words(spark_wh):
     with pytest.raises(QueryError, match='Referenced column "emial" not found'):
         run_sql(ToolContext(wh=spark_wh, settings=Settings()), "SELECT emial FROM customers")
+
+
+def test_the_red_team_gets_no_personal_value_out_of_spark(spark_wh):
+    """The red-team fixture's model-door attacks and value-echoing errors on the Spark engine:
+    refused, or answered and failed without any personal value (Spark's own messages echo
+    values too: "The value 'sarah roberts' of the type STRING cannot be cast")."""
+    from redteam import CASES as RED
+    from redteam import personal_values
+
+    from warehouse.errors import AssistantError
+    from warehouse.privacy import NameIndex
+
+    names = NameIndex.from_warehouse(spark_wh)
+    personal = personal_values(spark_wh)
+    ctx = ToolContext(wh=spark_wh, settings=Settings(query_timeout=30), names=names)
+    leaked = {}
+    for case in RED["leak"] + RED["error"]:
+        try:
+            text = run_sql(ctx, case["sql"]).summary
+        except AssistantError as exc:
+            text = f"Error: {exc}"
+        if personal.leaks(text):
+            leaked[case["sql"]] = (personal.leaks(text), text[:200])
+    assert not leaked

@@ -216,9 +216,11 @@ def _execute(wh, sql: str, limits: Limits, deadline: float, *, known=frozenset()
                 expr = f"CASE WHEN octet_length({alias}) > {n} THEN NULL ELSE {alias} END"
                 flag = f"coalesce(octet_length({alias}) > {n}, false)"
             elif _NESTED.search(dtype):
-                # a list or map by its length (cheap); a struct by its text (a few fields)
-                size = (f"len({alias})" if dtype.endswith("]") or dtype.startswith("MAP")
-                        else f"strlen(CAST({alias} AS VARCHAR))")
+                # a list or map by its length (cheap); a struct by its text (a few fields);
+                # array_length and cardinality, not len: they mean the same on Spark
+                size = (f"array_length({alias})" if dtype.endswith("]") else
+                        f"cardinality({alias})" if dtype.startswith("MAP") else
+                        f"strlen(CAST({alias} AS VARCHAR))")
                 expr = f"CASE WHEN {size} > {n} THEN NULL ELSE {alias} END"
                 flag = f"coalesce({size} > {n}, false)"
             else:

@@ -158,25 +158,6 @@ class Warehouse:
         rows = self.execute(sql, params).fetchall()
         return rows[0][0] if rows else None
 
-    def query(self, sql: str, *, cap: int, timeout: float | None = None
-              ) -> tuple[list[str], list[tuple]]:
-        """Run one query in a transaction that is always rolled back; return its columns and at
-        most `cap` + 1 rows (one more than the cap tells the caller the result was cut)."""
-        cur = self.cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            result = self.execute(sql, timeout=timeout)
-            if result.description is None:
-                raise QueryError("the statement returned no result; only queries are allowed")
-            columns = [d[0] for d in result.description]
-            rows = result.fetchmany(cap + 1)
-        except duckdb.Error as exc:
-            raise QueryError(describe_query_error(exc)) from None
-        finally:
-            with suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
-        return columns, rows
-
     def register(self, name: str, data: Any) -> None:
         """Expose a DataFrame or Arrow table as a view on this thread's cursor."""
         self.cursor().register(name, data)
@@ -271,18 +252,3 @@ def describe_error(exc: Exception) -> str:
     """A one-line, person-readable account of a DuckDB error."""
     return _first_line(exc)
 
-
-_LINE_RE = re.compile(r"^LINE \d+:")
-
-
-def describe_query_error(exc: Exception) -> str:
-    """The useful lines of a DuckDB error (message and candidate names), without the caret art."""
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    keep = []
-    for ln in lines:
-        if _LINE_RE.match(ln) or set(ln) <= {"^", " "}:
-            break
-        keep.append(ln)
-    text = " ".join(keep) or type(exc).__name__
-    text = re.sub(r"^(\w+ Error): ", "", text)
-    return f"the query failed: {text}"

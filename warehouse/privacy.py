@@ -129,18 +129,14 @@ def personal_columns(wh, table: str, schema: str = "main") -> dict[str, str]:
     spec = TABLES_BY_NAME.get(table) if schema == "main" else None
     if spec is not None:
         return {c.name: "personal data" for c in spec.columns if c.pii}
-    rows = wh.rows(
-        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
-        "ORDER BY column_index", [schema, table])
+    info = next((t for t in wh.catalog() if t.schema == schema and t.name == table), None)
+    rows = [(c.name, c.type, c.comment or "") for c in info.columns] if info else []
     found = {c: "personal data" for c, _, comment in rows
              if is_pii_column(c) or comment.startswith(PERSONAL_MARK) or mask_text(c) != c}
     candidates = [c for c, t, _ in rows if c not in found and _sampled_type(t)]
     if not candidates:
         return found
-    size = wh.scalar("SELECT estimated_size FROM duckdb_tables() WHERE database_name = "
-                     "current_database() AND schema_name = ? AND table_name = ?",
-                     [schema, table])
+    size = info.rows
     key = (wh.path, schema, table, tuple((c, t) for c, t, _ in rows), size)
     with _cache_lock:
         cached = _cache.get(key)
@@ -332,9 +328,7 @@ def _user_name_columns(wh) -> list[tuple[str, str]]:
 
     out = []
     try:
-        tables = [r[0] for r in wh.rows(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'main'")]
+        tables = [t.name for t in wh.catalog() if t.schema == "main" and t.kind == "table"]
     except Exception:   # a handle that cannot list tables has none of the user's
         return out
     for table in tables:

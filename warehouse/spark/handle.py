@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from warehouse.connection import Warehouse
+from warehouse.connection import Warehouse, late_message
 from warehouse.contract import ASSISTANT_SCHEMA, TABLES
 from warehouse.engine import ColumnInfo, TableInfo
 from warehouse.errors import ConfigError, QueryError, SqlRefused
@@ -106,12 +106,35 @@ def _tables(tree: exp.Expression) -> list[exp.Table]:
             and not (not t.db and t.name.lower() in ctes)]
 
 
+# Spark error classes about the query's text (names, syntax, types), whose message keeps its
+# identifiers; every other error is about a value and is told without it.
+_ABOUT_THE_QUERY = ("UNRESOLVED_", "TABLE_OR_VIEW_NOT_FOUND", "PARSE_", "DATATYPE_MISMATCH",
+                    "AMBIGUOUS_", "MISSING_", "WRONG_NUM_ARGS", "UNSUPPORTED_", "INVALID_SQL",
+                    "GROUP_BY_", "MISSING_AGGREGATION", "NOT_SUPPORTED")
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
+
+
 def spark_message(exc: Exception) -> str:
-    """The first line of a Spark error, without its error class, SQLSTATE or JVM trace."""
+    """A value-free first line of a Spark error, without its error class, SQLSTATE or JVM trace.
+
+    Spark's messages echo data ("The value 'sarah roberts' of the type STRING cannot be cast"):
+    errors about the query keep their text with any quoted string replaced, errors about values
+    say only what kind of problem it was."""
+    from warehouse import privacy
+
     text = str(getattr(exc, "desc", None) or exc).strip().splitlines()
     line = text[0] if text else type(exc).__name__
-    line = _SPARK_ERROR.sub("", line)
-    return re.sub(r"\s*SQLSTATE: \w+\.?$", "", line)
+    found = _SPARK_ERROR.match(line)
+    kind = found.group("cls") if found else ""
+    line = re.sub(r"\s*SQLSTATE: \w+\.?$", "", _SPARK_ERROR.sub("", line))
+    if kind and not kind.startswith(_ABOUT_THE_QUERY):
+        what = kind.split(".")[0].lower().replace("_", " ")
+        return (f"a value in the data could not be processed ({what}); the value is not shown "
+                "(it may be personal data): check the column types, use TRY_CAST, or filter "
+                "out values that do not fit")
+    line = _STRING.sub("[value]", line)
+    line = privacy.mask_text(line)
+    return line if len(line) <= 400 else line[:399] + "…"
 
 
 class SparkWarehouse:
@@ -385,7 +408,7 @@ class SparkWarehouse:
         return self._shadow.describe(tree.sql(dialect="duckdb"))
 
     @contextmanager
-    def _job(self, timeout: float | None) -> Iterator[dict]:
+    def _job(self, timeout: float | None, time_limit: float | None = None) -> Iterator[dict]:
         """Run the block's Spark jobs in a job group of their own, cancelled after `timeout`."""
         sc = self.spark.sparkContext
         if getattr(self._local, "group", None):      # already in a job group: join it
@@ -410,10 +433,7 @@ class SparkWarehouse:
             raise
         except Exception as exc:
             if state["cancelled"]:
-                raise QueryError(
-                    f"the query took longer than {timeout:g} s and was stopped; narrow it down "
-                    "(filter a period, aggregate before joining) or raise the time limit"
-                ) from None
+                raise QueryError(late_message(time_limit or timeout)) from None
             if isinstance(exc, QueryError | duckdb.Error):
                 raise
             raise QueryError(f"the query failed on Spark: {spark_message(exc)}") from None
@@ -468,14 +488,15 @@ class SparkWarehouse:
         return count
 
     def execute(self, sql: str, params: Any = None, *, timeout: float | None = None,
-                cap: int | None = None):
+                cap: int | None = None, time_limit: float | None = None):
         """Run `sql` where it belongs (see the module docstring); a DuckDB cursor either way."""
         tree = _parse(sql)
         if not self._on_spark(tree):
             return self.state.execute(sql, params, timeout=timeout)
         tree = bind(tree, params)
         columns = self._prepare(tree)
-        with self._job(timeout), self._ctes_computed_once(self._spark_tree(tree)) as ready:
+        with self._job(timeout, time_limit), \
+                self._ctes_computed_once(self._spark_tree(tree)) as ready:
             frame = self.spark.sql(self._sql(ready))
             if cap is not None:
                 frame = frame.limit(cap + 1)
@@ -492,19 +513,22 @@ class SparkWarehouse:
         rows = self.execute(sql, params).fetchall()
         return rows[0][0] if rows else None
 
-    def query(self, sql: str, *, cap: int, timeout: float | None = None
-              ) -> tuple[list[str], list[tuple]]:
-        """One read-only query: columns and at most `cap` + 1 rows."""
+    def fetch(self, sql: str, *, limit: int, timeout: float | None = None,
+              time_limit: float | None = None) -> tuple[list[tuple], list[tuple]]:
+        """(description, at most `limit` rows) of `sql`, as the DuckDB engine's `fetch`. A
+        DESCRIBE of a query over the warehouse is answered by DuckDB's binder on the shadow
+        (names and types; no Spark job, no data)."""
         tree = _parse(sql)
+        if isinstance(tree, exp.Describe) and self._on_spark(tree.this):
+            columns = self._prepare(tree.this)
+            return [("column_name",), ("column_type",)], columns
         if not self._on_spark(tree):
-            return self.state.query(sql, cap=cap, timeout=timeout)
-        try:
-            result = self.execute(sql, timeout=timeout, cap=cap)
-        except duckdb.Error as exc:
-            from warehouse.connection import describe_query_error
-
-            raise QueryError(describe_query_error(exc)) from None
-        return [d[0] for d in result.description], result.fetchmany(cap + 1)
+            return self.state.fetch(sql, limit=limit, timeout=timeout, time_limit=time_limit)
+        if timeout is not None and timeout <= 0:
+            raise QueryError(late_message(time_limit or timeout))
+        result = self.execute(sql, timeout=timeout, cap=max(0, limit - 1),
+                              time_limit=time_limit)
+        return list(result.description or []), result.fetchmany(limit)
 
     # -- the assistant's own tables (DuckDB state) -----------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
