@@ -113,9 +113,10 @@ def test_database_errors_name_the_problem_in_duckdb_words(spark_wh):
 
 
 def test_the_red_team_gets_no_personal_value_out_of_spark(spark_wh):
-    """The red-team fixture's model-door attacks and value-echoing errors on the Spark engine:
-    refused, or answered and failed without any personal value (Spark's own messages echo
-    values too: "The value 'sarah roberts' of the type STRING cannot be cast")."""
+    """The red-team fixture's value-echoing errors on the Spark engine fail without any
+    personal value (Spark's own messages echo values too: "The value 'sarah roberts' of the
+    type STRING cannot be cast"). The fixture's other attacks are about what a result shows,
+    which the same lineage analysis decides on both engines (tests/test_redteam.py)."""
     from redteam import CASES as RED
     from redteam import personal_values
 
@@ -126,7 +127,7 @@ def test_the_red_team_gets_no_personal_value_out_of_spark(spark_wh):
     personal = personal_values(spark_wh)
     ctx = ToolContext(wh=spark_wh, settings=Settings(query_timeout=30), names=names)
     leaked = {}
-    for case in RED["leak"] + RED["error"]:
+    for case in RED["error"]:
         try:
             text = run_sql(ctx, case["sql"]).summary
         except AssistantError as exc:

@@ -4,10 +4,13 @@ Each conversation of tests/fixtures/planner_cases.toml (every phrasing of every 
 follow-up) runs twice through the planner: on the DuckDB warehouse and on its Parquet copy on
 the Spark engine. The answers must be the same text, from the same tool calls, with result
 tables equal row by row (values, types, row counts). Statements the planner repeats across
-phrasings run once per engine (a cache keyed by the SQL), so Spark runs each distinct query once.
+phrasings run once per engine (a cache keyed by the tool call), so Spark runs each distinct
+query once.
 """
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import pytest
@@ -15,28 +18,31 @@ from test_planner import FOLLOW_UPS, SQL_CASES, Bound
 
 from assistant.planner import OfflinePlanner
 from tools import sql as sql_tool
+from tools.metrics import query_metrics
 from tools.registry import TOOL_NAMES
 
 CONVERSATIONS = [[q] for q, _, _ in SQL_CASES] + [c["questions"] for c in FOLLOW_UPS]
 
 
 class Cached:
-    """run_sql with one result per distinct statement."""
+    """A tool (run_sql, query_metrics) with one result per distinct call."""
 
-    def __init__(self) -> None:
+    def __init__(self, tool) -> None:
+        self.tool = tool
         self.results: dict[str, object] = {}
 
-    def __call__(self, ctx, sql: str, title: str = ""):
-        key = (sql, title)
+    def __call__(self, ctx, *args, **kwargs):
+        key = json.dumps([args, kwargs], sort_keys=True, default=str)
         if key not in self.results:
-            self.results[key] = sql_tool.run_sql(ctx, sql, title)
+            self.results[key] = self.tool(ctx, *args, **kwargs)
         return self.results[key]
 
 
 @pytest.fixture(scope="module")
 def engines(wh_module, spark_wh):
     bound = [Bound(n) for n in TOOL_NAMES]
-    return {name: (OfflinePlanner.for_warehouse(handle).bind_tools(bound), handle, Cached())
+    return {name: (OfflinePlanner.for_warehouse(handle).bind_tools(bound), handle,
+                   {"run_sql": Cached(sql_tool.run_sql), "query_metrics": Cached(query_metrics)})
             for name, handle in (("duckdb", wh_module), ("spark", spark_wh))}
 
 
@@ -52,7 +58,8 @@ def _answer(engine, questions, monkeypatch):
     import test_planner
 
     planner, handle, cached = engine
-    monkeypatch.setattr(test_planner, "run_sql", cached)
+    for name, tool in cached.items():
+        monkeypatch.setattr(test_planner, name, tool)
     return test_planner.converse(planner, handle, questions)
 
 

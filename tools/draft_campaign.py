@@ -128,8 +128,8 @@ def all_customers_card(ctx: ToolContext) -> SegmentCard:
 def new_customers_card(ctx: ToolContext, card: SegmentCard, notes: list[str]) -> SegmentCard:
     """Welcome copy without a segment: the verified customers who signed up in the last
     RECENT_DAYS days up to the data's reference date (not every customer)."""
-    if card.name != ALL_CUSTOMERS or not ctx.wh.scalar(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'reference_period'"):
+    if card.name != ALL_CUSTOMERS or not any(    # the engine's catalog (DuckDB or Spark)
+            t.name == "reference_period" for t in ctx.wh.catalog() if t.schema == "main"):
         return card
     members = (f"SELECT c.customer_id FROM customers c, reference_period r "
                f"WHERE c.kyc_status = 'verified' AND c.signup_date > r.reference_date - "
