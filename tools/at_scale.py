@@ -130,10 +130,12 @@ def score(ef: EngineFeatures, report: propensity.ModelReport, *, reasons: int = 
           ) -> pd.DataFrame:
     """propensity.score of every row, computed on the executors: customer_id, score, decile
     (1 = the highest 10% of the rows scored) and reasons for the top deciles."""
+    from tools import propensity as model  # the real module: closures go to the executors
+
     names = [f.name for f in report.features]
 
     def predicted(batch: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"p": propensity.predict(report, batch)})
+        return pd.DataFrame({"p": model.predict(report, batch)})
 
     p = ef.rows.map(predicted, {"p": "float"}, columns=[KEY, *names])
     probability = p["p"].to_numpy()
@@ -145,7 +147,7 @@ def score(ef: EngineFeatures, report: propensity.ModelReport, *, reasons: int = 
     explain = out.loc[out["decile"] <= propensity.REASON_DECILES, KEY].to_numpy()
     if reasons > 0 and len(explain):
         def explained(batch: pd.DataFrame) -> pd.DataFrame:
-            scored = propensity.score(report, batch, reasons=reasons, explain_deciles=10)
+            scored = model.score(report, batch, reasons=reasons, explain_deciles=10)
             return pd.DataFrame({"reasons": scored["reasons"].to_numpy()})
 
         why = ef.rows.map(explained, {"reasons": "str"}, columns=[KEY, *names], keys=explain)

@@ -416,8 +416,10 @@ def _forecast_in_engine(wh, sql: str, horizon: float
         summary_cols = ["frequency", "recency", "T", "monetary"]
         predicted = ["p_alive", "expected_purchases", "expected_spend"]
 
+        from tools import clv_model as model  # the real module: the closure is pickled
+
         def batch(frame: pd.DataFrame) -> pd.DataFrame:
-            out = cm.predict(bg, gg, frame, horizon)
+            out = model.predict(bg, gg, frame, horizon)
             if "expected_spend" not in out:
                 out["expected_spend"] = np.nan
             return pd.concat([frame[summary_cols].astype("float64").reset_index(drop=True),
