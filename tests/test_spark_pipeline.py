@@ -121,7 +121,7 @@ def test_the_catalog_keeps_the_comments_the_model_reads(spark_wh, wh):
     duck = describe_warehouse(ToolContext(wh=wh, settings=Settings()))
     assert spark.summary == duck.summary
     table = describe_warehouse(ToolContext(wh=spark_wh, settings=Settings()), "customer_status")
-    assert "is_active BOOLEAN: At least one transaction" in table.summary
+    assert "is_active BOOLEAN: Active: at least one transaction" in table.summary
 
 
 def test_lifetime_value_is_the_same_on_both_engines(shared_rw, spark_rw):

@@ -229,12 +229,13 @@ class Vocabulary:
 
         period = wh.reference_period() if wh.has_table("transactions") else {}
         return cls(
-            regions=distinct("SELECT DISTINCT region FROM customers"),
-            cities=distinct("SELECT DISTINCT city FROM customers"),
-            campaigns=distinct("SELECT DISTINCT name FROM campaigns")
+            # ordered, so that the vocabulary is the same on every engine and every run
+            regions=distinct("SELECT DISTINCT region FROM customers ORDER BY 1"),
+            cities=distinct("SELECT DISTINCT city FROM customers ORDER BY 1"),
+            campaigns=distinct("SELECT DISTINCT name FROM campaigns ORDER BY 1")
             if wh.has_table("campaigns") else (),
             merchants=distinct("SELECT merchant FROM transactions GROUP BY merchant "
-                               "ORDER BY count(*) DESC LIMIT 500")
+                               "ORDER BY count(*) DESC, merchant LIMIT 500")
             if wh.has_table("transactions") else (),
             reference_date=period.get("reference_date") or date.today(),
             reference_ts=period.get("reference_ts"),

@@ -418,7 +418,46 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _qualified(node)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
         return _series(node)
+    if isinstance(node, exp.Select) and node.args.get("order"):
+        return _ordered_by_aggregate(node)
     return node
+
+
+def _ordered_by_aggregate(select: exp.Select) -> exp.Expression:
+    """`SELECT ..., sum(x) OVER () ... GROUP BY ... ORDER BY sum(y)`: Spark cannot sort a
+    grouped query with window functions by an aggregate its select list does not name
+    ("t.amount cannot be resolved"); sort an outer query by it as a hidden column instead."""
+    order = select.args["order"]
+    windowed = any(True for e in select.expressions for _ in e.find_all(exp.Window))
+    hidden = [o for o in order.expressions
+              if any(a.find_ancestor(exp.Window) is None for a in o.this.find_all(exp.AggFunc))]
+    names = [e.alias_or_name for e in select.expressions]
+    if not windowed or not hidden or select.args.get("distinct") or \
+            any(isinstance(e, exp.Star) or not n for e, n in zip(select.expressions, names,
+                                                                  strict=True)) or \
+            len(set(names)) != len(names):
+        return select
+    terms = []
+    for o in order.expressions:
+        if o in hidden:
+            this: exp.Expression = exp.column(f"__order_{len(terms)}")
+        elif isinstance(o.this, exp.Column) and o.this.name in names:
+            this = exp.column(o.this.name)
+        else:
+            return select            # a term the outer query cannot name: leave it to Spark
+        terms.append(exp.Ordered(this=this, desc=o.args.get("desc"),
+                                 nulls_first=o.args.get("nulls_first")))
+    inner = select.copy()
+    for key in ("order", "limit", "offset"):
+        inner.set(key, None)
+    for i, o in enumerate(hidden):
+        inner.append("expressions", exp.alias_(o.this.copy(), f"__order_{i}"))
+    outer = exp.select(*[exp.column(n) for n in names]).from_(inner.subquery("__ordered"))
+    outer.set("order", exp.Order(expressions=terms))
+    for key in ("limit", "offset"):
+        if select.args.get(key) is not None:
+            outer.set(key, select.args[key].copy())
+    return outer
 
 
 def _series(table: exp.Table) -> exp.Expression:
