@@ -83,6 +83,8 @@ def test_negated_or_harmless_mentions_are_not_refused(question):
     "When a customer in the frequent travellers segment makes their first card payment abroad, "
     "send the travel card push",
     "Welche Kunden in Segment 3 haben Push aktiviert?",
+    "Which SMS campaign converted best?", "which push campaign had the most conversions?",
+    "Welche E-Mail-Kampagne hatte die beste Klickrate?",
 ])
 def test_questions_about_channels_are_not_copy_requests(question):
     parsed = parse(question, VOCAB)

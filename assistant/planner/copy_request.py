@@ -53,6 +53,11 @@ _NOT_COPY = (r"\baudiences?\b|\bzielgruppe\w*|\bpublic cible\b|\baudiencia\b|\bp
 
 
 # A question about channels ("do customers in segment 2 prefer SMS?"), not a request for copy
+# a question for the best or worst of something asks for a ranking, not for copy
+_SUPERLATIVE = (r"\b(best|worst|highest|lowest|most|least|top|beste\w*|schlechteste\w*"
+                r"|höchste\w*|meilleure?s?|pire|mejor(es)?|peor(es)?|miglior[ei]?|peggior[ei]?"
+                r"|slechtste|hoogste)\b")
+
 _QUESTION = (r"\s*(what|which|who|how|do|does|did|is|are|was|were|why|when|where|has|have"
              r"|welche\w*|was|wer|wie|wo|warum|gibt|hat|haben|ist|sind|quel\w*|qui|combien"
              r"|est ce|pourquoi|comment|où|qué|que|cuál\w*|quién\w*|cómo|dónde|por qué|hay"
@@ -106,6 +111,8 @@ def is_copy_request(question: str) -> bool:
         if intent and not question:     # "SMS for customers who just received their salary"
             return True
     if _has(s, langs, "analytics"):
+        return False
+    if question and re.search(_SUPERLATIVE, s):     # "which SMS campaign converted best?"
         return False
     if _has(s, langs, "ask"):
         return True

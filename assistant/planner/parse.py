@@ -254,7 +254,10 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         base = [f for f in measured if lead and lead.start(1) <= f.pos <= lead.end(1)]
         if base and len(base) < len(measured):
             measured = [f for f in measured if f not in base]
-        for f in [f for f in measured if f.field != "international" or base]:
+        # abroad is the measured part when nothing else is ("what share of spend is
+        # international"); beside a category it is the base ("... goes to travel abroad")
+        for f in [f for f in measured if f.field != "international" or base
+                  or len(measured) == 1]:
             frame.filters.remove(f)
             dim = {"tx_channel": "channel"}.get(f.field, f.field)
             if dim not in frame.group:
