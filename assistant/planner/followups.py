@@ -63,6 +63,11 @@ _DESCRIBE = (r"describe|profile|explain|tell me (?:more )?about|what about|how a
              r"|show(?: me)?|what is|who is in|who are in|more about|details (?:of|on|about)")
 
 
+# a follow-up that narrows the previous question ("only for ...", "just the US"): when it
+# cannot be applied, it is refused, never answered as a question of its own
+NARROWING = r"^\s*(?:(?:and|but|now|ok|okay|so) )?(?:only|just)\b"
+
+
 def refers_back(question: str) -> bool:
     """Whether the question only makes sense as a follow-up ('and the click rate?')."""
     s = Text(question).s
@@ -217,6 +222,9 @@ def follow_up(text: Text, prev: Parsed, vocab: v.Vocabulary, first_row: dict | N
                 f"opted in to {channel}"
             delta.filters.append(Filter(field, (channel,), label=label))
     delta.filters += parse_filters(probe, vocab, prev.frame.metric)
+    if prev.frame.metric == "campaign" and delta.period:
+        # "only for campaigns sent in 2026": the campaigns' own date, already the period's
+        probe.take_all(r"\b(?:campaigns?|sent|send|launched|run|ran|went out)\b")
     won = winner(prev.frame, first_row) if probe.take(WINNER) else None
     probe.take(_FOLLOW_UP)
     probe.take(r"\b(instead|too|as well|same|thing|question|one|please|again|only|just|also"

@@ -14,7 +14,7 @@ from dataclasses import replace
 from assistant.planner import copy_request, intents, tables, trigger_questions
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated, parse_filters
-from assistant.planner.followups import NO_CONTEXT, PRONOUN, THOSE, follow_up, narrow
+from assistant.planner.followups import NARROWING, NO_CONTEXT, PRONOUN, THOSE, follow_up, narrow
 from assistant.planner.frame import Filter, Frame, Parsed, Period, Reply, ToolIntent
 from assistant.planner.measures import (
     AMOUNT_WORDS,
@@ -363,6 +363,11 @@ def _parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         refined = follow_up(text, prev, vocab, first_row)
         if refined is not None:
             return refined
+        if prev.kind == "frame" and re.search(NARROWING, text.s):
+            return Parsed("reply", reply=Reply(
+                f"Offline planner: I could not apply \"{question.strip()}\" to your previous "
+                "question, and I would rather not answer a different one. Please ask it in "
+                "full, e.g. \"click rate by channel for campaigns sent in 2026\"."))
     trigger = None if those or copy_request.is_copy_request(text.raw) else \
         trigger_questions.intent(text)      # "a triggered push for ..." is copy
     if isinstance(trigger, Reply):
