@@ -61,14 +61,21 @@ def normalise(text: str) -> str:
 
 def correct_typos(question: str, words: list[str], known: frozenset[str]) -> str:
     """`question` with each of `words` (5+ letters) replaced by a very close known word, e.g.
-    'custmers' -> 'customers'; words without a close match stay."""
+    'custmers' -> 'customers', or by the known word it is with two letters swapped ('frnace');
+    words without a close match stay."""
     for word in dict.fromkeys(words):
         if len(word) < 5 or not word.isalpha():
             continue
-        close = difflib.get_close_matches(word, known, n=1, cutoff=0.85)
+        close = difflib.get_close_matches(word, known, n=1, cutoff=0.85) or \
+            sorted(_swapped(word) & known)[:1]
         if close:
             question = re.sub(rf"(?i)(?<![\w]){re.escape(word)}(?![\w])", close[0], question)
     return question
+
+
+def _swapped(word: str) -> set[str]:
+    """`word` with two neighbouring letters swapped, every way ('frnace' -> 'france')."""
+    return {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)}
 
 
 class Text:

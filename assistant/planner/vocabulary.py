@@ -191,7 +191,8 @@ class Vocabulary:
                           EVENT_TYPE_PHRASES):
                 sources += [p for ps in table.values() for p in ps]
             sources += list(measures.DIMENSIONS.values()) + list(measures.METRIC_WORDS.values())
-            sources += [measures.SHARE_WORDS, *measures.AGG_WORDS.values(), KNOWN_EXTRA]
+            sources += [measures.SHARE_WORDS, *measures.AGG_WORDS.values(), KNOWN_EXTRA,
+                        measures._TREND]
             sources += [normalise(x) for x in (*self.regions, *self.cities, *self.campaigns)]
             words = set()
             for source in sources:
