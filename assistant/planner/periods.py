@@ -36,7 +36,8 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
     """Read one time window ('last month', 'in 2025', 'last 90 days', 'Q3') and consume it."""
     ref = vocab.reference_date
     s = text.s
-    m = re.search(r"(?:in |over |during |for |within )?(?:the )?(?:last|past|previous|prior"
+    m = re.search(r"(?:(?<![\w])(?:in|over|during|for|within) )?(?:the )?"
+                  r"(?:last|past|previous|prior"
                   r"|recent) (\d+) (days?|weeks?|months?|years?)", s)
     if m:
         text.take(re.escape(m.group(0)))
@@ -57,7 +58,7 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             return Period(f"the {n} months to {fmt_date(ref)}", months=n)
         days = n * (7 if unit == "week" else 1)
         return Period(f"the {days} days to {fmt_date(ref)}", days=days)
-    m = re.search(r"(?:in |over |during |for |within )?(?:the )?(?:last|past|previous) "
+    m = re.search(r"(?:(?<![\w])(?:in|over|during|for|within) )?(?:the )?(?:last|past|previous) "
                   r"(week|fortnight|quarter|year|12 months|month|90 days|30 days)", s)
     this_month = _month_start(ref)
     if m:
@@ -83,7 +84,7 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             return Period(f"the 12 months to {fmt_date(ref)}", months=12)
         n = int(unit.split()[0])
         return Period(f"the {n} days to {fmt_date(ref)}", days=n)
-    m = re.search(r"(?:in |during |for )?(?:the )?this (month|year|quarter)"
+    m = re.search(r"(?:(?<![\w])(?:in|during|for) )?(?:the )?this (month|year|quarter)"
                   r"|(?:the )?(?:current) (month|year|quarter)|year to date|ytd|so far this year"
                   r"|month to date|mtd", s)
     if m:
@@ -98,7 +99,8 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             return Period(f"Q{(ref.month - 1) // 3 + 1} {ref.year} (to {fmt_date(ref)})",
                           start=q_start, end=end)
         return Period(f"{ref.year} (to {fmt_date(ref)})", start=date(ref.year, 1, 1), end=end)
-    m = re.search(r"(?:in |during |for )?(?:the )?\bq([1-4])(?: of)? ?((?:20)\d\d)?\b", s)
+    m = re.search(r"(?:(?<![\w])(?:in|during|for) )?(?:the )?\bq([1-4])(?: of)?"
+                  r" ?((?:20)\d\d)?\b", s)
     if m:
         text.take(re.escape(m.group(0)))
         q, year = int(m.group(1)), int(m.group(2)) if m.group(2) else None
@@ -106,7 +108,8 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             year = ref.year if 3 * (q - 1) + 1 <= ref.month else ref.year - 1
         start = date(year, 3 * (q - 1) + 1, 1)
         return Period(f"Q{q} {year}", start=start, end=add_months(start, 3))
-    m = re.search(rf"(?:in |during |for |of |since |from )?\b({_MONTH_RE})(?: ?((?:20)\d\d))?\b"
+    m = re.search(rf"(?:(?<![\w])(?:in|during|for|of|since|from) )?\b({_MONTH_RE})"
+                  rf"(?: ?((?:20)\d\d))?\b"
                   rf"(?: (?:to|until|through|and|-) ({_MONTH_RE})(?: ?((?:20)\d\d))?\b)?", s)
     if m and not re.search(r"\bmay (?!(20\d\d|to|until|through))", m.group(0) + " x"):
         text.take(re.escape(m.group(0)))
@@ -127,7 +130,7 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             return Period(f"{start:%B %Y} to {date(year2, month2, 1):%B %Y}", start=start,
                           end=end)
         return Period(f"{start:%B %Y}", start=start, end=add_months(start, 1))
-    m = re.search(r"(?:in |during |for |of |since |from )?(?:the )?(?:year )?\b(20\d\d)\b"
+    m = re.search(r"(?:(?<![\w])(?:in|during|for|of|since|from) )?(?:the )?(?:year )?\b(20\d\d)\b"
                   r"(?: (?:to|until|and|-) (20\d\d))?", s)
     if m:
         text.take(re.escape(m.group(0)))
@@ -138,7 +141,7 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
         y2 = int(m.group(2)) if m.group(2) else y1
         return Period(f"{y1}" if y1 == y2 else f"{y1} to {y2}", start=date(y1, 1, 1),
                       end=date(y2 + 1, 1, 1))
-    if text.take(r"(?:in |over |during )?(?:the )?(?:activity window|active window)"):
+    if text.take(r"(?:(?<![\w])(?:in|over|during) )?(?:the )?(?:activity window|active window)"):
         return Period(f"the 90 days to {fmt_date(ref)}", days=90)
     if text.take(r"\b(yesterday|today)\b"):
         return Period(f"{fmt_date(ref)} (the reference date)", start=ref,
