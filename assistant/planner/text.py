@@ -22,6 +22,11 @@ ABBREVIATIONS = {
     "wat": "what", "wut": "what", "wht": "what", "hw": "how", "hav": "have", "hv": "have",
     "b4": "before", "2day": "today", "gimme": "give me", "cat": "category",
     "cats": "categories", "wk": "week", "wks": "weeks", "avg": "average",
+    "r": "are", "u": "you", "ur": "your", "pls": "please", "plz": "please",
+    # apostrophes left out
+    "havent": "have not", "hasnt": "has not", "hadnt": "had not", "didnt": "did not",
+    "dont": "do not", "doesnt": "does not", "isnt": "is not", "arent": "are not",
+    "wasnt": "was not", "werent": "were not", "wont": "will not", "cant": "cannot",
 }
 _ABBREVIATION_RE = re.compile(r"(?<![\w])(" + "|".join(ABBREVIATIONS) + r")(?![\w])")
 _NUMBER_RE = re.compile(r"(?<![\w])(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
@@ -56,6 +61,8 @@ def normalise(text: str) -> str:
     s = re.sub(r"(?<![\w])(\d+) ?(d|days?|mo|mos|mths?|months?)(?![\w])",
                lambda m: f"{m.group(1)} {'day' if m.group(2).startswith('d') else 'month'}s"
                if m.group(2) in ("d", "mo", "mos", "mth", "mths") else m.group(0), s)   # 90d
+    s = re.sub(r"(?<![\w])(last|this|next|per|each|a|past|prev|previous) mo(?![\w])",
+               r"\1 month", s)                                                    # last mo
     return re.sub(r"\s+", " ", s).strip()
 
 
