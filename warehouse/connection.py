@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from warehouse.contract import ASSISTANT_SCHEMA, TABLES
-from warehouse.engine import ColumnInfo, TableInfo
+from warehouse.engine import ColumnInfo, QueryMethods, TableInfo
 from warehouse.errors import QueryError, WarehouseBusy, WarehouseNotFound
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>\S+) \(PID (?P<pid>\d+)\)")
@@ -46,7 +45,7 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class Warehouse:
+class Warehouse(QueryMethods):
     """A DuckDB warehouse file (or in-memory database) with one cursor per thread.
 
     `sandboxed=True` (the default) disables file and network access and locks the configuration:
@@ -146,17 +145,6 @@ class Warehouse:
         finally:
             if timer is not None:
                 timer.cancel()
-
-    def df(self, sql: str, params: Any = None, *, timeout: float | None = None) -> pd.DataFrame:
-        return self.execute(sql, params, timeout=timeout).df()
-
-    def rows(self, sql: str, params: Any = None) -> list[tuple]:
-        return self.execute(sql, params).fetchall()
-
-    def scalar(self, sql: str, params: Any = None) -> Any:
-        # fetchall, not fetchone: a half-read result blocks the cursor's next register().
-        rows = self.execute(sql, params).fetchall()
-        return rows[0][0] if rows else None
 
     def register(self, name: str, data: Any) -> None:
         """Expose a DataFrame or Arrow table as a view on this thread's cursor."""

@@ -52,6 +52,21 @@ class TableInfo:
         return tuple(c.name for c in self.columns)
 
 
+class QueryMethods:
+    """`df`, `rows` and `scalar` written once over an engine's `execute` (both engines')."""
+
+    def df(self, sql: str, params: Any = None, *, timeout: float | None = None):
+        return self.execute(sql, params, timeout=timeout).df()
+
+    def rows(self, sql: str, params: Any = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        # fetchall, not fetchone: a half-read result blocks the cursor's next register().
+        rows = self.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
+
+
 class Engine(Protocol):
     """The handle every tool receives (see the module docstring)."""
 

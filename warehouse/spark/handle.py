@@ -45,7 +45,7 @@ from sqlglot import exp
 
 from warehouse.connection import Warehouse, late_message
 from warehouse.contract import ASSISTANT_SCHEMA, TABLES
-from warehouse.engine import ColumnInfo, TableInfo
+from warehouse.engine import ColumnInfo, QueryMethods, TableInfo
 from warehouse.errors import ConfigError, QueryError, SqlRefused
 from warehouse.spark import dialect, guard
 from warehouse.spark.session import get_session
@@ -137,7 +137,7 @@ def spark_message(exc: Exception) -> str:
     return line if len(line) <= 400 else line[:399] + "…"
 
 
-class SparkWarehouse:
+class SparkWarehouse(QueryMethods):
     """Customer data on Spark, assistant tables in DuckDB (see the module docstring)."""
 
     engine = "spark"
@@ -502,16 +502,6 @@ class SparkWarehouse:
                 frame = frame.limit(cap + 1)
             table = frame.toArrow()
         return self._shadow.result(table, columns)
-
-    def df(self, sql: str, params: Any = None, *, timeout: float | None = None) -> pd.DataFrame:
-        return self.execute(sql, params, timeout=timeout).df()
-
-    def rows(self, sql: str, params: Any = None) -> list[tuple]:
-        return self.execute(sql, params).fetchall()
-
-    def scalar(self, sql: str, params: Any = None) -> Any:
-        rows = self.execute(sql, params).fetchall()
-        return rows[0][0] if rows else None
 
     def fetch(self, sql: str, *, limit: int, timeout: float | None = None,
               time_limit: float | None = None) -> tuple[list[tuple], list[tuple]]:
