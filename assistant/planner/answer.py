@@ -140,6 +140,11 @@ def compose(plan: Plan, results: list[tuple[Compiled, dict]], *, ref: str,
 
 
 # -- writers ----------------------------------------------------------------------------------
+def _top(ctx: Context, n: int) -> str:
+    """'Top 5' or, for an ascending ranking, 'Bottom 5'."""
+    return f"{'Bottom' if ctx.frame.order == 'asc' else 'Top'} {n}"
+
+
 def _count(ctx: Context, t: Table) -> str:
     if not t.dims:
         n = t.get(t.rows[0], "customers")
@@ -150,8 +155,7 @@ def _count(ctx: Context, t: Table) -> str:
                 f"{t.get(r, 'customers')}.")
     head = f"{ctx.subject[0].upper()}{ctx.subject[1:]} by {by(t)}"
     if ctx.frame.top:
-        head = (f"{'Bottom' if ctx.frame.order == 'asc' else 'Top'} {ctx.frame.top} "
-                f"{plural(by(t))} by number of {ctx.subject}")
+        head = f"{_top(ctx, ctx.frame.top)} {plural(by(t))} by number of {ctx.subject}"
     total = ""
     if not ctx.frame.top and t.complete and len(t.rows) > 1 and \
             not any(d in ("product", "platform") for d in t.dims):
@@ -259,8 +263,7 @@ def _amount(ctx: Context, t: Table) -> str:
                 f"{ctx.period}: {render(r)}.")
     head = f"Total spend{who}{ctx.period}, by {by(t)}"
     if ctx.frame.top:
-        head = (f"{'Bottom' if ctx.frame.order == 'asc' else 'Top'} {ctx.frame.top} "
-                f"{plural(by(t))} by total spend{who}{ctx.period}")
+        head = f"{_top(ctx, ctx.frame.top)} {plural(by(t))} by total spend{who}{ctx.period}"
     return head + ": " + listing(t, render) + "."
 
 
@@ -513,8 +516,8 @@ def _ranking(ctx: Context, t: Table) -> str:
     together = ""
     if t.complete:
         together = f" Together they spent {sum(t.number(r, 'spend') for r in t.rows):,.2f}."
-    return (f"{'Bottom' if ctx.frame.order == 'asc' else 'Top'} {len(t.rows)} "
-            f"{ctx.subject} by spend{what(ctx.frame)}{ctx.period}: {rows}.{together}")
+    return (f"{_top(ctx, len(t.rows))} {ctx.subject} by spend{what(ctx.frame)}{ctx.period}: "
+            f"{rows}.{together}")
 
 
 def _snapshot(ctx: Context, t: Table) -> str:
