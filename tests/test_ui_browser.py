@@ -66,6 +66,10 @@ def open_tab(page, name: str):
     page.wait_for_timeout(300)
 
 
+def selected_tab(page) -> str:
+    return page.locator("#answer-panel [role=tab][aria-selected=true]").first.inner_text().strip()
+
+
 def table_rows(page) -> int:
     open_tab(page, "Table")
     return page.locator("#result-table [role=row]").count() - 1  # minus the header row
@@ -82,12 +86,14 @@ def test_counting_question(page, warehouse_path):
         expected = wh.scalar("SELECT count(*) FROM customer_status WHERE is_active")
     text = ask(page, "How many active customers do we have?", "1_count")
     assert re.search(rf"{expected:,}|{expected}", text), text[-800:]
+    assert selected_tab(page) == "Table"     # one number draws no chart: its table is shown
     assert table_rows(page) >= 1
 
 
 def test_grouped_question(page):
     text = ask(page, "Spend by category last month", "2_grouped")
     assert "groceries" in text.lower() or "category" in text.lower()
+    assert selected_tab(page) == "Chart"
     assert table_rows(page) >= 5
     assert has_chart(page)
     page.screenshot(path=str(ARTIFACTS / "2_grouped_chart.png"), full_page=True)

@@ -8,6 +8,11 @@ data refuses the import (or, when asked, loses every demo row first).
 The record is one row in `assistant.data_origin` (kind: demo or own; when; a detail such as the
 seed). A warehouse made before this table existed counts as demo data when the generator's
 ground-truth file lies beside it (only `generate` writes that file).
+
+`holds_demo_data` answers the question the planner asks before every answer ("is this the demo,
+so say so?"): never for the user's own data; otherwise when every email address is at one of
+the generator's reserved example domains (warehouse/reference_data.py): recorded as demo data,
+or, without a record, with at least one address (customers without any email say nothing).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from warehouse.contract import ASSISTANT_SCHEMA, TABLES
+from warehouse.reference_data import EMAIL_DOMAINS
 
 Origin = Literal["demo", "own"]
 TABLE = f"{ASSISTANT_SCHEMA}.data_origin"
@@ -87,6 +93,21 @@ def demo_rows(cur, warehouse_path: str | Path | None = None) -> dict[str, int]:
     if origin(cur, warehouse_path) != "demo":
         return {}
     return {t: n for t, n in contract_rows(cur).items() if n}
+
+
+def holds_demo_data(wh) -> bool:
+    """True when the customers table exists, has rows, and holds generated demo data."""
+    if wh is None or not wh.has_table("customers"):
+        return False
+    recorded = origin(wh.cursor(), getattr(wh, "path", None))
+    if recorded == "own":          # made by `init --empty` or imported: the user's own
+        return False
+    domains = " OR ".join(f"email LIKE '%@{d}'" for d in EMAIL_DOMAINS)
+    n, with_email, generated = wh.rows(
+        f"SELECT count(*), count(email), count(*) FILTER (WHERE {domains}) FROM customers")[0]
+    if n == 0 or generated != with_email:
+        return False               # some real addresses
+    return recorded == "demo" or with_email > 0
 
 
 def descendants(tables: set[str]) -> list[str]:

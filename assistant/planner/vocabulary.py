@@ -217,7 +217,7 @@ class Vocabulary:
 
     @classmethod
     def from_warehouse(cls, wh) -> Vocabulary:
-        from warehouse.demo import holds_demo_data
+        from warehouse.origin import holds_demo_data
         from warehouse.semantic.models import user_models
 
         tables = {name: model for name, model in user_models(wh).items()

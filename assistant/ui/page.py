@@ -81,13 +81,15 @@ STREAM_EVERY = 0.05     # seconds between two updates of a streaming answer
 
 def _result_views(answer: Answer | None, index: int, session: Session,
                   downloads: DownloadStore) -> tuple:
-    """(table, figure, details markdown, download links, dropdown update) for one table of an
-    answer. Files are offered through the session's own expiring links, never by path."""
+    """(table, figure, details markdown, download links, dropdown update, tab) for one table of
+    an answer. Files are offered through the session's own expiring links, never by path. The
+    tab shown is the chart when there is one, else the table (one number draws no chart)."""
     details = _details(answer) if answer is not None else ""
     files = [Path(f) for f in answer.files if Path(f).exists()] if answer else []
     if answer is None or not answer.tables:
         return (EMPTY_TABLE, None, details, _links(files, session, downloads),
-                gr.update(choices=[], value=None, visible=False))
+                gr.update(choices=[], value=None, visible=False),
+                gr.update())
     index = max(0, min(index, len(answer.tables) - 1))
     table = _for_role(answer.tables[index], session)
     spec = next((c for c in answer.charts if charts._spec_fits(c, table.df)), None)
@@ -96,7 +98,8 @@ def _result_views(answer: Answer | None, index: int, session: Session,
     spreadsheet_safe(table.df).to_csv(csv, index=False)
     titles = [f"{i + 1}. {t.title or 'Result'}" for i, t in enumerate(answer.tables)]
     return (render.styled(table.df), fig, details, _links([csv, *files], session, downloads),
-            gr.update(choices=titles, value=titles[index], visible=len(titles) > 1))
+            gr.update(choices=titles, value=titles[index], visible=len(titles) > 1),
+            gr.Tabs(selected="chart" if fig is not None else "table"))
 
 
 def _for_role(table: TableResult, session: Session) -> TableResult:
@@ -157,7 +160,7 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
                 request: gr.Request = None) -> Iterator[tuple]:
         session = session or new_session(request)
         message = (message or "").strip()
-        keep = (gr.update(),) * 5
+        keep = (gr.update(),) * 6
         if not message:
             yield (gr.update(), session.history, session, *keep, gr.update())
             return
@@ -219,7 +222,7 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
 
     def pick_table(choice: str | None, session: Session | None):
         if session is None or session.last is None or not choice:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            return (gr.update(),) * 6
         index = int(choice.split(".", 1)[0]) - 1
         return _result_views(session.last, index, session, downloads)
 
@@ -273,15 +276,15 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
             with gr.Column(scale=6, min_width=420, elem_id="answer-panel"):
                 table_pick = gr.Dropdown(label="Result", choices=[], visible=False,
                                          interactive=True, elem_id="table-pick")
-                with gr.Tabs():
-                    with gr.Tab("Chart"):
+                with gr.Tabs(elem_id="result-tabs") as tabs:
+                    with gr.Tab("Chart", id="chart"):
                         plot = gr.Plot(show_label=False, elem_id="result-chart")
-                    with gr.Tab("Table"):
+                    with gr.Tab("Table", id="table"):
                         table = gr.Dataframe(interactive=False, show_label=False, wrap=True,
                                              max_height=420, elem_id="result-table")
-                    with gr.Tab("Details"):
+                    with gr.Tab("Details", id="details"):
                         details = gr.Markdown(elem_id="result-details")
-                    with gr.Tab("Downloads"):
+                    with gr.Tab("Downloads", id="downloads"):
                         files = gr.HTML(elem_id="result-files")
                 with gr.Accordion("Your data", open=False):
                     gr.Markdown(warehouse_markdown(wh), elem_id="warehouse-panel")
@@ -299,18 +302,19 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
                     apply = gr.Button("Apply to this session", size="sm")
                     settings_note = gr.Markdown()
 
-        outputs = [msg, chatbot, session_state, table, plot, details, files, table_pick, status]
+        outputs = [msg, chatbot, session_state, table, plot, details, files, table_pick, tabs,
+                   status]
         # "chat" stays callable by gradio_client (tests, scripts) but is not an MCP tool.
         msg.submit(respond, inputs=[msg, session_state], outputs=outputs, api_name="chat",
                    api_visibility="undocumented")
         send.click(respond, inputs=[msg, session_state], outputs=outputs,
                    api_visibility="private")
         table_pick.change(pick_table, inputs=[table_pick, session_state],
-                          outputs=[table, plot, details, files, table_pick],
+                          outputs=[table, plot, details, files, table_pick, tabs],
                           api_visibility="private")
         new.click(reset, inputs=[session_state],
                   outputs=[chatbot, session_state, table, plot, details, files, table_pick,
-                           status],
+                           tabs, status],
                   api_visibility="private")
         apply.click(apply_settings, inputs=[model_in, base_in, key_in, offline_in, session_state],
                     outputs=[session_state, badge, settings_note, key_in],
