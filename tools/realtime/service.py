@@ -18,7 +18,7 @@ from tools.realtime.ingest import Pipeline
 from tools.realtime.outbox import Delivery, adapter_for
 from tools.realtime.scoring import LiveScoring
 from tools.realtime.triggers import Triggers
-from tools.realtime.writer import EventWriter
+from tools.realtime.writer import MAX_BATCH, EventWriter
 from warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Config:
     redis_url: str | None = None
     redis_stream: str = "events"
     redis_group: str = "assistant"
-    max_batch: int = 5_000
+    max_batch: int = MAX_BATCH
     extra: dict[str, Any] = field(default_factory=dict)
 
 
