@@ -410,7 +410,8 @@ def _campaign(ctx: Context, t: Table) -> str:
             return (f"{label(r, t)} has the {ctx.most()} customers who {counts[0]}: "
                     f"{t.get(r, counts[0])} of {t.get(r, 'sent')} sent.")
         metric = ranked.replace("_rate", " rate")
-        return (f"The {'weakest' if ctx.frame.order == 'asc' else 'best'} by {metric}"
+        word = ctx.frame.judged or ("lowest" if ctx.frame.order == "asc" else "highest")
+        return (f"The {word} by {metric}"
                 f"{of(ctx.subject)} is {label(r, t)}: {render(r)}.")
     if len(t.rows) == 1 and not ctx.frame.group:
         return f"{label(t.rows[0], t)}: {render(t.rows[0])}."
@@ -433,6 +434,11 @@ def _campaign_mean(ctx: Context, t: Table) -> str:
 def _campaign_reach(ctx: Context, t: Table) -> str:
     scope = what(ctx.frame, {"campaign_channel", "campaign_product", "campaign"})
     period = f" in {ctx.frame.period.label}" if ctx.frame.period else ""
+    named = [f for f in ctx.frame.filters if f.field == "campaign"]
+    if not t.dims and len(named) == 1 and len(named[0].values) == 1:
+        rest = what(ctx.frame, {"campaign_channel", "campaign_product"})
+        return (f"The campaign '{named[0].values[0]}'{rest}{period} was sent to "
+                f"{t.get(t.rows[0], 'recipients')} customers (each counted once).")
     if not t.dims:
         return (f"Campaigns{scope}{period} were sent to {t.get(t.rows[0], 'recipients')} "
                 "customers (each counted once).")

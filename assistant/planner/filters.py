@@ -306,7 +306,39 @@ def _parse_optin(text: Text) -> list[Filter]:
            r"|contact |communication )?channels? (?:like |such as |including |namely )?)?")
     ch = rf"{pre}({one}(?:(?:(?:,| or| and| and or| as well as|/) ?| )(?:by |via |to )?{one})*)"
     adverb = r"(?:actually |really |still |even |also )?"
+    verb = (r"(?:opted|opt|opting|signed|subscribed|consented|agreed|said yes|given consent"
+            r"|gave consent|granted consent) ?(?:in|up)?")
+    every = (r"(?:all|every|each)(?: of)?(?: the| our)?(?: 3)?(?: (?:marketing|contact"
+             r"|communication))? (?:channels?|of them)|everything|every channel")
+    some = (r"(?:any|at least 1|1 or more)(?: of)?(?: the| our)?(?: (?:marketing|contact"
+            r"|communication))? channels?")
+    listed = rf"(?: (?:like |such as |including |namely )?{one}(?:(?: or| and|/)? ?{one})*)?"
+    every, some = f"(?:{every}){listed}", f"(?:{some}){listed}"   # "any channel (email, SMS...)"
+    out: list[Filter] = []
+    for pattern, kind in ((rf"(?:{verb} (?:to|for|on) (?:{every})|fully opted in|opted in"
+                           rf" everywhere|(?:all|every) channel opt ?ins?)", "all"),
+                          (rf"{verb} (?:to|for|on) (?:{some})", "any"),
+                          (rf"(?:opted|opt|opting) out (?:of|from) (?:{every})|{verb} (?:to|for"
+                           rf"|on) (?:no|none of the|zero) (?:channels?|of them)", "none")):
+        m = text.take(pattern)
+        if not m:
+            continue
+        channels = ("email", "sms", "push")
+        neg = negated(text, m.start())
+        if kind == "all" and not neg:
+            out += [Filter("optin", (c,), label=f"opted in to {c.upper() if c == 'sms' else c}",
+                           pos=m.start()) for c in channels]
+        elif kind == "all":
+            # "not opted in to all channels" (fewer than all) has no condition: refused
+            out.append(Filter("optin_not_all", channels, pos=m.start(),
+                              label="not opted in to every channel"))
+        else:
+            out.append(Filter("optin", channels, op="any", negate=(kind == "none") != neg,
+                              pos=m.start(), label="opted in to email, SMS or push"))
     rules = [
+        # "opted in to email but not (to) SMS": the second channel is not granted
+        (rf"(?:but|and|yet|though|while) (?:not|never)(?: (?:been |being )?{verb})?"
+         rf"(?: (?:to|for|on))? {ch}", True, "optin"),
         (rf"(?:opted|opt|opting) out (?:of|from) {ch}(?: marketing)?", True, "optin"),
         (rf"(?:not |never )?(?:opted|opt|opting|signed|subscribed|consented|agreed|said yes)"
          rf" ?(?:in|up)? (?:to|for) {ch}(?: marketing| communications?)?", None, "optin"),
@@ -322,7 +354,6 @@ def _parse_optin(text: Text) -> list[Filter]:
         (rf"(?:opted in|opt ?ins?|consent|consented|permission) (?:to|for|on) {ch}", None,
          "optin"),
     ]
-    out = []
     for pattern, forced_neg, kind in rules:
         for m in list(re.finditer(pattern, text.s)):
             neg = bool(forced_neg) or m.group(0).startswith(("not ", "never ")) or \
@@ -345,6 +376,21 @@ def _parse_optin(text: Text) -> list[Filter]:
                 shown = channel.upper() if channel == "sms" else channel
                 label = f"{'not ' if neg else ''}opted in to {shown}"
                 out.append(Filter("optin", (channel,), negate=neg, label=label, pos=m.start()))
+    m = text.take(r"(?:allow|allows|allowed|let|lets|permit|permits|accept|accepts|accepted"
+                  r"|agreed to let|agree to let)(?: us)?(?: to)?(?: (?:use|process|analy[sz]e))?"
+                  r"(?: their| the(?:ir)?)?(?: personal)?(?: data)?(?: (?:to be used )?(?:for"
+                  r"|in))? profiling|(?:consented"
+                  r"|consent|opted in|opt in|agreed|said yes|granted|gave consent"
+                  r"|given consent|signed up)"
+                  r" (?:to|for) profiling|profiling (?:consent|opt ?ins?|allowed|permitted"
+                  r"|permission)(?: granted| given)?|(?:not|never|no longer) (?:objected"
+                  r"|object|objecting) to profiling|(?:do|does|did) not object to profiling")
+    if m and not negated(text, m.start()):
+        out.append(Filter("optin", ("profiling",), label="not objecting to profiling "
+                          "(profiling consent granted)", pos=m.start()))
+    elif m:
+        out.append(Filter("optin", ("profiling",), negate=True,
+                          label="who objected to profiling", pos=m.start()))
     m = text.take(r"(?:objected|object|objecting|opted out) (?:to|of|from) profiling"
                   r"|no profiling consent|without profiling consent")
     if m:

@@ -148,7 +148,7 @@ def _merge(prev: Frame, delta: Frame, text: Text) -> Frame:
         on = prev.period.on if prev.period else delta.period.on
         frame.period = replace(delta.period, on=on)
     if delta.top:
-        frame.top, frame.order = delta.top, delta.order
+        frame.top, frame.order, frame.judged = delta.top, delta.order, delta.judged
     if delta.agg:
         frame.agg = delta.agg
     if delta.rates:     # other campaign rates: "and the click rate?"

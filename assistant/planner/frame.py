@@ -52,6 +52,7 @@ class Frame:
     period: Period | None = None
     top: int | None = None
     order: str = "desc"
+    judged: str = ""                 # "best" / "worst": ranked by which way is good (the model's)
     per: str = ""                    # "customer" (transactions per customer), "transaction"
     share_of: str = ""               # "spend" or "transactions": a part of that total
     highlight: tuple = ()            # values named in a split ("travel's share of spend")

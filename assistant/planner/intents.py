@@ -212,7 +212,8 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
         args = {"segment_id": sid} | ({"run_id": ids[0]} if ids else {})
         return ToolIntent("describe_segment", args, label=f"describe segment {sid}")
     if re.search(r"\b(who|which (customers|clients|users)|customers|clients)\b.{0,30}"
-                 r"(likely|likelihood|probability|propensity|going|about|expected|predicted|risk)"
+                 r"(likely|likelihood|probability|propensity|going|about|expected|predicted|risk|may"
+                 r"|might|could)"
                  r"\b.{0,15}(to )?(churn|leave|quit|attrite|cancel|close)"
                  r"|(predict|forecast|score|model)\w*\b.{0,20}\bchurn"
                  r"|churn (risk|prediction|model|scores?|propensity|probabilit\w*|predict\w*)"

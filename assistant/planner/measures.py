@@ -7,16 +7,27 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from assistant.planner import vocabulary as v
 from assistant.planner.frame import Filter, Frame
 from assistant.planner.text import Text, normalise
+from warehouse import contract
 
 # -- questions with a shape of their own ------------------------------------------------------
 # The KPI snapshot ("how are we doing?"), customers a campaign was sent to, and the high-value
 # dormant customers (high value = spend in the 12 months up to the last transaction in the top 20%).
-OVERVIEW_WORDS = (r"\bhow (?:are|is) (?:we|things|business|the business|the bank|it) (?:doing"
-                  r"|going|performing)\b|\b(?:an? |the )?(?:overview|summary|snapshot"
+OVERVIEW_WORDS = (r"\bhow (?:are |is |s )?(?:we|things|business|the business|the bank|it"
+                  r"|everything|our business|our numbers|the numbers|our kpis|our customers"
+                  r"|our customer base) (?:doing|going|performing|looking|shaping up|trending"
+                  r"|holding up)(?: overall| so far| at the moment| these days| lately)?\b"
+                  r"|\bhow (?:is |s |are )?(?:business|things)\s*$"
+                  r"|\bhow (?:did|have) (?:we|things|business|the business) (?:do|done|go|gone"
+                  r"|perform|performed)\b"
+                  r"|\bhow (?:do|does) (?:things|business|it|we|the business|our numbers"
+                  r"|the numbers) look(?: like)?\b|\bwhere (?:do|are) we (?:stand|at)\b"
+                  r"|\b(?:quick |business |status )?(?:update|rundown|recap|pulse check)"
+                  r"(?= *$)|\b(?:an? |the )?(?:overview|summary|snapshot"
                   r"|dashboard|health check|kpis?|key (?:figures|metrics|numbers|kpis|facts)"
                   r"|headline (?:figures|numbers|metrics)|big picture|state of (?:the )?"
                   r"(?:business|bank|customer base))\b"
@@ -24,6 +35,15 @@ OVERVIEW_WORDS = (r"\bhow (?:are|is) (?:we|things|business|the business|the bank
                   r"|^\s*(?:(?:show|give) me )?(?:the |some |our |any )?(?:numbers|stats"
                   r"|statistics|data|figures|metrics)\s*$")
 
+# "unsubscribed after a campaign", "converted after getting an email": the customers with that
+# event on a campaign they were sent (a campaign event always follows its send)
+_AFTER_CAMPAIGN = (r"\b(?:after|following|in response to|because of|due to)(?: (?:receiving"
+                   r"|getting|being sent|reading|opening|seeing))?(?: (?:a|an|any|1 of|our|the"
+                   r"|one of))?(?: our| the)? (?:(email|sms|push|text|in app) )?(?:marketing )?"
+                   r"(campaigns?|emails?|messages?|push(?:es)?|notifications?|texts?|sms"
+                   r"|newsletters?)\b")
+_COUNTING_CUSTOMERS = (r"\b(?:how many|number of|count of) (?:customers|clients|people|users"
+                       r"|recipients)\b|^\s*(?:customers|clients|people|users) (?:who|that)\b")
 _RECEIVED = (r"\b(?:received|receive|receiving|got|get|were sent|was sent|been sent"
              r"|were delivered|was delivered)\b")
 
@@ -34,6 +54,8 @@ def take_reach(text: Text, campaigns: tuple[str, ...]) -> bool:
     received too)."""
     named = any(re.search(rf"(?<![\w]){re.escape(normalise(c))}(?![\w])", text.s)
                 for c in campaigns if normalise(c))
+    if text.peek(r"\b(?:opened|clicked|converted|unsubscribed)\b"):
+        return False        # "who unsubscribed after receiving a campaign": the event counts
     if not (named or text.peek(r"\bcampaigns?\b")) or not text.peek(_RECEIVED) or \
             not text.peek(r"\b(?:customers|clients|people|users|recipients)\b"):
         return False        # "how many campaigns were sent" counts campaigns
@@ -165,7 +187,8 @@ def take_group(text: Text, metric_hint: str) -> list[str]:
     groups: list[str] = []
     if text.take_all(rf"(?:{_GROUP_LEAD} )?(?:{_TREND})"):
         groups.append("month")
-    lead = rf"(?<![\w]){_GROUP_LEAD} (?:each |every |the |their |different |all )?"
+    lead = (rf"(?<![\w]){_GROUP_LEAD} (?:each |every |the |their |different |all )?"
+            r"(?:of (?:our|the|these|their) )?")
     for _ in range(3):
         best = None
         for dim, pattern in DIMENSIONS.items():
@@ -276,26 +299,35 @@ def take_ranked_dim(text: Text, frame: Frame) -> list[str]:
     return [dim]
 
 
+# words that judge rather than measure: the good end of the measure ("best churn rate" = lowest)
+_GOOD = r"\b(?:best|strongest|winner|winning)\b"
+_BAD = r"\b(?:worst|weakest|poorest)\b"
+
+
 def take_top(text: Text, frame: Frame) -> None:
     m = text.take(r"\b(?:top|best|highest|biggest|largest|leading|first) (\d+)\b"
                   r"|\b(\d+) (?:top|best|highest|biggest|largest|most|leading)\b")
     if m:
         frame.top, frame.order = int(m.group(1) or m.group(2)), "desc"
+        frame.judged = "best" if re.search(_GOOD, m.group(0)) else ""
         return
     m = text.take(r"\b(?<!at )(?:bottom|worst|lowest|smallest|least) (\d+)\b"
                   r"|\b(\d+) (?:bottom|worst|lowest|smallest|least|fewest)\b")
     if m:
         frame.top, frame.order = int(m.group(1) or m.group(2)), "asc"
+        frame.judged = "worst" if re.search(_BAD, m.group(0)) else ""
         return
     m = text.take(r"\b(?<!at )(?:the )?(?:most popular|most common|most|highest|biggest|largest"
-                  r"|best|top|greatest|leading|strongest)\b")
+                  r"|best|top|greatest|leading|strongest|winner|winning)\b")
     if m:
         frame.top, frame.order = frame.top or 1, "desc"
+        frame.judged = "best" if re.search(_GOOD, m.group(0)) else ""
         return
     m = text.take(r"\b(?<!at )(?:the )?(?:least popular|least common|least|lowest|smallest|fewest"
-                  r"|worst|weakest)\b")
+                  r"|worst|weakest|poorest)\b")
     if m:
         frame.top, frame.order = frame.top or 1, "asc"
+        frame.judged = "worst" if re.search(_BAD, m.group(0)) else ""
     if text.take(r"\b(?:ranked|rank|ranking|sorted|order(?:ed)?)\b( by)?"):
         frame.top = frame.top or None
 
@@ -345,9 +377,51 @@ def _take_counted(text: Text, frame: Frame) -> bool:
     return True
 
 
+# "the average amount of an online transaction", "avg amount per txn by channel": the amount
+# of transactions, the words between (filters) kept to be read
+_AMOUNT_OF = (r"\b(?:(?:transaction|payment|purchase|(basket|ticket|order)) )?(?:amounts?|values?"
+              r"|sizes?)"
+              r" (?:of|per|for|on) (?:an? |1 |each |every |the |our |their |a single )?"
+              r"(?P<between>(?:[a-z0-9]+ ){0,3}?)(?:transactions?|payments?|purchases?)\b")
+_SPEND_PER = (r"\b(?:spend|spending|spent)(?: on average)? (?:per|a|each|every|for each|on each)"
+              r" (?P<between>(?:[a-z]+ ){0,2}?)(?:transaction|payment|purchase)\b(?! channels?"
+              r"| methods?"
+              r"| types?)")
+_CARD = Filter("tx_channel", ("card_present", "online"), op="any",
+               label="by card (in person or online)")
+
+
+def _take_amount_of(text: Text, frame: Frame) -> bool:
+    m = re.search(_AMOUNT_OF, text.s)
+    per = None if m else re.search(_SPEND_PER, text.s)
+    if not (m or per):
+        return False
+    m = m or per
+    words = m.group("between")
+    text._blank(m.start(), m.start("between"))
+    text._blank(m.end("between"), m.end())
+    if re.search(r"\bcard $", words):      # "an in-store card payment": paid by card
+        text._blank(m.end("between") - 5, m.end("between"))
+        frame.filters.append(replace(_CARD, pos=m.start("between")))
+    frame.metric = "transactions"
+    if per or m.group(1):     # spend per purchase, a basket: debits that count as spend
+        frame.per = "transaction"
+    return True
+
+
+# "customers by number of products": a split by the count of products held
+_BY_PRODUCT_COUNT = (r"\b(?:by|per|split by|broken down by|grouped by|for each|across) (?:the )?"
+                     r"(?:number|count|amount) of (?:different |distinct |open )?products"
+                     r"(?: (?:held|they hold|they have))?\b")
+
+
+def take_product_count_split(text: Text) -> list[str]:
+    return ["products_count"] if text.take(_BY_PRODUCT_COUNT) else []
+
+
 def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     s = text.s
-    if _take_counted(text, frame):
+    if _take_counted(text, frame) or _take_amount_of(text, frame):
         return
     if text.take(r"\b(?:average |mean |avg )?(?:number|count) of (?:transactions|payments) "
                  r"(?:per|by|for each|each) (?:customer|client|user|person)\b"
@@ -395,11 +469,23 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         if re.search(r"\b(conversions|clicks|opens|unsubscribes)\b", s) and \
                 not re.search(r"\brates?\b", s):
             frame.counts = True
-        if re.search(r"\b(?:how many|number of|count of) (?:customers|clients|people|users)\b",
-                     s) and text.take(r"\b(?:from|to|on|in) (?:1 of|any(?: of)?|at least 1"
-                                      r"(?: of)?|a)(?: our| the)? (?:marketing )?campaigns?\b"):
-            # "customers who unsubscribed from one of our campaigns": each customer once
+        after = re.search(_AFTER_CAMPAIGN, s)
+        if re.search(_COUNTING_CUSTOMERS, s) and not re.search(
+                r"\b(?:by|per|each|every) (?:campaign|channel)s?\b|\brates?\b", s):
+            text.take(r"\b(?:from|to|on|in) (?:1 of|any(?: of)?|at least 1(?: of)?|a)(?: our"
+                      r"| the)? (?:marketing )?campaigns?\b")
+            # "customers who unsubscribed from one of our campaigns", "... after a campaign":
+            # each customer once
             frame.campaigns = "any"
+        if after:
+            text._blank(after.start(), after.end())
+            noun = re.match(r"(email|sms|text|push|newsletter)", after.group(2))
+            if after.group(1) or noun:      # "after an email": sent by email
+                ch = (after.group(1) or noun.group(1)).strip()
+                ch = {"text": "sms", "in app": "in_app", "newsletter": "email"}.get(ch, ch)
+                frame.filters.append(Filter("campaign_channel", (ch,),
+                                            label=f"sent by {ch.replace('_', '-')}",
+                                            pos=after.start()))
         text.take_all(r"\b(?:opened|clicked|converted|unsubscribed|conversions|clicks|opens"
                       r"|unsubscribes)\b(?: on| to| from)?|\b(?<!by )(?<!per )(?<!each )"
                       rf"campaigns?\b|\b(?:recipients|receivers)\b|(?<![\w])(?:{_SHARE})"
@@ -480,6 +566,8 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     if re.search(r"\bunsubscri\w*", s) and not re.search(r"rates?\b", s):
         frame.metric = "campaign"
         frame.rates, frame.campaigns = ("unsubscribe",), "pooled"
+        if re.search(_COUNTING_CUSTOMERS, s):       # each customer once
+            frame.campaigns = "any"
         text.take_all(r"\bunsubscri\w*|\b(?<!by )(?<!per )(?<!each )campaigns?\b")
         return
     share = re.search(rf"(?<![\w])(?:{_SHARE})(?![\w])", s)
@@ -510,6 +598,20 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
             frame.filters.append(Filter("account_product", products, op="any", label=label))
             text.take_all(rf"\b(?:{words}|balances?|total|outstanding|amount|money)\b")
             return
+    categories = [value for value, pattern in v.value_patterns(v.CATEGORY_PHRASES)
+                  if pattern.search(s)]
+    if categories and re.search(r"\bhow much\b", s) and not any(
+            re.search(rf"(?<![\w])(?:{METRIC_WORDS[m]})(?![\w])", s)
+            for m in ("spend", "balance", "transactions")):
+        # "how much went on utilities", "how much rent did people pay": the category's total
+        if set(categories) & set(contract.NON_SPEND_CATEGORIES):
+            frame.metric, frame.agg = "transactions", frame.agg or "sum"   # not spend: debits
+            frame.filters.append(Filter("direction", ("debit",), label="outgoing (debits)"))
+        else:
+            frame.metric = "spend"
+        text.take_all(r"\b(?:went|go|goes|going|gone|paid|pay|pays|paying|put|spend|spent)"
+                      r"(?: (?:on|for|to|towards|into))?\b")
+        return
     for metric in ("spend", "balance", "transactions"):
         m = re.search(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])", s)
         if m:

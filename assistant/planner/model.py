@@ -297,6 +297,11 @@ def _unsupported(reason: str) -> str:
                            "ask for one measure, e.g. \"spend last month\" or \"new customers "
                            "last month\".",
     }
+    if reason == "filter:optin_not_all":
+        return (f"{OFFLINE}: \"not opted in to every channel\" (fewer than all three) is not a "
+                "condition I can count offline. Ask \"how many customers are opted in to all "
+                "channels?\" or \"... not opted in to any channel?\", or name the channels, "
+                "e.g. \"opted in to email but not SMS\".")
     if reason.startswith("filter:"):
         what = reason.split(":", 1)[1].replace("_", " ")
         return (f"{OFFLINE}: I can't combine a {what} filter with that measure. Ask for the "

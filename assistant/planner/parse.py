@@ -23,6 +23,7 @@ from assistant.planner.measures import (
     take_group,
     take_lapsed,
     take_metric,
+    take_product_count_split,
     take_ranked_dim,
     take_reach,
     take_top,
@@ -161,6 +162,9 @@ def _compared(a: Period, b: Period, dims: list[str]) -> Period | None:
 def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     """Everything a metric question says: period, ranking, grouping, metric, filters."""
     frame = Frame()
+    # "opted in to every channel": all channels, not a breakdown by channel
+    text.s = re.sub(r"\b(opted in|opt in|subscribed|consented|signed up) (to|for|on) (?:every"
+                    r"|each) ((?:marketing |contact )?channels?)\b", r"\1 \2 all \3", text.s)
     lapsed = take_lapsed(text)      # "high-value dormant customers": their own query
     signup_words = re.search(r"\b(sign ?ups?|signed up|new (customers|clients|users|accounts)"
                              r"|joined|join|registrations?|registered|onboard(?:ed|ing)?|acquired"
@@ -180,7 +184,7 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     compare_dims: list[str] = []
     if other is not None:
         period = _compared(period, other, compare_dims)
-    ranked = take_ranked_dim(text, frame)
+    ranked = take_product_count_split(text) or take_ranked_dim(text, frame)
     take_top(text, frame)
     if take_reach(text, vocab.campaigns):     # "how many customers received the X push?"
         frame.metric = "campaign"
@@ -225,7 +229,10 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         period = whole_months(period, vocab)
     frame.period = period
     frame.filters += parse_filters(text, vocab, frame.metric)
-    if dormant:
+    in_period = frame.period is not None and frame.period.on == "tx"
+    if dormant and in_period:   # "no transactions in the last 90 days": none in that window
+        frame.filters.append(Filter("transacted", (True,), negate=True, pos=dormant.start()))
+    elif dormant:
         frame.filters.append(Filter("dormant", (True,), label="who never transacted",
                                     pos=dormant.start()))
     if transacted:
@@ -233,6 +240,10 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
                                     negate=negated(text, transacted.start()),
                                     pos=transacted.start()))
     for i, f in enumerate(frame.filters):
+        if f.field == "active" and in_period and frame.metric == "customers":
+            # "inactive for 3 months", "active customers last month": in that window
+            verb = "did not transact" if f.negate else "transacted"
+            frame.filters[i] = replace(f, label=f"who {verb} in {frame.period.label}")
         if f.field == "transacted":
             in_period = frame.period is not None and frame.period.on == "tx"
             verb = "did not transact" if f.negate else "transacted"

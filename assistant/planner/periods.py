@@ -49,6 +49,15 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
         if unit == "month":
             return Period(f"the {n} months to {fmt_date(ref)}", months=n)
         return Period(f"the {n} years to {fmt_date(ref)}", months=12 * n)
+    m = re.search(r"(?<![\w])(?:in|within|for|over) (?:the )?(\d+) (days?|weeks?|months?)"
+                  r"(?![\w])(?! (?:ago|before|after|from now|later|time))", s)
+    if m:       # "have not transacted in 90 days", "inactive for 3 months": the last N
+        text.take(re.escape(m.group(0)))
+        n, unit = int(m.group(1)), m.group(2).rstrip("s")
+        if unit == "month":
+            return Period(f"the {n} months to {fmt_date(ref)}", months=n)
+        days = n * (7 if unit == "week" else 1)
+        return Period(f"the {days} days to {fmt_date(ref)}", days=days)
     m = re.search(r"(?:the |our )?(\d+)[ -]?(days?|weeks?|months?)(?= (?:spend|spending|spent"
                   r"|transactions?|payments?|purchases?|logins?|activity|app events?))", s)
     if m:       # "90 day spend", "30-day transactions": over the last N days
@@ -99,19 +108,38 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             return Period(f"Q{(ref.month - 1) // 3 + 1} {ref.year} (to {fmt_date(ref)})",
                           start=q_start, end=end)
         return Period(f"{ref.year} (to {fmt_date(ref)})", start=date(ref.year, 1, 1), end=end)
-    m = re.search(r"(?:(?<![\w])(?:in|during|for) )?(?:the )?\bq([1-4])(?: of)?"
-                  r" ?((?:20)\d\d)?\b", s)
-    if m:
+    m = re.search(r"(?:(?<![\w])(?:in|during|for|over) )?(?:the )?(?:\bh([12])|\b(first|1st"
+                  r"|second|2nd) half)(?: of)?(?: (?:the )?year)? ?((?:20)\d\d)?\b", s)
+    if m:       # "H1 2026", "the first half of 2025": January-June or July-December
         text.take(re.escape(m.group(0)))
-        q, year = int(m.group(1)), int(m.group(2)) if m.group(2) else None
+        half = int(m.group(1)) if m.group(1) else 1 if m.group(2) in ("first", "1st") else 2
+        year = int(m.group(3)) if m.group(3) else None
+        if year is None:
+            year = ref.year if 6 * (half - 1) + 1 <= ref.month else ref.year - 1
+        start = date(year, 6 * (half - 1) + 1, 1)
+        end = add_months(start, 6)
+        upto = fmt_date(ref) if end > ref else f"{add_months(start, 5):%B %Y}"
+        return Period(f"H{half} {year} ({start:%B} to {upto})", start=start, end=end)
+    m = re.search(r"(?:(?<![\w])(?:in|during|for|over) )?(?:the )?(?:\bq([1-4])|\b(first|1st"
+                  r"|second|2nd|third|3rd|fourth|4th|last) quarter)(?: of)?(?: (?:the )?year)?"
+                  r" ?((?:20)\d\d)?\b", s)
+    if m and (m.group(1) or m.group(2) != "last" or m.group(3)):
+        text.take(re.escape(m.group(0)))
+        q = int(m.group(1)) if m.group(1) else {"first": 1, "1st": 1, "second": 2, "2nd": 2,
+                                                  "third": 3, "3rd": 3, "last": 4}.get(
+                                                      m.group(2), 4)
+        year = int(m.group(3)) if m.group(3) else None
         if year is None:
             year = ref.year if 3 * (q - 1) + 1 <= ref.month else ref.year - 1
         start = date(year, 3 * (q - 1) + 1, 1)
         return Period(f"Q{q} {year}", start=start, end=add_months(start, 3))
-    m = re.search(rf"(?:(?<![\w])(?:in|during|for|of|since|from) )?\b({_MONTH_RE})"
-                  rf"(?: ?((?:20)\d\d))?\b"
-                  rf"(?: (?:to|until|through|and|-) ({_MONTH_RE})(?: ?((?:20)\d\d))?\b)?", s)
-    if m and not re.search(r"\bmay (?!(20\d\d|to|until|through))", m.group(0) + " x"):
+    m = re.search(rf"(?:(?<![\w])(?:in|during|for|of|since|from|between) )?"
+                  rf"(?:the months? (?:of )?)?\b({_MONTH_RE})(?: ?((?:20)\d\d))?\b"
+                  rf"(?: (?:to|until|till|through|thru|and|-) (?:the end of )?({_MONTH_RE})"
+                  rf"(?: ?((?:20)\d\d))?\b)?(?: inclusive)?", s)
+    # "may" is a month only with a year, in a range or after a period word ("who may churn")
+    if m and (m.group(1) != "may" or m.group(2) or m.group(3) or
+              re.match(r"(?:in|during|for|of|since|from|between|the) ", m.group(0))):
         text.take(re.escape(m.group(0)))
         since = m.group(0).strip().startswith(("since", "from")) and not m.group(3)
         month, year = MONTHS[m.group(1)], int(m.group(2)) if m.group(2) else None
@@ -130,8 +158,8 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             return Period(f"{start:%B %Y} to {date(year2, month2, 1):%B %Y}", start=start,
                           end=end)
         return Period(f"{start:%B %Y}", start=start, end=add_months(start, 1))
-    m = re.search(r"(?:(?<![\w])(?:in|during|for|of|since|from) )?(?:the )?(?:year )?\b(20\d\d)\b"
-                  r"(?: (?:to|until|and|-) (20\d\d))?", s)
+    m = re.search(r"(?:(?<![\w])(?:in|during|for|of|since|from|between) )?(?:the )?(?:year )?"
+                  r"\b(20\d\d)\b(?: (?:to|until|till|through|and|-) (20\d\d))?", s)
     if m:
         text.take(re.escape(m.group(0)))
         y1 = int(m.group(1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.planner.frame import Filter, Frame, Period
+from assistant.planner.vocabulary import MODEL
 from warehouse.contract import ACTIVE_WINDOW_DAYS
 from warehouse.semantic import Condition, MetricRef, Order, Query, TimeRange
 
@@ -133,6 +134,7 @@ def _dimension(g: str, metric: str) -> str:
     if g in ("category", "merchant", "direction", "international"):
         return f"transactions.{g}"
     return {"segment": "segments.segment", "campaign": "campaigns.campaign",
+            "products_count": "customers.products_held_count",
             "event_type": "app_events.event_type", "customer": "customers.customer_id",
             "active": "customers.active"}.get(g, g)
 
@@ -174,7 +176,27 @@ def plan(frame: Frame) -> Plan:
         raise Unsupported(frame.metric)
     if frame.agg in ("median", "max", "min") and not _has_statistic(frame):
         raise Unsupported("statistic:" + frame.agg)    # never another statistic instead
+    if frame.judged:        # "best" is the good end of the measure: the lowest churn rate
+        good = "asc" if lower_is_better(frame) else "desc"
+        bad = "desc" if good == "asc" else "asc"
+        frame = replace(frame, order=good if frame.judged == "best" else bad)
     return builder(frame)
+
+
+def lower_is_better(frame: Frame) -> bool:
+    """Whether a smaller value of the frame's measure is the good one (the semantic model's
+    `better`): churn and unsubscribe rates, shares of churned or dormant customers."""
+    if frame.metric == "campaign":
+        rates = list(frame.rates) or ["open", "click", "conversion"]
+        ranked = rates[0] if len(rates) == 1 else ("conversion" if "conversion" in rates
+                                                   else rates[-1])
+        return (MODEL.metrics[RATE_METRICS[ranked]].better == "lower" and not frame.counts) or (
+            frame.counts and ranked == "unsubscribe")
+    if frame.metric == "share":
+        lower = [(MODEL.filters[NAMED[f.field]].better == "lower") != f.negate
+                 for f in frame.condition if f.field in NAMED and NAMED[f.field] in MODEL.filters]
+        return bool(lower) and all(lower)
+    return False
 
 
 def _has_statistic(frame: Frame) -> bool:
@@ -272,6 +294,8 @@ def _transactions(frame: Frame) -> Plan:
         q = _query(frame, ["transactions_per_customer"], "transactions", dims=dims,
                    grain=grain, on=on)
         return Plan("tx_per_customer", [Step(q, "Transactions per customer")], frame)
+    if frame.per == "transaction" and frame.agg in ("median", "max", "min"):
+        raise Unsupported("statistic:" + frame.agg)     # only the average purchase
     if frame.per == "transaction":      # spend per purchase
         q = _query(frame, [MetricRef(name="spend", agg="avg"), "transactions"], "spend",
                    dims=dims, grain=grain, on=on)

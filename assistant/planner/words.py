@@ -44,6 +44,8 @@ def subject(frame: Frame, base: str = "customers", extra: list[Filter] | None = 
             pre.append(" or ".join(_EMPLOYMENT_ADJ[x] for x in f.values))
         else:
             post.append(f.label)
+    # a window reads last: "customers in Germany who transacted in September 2026"
+    post.sort(key=lambda text: text.startswith(("who transacted in ", "who did not transact in ")))
     held = [i for i, text in enumerate(post) if text.startswith("holding ")]
     if len(held) > 1:       # "holding a mortgage and a credit card"
         post[held[0]] = "holding " + " and ".join(post[i][8:] for i in held)
@@ -55,7 +57,7 @@ def subject(frame: Frame, base: str = "customers", extra: list[Filter] | None = 
         post.insert(0, f"opted in to {joined}")
     if optouts:     # each one not granted: none of them
         names = [x.upper() if x == "sms" else x for x in optouts]
-        post.insert(len(post) if optins else 0, "not opted in to " + (
+        post.insert(len(post) if optins else 0, ("but " if optins else "") + "not opted in to " + (
             names[0] if len(names) == 1 else "any of " + ", ".join(names)))
     if frame.period is not None and frame.period.on == "signup":
         post.append(f"who signed up in {frame.period.label}")

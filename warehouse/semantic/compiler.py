@@ -567,7 +567,10 @@ class _Compiler:
         if agg != m.agg and agg not in m.allowed and not (agg == "count" and m.agg == "count"):
             raise CompileError(f"{m.label or m.name}: the {agg} is not available; ask for "
                                f"{' or '.join(m.allowed)}")
-        self.define(m.definition)
+        # a measure of a dimension's value (products held) has that dimension's definition
+        self.define(m.definition or next(
+            (d.definition for d in self.model.entity(m.entity).dimensions.values()
+             if d.expr is not None and d.expr == m.expr), None))
         name = ref.label or (m.name if agg == m.agg else f"{agg}_{m.name}")
         if ref.per:
             name = ref.label or f"{agg}_{m.name}_per_{self._entity_word(ref.per)}"

@@ -27,6 +27,7 @@ BANK_MODEL = Path(__file__).with_name("bank.toml")
 Agg = Literal["count", "count_distinct", "sum", "avg", "median", "min", "max"]
 Kind = Literal["category", "number", "boolean", "time", "id"]
 Unit = Literal["count", "amount", "years", "days", "percent"]
+Better = Literal["higher", "lower"]
 GRAINS = ("day", "week", "month", "quarter", "year", "weekday")
 
 # Values of the rule parameters, from the contract (one place for the numbers).
@@ -213,6 +214,7 @@ class Metric(Strict):
     label: str = ""
     words: tuple[str, ...] = ()
     definition: str | None = None
+    better: Better = "higher"       # which way is good ("the best campaign by unsubscribe rate")
 
     @field_validator("numerator", "denominator", mode="before")
     @classmethod
@@ -253,6 +255,7 @@ class NamedFilter(Strict):
     before: bool = False
     words: tuple[str, ...] = ()
     definition: str | None = None
+    better: Better = "higher"       # a larger share of customers under it is good (churned: no)
 
     @model_validator(mode="after")
     def _one_form(self) -> NamedFilter:
