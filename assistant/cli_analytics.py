@@ -378,11 +378,12 @@ def audience(
 
 def _draft_model(wh, table: str, source: str) -> str:
     """Draft, store and describe the semantic model of a freshly imported table."""
-    from tools.table_model import draft_model
+    from tools.table_model import MERGED, draft_model
     from warehouse.semantic.models import save_model
 
     try:
-        model = save_model(wh, table, draft_model(wh, table, source))
+        text = draft_model(wh, table, source)
+        model = save_model(wh, table, text)
     except InvalidArgument as exc:
         return (f"No semantic model was drafted ({exc}); questions about {table} need one: "
                 f"write it with `assistant model edit {table}`.")
@@ -390,10 +391,14 @@ def _draft_model(wh, table: str, source: str) -> str:
     splits = ", ".join(d.label for d in model.all_dimensions
                        if d.kind != "number" or d.ordered)
     rates = ", ".join(m.label for m in model.metrics.values())
+    merged = [line[len(MERGED):] for line in text.splitlines() if line.startswith(MERGED)]
+    merged_text = (" Values that differ only by case or spaces are counted as one: "
+                   + "; ".join(merged) + f"; edit with `assistant model edit {table}`."
+                   if merged else "")
     return (f"Semantic model drafted: measures {measures or 'none'}; splits and filters "
-            f"{splits or 'none'}{f'; rates {rates}' if rates else ''}. Ask e.g. \"how many "
-            f"customers in {table}?\"; see it with `assistant model show {table}`, change it "
-            f"with `assistant model edit {table}`.")
+            f"{splits or 'none'}{f'; rates {rates}' if rates else ''}.{merged_text} Ask e.g. "
+            f"\"how many customers in {table}?\"; see it with `assistant model show {table}`, "
+            f"change it with `assistant model edit {table}`.")
 
 
 def import_as(files: list[Path], name: str, *, mode: str, delimiter: str | None,

@@ -15,6 +15,9 @@ and bench/own_data.py take them through every analytic tool.
   Country; cancellations ('C' + invoice, negative quantity), adjustments without a customer,
   free items (price 0), a quarter of the rows without CustomerID, two years so that many
   customers lapsed and many bought once;
+- `bank_churners`: Kaggle's BankChurners.csv (CLIENTNUM, Attrition_Flag 'Attrited Customer' /
+  'Existing Customer', Total_Trans_Ct, Months_Inactive_12_mon, Avg_Utilization_Ratio...);
+- `messy`: any of them with a few category values re-spelled ('france', 'GERMANY', ' Spain');
 - `berka`: the PKDD'99 Czech bank export: account, client, disp, trans, loan, card, district
   (.asc, semicolon-separated, texts quoted, dates YYMMDD, card.issued 'YYMMDD 00:00:00',
   birth_number YYMMDD with women's month + 50, Czech codes PRIJEM/VYDAJ, k_symbol blanks).
@@ -43,6 +46,70 @@ def churn_modelling(folder: Path, n: int = 10000, seed: int = 2) -> Path:
     path = folder / "Churn_Modelling.csv"
     bank_churn(n, seed).to_csv(path, index=False)
     return path
+
+
+def bank_churners_frame(n: int = 2500, seed: int = 6) -> pd.DataFrame:
+    """Kaggle's BankChurners.csv: CLIENTNUM (a unique 9-digit number, not dense), Attrition_Flag
+    'Attrited Customer' (about 16%) / 'Existing Customer', demographic texts with 'Unknown',
+    income bands as text, and the abbreviated activity columns (Total_Trans_Ct,
+    Months_Inactive_12_mon, Avg_Utilization_Ratio...)."""
+    rng = np.random.default_rng(seed)
+    months_inactive = rng.choice(range(7), n, p=[0.01, 0.22, 0.32, 0.38, 0.04, 0.02, 0.01])
+    trans_ct = np.clip(rng.normal(65, 23, n), 10, 139).round().astype(int)
+    contacts = rng.choice(range(7), n, p=[0.04, 0.15, 0.32, 0.33, 0.14, 0.017, 0.003])
+    logit = -1.2 + 0.45 * (months_inactive - 2) + 0.35 * (contacts - 2) - 0.04 * (trans_ct - 65)
+    attrited = rng.random(n) < 1 / (1 + np.exp(-logit))
+    limit = np.clip(rng.lognormal(8.6, 0.75, n), 1438.3, 34516).round(1)
+    revolving = np.where(rng.random(n) < 0.25, 0, rng.integers(100, 2517, n))
+    return pd.DataFrame({
+        "CLIENTNUM": 708_000_000 + rng.choice(120_000_000, n, replace=False),
+        "Attrition_Flag": np.where(attrited, "Attrited Customer", "Existing Customer"),
+        "Customer_Age": np.clip(rng.normal(46, 8, n), 26, 73).round().astype(int),
+        "Gender": rng.choice(["F", "M"], n, p=[0.53, 0.47]),
+        "Dependent_count": rng.choice(range(6), n, p=[0.09, 0.18, 0.26, 0.27, 0.15, 0.05]),
+        "Education_Level": rng.choice(["Graduate", "High School", "Unknown", "Uneducated",
+                                       "College", "Post-Graduate", "Doctorate"], n,
+                                      p=[0.31, 0.2, 0.15, 0.15, 0.1, 0.05, 0.04]),
+        "Marital_Status": rng.choice(["Married", "Single", "Unknown", "Divorced"], n,
+                                     p=[0.46, 0.39, 0.08, 0.07]),
+        "Income_Category": rng.choice(["Less than $40K", "$40K - $60K", "$80K - $120K",
+                                       "$60K - $80K", "Unknown", "$120K +"], n,
+                                      p=[0.35, 0.18, 0.15, 0.14, 0.11, 0.07]),
+        "Card_Category": rng.choice(["Blue", "Silver", "Gold", "Platinum"], n,
+                                    p=[0.93, 0.055, 0.012, 0.003]),
+        "Months_on_book": np.clip(rng.normal(36, 8, n), 13, 56).round().astype(int),
+        "Total_Relationship_Count": rng.integers(1, 7, n),
+        "Months_Inactive_12_mon": months_inactive,
+        "Contacts_Count_12_mon": contacts,
+        "Credit_Limit": limit,
+        "Total_Revolving_Bal": revolving,
+        "Total_Trans_Amt": (trans_ct * rng.normal(60, 12, n)).round().astype(int),
+        "Total_Trans_Ct": trans_ct,
+        "Avg_Utilization_Ratio": np.clip(revolving / limit, 0, 0.999).round(3),
+    })
+
+
+def bank_churners(folder: Path, n: int = 2500, seed: int = 6) -> Path:
+    path = folder / "BankChurners.csv"
+    bank_churners_frame(n, seed).to_csv(path, index=False)
+    return path
+
+
+def messy(frame: pd.DataFrame, columns: tuple[str, ...], share: float = 0.02,
+          seed: int = 8) -> pd.DataFrame:
+    """A copy of `frame` with a `share` of each text column's values re-spelled the way hand
+    edits and merged exports do: lower case, UPPER CASE, a space before or after; each column's
+    most common spelling stays the most common."""
+    rng = np.random.default_rng(seed)
+    out = frame.copy()
+    spell = (str.lower, str.upper, lambda v: " " + v, lambda v: v + " ")
+    for col in columns:
+        values = out[col].astype(object).to_numpy()
+        picked = rng.random(len(values)) < share
+        how = rng.integers(0, len(spell), len(values))
+        out[col] = [spell[h](v) if p and isinstance(v, str) else v
+                    for v, p, h in zip(values, picked, how, strict=True)]
+    return out
 
 
 # -- bank marketing --------------------------------------------------------------------------------

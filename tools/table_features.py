@@ -82,6 +82,22 @@ def is_id_like(name: str) -> bool:
     return bool(w) and (w[-1] in ID_WORDS or w[0] in ID_WORDS or _compact(name).endswith("id"))
 
 
+# Words of a column name that, on a unique column of integers or text, say it identifies the
+# row: CLIENTNUM, Account_No, cust_code, member_ref, CustomerNumber (never a measure or input).
+KEY_WORDS = frozenset({"num", "number", "no", "nr", "nbr", "key", "code", "ref", "reference",
+                       "account", "acct", "client", "customer", "cust", "member", "contract"})
+_KEY_ENDS = ("id", "num", "number", "no", "nr", "nbr", "key", "code", "ref")
+_KEY_STARTS = ("client", "cust", "member", "account", "acct")
+
+
+def is_key_like(name: str) -> bool:
+    """Whether a column's name reads like an identifier (id-like, or an account/client number
+    or code); only a unique, non-fractional column with such a name is taken for a key."""
+    w, compact = words(name), _compact(name)
+    return is_id_like(name) or (bool(w) and (w[-1] in KEY_WORDS or w[0] in KEY_WORDS)) or \
+        compact.endswith(_KEY_ENDS) or compact.startswith(_KEY_STARTS)
+
+
 # Abbreviations common in exported customer tables, spelled out for labels and names.
 ABBREVIATIONS = {
     "num": "number", "nb": "number", "cnt": "count", "qty": "quantity", "amt": "amount",
@@ -117,6 +133,8 @@ class TableProfile:
     protected_used: list[str] = field(default_factory=list)
     ignored: dict[str, str] = field(default_factory=dict)    # column -> reason
     types: dict[str, str] = field(default_factory=dict)
+    # column -> {spelling: level} where values differing only by case or spaces were merged
+    spellings: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def feature_columns(self) -> list[str]:
@@ -140,6 +158,12 @@ class TableProfile:
         if excluded:
             parts.append(f"excluded as asked: {', '.join(excluded)}")
         return "; ".join(parts)
+
+
+def merge_words(spellings: dict[str, dict[str, str]]) -> list[str]:
+    """"Geography: 'france', 'GERMANY' merged with France, Germany", one per column."""
+    return [f"{col}: {', '.join(repr(raw) for raw in merged)} merged with "
+            f"{', '.join(dict.fromkeys(merged.values()))}" for col, merged in spellings.items()]
 
 
 def _main_tables(wh: Warehouse) -> list[str]:
@@ -173,6 +197,10 @@ def _is_numeric(dtype: str) -> bool:
     return dtype.startswith(NUMERIC_TYPES) or dtype.startswith("DECIMAL")
 
 
+def _is_integer(dtype: str) -> bool:
+    return _is_numeric(dtype) and not dtype.startswith(("FLOAT", "DOUBLE", "REAL", "DECIMAL"))
+
+
 def _stats(wh: Warehouse, table: str, types: dict[str, str]) -> tuple[int, dict[str, dict]]:
     parts = ["count(*)"]
     for col, dtype in types.items():
@@ -183,13 +211,16 @@ def _stats(wh: Warehouse, table: str, types: dict[str, str]) -> tuple[int, dict[
                       f"(max({q}) - min({q}) + 1 = count(DISTINCT {q}))::BOOLEAN"]
         else:
             parts += ["NULL", "NULL", "NULL", "NULL"]
+        # values that differ only by case or surrounding spaces count once ('France', 'france')
+        parts.append(f"count(DISTINCT lower(trim({q})))" if dtype == "VARCHAR" else "NULL")
     row = wh.rows(f"SELECT {', '.join(parts)} FROM {quote_ident(table)}")[0]
     n = int(row[0])
     stats = {}
     for i, col in enumerate(types):
-        nn, distinct, lo, hi, skew, dense = row[1 + 6 * i: 7 + 6 * i]
+        nn, distinct, lo, hi, skew, dense, folded = row[1 + 7 * i: 8 + 7 * i]
         stats[col] = {"non_null": nn, "distinct": distinct, "min": lo, "max": hi,
-                      "skew": skew, "dense": dense}
+                      "skew": skew, "dense": dense,
+                      "folded": distinct if folded is None else folded}
     return n, stats
 
 
@@ -236,7 +267,12 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
                    and (_compact(c) in ROW_NUMBER_NAMES or not is_id_like(c))]
     id_like = [c for c in unique if is_id_like(c) and c not in row_numbers
                and not is_personal(c)]
-    prof.key = id_like[0] if id_like else (row_numbers[0] if row_numbers else None)
+    # CLIENTNUM, Account_No: unique whole numbers or codes named like an identifier
+    key_like = [c for c in unique if c not in row_numbers and c not in id_like
+                and is_key_like(c) and not is_personal(c)
+                and (types[c] == "VARCHAR" or _is_integer(types[c]))]
+    keys = id_like + key_like
+    prof.key = keys[0] if keys else (row_numbers[0] if row_numbers else None)
     for col, dtype in types.items():
         s = stats[col]
         if col == target_col:
@@ -248,7 +284,8 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
             prof.ignored[col] = "personal data"
         elif col in row_numbers:
             prof.ignored[col] = "row number"
-        elif ((col in unique and (is_id_like(col) or not _is_numeric(dtype)))
+        elif ((col in unique and (is_id_like(col) or col in key_like
+                                  or not _is_numeric(dtype)))
               or (model_inputs and is_id_like(col) and (wanted is None or col not in wanted))):
             prof.ignored[col] = "identifier"
         elif col in unwanted:
@@ -268,7 +305,7 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
         elif _is_numeric(dtype):
             heavy = s["min"] is not None and s["min"] >= 0 and (s["skew"] or 0) > 1
             prof.numeric[col] = "log" if heavy else "linear"
-        elif dtype == "VARCHAR" and s["distinct"] <= MAX_CATEGORIES and s["distinct"] < n / 2:
+        elif dtype == "VARCHAR" and s["folded"] <= MAX_CATEGORIES and s["folded"] < n / 2:
             prof.categorical[col] = []
         else:
             prof.ignored[col] = ("date or time (not used)" if dtype.startswith(("DATE", "TIME"))
@@ -289,18 +326,34 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
                 raise InvalidArgument(f"column {col} is the table's {reason}, not a feature")
             if reason is not None and reason != "not selected":
                 raise InvalidArgument(f"column {col} cannot be used: {reason}")
-    if prof.categorical:
-        cols = list(prof.categorical)
-        for col in cols:
-            q = quote_ident(col)
-            levels = wh.rows(f"SELECT DISTINCT {q} FROM {quote_ident(table)} WHERE {q} IS NOT "
-                             f"NULL ORDER BY 1")
-            prof.categorical[col] = [str(r[0]) for r in levels]
+    for col in list(prof.categorical):
+        prof.categorical[col], merged = _levels(wh, table, col)
+        if merged:
+            prof.spellings[col] = merged
     if not prof.feature_columns:
         left_out = ", ".join(f"{c} ({r})" for c, r in prof.ignored.items())
         raise InvalidArgument(f"table {table} has no usable feature columns; left out: "
                               f"{left_out}")
     return prof
+
+
+def _levels(wh: Warehouse, table: str, col: str) -> tuple[list[str], dict[str, str]]:
+    """A category's levels, one per group of spellings that differ only by case or surrounding
+    spaces ('France', 'france', ' France'), each named by its most frequent spelling (spaces
+    trimmed); and {other spelling: that name} for every spelling that is not its name."""
+    q = quote_ident(col)
+    rows = wh.rows(f"SELECT lower(trim({q})), {q}, count(*) FROM {quote_ident(table)} WHERE {q} "
+                   f"IS NOT NULL GROUP BY 1, 2")
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for folded, raw, n in rows:
+        groups.setdefault(str(folded), []).append((-int(n), str(raw)))
+    levels, merged = [], {}
+    for spellings in groups.values():
+        spellings.sort()
+        name = spellings[0][1].strip(" ") or spellings[0][1]
+        levels.append(name)
+        merged |= {raw: name for _, raw in spellings if raw != name}
+    return sorted(levels), merged
 
 
 def load_table_features(wh: Warehouse, prof: TableProfile, *, extra: tuple[str, ...] = ()
@@ -331,6 +384,8 @@ def load_table_features(wh: Warehouse, prof: TableProfile, *, extra: tuple[str, 
                                 0.5 if scale == "flag" else 1.0, protected=col in used))
     for col, levels in prof.categorical.items():
         values = frame.pop(col).astype("string")
+        if col in prof.spellings:
+            values = values.replace(prof.spellings[col])
         for level in levels:
             name = f"{col}={level}"
             frame[name] = (values == level).astype("float64").where(values.notna())

@@ -17,6 +17,7 @@ from tools.table_features import (
     TableProfile,
     humanize,
     is_protected,
+    merge_words,
     profile_table,
     quote_ident,
     words,
@@ -121,6 +122,22 @@ def _flag(wh: Warehouse, prof: TableProfile, col: str, name: str) -> tuple[str, 
         f"negated_label = {_q(negated)}\nwords = {_list(_words(col))}"]
 
 
+MERGED = "# merged: "
+
+
+def _category_expr(column: str, merged: dict[str, str]) -> str:
+    """The SQL of a category: the column, or with spellings that differ only by case or
+    surrounding spaces grouped under one name ('france', ' France' -> 'France'), written with
+    lower/trim/CASE so that it reads the same on DuckDB and Spark."""
+    col = f"u.{quote_ident(column)}"
+    if not merged:
+        return col
+    lit = lambda text: "'" + text.replace("'", "''") + "'"  # noqa: E731
+    whens = " ".join(f"WHEN {lit(name.lower())} THEN {lit(name)}"
+                     for name in sorted(set(merged.values())))
+    return f"CASE lower(trim({col})) {whens} ELSE {col} END"
+
+
 def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     """The drafted model of user table `table`, as TOML text."""
     prof: TableProfile = profile_table(wh, table, include_protected=True)
@@ -141,6 +158,7 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     ]
     if prof.pii:
         lines.append(f"# personal data, never used or shown: {', '.join(prof.pii)}")
+    lines += [f"{MERGED}{line}" for line in merge_words(prof.spellings)]
     ignored = {c: r for c, r in prof.ignored.items() if r not in ("personal data", "key")}
     if ignored:
         lines.append("# left out: " + ", ".join(f"{c} ({r})" for c, r in ignored.items()))
@@ -179,7 +197,8 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
         values.append(f"[values.{name}]\n" + "\n".join(
             f"{_q(v)} = {_list([v, v.lower()])}" for v in levels))
         protected = "\nprotected = true" if is_protected(col) else ""
-        dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(f'u.{quote_ident(col)}')}\n"
+        expr = _category_expr(col, prof.spellings.get(col, {}))
+        dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(expr)}\n"
                     f"values = {_q(name)}\nlabel = {_q(label)}\nwords = {_list(_words(col))}\n"
                     f"phrase = {_q('in {values}')}\nnegated = {_q('not in {values}')}{protected}")
     key = prof.key or "rowid"

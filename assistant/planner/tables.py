@@ -213,11 +213,11 @@ def _conditions(text: Text, model: SemanticModel, entity) -> tuple[list[Conditio
                 found.append((m.start(), Condition(field=d.name, values=[not neg]),
                               d.negated if neg else d.phrase))
         elif d.values and d.values in model.values:
-            hits = {}
-            for value, spec in model.values[d.values].items():
-                for m in list(re.finditer(_alternation(spec.words), text.s)):
-                    hits.setdefault(value, (m.start(), negated(text, m.start())))
-                    text._blank(m.start(), m.end())
+            hits, named = {}, _value_hits(text.s, model.values[d.values])
+            for value, (start, _) in named:
+                hits.setdefault(value, (start, negated(text, start)))
+            for _, (start, end) in named:
+                text._blank(start, end)
             for neg in (False, True):
                 values = [x for x, (_, n) in hits.items() if n == neg]
                 if values:
@@ -240,6 +240,20 @@ def _conditions(text: Text, model: SemanticModel, entity) -> tuple[list[Conditio
                     break
     found.sort(key=lambda x: x[0])
     return [c for _, c, _ in found], [lbl for _, _, lbl in found]
+
+
+def _value_hits(s: str, values: dict) -> list[tuple[str, tuple[int, int]]]:
+    """(value, span) of each value a question names; the longest words win ('post graduate'
+    is not 'graduate'), and a word that names several values names them all (a filter on
+    every one, never one picked)."""
+    spans = sorted(((m.start(), m.end(), value) for value, spec in values.items()
+                    for m in re.finditer(_alternation(spec.words), s)),
+                   key=lambda x: (x[0] - x[1], x[0]))
+    kept: list[tuple[str, tuple[int, int]]] = []
+    for start, end, value in spans:
+        if all((a, b) == (start, end) or end <= a or start >= b for _, (a, b) in kept):
+            kept.append((value, (start, end)))
+    return kept
 
 
 _FOLLOW = r"^\s*(?:and|now|what about|how about|same|only|just|also|then|but|ok|okay)\b"
