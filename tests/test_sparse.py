@@ -198,10 +198,15 @@ def test_the_snapshot_says_where_the_reference_date_comes_from(core):
     assert "There are no transactions, so the reference date" in payload["answer"]
     assert "latest date of the accounts" in payload["answer"]
     # imported data without email addresses is the user's own, never "generated demo data"
-    count = CliRunner().invoke(cli.app, ["ask", "how many customers by gender?", "--json",
+    count = CliRunner().invoke(cli.app, ["ask", "how many customers by product?", "--json",
                                          "--path", str(core)])
     answer = json.loads(count.stdout)["answer"]
     assert answer.startswith("Customers by") and "generated demo data" not in answer
+    # no gender was loaded: said, never a table of '(none)'
+    count = CliRunner().invoke(cli.app, ["ask", "how many customers by gender?", "--json",
+                                         "--path", str(core)])
+    answer = json.loads(count.stdout)["answer"]
+    assert "no genders are loaded (customers.gender is empty)" in answer
 
 
 def test_a_failed_tool_is_the_error_of_ask_json(core):

@@ -33,7 +33,7 @@ from assistant.planner.plan import Plan, Unsupported, plan
 from assistant.planner.vocabulary import Vocabulary
 from tools.metrics import compile_for, read_summary
 from warehouse.errors import InvalidArgument
-from warehouse.semantic import Query
+from warehouse.semantic import Query, bank_model
 from warehouse.semantic.models import segment_run
 
 OFFLINE = "Offline planner"
@@ -193,7 +193,8 @@ class OfflinePlanner(BaseChatModel):
             if body is None:
                 return f"{OFFLINE}: I have no result to answer from."
             compiled = compile_for(self.wh, parsed.table.query, parsed.table.table)
-            return answer.table_answer(parsed.table, compiled, body)
+            text = answer.table_answer(parsed.table, compiled, body)
+            return f"{text}\n\n{parsed.table.note}" if parsed.table.note else text
         if planned is None or len(metric_results) != len(planned.steps):
             return f"{OFFLINE}: I have no result to answer from."
         pairs = []
@@ -204,6 +205,8 @@ class OfflinePlanner(BaseChatModel):
             pairs.append((compile_for(self.wh, step.query, planned.table), body))
         text = answer.compose(planned, pairs, ref=fmt_date(self.vocab.reference_date),
                               all_data=_all_data(self.vocab))
+        if self.vocab.tables:       # several customer tables: say which one was counted
+            text += "\n\n" + _counted_from(planned, list(self.vocab.tables))
         note = self.vocab.reference_note
         return f"{text}\n\n{note}" if note else text
 
@@ -233,6 +236,27 @@ def metrics_args(query: Query) -> dict:
     args = query.model_dump(mode="json", exclude_defaults=True)
     args["metrics"] = [m["name"] if set(m) == {"name"} else m for m in args["metrics"]]
     return args
+
+
+def _counted_from(planned: Plan, user_tables: list[str]) -> str:
+    """'From the warehouse's customers table (not your imported tables bank_churn, ...).'"""
+    model = bank_model()
+    used = []
+    for step in planned.steps:
+        for ref in step.query.metrics:
+            names = [ref.name]
+            if ref.name in model.metrics:
+                names = [model.metrics[ref.name].numerator.measure]
+            for name in names:
+                if name in model.measures:
+                    table = model.entities[model.measures[name].entity].table or ""
+                    if table and table not in used and not table.startswith("assistant."):
+                        used.append(table)
+    what = " and ".join(used) or "contract"
+    listed = ", ".join(user_tables)
+    return (f"From the warehouse's {what} table{'s' if len(used) > 1 else ''} (not your "
+            f"imported table{'s' if len(user_tables) > 1 else ''} {listed}; name one to ask "
+            "about it).")
 
 
 def _uses_segments(query: Query) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from assistant.planner import copy_request, intents, tables, trigger_questions
+from assistant.planner import copy_request, coverage, intents, tables, trigger_questions
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated, parse_filters
 from assistant.planner.followups import NARROWING, NO_CONTEXT, PRONOUN, THOSE, follow_up, narrow
@@ -29,6 +29,7 @@ from assistant.planner.measures import (
     take_top,
 )
 from assistant.planner.periods import parse_period, whole_months
+from assistant.planner.plan import Unsupported, plan
 from assistant.planner.suggest import suggestion_text
 from assistant.planner.text import Text, correct_typos
 
@@ -290,7 +291,62 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
     (and the first row of its result, for 'its'). A question that names an imported table, or
     that only that table's model covers, is read with the table's model; a question about the
     warehouse's generated demo data goes to a user table when one covers it (the person's own
-    data comes first)."""
+    data comes first). A question the warehouse's tables hold no data for (no birth dates, an
+    empty accounts table) is never answered from them with a 0 or a NULL: an imported table
+    that answers it does, or the planner says what is missing."""
+    parsed = _route(question, vocab, prev, first_row=first_row)
+    if parsed.kind != "frame":
+        return parsed
+    gaps = _gaps(parsed.frame, vocab)
+    return _missing(question, gaps, vocab) if gaps else parsed
+
+
+def _gaps(frame: Frame, vocab: v.Vocabulary) -> list[coverage.Gap]:
+    """What the frame's queries read that the warehouse holds no data for."""
+    if vocab.coverage is None or frame.metric == "overview":
+        return []           # the overview's lines each say what they count
+    try:
+        planned = plan(frame)
+    except Unsupported:
+        return []           # refused later, with the reason
+    gaps: list[coverage.Gap] = []
+    for step in planned.steps:
+        gaps += [g for g in vocab.coverage.gaps(step.query) if g not in gaps]
+    return gaps
+
+
+def _missing(question: str, gaps: list[coverage.Gap], vocab: v.Vocabulary) -> Parsed:
+    """A question the warehouse's tables hold no data for: answered from the imported table
+    when exactly one has that data and reads the whole question, else refused saying what is
+    missing and which of the person's tables have it."""
+    why = coverage.explain(gaps)
+    asks = {name: ask for name, model in vocab.tables.items()
+            if isinstance(ask := tables.parse_table(question, model), tables.TableAsk)}
+    having = [name for name, model in vocab.tables.items() if name in asks or
+              tables.has_concept(model, [w for g in gaps for w in g.words])]
+    if len(having) == 1 and having[0] in asks:
+        ask = asks[having[0]]
+        ask.note = f"{why[0].upper()}{why[1:]}; this is from your table {ask.table}."
+        return Parsed("table", table=ask)
+    if len(having) > 1:
+        example = next(iter(asks), having[0])
+        return Parsed("reply", reply=Reply(
+            f"Offline planner: {why}. Your tables {', '.join(having[:-1])} and {having[-1]} "
+            "have that; say which one, e.g. \"" + question.strip().rstrip("?") + " in "
+            + example + "\"."))
+    if having:
+        return Parsed("reply", reply=Reply(
+            f"Offline planner: {why}. Your table {having[0]} has that, but I could not read "
+            "the whole question there. " + suggestion_text(question, vocab.tables[having[0]],
+                                                          vocab)))
+    return Parsed("reply", reply=Reply(
+        f"Offline planner: {why}, and I would rather not answer with a 0 or a blank. "
+        + _suggest(question, vocab)))
+
+
+def _route(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
+           first_row: dict | None = None) -> Parsed:
+    """The question read with the model it is about: an imported table's or the warehouse's."""
     if not vocab.tables:
         return _parse(question, vocab, prev, first_row=first_row)
     named = tables.mentions(question, list(vocab.tables))

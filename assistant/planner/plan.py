@@ -409,7 +409,9 @@ def _simple(frame: Frame) -> Plan:
     agg = frame.agg if frame.agg in ("avg", "median", "max", "min") else "avg"
     if frame.metric == "tenure" and agg not in ("avg", "median"):
         agg = "avg"
-    q = _query(frame, [MetricRef(name=name, agg=agg), "customers"], "customers")
+    counted = MetricRef(name="customers", label="customers", filters=[
+        Condition(field="customers.age", op="not_null")]) if name == "age" else "customers"
+    q = _query(frame, [MetricRef(name=name, agg=agg), counted], "customers")
     return Plan(frame.metric, [Step(q, name.replace("_", " ").capitalize())], frame,
                 extra={"agg": agg})
 

@@ -21,7 +21,8 @@ from assistant.planner.text import Text, normalise
 from warehouse.semantic import Condition, MetricRef, Order, Query, SemanticModel
 
 _NUMBER = r"(-?\d+(?:\.\d+)?)"
-_COMPARE = (("between", rf"(?:between|from) {_NUMBER} (?:and|to|-) {_NUMBER}"),
+_COMPARE = (("between", rf"(?:between|from) {_NUMBER} (?:and|to|-) {_NUMBER}"
+                        rf"|{_NUMBER} ?(?:-|to) ?{_NUMBER}"),
             ("ge", rf"(?:at least|>=|no less than) {_NUMBER}|{_NUMBER} or (?:more|over)"),
             ("le", rf"(?:at most|<=|no more than|up to) {_NUMBER}|{_NUMBER} or (?:less|under)"),
             ("gt", rf"(?:over|above|more than|greater than|higher than|older than|>) {_NUMBER}"),
@@ -52,23 +53,42 @@ class TableAsk:
     labels: list[str] = field(default_factory=list)      # filter phrases, for the subject
     subgroup: list[str] = field(default_factory=list)    # the measured part of a share
     label: str = ""                  # what is measured
+    note: str = ""                   # why this table answers (said after the answer)
 
 
 def _entity(model: SemanticModel):
     return next(e for e in model.entities.values() if e.user_table)
 
 
-def names_of(table: str) -> list[str]:
-    """How a question may name the table: 'bank_churn', 'bank churn', 'the churn table'."""
+_TABLE_WORDS = r"(?: (?:table|data|file|dataset|data set|export|sheet))"
+# name parts that say nothing about which table ('the customers table' is the warehouse's)
+_GENERIC_PARTS = frozenset((
+    "customers", "customer", "clients", "client", "users", "user", "accounts", "account",
+    "transactions", "transaction", "data", "table", "file", "import", "imported", "new", "old",
+    "all", "my", "our", "the", "raw", "final", "copy", "test", "tmp", "events", "campaigns",
+    "consents", "people", "members"))
+
+
+def names_of(table: str, tables: list[str] | None = None) -> list[str]:
+    """How a question may name the table, as regex phrases: 'bank_churn', 'bank churn', and
+    a distinctive part of its name before 'table'/'data' ('the churn table'), when no other
+    imported table has that part."""
     spaced = table.replace("_", " ").lower()
-    return [table.lower(), spaced]
+    out = [re.escape(table.lower()), re.escape(spaced)]
+    others = [t.lower() for t in (tables or []) if t.lower() != table.lower()]
+    for part in re.split(r"[_\W]+", table.lower()):
+        if len(part) >= 3 and part not in _GENERIC_PARTS and not part.isdigit() and \
+                not any(part in re.split(r"[_\W]+", o) for o in others):
+            out.append(re.escape(part) + _TABLE_WORDS)
+    return out
 
 
 def mentions(question: str, tables: list[str]) -> str | None:
-    """The user table a question names ('in bank_churn', 'the cc customers table')."""
+    """The user table a question names ('in bank_churn', 'the cc customers table', 'the churn
+    data')."""
     s = " " + normalise(question) + " "
     for table in sorted(tables, key=len, reverse=True):
-        if any(re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", s) for n in names_of(table)):
+        if any(re.search(rf"(?<![\w]){n}(?![\w])", s) for n in names_of(table, tables)):
             return table
     return None
 
@@ -89,6 +109,21 @@ def claims(question: str, model: SemanticModel) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def has_concept(model: SemanticModel, words: list[str]) -> bool:
+    """Whether the table's model has a measure or dimension called by one of `words` (the
+    words of something the warehouse's tables hold no data for: 'age', 'balance')."""
+    wanted = {normalise(w) for w in words if w}
+    entity = _entity(model)
+    for item in [*(m for n, m in model.measures.items() if n != "rows"),
+                 *entity.dimensions.values()]:
+        for w in {*item.words, item.label}:
+            w = normalise(w)
+            if w and any(re.search(rf"(?<![\w]){re.escape(x)}(?![\w])", w) or
+                         re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", x) for x in wanted):
+                return True
+    return False
+
+
 @functools.cache
 def _warehouse_words() -> frozenset[str]:
     """Every word of the warehouse's own model (measures, rates, dimensions, filters)."""
@@ -98,10 +133,10 @@ def _warehouse_words() -> frozenset[str]:
     return frozenset(_phrase(w) for words in groups for w in words)
 
 
-def _take_table_name(text: Text, table: str) -> None:
-    for n in names_of(table):
-        text.take(rf"(?:(?:in|from|of|for|on|using) )?(?:the |my |our )?(?<![\w]){re.escape(n)}"
-                  r"(?![\w])(?: (?:table|data|file|dataset))?")
+def _take_table_name(text: Text, table: str, tables: list[str] | None = None) -> None:
+    for n in names_of(table, tables):
+        text.take(rf"(?:(?:in|from|of|for|on|using) )?(?:the |my |our )?(?<![\w]){n}"
+                  rf"(?![\w]){_TABLE_WORDS}?")
     text.take(r"\b(?:in|from|of|on) (?:the |my |our )?(?:imported |uploaded )?(?:table|data"
               r"|file|dataset)\b")
 
@@ -116,11 +151,12 @@ def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
     take_top(text, probe)
     ranked = _ranked(text, entity)
     dims = ranked + _groups(text, entity, ranked)
+    compared = _comparisons(text, entity)      # before the measures: '3 or more products'
     agg = take_agg(text)
     count = bool(text.take(r"\b(?:how many|number of|count of|count|total number of)\b"))
     share = bool(text.take(_SHARE))
     metric, label, kind = _metric(text, model, agg, count, share)
-    conditions, labels = _conditions(text, model, entity)
+    conditions, labels = _conditions(text, model, entity, compared)
     text.take_all(_alternation([*entity.words, entity.label, entity.singular]))
     left = v.meaningful(text.words())
     if left:
@@ -197,8 +233,38 @@ def _groups(text: Text, entity, ranked: list[str]) -> list[str]:
     return out
 
 
-def _conditions(text: Text, model: SemanticModel, entity) -> tuple[list[Condition], list[str]]:
-    found: list[tuple[int, Condition, str]] = []
+def _comparisons(text: Text, entity) -> list[tuple[int, Condition, str]]:
+    """Number comparisons on the table's number columns: 'credit score below 500', '3 or more
+    products', 'aged 40-50' (each pattern whole, never a bare number taken for a column)."""
+    found = []
+    for d in entity.dimensions.values():
+        if d.kind != "number" or not d.words:
+            continue
+        words = _alternation(d.words)
+        aged = "age" in {normalise(w) for w in d.words}
+        for op, pattern in _COMPARE:
+            m = re.search(rf"{words} (?:is |of )?(?:{pattern})", text.s) or \
+                re.search(rf"(?:aged? |with (?:an? )?)?(?:{pattern})(?: years?)?(?: of)? "
+                          rf"{words}", text.s) or \
+                (re.search(rf"\baged (?:{pattern})(?: years?(?: old)?)?"
+                           rf"|(?<![\w])(?:{pattern}) years?(?: old)?"
+                           rf"|(?<![\w])(?=older |younger )(?:{pattern})", text.s)
+                 if aged else None)
+            if m:
+                nums = [float(g) if "." in g else int(g) for g in m.groups() if g]
+                text._blank(m.start(), m.end())
+                phrase = m.group(0)
+                if not re.match(words, phrase) and \
+                        not phrase.startswith(("aged", "with ", "older", "younger")):
+                    phrase = f"{'aged' if aged else 'with'} {phrase}"
+                found.append((m.start(), Condition(field=d.name, op=op, values=nums), phrase))
+                break
+    return found
+
+
+def _conditions(text: Text, model: SemanticModel, entity,
+                compared: list | None = None) -> tuple[list[Condition], list[str]]:
+    found: list[tuple[int, Condition, str]] = list(compared or [])
     for name, f in model.filters.items():
         for m in list(re.finditer(_alternation(f.words), text.s)):
             neg = negated(text, m.start())
@@ -225,19 +291,6 @@ def _conditions(text: Text, model: SemanticModel, entity) -> tuple[list[Conditio
                     words = " or ".join(model.values[d.values][x].label for x in values)
                     found.append((pos, Condition(field=d.name, op="not_in" if neg else "in",
                                                  values=values), d.filter_phrase(words, neg)))
-        elif d.kind == "number" and d.words:
-            for op, pattern in _COMPARE:
-                m = re.search(rf"{_alternation(d.words)} (?:is |of )?{pattern}", text.s) or \
-                    re.search(rf"(?:aged? |with (?:an? )?)?{pattern}(?: years?)?(?: of)? "
-                              rf"{_alternation(d.words)}", text.s)
-                if m:
-                    nums = [float(g) if "." in g else int(g) for g in m.groups() if g]
-                    text._blank(m.start(), m.end())
-                    found.append((m.start(), Condition(field=d.name, op=op, values=nums),
-                                  f"with {d.label} {m.group(0).split(' ', 1)[-1]}"
-                                  if not m.group(0).startswith(tuple(d.words)) else
-                                  m.group(0)))
-                    break
     found.sort(key=lambda x: x[0])
     return [c for _, c, _ in found], [lbl for _, _, lbl in found]
 
@@ -268,7 +321,7 @@ def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAs
     text.take(_FOLLOW)
     _take_table_name(text, entity.name)
     dims = _groups(text, entity, [])
-    conditions, labels = _conditions(text, model, entity)
+    conditions, labels = _conditions(text, model, entity, _comparisons(text, entity))
     text.take(r"\b(?:instead|too|as well|only|just|for|the same|same|what|about|how)\b")
     if v.meaningful(text.words()) or not (dims or conditions):
         return None

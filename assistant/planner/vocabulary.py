@@ -175,6 +175,7 @@ class Vocabulary:
     tables: dict = field(default_factory=dict)     # user table -> its semantic model
     demo: bool = False                             # the customer tables hold generated data
     reference_note: str = ""   # where the reference date comes from, when not transactions
+    coverage: object = None    # coverage.Coverage: which of the model's data is loaded
     extra: dict = field(default_factory=dict)
 
     def known_words(self) -> frozenset[str]:
@@ -217,13 +218,15 @@ class Vocabulary:
 
     @classmethod
     def from_warehouse(cls, wh) -> Vocabulary:
+        from assistant.planner.coverage import Coverage
         from warehouse.origin import holds_demo_data
         from warehouse.semantic.models import user_models
 
         tables = {name: model for name, model in user_models(wh).items()
                   if wh.has_table(name)} if wh is not None else {}
+        coverage = Coverage(wh, MODEL) if wh is not None else None
         if wh is None or not wh.has_table("customers"):
-            return cls(tables=tables)
+            return cls(tables=tables, coverage=coverage)
 
         def distinct(sql: str) -> tuple[str, ...]:
             return tuple(r[0] for r in wh.rows(sql) if r[0])
@@ -242,6 +245,6 @@ class Vocabulary:
             reference_ts=period.get("reference_ts"),
             data_start=(period["data_start"].date() if period.get("data_start") else None),
             tables=tables, demo=holds_demo_data(wh),
-            reference_note=reference_note(period),
+            reference_note=reference_note(period), coverage=coverage,
         )
 

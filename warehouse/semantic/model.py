@@ -122,6 +122,9 @@ class Dimension(Strict):
     unit: Unit | None = None
     extra: tuple[str, ...] = ()
     definition: str | None = None
+    # data it is derived from, beyond its own expression: "table" (has rows) or "table.column"
+    # (has a non-null value); "a|b": either one (the planner never answers from missing data)
+    needs: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _one_source(self) -> Dimension:
@@ -192,6 +195,8 @@ class Measure(Strict):
     label: str = ""
     words: tuple[str, ...] = ()
     definition: str | None = None
+    # data it is derived from (see Dimension.needs)
+    needs: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> tuple[str, ...]:
@@ -256,6 +261,7 @@ class NamedFilter(Strict):
     words: tuple[str, ...] = ()
     definition: str | None = None
     better: Better = "higher"       # a larger share of customers under it is good (churned: no)
+    needs: tuple[str, ...] = ()     # data it is derived from (see Dimension.needs)
 
     @model_validator(mode="after")
     def _one_form(self) -> NamedFilter:
