@@ -16,8 +16,8 @@ churn), an approved email draft and a trigger on card payments abroad, and then:
   process) reads the stream. Drain: --seconds worth of events at --broker-rate are published
   first, then consumed: the sustained commit rate. Paced: events published at --broker-rate
   while the consumer runs: the commit rate achieved and latency;
-- http: `assistant serve` (its own process); 4 client threads POST batches of 500 events, as fast
-  as they can (rate) and paced at --http-rate (latency).
+- http: `assistant serve` (its own process); --http-clients threads (4) POST batches of
+  --http-batch events (500), as fast as they can (rate) and paced at --http-rate (latency).
 
 Latency is from the moment the producer sent the event (a `sent_ms` property) to the moment its
 micro-batch committed (every event), and to the outbox row of a fired trigger (event to
@@ -54,7 +54,13 @@ from warehouse.connection import Warehouse
 
 DEFAULT = ("/tmp/wh/w100k.duckdb", "/tmp/wh/w1m.duckdb")
 TOKEN = "bench-token"
+MEMORY = "4GB"    # every DuckDB handle of the bench (the machine is shared)
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 minutes), printed beside every figure."""
+    return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def free_port() -> int:
@@ -81,7 +87,7 @@ def prepare(path: Path) -> dict:
     from tools.realtime import rules, state, tables
     from tools.segments import run_segmentation
 
-    with Warehouse.open(path) as wh:
+    with Warehouse.open(path, memory_limit=MEMORY) as wh:
         if champion(wh, "segmentation") is None:
             run_segmentation(wh, k=8)
         if champion(wh, "churn") is None:
@@ -153,7 +159,7 @@ class Events:
 
 def measure(path: Path, since_ms: float, source: str) -> dict:
     """Commit rate and latencies of the events sent after `since_ms`, from the warehouse."""
-    with Warehouse.open(path, read_only=True) as wh:
+    with Warehouse.open(path, read_only=True, memory_limit=MEMORY) as wh:
         rows = wh.df(f"""
             SELECT epoch_ms(e.committed_at) AS committed_ms, epoch_ms(e.received_at) AS
                    received_ms, CAST(json_extract(e.properties, '$.sent_ms') AS DOUBLE) AS sent_ms,
@@ -250,7 +256,7 @@ def broker(path: Path, customers: int, ref, seconds: float, rate: int, workdir: 
         drained_only = {k: v for k, v in drained.items()}
         paced = measure(path, paced_from, "redis")
         # the drain window's own figures: events sent before the paced phase
-        with Warehouse.open(path, read_only=True) as wh:
+        with Warehouse.open(path, read_only=True, memory_limit=MEMORY) as wh:
             span = wh.rows(f"""SELECT count(*), (epoch_ms(max(committed_at)) -
                                   epoch_ms(min(committed_at))) / 1000.0
                                FROM assistant.events WHERE source = 'redis' AND
@@ -265,7 +271,8 @@ def broker(path: Path, customers: int, ref, seconds: float, rate: int, workdir: 
 
 
 # -- the HTTP door ---------------------------------------------------------------------------------
-def http(path: Path, customers: int, ref, seconds: float, rate: int, workdir: Path) -> dict:
+def http(path: Path, customers: int, ref, seconds: float, rate: int, workdir: Path,
+         clients: int = 4, size: int = 500) -> dict:
     port = free_port()
     env = {**os.environ, "ASSISTANT_WAREHOUSE": str(path), "ASSISTANT_INGEST_TOKEN": TOKEN,
            "ASSISTANT_PROVIDER": "offline", "ASSISTANT_MCP": "false",
@@ -297,7 +304,7 @@ def http(path: Path, customers: int, ref, seconds: float, rate: int, workdir: Pa
             if server.poll() is not None or time.time() > deadline:
                 raise RuntimeError((workdir / "serve.log").read_text()[-2000:])
             time.sleep(0.5)
-        gens = [Events(customers, ref, seed=11 + i, prefix=f"h{i}-") for i in range(4)]
+        gens = [Events(customers, ref, seed=11 + i, prefix=f"h{i}-") for i in range(clients)]
         post(gens[0].batch(200))                          # warm-up
 
         def run(paced: bool, total_rate: float) -> float:
@@ -307,8 +314,8 @@ def http(path: Path, customers: int, ref, seconds: float, rate: int, workdir: Pa
             def client(gen):
                 started, sent = time.perf_counter(), 0
                 while time.time() < stop:
-                    post(gen.batch(500))
-                    sent += 500
+                    post(gen.batch(size))
+                    sent += size
                     if paced:
                         ahead = sent / (total_rate / len(gens)) - (time.perf_counter() - started)
                         if ahead > 0:
@@ -328,7 +335,7 @@ def http(path: Path, customers: int, ref, seconds: float, rate: int, workdir: Pa
         server.wait(60)
         log.close()
     fast = measure(path, fast_from, "http")
-    with Warehouse.open(path, read_only=True) as wh:
+    with Warehouse.open(path, read_only=True, memory_limit=MEMORY) as wh:
         n, span = wh.rows(f"""SELECT count(*), (epoch_ms(max(committed_at)) -
                                  epoch_ms(min(committed_at))) / 1000.0
                               FROM assistant.events WHERE source = 'http' AND
@@ -343,7 +350,7 @@ def http(path: Path, customers: int, ref, seconds: float, rate: int, workdir: Pa
 def segmentation(path: Path, repeats: int) -> dict:
     from tools.segments import run_segmentation
 
-    with Warehouse.open(path, read_only=True) as wh:
+    with Warehouse.open(path, read_only=True, memory_limit=MEMORY) as wh:
         pipeline_s, seg = median_time(lambda: run_segmentation(wh, k=8, save=False), repeats)
         frame = compute_features(wh, transacting_only=True, trends=False)
         source = frame.attrs["source"]
@@ -373,6 +380,8 @@ def main() -> None:
     parser.add_argument("--parts", default="segment,broker,http")
     parser.add_argument("--broker-rate", type=int, default=20_000)
     parser.add_argument("--http-rate", type=int, default=5_000)
+    parser.add_argument("--http-clients", type=int, default=4)
+    parser.add_argument("--http-batch", type=int, default=500)
     parser.add_argument("--internal", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.internal:
@@ -404,7 +413,7 @@ def main() -> None:
                       f"{s['features_s']:.2f}, clustering {s['clustering_s']:.2f}, cards "
                       f"{s['cards_s']:.2f}); plain scan {s['scan_s']:.2f} s + fit "
                       f"{s['fit_s']:.2f} s = {s['scan_s'] + s['fit_s']:.2f} s -> "
-                      f"{(s['scan_s'] + s['fit_s']) / s['pipeline_s']:.2f}x")
+                      f"{(s['scan_s'] + s['fit_s']) / s['pipeline_s']:.2f}x ({load()})")
             if "broker" in parts:
                 b = broker(path, n, prep["reference"], args.seconds, args.broker_rate, work)
                 d, p = b["drain"], b["paced"]
@@ -412,17 +421,21 @@ def main() -> None:
                       f"{d['rate']:,.0f}/s; paced at {args.broker_rate:,}/s: committed "
                       f"{p['rate']:,.0f}/s, event to commit p50 {p['commit_p50_ms']:.0f} ms / "
                       f"p99 {p['commit_p99_ms']:.0f} ms, event to decision ({p['fired']:,} "
-                      f"fired) p50 {p['decide_p50_ms']:.0f} ms / p99 {p['decide_p99_ms']:.0f} ms")
+                      f"fired) p50 {p['decide_p50_ms']:.0f} ms / p99 {p['decide_p99_ms']:.0f} ms "
+                      f"({load()})")
                 print("  consumer: " + " ".join(b.get("consumer", [])))
             if "http" in parts:
-                h = http(path, n, prep["reference"], args.seconds, args.http_rate, work)
+                h = http(path, n, prep["reference"], args.seconds, args.http_rate, work,
+                         args.http_clients, args.http_batch)
                 f, p = h["fast"], h["paced"]
-                print(f"http (POST /v1/events, 4 clients x 500-event batches): "
+                print(f"http (POST /v1/events, {args.http_clients} clients x {args.http_batch}"
+                      "-event batches): "
                       f"{f['events']:,} events at {f['rate']:,.0f}/s flat out; paced at "
                       f"{args.http_rate:,}/s: committed {p['rate']:,.0f}/s, event to commit "
                       f"p50 {p['commit_p50_ms']:.0f} ms / p99 {p['commit_p99_ms']:.0f} ms, "
                       f"event to decision ({p['fired']:,} fired) p50 "
-                      f"{p['decide_p50_ms']:.0f} ms / p99 {p['decide_p99_ms']:.0f} ms")
+                      f"{p['decide_p50_ms']:.0f} ms / p99 {p['decide_p99_ms']:.0f} ms "
+                      f"({load()})")
 
 
 if __name__ == "__main__":

@@ -65,9 +65,23 @@ def test_state_stays_exact_through_a_stream_across_days(rw):
         result = p.commit([check(e, i) for i, e in enumerate(chunk + resent)], "test")
         assert not result.rejected
     assert state.current(rw) == state.STATE
+    assert rw.scalar(f"SELECT count(*) FROM {state.DELTA}") > 0     # increments not folded yet
     pd.testing.assert_frame_equal(_features(rw, state=state.STATE), _features(rw))
     pd.testing.assert_frame_equal(_features(rw), before)   # nothing lost, nothing doubled
     assert rw.scalar(f"SELECT count(*) FROM {tables.EVENTS}") == len(events)
+    # a micro-batch's customers, with the priors from the state's totals: the same rows
+    some = pd.DataFrame({"customer_id": sorted({e["userId"] for e in events})[:40]})
+    rw.register("__some", some)
+    picked = rw.df(feature_sql(reference_ts(rw), current=True, state=state.STATE, only="__some",
+                               totals=state.TOTALS))
+    rw.unregister("__some")
+    expected = before[before["customer_id"].isin(some["customer_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(picked, expected)
+    # folding the increments into the base changes nothing
+    with rw.transaction() as cur:
+        assert state.fold(cur) > 0
+    assert rw.scalar(f"SELECT count(*) FROM {state.DELTA}") == 0
+    pd.testing.assert_frame_equal(_features(rw, state=state.STATE), before)
 
 
 def test_a_redelivered_batch_changes_nothing(rw):

@@ -65,6 +65,23 @@ def _drain(consumer: Consumer, rounds: int = 50) -> None:
             return
 
 
+def test_the_running_consumer_keeps_reads_in_flight_and_acknowledges_each_after_its_commit(
+        redis_url, live):
+    events = [json.dumps(tx(1 + i % 50, f"p{i}", amount=3 + i)) for i in range(400)]
+    _publish(redis_url, "s0", events + events[:30])              # 30 re-deliveries
+    source = RedisStreamSource(redis_url, "s0", "g0")
+    consumer = Consumer(source, live.writer, batch=40, block_ms=50, in_flight=3).start()
+    deadline = time.time() + 60
+    while consumer.acked < 430 and time.time() < deadline:
+        time.sleep(0.05)
+    consumer.stop()
+    wh = live.wh
+    assert wh.scalar("SELECT count(*) FROM assistant.events WHERE message_id LIKE 'p%'") == 400
+    assert consumer.acked == 430 and consumer.failures == 0
+    assert live.writer.stats.duplicates == 30
+    assert RedisStreamSource(redis_url, "s0", "g0").pending() == 0
+
+
 def test_the_stream_is_consumed_and_acknowledged_after_the_commit(redis_url, live):
     events = [json.dumps(tx(1 + i % 50, f"r{i}", amount=5 + i)) for i in range(120)]
     events += [events[3], "not json", json.dumps({"userId": 1, "event": "Nope"})]

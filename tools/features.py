@@ -628,7 +628,8 @@ def window_starts(as_of: datetime, lookback_days: int = LOOKBACK_DAYS) -> dict[s
 
 def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
                 include_protected: bool = False, lookback_days: int = LOOKBACK_DAYS,
-                trends: bool = True, state: str | None = None, only: str | None = None) -> str:
+                trends: bool = True, state: str | None = None, only: str | None = None,
+                totals: str | None = None) -> str:
     """The one statement that computes every feature as of `as_of` (DuckDB dialect).
 
     `current` says whether `as_of` is the reference date: only then are balances and account
@@ -638,7 +639,9 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
 
     `state` names the customer state table to read the transaction and app-event counters from
     instead of scanning those tables (it must be up to date at `as_of`); `only` names a relation
-    of customer_id to compute the features of (population priors still use everyone).
+    of customer_id to compute the features of (population priors still use everyone: with
+    `totals`, a one-row relation of the state's counters summed over every customer, they are
+    read from it instead of summing everyone's state).
     """
     lit = _literals(as_of, lookback_days)
     held = ("(a.status = 'open')" if current else
@@ -693,7 +696,9 @@ def feature_sql(as_of: datetime, *, current: bool, filters: Filters = Filters(),
                         f"\nev AS (SELECT * FROM ev_all WHERE customer_id{restrict}),")
     values = dict(
         **lit, **_TX_TESTS, **_EV_TESTS, **_LEGEND, source_ctes=source_ctes,
-        pri_src="tx_all" if only else "tx", epri_src="ev_all" if only else "ev",
+        pri_src=(f"(SELECT *, {' + '.join(f'n_{cat}' for cat in EVERYDAY)} AS n_everyday "
+                 f"FROM {totals})") if totals else "tx_all" if only else "tx",
+        epri_src=totals or ("ev_all" if only else "ev"),
         acc_only=f"\n      AND a.customer_id{restrict}" if only else "",
         camp_only=f"\n            AND customer_id{restrict}" if only else "",
         only_customers=f"\n  AND c.customer_id{restrict}" if only else "",

@@ -91,7 +91,7 @@ class RedisStreamSource:
                 return taken
             self._backlog = False
         got = self.client.xreadgroup(self.group, self.consumer, {self.stream: ">"},
-                                     count=count, block=block_ms)
+                                     count=count, block=block_ms if block_ms > 0 else None)
         return self._messages(got[0][1] if got else [])
 
     def ack(self, messages: list[Message]) -> None:
@@ -125,13 +125,20 @@ def decode(messages: list[Message]) -> list[Any]:
 
 
 class Consumer:
-    """Reads a Source into the writer, acknowledging after each commit."""
+    """Reads a Source into the writer, acknowledging after each commit.
+
+    The running consumer keeps up to `in_flight` reads submitted at once: while the writer
+    commits one, the next is read and checked, and the writer takes whatever is queued as one
+    micro-batch (under load, bigger batches). Each read is acknowledged once its own commit is
+    done; a failed one is not acknowledged and is read again (re-reading the pending messages),
+    and the event log drops whatever of it had committed."""
 
     def __init__(self, source: Source, writer: EventWriter, *, batch: int = 5_000,
-                 block_ms: int = 200, retry_pause: float = 1.0) -> None:
+                 block_ms: int = 200, retry_pause: float = 1.0, in_flight: int = 3) -> None:
         self.source = source
         self.writer = writer
         self.batch = batch
+        self.in_flight = max(1, in_flight)
         self.block_ms = block_ms
         self.retry_pause = retry_pause
         self.consumed = 0
@@ -166,10 +173,27 @@ class Consumer:
         return len(messages)
 
     def _run(self) -> None:
+        from collections import deque
+
+        pending: deque = deque()     # (messages, events, future) in the order submitted
         while not self._stop.is_set():
             try:
-                self.run_once()
+                while pending and (len(pending) >= self.in_flight or pending[0][2].done()):
+                    messages, events, future = pending.popleft()
+                    future.result(timeout=120)              # raises: nothing acked
+                    self.source.ack(messages)
+                    self.consumed += len(events)
+                    self.acked += len(messages)
+                messages = self.source.read(self.batch, 0 if pending else self.block_ms)
+                if messages:
+                    events = decode(messages)
+                    pending.append((messages, events, self.writer.submit(events,
+                                                                         self.source.name)))
+                elif pending:
+                    done = pending[0][2]
+                    done.exception(timeout=120)             # wait for the oldest commit
             except Exception as exc:
+                pending.clear()      # unacknowledged: read again from the pending list
                 self.failures += 1
                 self.last_error = str(exc).splitlines()[0][:200] if str(exc) else \
                     type(exc).__name__
@@ -177,6 +201,14 @@ class Consumer:
                 if hasattr(self.source, "_backlog"):
                     self.source._backlog = True     # re-read what was not acknowledged
                 self._stop.wait(self.retry_pause)
+        for messages, events, future in pending:     # stopping: acknowledge what committed
+            try:
+                future.result(timeout=5)
+            except Exception:
+                break
+            self.source.ack(messages)
+            self.consumed += len(events)
+            self.acked += len(messages)
 
     def describe(self) -> dict:
         return {"source": self.source.name, "consumed": self.consumed, "acked": self.acked,

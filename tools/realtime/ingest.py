@@ -86,6 +86,13 @@ class Pipeline:
         self.reference = m["reference_ts"] if m and self.state_ok else self.wh.scalar(
             "SELECT max(ts) FROM transactions")
 
+    def idle(self) -> None:
+        """Between bursts (the writer calls it when nothing is queued): fold the state's
+        increments into its base, so that reads stay cheap and no batch pays for it."""
+        if self.state_ok:
+            with self.wh.transaction() as cur:
+                state.fold(cur)
+
     # -- one batch ---------------------------------------------------------------------------
     def commit(self, events: list[Event], source: str, received_at: datetime | None = None,
                rejected_early: list[tuple[str, Rejection]] = ()) -> BatchResult:
@@ -261,6 +268,7 @@ class Pipeline:
         if self.state_ok and new is not None:
             state.add(cur, new, "__b_transactions" if staged["transactions"] else None,
                       "__b_app_events" if staged["app_events"] else None)
+            state.fold_if_large(cur)
             state.finish(cur, new)
         elif self.state_ok and staged["app_events"]:
             # no transaction yet: the app events wait for the first one

@@ -2,7 +2,8 @@
 at once, with the persisted champion models (tools/model_registry.py), without retraining.
 
 Runs inside the writer's transaction, after the customer state took the batch: the features of
-just those customers are read from the state (`feature_sql(state=..., only=...)`), assigned to
+just those customers are read from the state (`feature_sql(state=..., only=...)`, the
+population priors from the state's totals), assigned to
 the nearest centre of the champion segmentation and scored by the champion churn model. Results
 go to `assistant.live_scores` (one row per customer: what the triggers' segment and score
 conditions read); a customer whose segment changed gets a row in `assistant.segment_changes`
@@ -62,8 +63,9 @@ class LiveScoring:
             cause[e.customer_id] = e.message_id
         cur.register("__touched", pd.DataFrame({"customer_id": touched}))
         try:
-            features = cur.execute(feature_sql(ref, current=True, state=state_mod.STATE,
-                                               only="__touched")).df()
+            features = cur.execute(feature_sql(
+                ref, current=True, state=state_mod.rows_of("__touched"), only="__touched",
+                totals=state_mod.TOTALS)).df()
             if features.empty:
                 return {}
             out = pd.DataFrame({"customer_id": features["customer_id"].to_numpy()})

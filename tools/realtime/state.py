@@ -1,11 +1,20 @@
 """The customer state: per-customer counters the behavioural features need, kept up to date
 event by event instead of re-scanning every transaction.
 
-`assistant.customer_state` holds one row per customer with exactly the counters of
+`assistant.customer_state` (a view) gives one row per customer with exactly the counters of
 `tools.features.TX_COUNTERS` and `EV_COUNTERS` (counts, sums, first and last timestamps, and the
 30/90/180-day figures) as of the reference timestamp in `assistant.state_meta`. The features read
 it (`feature_sql(state=...)`) and give the same values as from the raw tables; a test holds them
-to it.
+to it. `assistant.state_totals` holds the population sums of the counters (what the smoothed
+shares' priors need), so that the features of a micro-batch's customers need no pass over
+everyone's state.
+
+Layout: the view is `customer_state_base` (one row per customer) plus the per-batch increments
+appended to `customer_state_delta`. Updating a million-row table in place cost every micro-batch
+0.5-0.7 s at 1M customers (DuckDB updates column by column, and the commit writes every touched
+vector); an append costs milliseconds. `fold` adds the increments into the base and empties the
+delta: when the writer is idle, before the windows slide, and when the delta passes
+`FOLD_ROWS`.
 
 How it stays exact:
 - `build` computes it in one pass (after `init` or an import);
@@ -39,10 +48,17 @@ from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA
 
 S = ASSISTANT_SCHEMA
-STATE = f"{S}.customer_state"
+STATE = f"{S}.customer_state"            # the view read by the features: base + increments
+BASE = f"{S}.customer_state_base"
+DELTA = f"{S}.customer_state_delta"
+TOTALS = f"{S}.state_totals"
 META = f"{S}.state_meta"
 PENDING = f"{S}.state_pending"
-SIGNATURE = ",".join(c.name for c in TX_COUNTERS + EV_COUNTERS)
+COUNTERS = TX_COUNTERS + EV_COUNTERS
+SUMS = tuple(c for c in COUNTERS if c.agg == "sum")
+# the layout (version 2: base + delta + totals) and the counters held; another means a rebuild
+SIGNATURE = "2:" + ",".join(c.name for c in COUNTERS)
+FOLD_ROWS = 1_000_000
 
 
 def _type(c: Counter) -> str:
@@ -94,8 +110,9 @@ def build(wh: Warehouse, cur=None) -> StateInfo:
     lit = _literals(ref or datetime(1970, 1, 1), LOOKBACK_DAYS)
     cols = ",\n       ".join(
         _zero(c, f"{'txc' if c.of == 't' else 'evc'}.{c.name}") + f"::{_type(c)} AS {c.name}"
-        for c in TX_COUNTERS + EV_COUNTERS)
-    cur.execute(f"""CREATE OR REPLACE TABLE {STATE} AS
+        for c in COUNTERS)
+    _drop_state(cur)
+    cur.execute(f"""CREATE OR REPLACE TABLE {BASE} AS
 WITH txc AS (
 SELECT t.customer_id,
        {_aggregates(TX_COUNTERS, lit)}
@@ -110,10 +127,22 @@ FROM customers c
 LEFT JOIN txc ON txc.customer_id = c.customer_id
 LEFT JOIN evc ON evc.customer_id = c.customer_id
 ORDER BY c.customer_id""")
-    cur.execute(f"COMMENT ON TABLE {STATE} IS 'Per-customer counters behind the behavioural "
+    typed = ", ".join(f"{c.name} {_type(c)}" for c in COUNTERS)
+    cur.execute(f"CREATE OR REPLACE TABLE {DELTA} (customer_id BIGINT, {typed})")
+    cur.execute(f"CREATE OR REPLACE TABLE {TOTALS} AS SELECT " + ", ".join(
+        f"coalesce(sum({c.name}), 0)::{_type(c)} AS {c.name}" for c in SUMS) + f" FROM {BASE}")
+    cur.execute(f"CREATE VIEW {STATE} AS {_view_sql()}")
+    cur.execute(f"COMMENT ON VIEW {STATE} IS 'Per-customer counters behind the behavioural "
                 "features (counts, sums, first and last timestamps, 30/90/180-day figures), "
                 "kept up to date by the event writer; as of assistant.state_meta.reference_ts.'")
-    _comment_columns(cur)
+    cur.execute(f"COMMENT ON TABLE {BASE} IS 'The customer state as of its last fold "
+                "(assistant.customer_state adds the increments since).'")
+    cur.execute(f"COMMENT ON TABLE {DELTA} IS 'Increments of the customer state appended by "
+                "the event writer since the last fold, one row per customer and batch.'")
+    cur.execute(f"COMMENT ON TABLE {TOTALS} IS 'Sums of the customer state counters over all "
+                "customers (the population shares the smoothed features shrink towards).'")
+    for table in (STATE, BASE, DELTA):
+        _comment_columns(cur, table)
     cur.execute(f"DELETE FROM {PENDING}")
     if ref is not None:
         cur.execute(f"INSERT INTO {PENDING} SELECT customer_id, ts, kind, plat FROM "
@@ -145,20 +174,57 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _comment_columns(cur) -> None:
+def _drop_state(cur) -> None:
+    """Drop the state view (or the table it was before the base/delta layout)."""
+    kind = cur.execute("SELECT 'VIEW' FROM duckdb_views() WHERE schema_name = ? AND view_name = "
+                       "'customer_state' UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE "
+                       "schema_name = ? AND table_name = 'customer_state'", [S, S]).fetchall()
+    for (k,) in kind:
+        cur.execute(f"DROP {k} {STATE}")
+
+
+def _view_sql(only: str | None = None) -> str:
+    """The state as the base plus the increments not folded yet (every customer with an
+    increment has a base row: `_add_delta` makes it); with `only` (a relation of customer_id),
+    for those customers alone, each table narrowed before the join."""
+    outer, inner = [], []
+    for c in COUNTERS:
+        if c.agg == "sum":
+            inner.append(f"sum({c.name}) AS {c.name}")
+            outer.append(f"(b.{c.name} + coalesce(d.{c.name}, 0))::{_type(c)} AS {c.name}")
+        else:
+            inner.append(f"{c.agg}({c.name}) AS {c.name}")
+            pick = "least" if c.agg == "min" else "greatest"
+            outer.append(f"{pick}(b.{c.name}, d.{c.name}) AS {c.name}")
+    where = f" WHERE customer_id IN (SELECT customer_id FROM {only})" if only else ""
+    base = f"(SELECT * FROM {BASE}{where})" if only else BASE
+    return (f"SELECT b.customer_id, {', '.join(outer)}\nFROM {base} b\nLEFT JOIN (SELECT "
+            f"customer_id, {', '.join(inner)} FROM {DELTA}{where} GROUP BY customer_id) d "
+            "ON d.customer_id = b.customer_id")
+
+
+def rows_of(only: str) -> str:
+    """The state of the customers in `only` (a relation of customer_id), as a parenthesised
+    query to read instead of the view (cheaper than filtering the whole view)."""
+    return "(" + _view_sql(only).replace("\n", " ") + ")"
+
+
+def _comment_columns(cur, table: str) -> None:
     """Every column says what it holds (the model and people read the comments)."""
-    for c in TX_COUNTERS + EV_COUNTERS:
+    for c in COUNTERS:
         rows = "transactions" if c.of == "t" else "app events"
         what = {"min": f"First {rows[:-1]} time", "max": f"Last {rows[:-1]} time"}.get(
             c.agg, f"{'Sum of amount of' if c.value else 'Count of'} {rows}")
         test = f" where {c.test}" if c.test else ""
         text = f"{what} {_WINDOW_WORDS[c.window]}{test} (coded as in the feature SQL)."
-        cur.execute(f"COMMENT ON COLUMN {STATE}.{c.name} IS {_quote(text)}")
-    cur.execute(f"COMMENT ON COLUMN {STATE}.customer_id IS 'Customer, references "
+        cur.execute(f"COMMENT ON COLUMN {table}.{c.name} IS {_quote(text)}")
+    cur.execute(f"COMMENT ON COLUMN {table}.customer_id IS 'Customer, references "
                 "customers.customer_id.'")
-    for table, cols in _META_COMMENTS.items():
+    if table != STATE:
+        return
+    for meta_table, cols in _META_COMMENTS.items():
         for col, text in cols.items():
-            cur.execute(f"COMMENT ON COLUMN {table}.{col} IS {_quote(text)}")
+            cur.execute(f"COMMENT ON COLUMN {meta_table}.{col} IS {_quote(text)}")
 
 
 def _write_meta(cur, ref: datetime | None, *, built: bool = False) -> None:
@@ -228,6 +294,7 @@ def slide(cur, old_ref: datetime | None, new_ref: datetime) -> None:
         return
     new = _literals(new_ref, LOOKBACK_DAYS)
     if new_ref.date() > old_ref.date():
+        fold(cur)           # the windows slide on the base
         old = _literals(old_ref, LOOKBACK_DAYS)
         for of, table, counters, first in (("t", "transactions", TX_COUNTERS, "first_ts"),
                                            ("e", "app_events", EV_COUNTERS, "first_event_ts")):
@@ -241,16 +308,17 @@ FROM ({coded_sql(of, table)} WHERE {of}.ts <= {old['as_of']}) {of}
 WHERE {slices}
 GROUP BY {of}.customer_id""")
             sets = ", ".join(f"{n} = s.{n} + d.{n}" for n in cols)
-            cur.execute(f"UPDATE {STATE} s SET {sets} FROM __slide d "
+            cur.execute(f"UPDATE {BASE} s SET {sets} FROM __slide d "
                         "WHERE s.customer_id = d.customer_id")
+            _add_totals(cur, "__slide", counters)
             # first timestamps that left the lookback window: the earliest one still in it
-            cur.execute(f"""UPDATE {STATE} s SET {first} = f.first
+            cur.execute(f"""UPDATE {BASE} s SET {first} = f.first
 FROM (SELECT s.customer_id, (SELECT min(x.ts) FROM {table} x WHERE x.customer_id = s.customer_id
              AND x.ts >= {new['since']} AND x.ts <= {old['as_of']}) AS first
-      FROM {STATE} s WHERE s.{first} < {new['since']}) f
+      FROM {BASE} s WHERE s.{first} < {new['since']}) f
 WHERE s.customer_id = f.customer_id""")
             if of == "t":
-                cur.execute(f"UPDATE {STATE} SET last_ts = NULL WHERE last_ts < {new['since']}")
+                cur.execute(f"UPDATE {BASE} SET last_ts = NULL WHERE last_ts < {new['since']}")
         cur.execute("DROP TABLE IF EXISTS __slide")
     # app events that waited for a transaction at or after them
     cur.execute(f"""CREATE OR REPLACE TEMP TABLE __entering AS
@@ -258,8 +326,8 @@ SELECT customer_id, ts, kind, plat FROM {PENDING}
 WHERE ts <= {new['as_of']}""")
     if cur.execute("SELECT count(*) FROM __entering").fetchall()[0][0]:
         cur.execute(f"DELETE FROM {PENDING} WHERE ts <= {new['as_of']}")
-        _merge(cur, EV_COUNTERS, f"(SELECT * FROM __entering e WHERE e.ts >= {new['since']})",
-               "e", new)
+        _add_delta(cur, EV_COUNTERS,
+                   f"(SELECT * FROM __entering e WHERE e.ts >= {new['since']})", "e", new)
     cur.execute("DROP TABLE IF EXISTS __entering")
 
 
@@ -267,38 +335,68 @@ def add(cur, new_ref: datetime, transactions: str | None, app_events: str | None
     """Add the batch rows (relations shaped like the contract tables) at `new_ref`."""
     lit = _literals(new_ref, LOOKBACK_DAYS)
     if transactions:
-        _merge(cur, TX_COUNTERS, _relation("t", transactions, lit), "t", lit)
+        _add_delta(cur, TX_COUNTERS, _relation("t", transactions, lit), "t", lit)
     if app_events:
-        _merge(cur, EV_COUNTERS, _relation("e", app_events, lit), "e", lit)
+        _add_delta(cur, EV_COUNTERS, _relation("e", app_events, lit), "e", lit)
         cur.execute(f"INSERT INTO {PENDING} SELECT customer_id, ts, kind, plat FROM "
                     f"({coded_sql('e', app_events)}) WHERE ts > {lit['as_of']}")
 
 
-def _merge(cur, counters: tuple[Counter, ...], relation: str, of: str,
-           lit: dict[str, str]) -> None:
-    """Add the counters of the coded rows in `relation` to the state (new customers get a
-    row)."""
-    names = [c.name for c in TX_COUNTERS + EV_COUNTERS]
-    mine = {c.name: c for c in counters}
-    sets = []
-    for c in counters:
-        if c.agg == "min":
-            sets.append(f"{c.name} = least(s.{c.name}, d.{c.name})")
-        elif c.agg == "max":
-            sets.append(f"{c.name} = greatest(s.{c.name}, d.{c.name})")
-        else:
-            sets.append(f"{c.name} = s.{c.name} + d.{c.name}")
-    inserted = ", ".join(
-        f"d.{n}" if n in mine else ("NULL" if _type(c) == "TIMESTAMP" else "0")
-        for n, c in zip(names, TX_COUNTERS + EV_COUNTERS, strict=True))
-    cur.execute(f"""MERGE INTO {STATE} s
-USING (SELECT {of}.customer_id,
+def _add_delta(cur, counters: tuple[Counter, ...], relation: str, of: str,
+               lit: dict[str, str]) -> None:
+    """Append the counters of the coded rows in `relation` as increments (customers without a
+    base row get one, at zero), and add them to the totals."""
+    cur.execute(f"""CREATE OR REPLACE TEMP TABLE __add AS
+SELECT {of}.customer_id,
        {_aggregates(counters, lit)}
-       FROM {relation} {of} GROUP BY {of}.customer_id) d
-ON s.customer_id = d.customer_id
-WHEN MATCHED THEN UPDATE SET {', '.join(sets)}
-WHEN NOT MATCHED THEN INSERT (customer_id, {', '.join(names)})
-     VALUES (d.customer_id, {inserted})""")
+FROM {relation} {of} GROUP BY {of}.customer_id""")
+    zeros = ", ".join("NULL" if _type(c) == "TIMESTAMP" else "0" for c in COUNTERS)
+    cur.execute(f"INSERT INTO {BASE} (customer_id, {', '.join(c.name for c in COUNTERS)}) "
+                f"SELECT customer_id, {zeros} FROM __add WHERE customer_id NOT IN "
+                f"(SELECT customer_id FROM {BASE} WHERE customer_id IN "
+                "(SELECT customer_id FROM __add))")
+    names = ", ".join(c.name for c in counters)
+    cur.execute(f"INSERT INTO {DELTA} (customer_id, {names}) SELECT customer_id, {names} "
+                "FROM __add")
+    _add_totals(cur, "__add", counters)
+    cur.execute("DROP TABLE __add")
+
+
+def _add_totals(cur, relation: str, counters: tuple[Counter, ...]) -> None:
+    """Add the column sums of `relation` (increments per customer) to the population totals."""
+    sums = [c for c in counters if c.agg == "sum"]
+    sets = ", ".join(f"{c.name} = t.{c.name} + a.{c.name}" for c in sums)
+    cur.execute(f"UPDATE {TOTALS} t SET {sets} FROM (SELECT " + ", ".join(
+        f"coalesce(sum({c.name}), 0) AS {c.name}" for c in sums) + f" FROM {relation}) a")
+
+
+def fold(cur) -> int:
+    """Add the increments into the base and empty the delta; returns the rows folded."""
+    n = cur.execute(f"SELECT count(*) FROM {DELTA}").fetchall()[0][0]
+    if not n:
+        return 0
+    aggs = ", ".join(f"{'sum' if c.agg == 'sum' else c.agg}({c.name}) AS {c.name}"
+                     for c in COUNTERS)
+    sets = []
+    for c in COUNTERS:
+        if c.agg == "sum":
+            sets.append(f"{c.name} = s.{c.name} + coalesce(f.{c.name}, 0)")
+        else:
+            pick = "least" if c.agg == "min" else "greatest"
+            sets.append(f"{c.name} = {pick}(s.{c.name}, f.{c.name})")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE __fold AS SELECT customer_id, {aggs} "
+                f"FROM {DELTA} GROUP BY customer_id")
+    cur.execute(f"UPDATE {BASE} s SET {', '.join(sets)} FROM __fold f "
+                "WHERE s.customer_id = f.customer_id")
+    cur.execute(f"DELETE FROM {DELTA}")
+    cur.execute("DROP TABLE __fold")
+    return int(n)
+
+
+def fold_if_large(cur) -> int:
+    """Fold when the delta passes FOLD_ROWS (reading it stays cheap)."""
+    n = cur.execute(f"SELECT count(*) FROM {DELTA}").fetchall()[0][0]
+    return fold(cur) if n >= FOLD_ROWS else 0
 
 
 def finish(cur, new_ref: datetime | None) -> None:

@@ -151,8 +151,7 @@ class Triggers:
             need_state = any(r.state for _, _, r, _ in candidates)
             states = {}
             if need_state:
-                frame = cur.execute(f"SELECT * FROM {state_mod.STATE} WHERE customer_id IN "
-                                    "(SELECT customer_id FROM __cand)").df()
+                frame = cur.execute(f"SELECT * FROM {state_mod.rows_of('__cand')} s").df()
                 states = {int(r["customer_id"]): r for r in frame.to_dict("records")}
             scores = {}
             if any(r.segment is not None or r.min_churn_score is not None or

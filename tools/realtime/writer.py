@@ -15,9 +15,10 @@ coexist with the page's own writes (segment runs, drafts, audit) on other tables
 
 Checkpoints: the warehouse handle raises DuckDB's automatic checkpoint threshold
 (warehouse/connection.py; at the default, every micro-batch at 1M customers checkpointed at its
-commit, 1-2 s each), and the writer checkpoints itself when it has been idle for
-`IDLE_CHECKPOINT_S` and the write-ahead log holds more than `IDLE_CHECKPOINT_BYTES`, so that the
-cost falls between bursts instead of on a batch. Under load without a pause DuckDB still
+commit, 1-2 s each), and the writer folds the customer state's increments
+(tools/realtime/state.py) and checkpoints when it has been idle for `IDLE_S` (a checkpoint only
+when the write-ahead log holds more than `IDLE_CHECKPOINT_BYTES`), so that the cost falls
+between bursts instead of on a batch. Under load without a pause DuckDB still
 checkpoints when the log reaches the threshold.
 """
 
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 20_000     # what is queued is taken at once: bigger batches under load
 LINGER = 0.005
 TICK = 0.25
-IDLE_CHECKPOINT_S = 0.5
+IDLE_S = 0.5
 IDLE_CHECKPOINT_BYTES = 32 * 2**20
 
 
@@ -174,8 +175,8 @@ class EventWriter:
                 self._run_batch(self._gather(item))
             if item is not None:
                 last_work = time.monotonic()
-            elif time.monotonic() - last_work >= IDLE_CHECKPOINT_S:
-                self._checkpoint_if_due()
+            elif time.monotonic() - last_work >= IDLE_S:
+                self._idle()
                 last_work = time.monotonic()
             if time.monotonic() >= next_tick:
                 for job in self._jobs:
@@ -187,8 +188,14 @@ class EventWriter:
                         self.stats.errors += 1
                 next_tick = time.monotonic() + self.tick
 
-    def _checkpoint_if_due(self) -> None:
-        """Fold the write-ahead log into the database file while nothing is queued."""
+    def _idle(self) -> None:
+        """Nothing queued: fold the customer state's increments, then the write-ahead log into
+        the database file when it is large."""
+        try:
+            self.pipeline.idle()
+        except Exception:   # it is retried at the next pause; batches do not depend on it
+            log.exception("folding the customer state failed")
+            self.stats.errors += 1
         wal = Path(f"{self.pipeline.wh.path}.wal")
         try:
             if not wal.exists() or wal.stat().st_size < IDLE_CHECKPOINT_BYTES:
