@@ -160,11 +160,17 @@ def test_the_one_imported_table_with_the_data_answers_and_says_why(shops):
 
 
 def test_several_tables_with_the_data_are_named_and_none_is_guessed(shops):
-    paths, _ = shops
-    text, results = ask(paths["both"], ["total balance of customers in Germany"])
-    assert not results
-    assert "the accounts table is empty" in text
+    """Both imported tables have balances: a question either could answer is asked back; one
+    with a value only one of them has ('in Germany') is that one's."""
+    paths, churn = shops
+    text, results = ask(paths["both"], ["what is the average balance of our customers?"])
+    assert not results, text
     assert "bank_churn" in text and "cc_customers" in text and "say which one" in text
+    text, results = ask(paths["both"], ["total balance of customers in Germany"])
+    assert results[0][0]["table"] == "bank_churn"
+    german = churn[churn["Geography"] == "Germany"]
+    assert _number(text) == pytest.approx(german["Balance"].sum(), abs=0.01)
+    assert "the accounts table is empty" in text.lower() and "cc_customers has it too" in text
 
 
 def test_what_the_shop_has_is_answered_from_it_and_named(shops):
@@ -208,3 +214,30 @@ def test_the_age_count_is_of_customers_with_a_birth_date(writable_warehouse):
         dated = wh.scalar("SELECT count(*) FROM customers WHERE birth_date IS NOT NULL")
     text, _ = ask(writable_warehouse, ["what is the average age of our customers?"])
     assert f"({dated:,} customers with a birth date)" in text
+
+
+@pytest.mark.parametrize("question", ["app events by platform", "opt-in rate by channel",
+                                      "how many customers hold a mortgage?",
+                                      "average zodiac of customers"])
+def test_refusals_suggest_only_questions_whose_data_is_there(shops, question):
+    """Each phrasing a refusal offers answers with data: never the empty contract tables'
+    ('app events by platform' on a shop without app events)."""
+    paths, _ = shops
+    text, results = ask(paths["churn"], [question])
+    assert not results and text.startswith("Offline planner: ")
+    suggested = text.split("Questions like", 1)[1].split('"')[1::2][:-1]
+    assert len(suggested) >= 2, text
+    for phrasing in suggested:
+        answer, ran = ask(paths["churn"], [phrasing])
+        assert ran and not answer.startswith("Offline planner"), (phrasing, answer)
+        assert "No rows matched" not in answer
+
+
+def test_a_period_asked_of_a_table_without_dates_says_so(shops):
+    paths, churn = shops
+    text, results = ask(paths["churn"], ["how many bank_churn customers churned last month?"])
+    assert not results
+    assert text.startswith("Offline planner: bank_churn has no dates, so I can't answer for")
+    assert 'Without the period, "how many bank_churn customers churned" works.' in text
+    text, results = ask(paths["churn"], ["how many bank_churn customers churned"])
+    assert _number(text) == churn["Exited"].sum()

@@ -320,13 +320,19 @@ def _missing(question: str, gaps: list[coverage.Gap], vocab: v.Vocabulary) -> Pa
     when exactly one has that data and reads the whole question, else refused saying what is
     missing and which of the person's tables have it."""
     why = coverage.explain(gaps)
-    asks = {name: ask for name, model in vocab.tables.items()
-            if isinstance(ask := tables.parse_table(question, model), tables.TableAsk)}
+    read = {name: tables.parse_table(question, model) for name, model in vocab.tables.items()}
+    asks = {name: ask for name, ask in read.items() if isinstance(ask, tables.TableAsk)}
     having = [name for name, model in vocab.tables.items() if name in asks or
               tables.has_concept(model, [w for g in gaps for w in g.words])]
-    if len(having) == 1 and having[0] in asks:
-        ask = asks[having[0]]
-        ask.note = f"{why[0].upper()}{why[1:]}; this is from your table {ask.table}."
+    if len(asks) == 1 and all(_singled_out(next(iter(asks.values())), read[name])
+                              for name in having if name not in asks):
+        # the one table that reads the whole question; the others with that data do not
+        # have its values ('in Germany'), so the question cannot be about them
+        ask = next(iter(asks.values()))
+        others = [name for name in having if name != ask.table]
+        also = (f" ({' and '.join(others)} {'have' if len(others) > 1 else 'has'} it too, "
+                "without what you asked for)") if others else ""
+        ask.note = f"{why[0].upper()}{why[1:]}; this is from your table {ask.table}{also}."
         return Parsed("table", table=ask)
     if len(having) > 1:
         example = next(iter(asks), having[0])
@@ -344,6 +350,32 @@ def _missing(question: str, gaps: list[coverage.Gap], vocab: v.Vocabulary) -> Pa
         + _suggest(question, vocab)))
 
 
+def _undated(question: str, model, vocab: v.Vocabulary) -> Reply | None:
+    """A period asked of an imported table without a date column: 'bank_churn has no dates'
+    (and the question without the period, when that one works)."""
+    if any(d.kind == "time" for e in model.entities.values() for d in e.dimensions.values()):
+        return None
+    text = Text(question)
+    period = parse_period(text, vocab)
+    if period is None:
+        return None
+    table = next(iter(model.entities.values())).name
+    rest = " ".join(text.s.split())
+    works = isinstance(tables.parse_table(rest, model), tables.TableAsk)
+    return Reply(f"Offline planner: {table} has no dates, so I can't answer for "
+                 f"{period.label}: its figures are one snapshot of the table."
+                 + (f" Without the period, \"{rest}\" works." if works else
+                    " " + suggestion_text(question, model, vocab)))
+
+
+def _singled_out(ask: tables.TableAsk, unread: str) -> bool:
+    """Whether another table failed to read a value the answering table filters on: 'germany'
+    left over there, 'in Germany' a filter here."""
+    said = " ".join(ask.labels + ask.subgroup).lower()
+    return any(re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", said)
+               for w in re.findall(r"'([^']+)'", unread))
+
+
 def _route(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
            first_row: dict | None = None) -> Parsed:
     """The question read with the model it is about: an imported table's or the warehouse's."""
@@ -354,6 +386,9 @@ def _route(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         ask = tables.parse_table(question, vocab.tables[named])
         if isinstance(ask, tables.TableAsk):
             return Parsed("table", table=ask)
+        undated = _undated(question, vocab.tables[named], vocab)
+        if undated is not None:
+            return Parsed("reply", reply=undated)
         return Parsed("reply", reply=Reply(
             f"Offline planner: about the table {named}, I did not understand {ask}, and I "
             "would rather not guess a number. " + suggestion_text(
@@ -488,5 +523,6 @@ _SEND = (r"(?!.*\b(?:list|audience)\b)\s*(?:please |can you |could you |now |go 
 
 
 def _suggest(question: str, vocab: v.Vocabulary) -> str:
-    """Two or three phrasings that work, the closest to the question (from the model)."""
-    return suggestion_text(question, v.MODEL, vocab)
+    """Two or three phrasings that work, the closest to the question: from the warehouse's
+    model where its data is loaded, and from the imported tables' models."""
+    return suggestion_text(question, [v.MODEL, *vocab.tables.values()], vocab)

@@ -54,10 +54,18 @@ def _table_candidates(model: SemanticModel, entity) -> list[str]:
     return [*out, f"how many {entity.label} in {entity.name}"]
 
 
+def _works(question: str, vocab) -> bool:
+    """Whether the planner answers `question` from the warehouse's model with data that is
+    there (never a suggestion that would answer 0 from an empty table)."""
+    from assistant.planner.parse import _gaps, _parse
+
+    parsed = _parse(question, vocab)
+    return parsed.kind == "frame" and not _gaps(parsed.frame, vocab)
+
+
 def understood(model: SemanticModel, vocab) -> tuple[str, ...]:
     """The candidate phrasings the planner answers (checked once per vocabulary and model)."""
     from assistant.planner import tables
-    from assistant.planner.parse import _parse
 
     key = ("suggest", model.name)
     found = vocab.extra.get(key)
@@ -68,30 +76,42 @@ def understood(model: SemanticModel, vocab) -> tuple[str, ...]:
             found = tuple(q for q in _table_candidates(model, user)
                           if isinstance(tables.parse_table(q, model), tables.TableAsk))
         else:
-            found = tuple(q for q in _candidates(model) if _parse(q, vocab).kind == "frame")
+            found = tuple(q for q in _candidates(model) if _works(q, vocab))
         vocab.extra[key] = found
     return found
 
 
-def suggestions(question: str, model: SemanticModel, vocab, n: int = 3) -> list[str]:
-    """Up to `n` phrasings that work, the closest to `question` first."""
+def suggestions(question: str, model: SemanticModel | list[SemanticModel], vocab,
+                n: int = 3) -> list[str]:
+    """Up to `n` phrasings that work, the closest to `question` first (from one model, or
+    from several: the warehouse's and the imported tables')."""
+    models = model if isinstance(model, list) else [model]
     words = set(re.findall(r"[a-z]{3,}", question.lower()))
     scored = []
-    for q in understood(model, vocab):
-        overlap = len(words & set(re.findall(r"[a-z]{3,}", q)))
-        if overlap:
-            scored.append((-overlap, len(q), q))
-    picked = [q for _, _, q in sorted(scored)[:n]]
-    user = any(e.user_table for e in model.entities.values())
-    for q in understood(model, vocab) if user else _FALLBACK:
-        if len(picked) >= n:
-            break
-        if q not in picked:
-            picked.append(q)
+    for i, m in enumerate(models):
+        for q in understood(m, vocab):
+            overlap = len(words & set(re.findall(r"[a-z]{3,}", q)))
+            if overlap:
+                scored.append((-overlap, i, len(q), q))
+    picked = [q for *_, q in sorted(scored)[:n]]
+    rest = []
+    for m in models:
+        user = any(e.user_table for e in m.entities.values())
+        fallback = "fallback"
+        if not user and vocab.extra.get(fallback) is None:
+            vocab.extra[fallback] = ()
+            vocab.extra[fallback] = tuple(q for q in _FALLBACK if _works(q, vocab))
+        rest.append(list(understood(m, vocab) if user else vocab.extra[fallback]))
+    while len(picked) < n and any(rest):      # one of each model's in turn
+        for queue in rest:
+            while queue and queue[0] in picked:
+                queue.pop(0)
+            if queue and len(picked) < n:
+                picked.append(queue.pop(0))
     return picked
 
 
-def suggestion_text(question: str, model: SemanticModel, vocab) -> str:
+def suggestion_text(question: str, model: SemanticModel | list[SemanticModel], vocab) -> str:
     quoted = [f'"{q}"' for q in suggestions(question, model, vocab)]
     if not quoted:
         return "Ask \"what can you do?\" for the questions that work."
