@@ -88,13 +88,15 @@ def shops(tmp_path_factory):
     churn = bank_churn(900, seed=11)
     cards, _ = credit_cards(400, seed=12)
     paths = {}
-    for name in ("alone", "churn", "both"):
+    for name in ("alone", "churn", "both", "cards"):
         paths[name] = create_empty(folder / f"{name}.duckdb")
         with Warehouse.open(paths[name]) as wh:
             import_mapping(wh, _shop(folder))
     _import(paths["churn"], churn, "bank_churn", folder)
     _import(paths["both"], churn, "bank_churn", folder)
     _import(paths["both"], cards, "cc_customers", folder)
+    _import(paths["cards"], cards, "cc_customers", folder)
+    paths["frames"] = {"cards": cards}
     return paths, churn
 
 
@@ -241,3 +243,18 @@ def test_a_period_asked_of_a_table_without_dates_says_so(shops):
     assert 'Without the period, "how many bank_churn customers churned" works.' in text
     text, results = ask(paths["churn"], ["how many bank_churn customers churned"])
     assert _number(text) == churn["Exited"].sum()
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("how many card holders have a balance over 1000?", lambda k: (k["BALANCE"] > 1000).sum()),
+    ("what is the average balance of our credit card customers?",
+     lambda k: round(k["BALANCE"].mean(), 2)),
+    ("how many customers are in the cc customers table?", len),
+])
+def test_customers_named_after_an_imported_table_are_its_rows(shops, question, expected):
+    """'card holders', 'credit card customers' name cc_customers (the shorthand 'cc' spelled
+    out) when the warehouse's own tables cannot answer."""
+    paths, _ = shops
+    text, results = ask(paths["cards"], [question])
+    assert results and results[0][0]["table"] == "cc_customers", text
+    assert _number(text) == pytest.approx(expected(paths["frames"]["cards"]), abs=0.01), text

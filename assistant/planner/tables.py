@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated
 from assistant.planner.measures import take_agg, take_top
-from assistant.planner.text import Text, normalise
+from assistant.planner.text import ABBREVIATIONS, Text, normalise
 from warehouse.semantic import Condition, MetricRef, Order, Query, SemanticModel
 
 _NUMBER = r"(-?\d+(?:\.\d+)?)"
@@ -75,11 +75,52 @@ def names_of(table: str, tables: list[str] | None = None) -> list[str]:
     imported table has that part."""
     spaced = table.replace("_", " ").lower()
     out = [re.escape(table.lower()), re.escape(spaced)]
+    expanded = " ".join(_spelled(p) for p in _parts(table))      # cc -> credit card
+    if expanded != spaced:      # 'the cc customers table' (a contract phrase without 'table')
+        out.append(re.escape(expanded) + _TABLE_WORDS)
     others = [t.lower() for t in (tables or []) if t.lower() != table.lower()]
-    for part in re.split(r"[_\W]+", table.lower()):
-        if len(part) >= 3 and part not in _GENERIC_PARTS and not part.isdigit() and \
-                not any(part in re.split(r"[_\W]+", o) for o in others):
-            out.append(re.escape(part) + _TABLE_WORDS)
+    for part in _distinctive(table, others):
+        out.append(re.escape(_spelled(part)) + _TABLE_WORDS)
+    return out
+
+
+def _parts(table: str) -> list[str]:
+    return [p for p in re.split(r"[_\W]+", table.lower()) if p]
+
+
+def _spelled(part: str) -> str:
+    """A name part as questions spell it once normalised (the shorthand 'cc' is 'credit
+    card')."""
+    return ABBREVIATIONS.get(part, part)
+
+
+def _distinctive(table: str, others: list[str]) -> list[str]:
+    """The parts of the table's name that say which table it is ('churn' of bank_churn)."""
+    return [p for p in _parts(table)
+            if len(p) >= 2 and p not in _GENERIC_PARTS and p not in v.FILLER and
+            not p.isdigit() and (len(p) >= 3 or p in ABBREVIATIONS) and
+            not any(p in _parts(o) for o in others)]
+
+
+_HOLDERS = r" (?:customers?|clients?|holders?|users?|members?|people|persons?|base)"
+
+
+def _holders(model: SemanticModel) -> list[str]:
+    """'credit card customers', 'card holders' for cc_customers: a distinctive part of the
+    name (or its last word) before a word for the customers, when that part is not itself a
+    word of the table's model ('churn customers' of bank_churn are its churned ones)."""
+    entity = _entity(model)
+    own = {normalise(w) for d in entity.dimensions.values() for w in (*d.words, d.label)}
+    own |= {normalise(w) for m in model.measures.values() for w in m.words}
+    own |= {normalise(w) for f in model.filters.values() for w in f.words}
+    own |= {normalise(w) for vs in model.values.values() for x in vs.values()
+            for w in (*x.words, x.label)}
+    out = []
+    for part in _distinctive(entity.name, []):
+        spelled = _spelled(part)
+        for variant in dict.fromkeys((spelled, spelled.split()[-1])):
+            if variant not in own and variant not in v.FILLER:
+                out.append(re.escape(variant) + _HOLDERS)
     return out
 
 
@@ -141,12 +182,18 @@ def _take_table_name(text: Text, table: str, tables: list[str] | None = None) ->
               r"|file|dataset)\b")
 
 
+def _take_holders(text: Text, model: SemanticModel) -> None:
+    for n in _holders(model):
+        text.take(rf"(?<![\w]){n}(?![\w])")
+
+
 def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
     """The structured query of a question about the table of `model`, or the words not
     understood (a refusal)."""
     entity = _entity(model)
     text = Text(question)
     _take_table_name(text, entity.name)
+    _take_holders(text, model)
     probe = Frame_()
     take_top(text, probe)
     ranked = _ranked(text, entity)
