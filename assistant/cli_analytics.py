@@ -246,11 +246,13 @@ def runs_compare(
         out.print(_df_table(df, max_width=70))
 
 
-def _df_table(df: pd.DataFrame, *, max_width: int | None = None) -> Table:
+def _df_table(df: pd.DataFrame, *, max_width: int | None = None, key: str | None = None
+              ) -> Table:
     table = Table(header_style="bold")
     for col in df.columns:
         table.add_column(str(col), overflow="fold", max_width=max_width)
-    keys = {c for c in df.columns if str(c).endswith(("_id", "id", "ID", "Id")) or c == "row"}
+    keys = {c for c in df.columns if str(c).endswith(("_id", "id", "ID", "Id")) or c == "row"
+            or c == key}
     for row in df.itertuples(index=False):
         table.add_row(*(_cell(v, key=col in keys) for col, v in zip(df.columns, row,
                                                                     strict=True)))
@@ -290,6 +292,9 @@ def churn(
     exclude: Annotated[str | None, typer.Option(
         help="Comma-separated features (or columns of --table) to leave out, e.g. one known "
         "only after the outcome: --exclude duration.")] = None,
+    positive: Annotated[str | None, typer.Option(
+        help="The --target value to predict, e.g. 'Attrited Customer' [default: the one that "
+        "says churned, attrited, yes or 1].")] = None,
     path: PathOption = None,
 ) -> None:
     """Predict who is likely to churn, with how well the model does on held-out customers.
@@ -307,6 +312,8 @@ def churn(
 
     if (table is None) != (target is None):
         raise InvalidArgument("--table and --target go together (the yes/no column to predict)")
+    if positive is not None and table is None:
+        raise InvalidArgument("--positive goes with --table and --target (the value to predict)")
     with _open(path) as wh, _steps() as step:
         if table is None:
             res = score_churn(wh, top_n=top, include_protected=include_protected,
@@ -315,7 +322,8 @@ def churn(
         else:
             res = score_table(wh, table, target, top_n=top, include_protected=include_protected,
                               question="assistant churn", progress=step,
-                              columns=_columns(columns), exclude=_columns(exclude))
+                              columns=_columns(columns), exclude=_columns(exclude),
+                              positive=positive)
     m = res.run["metrics"]
     out.print(Panel(churn_summary(res, table=table, target=target), title="Model",
                     title_align="left"), highlight=False)
@@ -324,7 +332,7 @@ def churn(
     out.print("[bold]Top drivers[/] (drop in ROC AUC when the feature is shuffled)")
     out.print(_df_table(pd.DataFrame(m["drivers"])[["label", "importance", "direction"]]))
     out.print(f"[bold]Highest risk[/] ({len(res.at_risk)} shown)")
-    out.print(_df_table(res.at_risk, max_width=60))
+    out.print(_df_table(res.at_risk, max_width=60, key=res.run["params"].get("key")))
 
 
 @app.command()

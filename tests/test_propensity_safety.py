@@ -108,3 +108,48 @@ def test_warehouse_churn_takes_exclude_and_columns(shared_rw):
         score_churn(shared_rw, columns=["tenure"])
     with pytest.raises(InvalidArgument, match="known only as of today"):
         score_churn(shared_rw, columns=["deposits"])
+
+
+def test_a_text_target_predicts_the_value_that_says_churned_and_says_which(shared_rw, tmp_path):
+    """Attrition_Flag 'Attrited Customer' / 'Existing Customer': the attrited are the event
+    (never the larger string), the run says so, and the highest risk rows are mostly attrited."""
+    from public_shapes import bank_churners_frame
+
+    frame = bank_churners_frame(2000, seed=9)
+    frame.to_csv(tmp_path / "cards.csv", index=False)
+    import_user_table(shared_rw, tmp_path / "cards.csv", "cards_tbl", mode="replace")
+    res = score_table(shared_rw, "cards_tbl", "Attrition_Flag", top_n=10)
+    attrited = (frame["Attrition_Flag"] == "Attrited Customer").mean()
+    assert res.run["params"]["positive"] == "Attrited Customer"
+    assert res.run["metrics"]["positive_share"] == pytest.approx(attrited, abs=0.001)
+    assert "CLIENTNUM" not in res.run["params"]["features"]
+    assert res.run["params"]["key"] == "CLIENTNUM"
+    from tools.churn import summary
+    assert "predicting Attrition_Flag = 'Attrited Customer'" in summary(
+        res, table="cards_tbl", target="Attrition_Flag")
+    # the list is of rows without the outcome yet, scored from the attrited's pattern: their
+    # predicted risk is well above the base rate
+    assert res.at_risk["score"].min() > attrited
+    # named otherwise, the other class is modelled, and an unknown value is refused
+    other = score_table(shared_rw, "cards_tbl", "Attrition_Flag", positive="existing customer")
+    assert other.run["params"]["positive"] == "Existing Customer"
+    with pytest.raises(InvalidArgument, match="'Attrited Customer', 'Existing Customer'"):
+        score_table(shared_rw, "cards_tbl", "Attrition_Flag", positive="Closed")
+
+
+def test_a_target_whose_values_do_not_say_which_is_the_event_is_refused(shared_rw, tmp_path):
+    frame = bank_churn(800)
+    frame["Segment"] = np.where(frame["Exited"] == 1, "Bronze", "Gold")
+    frame.drop(columns=["Exited"]).to_csv(tmp_path / "seg.csv", index=False)
+    import_user_table(shared_rw, tmp_path / "seg.csv", "seg_tbl", mode="replace")
+    with pytest.raises(InvalidArgument) as err:
+        score_table(shared_rw, "seg_tbl", "Segment")
+    assert "--positive" in str(err.value) and "'Bronze', 'Gold'" in str(err.value)
+    res = score_table(shared_rw, "seg_tbl", "Segment", positive="bronze")
+    assert res.run["params"]["positive"] == "Bronze"
+    # messy spellings of yes/no are one value each
+    frame["Left"] = np.where(frame["Segment"] == "Bronze", "Yes", "no")
+    frame.loc[:5, "Left"] = " yes"
+    frame.drop(columns=["Segment"]).to_csv(tmp_path / "left.csv", index=False)
+    import_user_table(shared_rw, tmp_path / "left.csv", "left_tbl", mode="replace")
+    assert score_table(shared_rw, "left_tbl", "Left").run["params"]["positive"] in ("Yes", "yes")

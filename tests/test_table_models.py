@@ -348,3 +348,60 @@ def test_an_identifier_number_is_the_key_never_a_measure_or_an_input(messy_impor
     assert "CLIENTNUM" not in prof.feature_columns and prof.key == "CLIENTNUM"
     messages, _ = ask(path, ["average clientnum in cards"])
     assert "708," not in messages[-1].text and "clientnum" in messages[-1].text.lower()
+
+
+def _by(result) -> dict:
+    df = result.tables[0].df
+    return dict(zip(df.iloc[:, 0], df.iloc[:, 1], strict=True))
+
+
+def test_abbreviated_columns_are_asked_about_in_plain_words(messy_imported):
+    """BankChurners' Total_Trans_Amt, Avg_Utilization_Ratio, Dependent_count, Months_on_book
+    and a text Attrition_Flag: the words people use reach them, and the attrited are a rate."""
+    path, _, cards, _ = messy_imported
+    attrited = cards["Attrition_Flag"] == "Attrited Customer"
+    card = cards["Card_Category"].str.strip().str.lower()
+    messages, results = ask(path, ["attrition rate by card category in cards"])
+    rates = {k.lower(): v for k, v in _by(results[0][1]).items()}
+    for level, value in (attrited.groupby(card).mean() * 100).items():
+        assert rates[level] == pytest.approx(value, abs=0.051)
+    cases = [
+        ("average utilization ratio of attrited customers in cards",
+         cards.loc[attrited, "Avg_Utilization_Ratio"].mean(), 0.006),
+        ("median months on book in cards", cards["Months_on_book"].median(), 0.006),
+        ("how many cards customers have more than 3 dependents",
+         (cards["Dependent_count"] > 3).sum(), 0),
+        ("how many existing customers in cards", (~attrited).sum(), 0),
+        ("what is the churn rate in cards", attrited.mean() * 100, 0.051),
+    ]
+    for question, expected, tol in cases:
+        messages, results = ask(path, [question])
+        assert results, (question, messages[-1].text)
+        value = results[0][1].tables[0].df.iloc[0, 0]
+        assert value == pytest.approx(expected, abs=tol), question
+    messages, results = ask(path, ["total transaction amount by education level in cards"])
+    sums = cards.groupby(cards["Education_Level"].str.strip().str.lower())["Total_Trans_Amt"].sum()
+    assert {k.lower(): v for k, v in _by(results[0][1]).items()} == sums.to_dict()
+    assert messages[-1].text.startswith("Total transaction amount of customers, by education")
+
+
+def test_a_yes_no_and_its_opposite_are_a_split_in_words(messy_imported, imported):
+    path, _, cards, _ = messy_imported
+    messages, results = ask(path, ["average total transaction count for existing vs attrited "
+                                   "customers in cards"])
+    got = _by(results[0][1])
+    means = cards.groupby("Attrition_Flag")["Total_Trans_Ct"].mean()
+    assert set(got) == {True, False}
+    assert got[True] == pytest.approx(means["Attrited Customer"], abs=0.006)
+    text = messages[-1].text
+    assert "attrited: " in text and "not attrited: " in text and "True" not in text
+    path, churn, _ = imported
+    messages, _ = ask(path, ["churn rate by has credit card in bank_churn"])
+    text = messages[-1].text
+    assert "by credit card" in text and "with a credit card: " in text
+    assert "without a credit card: " in text and "true" not in text
+    messages, results = ask(path, ["average balance of churned vs retained customers in "
+                                   "bank_churn"])
+    got = _by(results[0][1])
+    assert got[True] == pytest.approx(churn.loc[churn["Exited"] == 1, "Balance"].mean(),
+                                      abs=0.006)

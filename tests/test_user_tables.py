@@ -41,6 +41,10 @@ def test_column_names_split_into_words(name, split):
     ("ONEOFF_PURCHASES", "one-off purchases"),
     ("HasCrCard", "has credit card"),
     ("MINIMUM_PAYMENTS", "minimum payments"),
+    ("Total_Trans_Ct", "total transaction count"),
+    ("Total_Revolving_Bal", "total revolving balance"),
+    ("Months_Inactive_12_mon", "months inactive (12 months)"),
+    ("Account_No", "account number"),
 ])
 def test_labels_spell_out_the_usual_abbreviations(name, label):
     assert humanize(name) == label

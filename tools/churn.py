@@ -35,7 +35,13 @@ from tools.features import (
 )
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
 from tools.runs import Run, code_version, get_run, has_tables, save_scores
-from tools.table_features import flag_values, load_table_features, profile_table, quote_ident
+from tools.table_features import (
+    flag_values,
+    load_table_features,
+    positive_value,
+    profile_table,
+    quote_ident,
+)
 from warehouse.connection import Warehouse
 from warehouse.contract import ACTIVE_WINDOW_DAYS, ASSISTANT_SCHEMA
 from warehouse.errors import InvalidArgument
@@ -306,30 +312,30 @@ def score_churn(wh: Warehouse, *, top_n: int = 20, include_protected: bool = Fal
 def score_table(wh: Warehouse, table: str, target: str, *, top_n: int = 20,
                 include_protected: bool = False, seed: int = 42, session: str = "",
                 question: str = "", progress: Progress | None = None,
-                columns: list[str] | None = None, exclude: list[str] | None = None
-                ) -> ScoringResult:
+                columns: list[str] | None = None, exclude: list[str] | None = None,
+                positive: str | None = None) -> ScoringResult:
     """Train a propensity model for `target` on a user table and score every row (on
-    `columns` only, or without `exclude`)."""
+    `columns` only, or without `exclude`); the event predicted is the target's `positive`
+    value, or the one that says so (attrited, churned, yes, 1: positive_value)."""
     step = progress or (lambda _msg: None)
     prof = profile_table(wh, table, target=target, include_protected=include_protected,
                          columns=columns, exclude=exclude, model_inputs=True)
     target_col = next(c for c, r in prof.ignored.items() if r == "target")
     step(f"Loading {prof.table}: {prof.rows:,} rows, {prof.describe()}")
     frame, feats = load_table_features(wh, prof, extra=(target_col,))
-    distinct = frame[target_col].dropna().nunique()
-    if distinct != 2:
-        raise InvalidArgument(f"the target {target_col} must have exactly two values (0/1, "
-                              f"yes/no, true/false); it has {distinct}")
-    y_all = flag_values(frame[target_col])
+    event = positive_value(frame[target_col], target_col, positive)
+    y_all = flag_values(frame[target_col], event)
     labelled = ~np.isnan(y_all)
-    step(f"Training on {labelled.sum():,} labelled rows ({np.nanmean(y_all):.1%} positive)")
+    step(f"Training on {labelled.sum():,} labelled rows ({np.nanmean(y_all):.1%} with "
+         f"{target_col} = {event!r}, the outcome predicted)")
     report = propensity.train(frame[labelled], y_all[labelled].astype(int), feats, seed=seed)
     step("Scoring every row")
     scores = propensity.score(report, frame)
     scores.insert(0, "__key", frame["__key"].to_numpy())
     metrics = _metrics(report) | {"scored": len(scores), "profile": prof.describe(),
+                                  "positive_share": round(float(np.nanmean(y_all)), 4),
                                   "ignored_columns": prof.ignored}
-    params = {"table": prof.table, "target": target_col, "key": prof.key,
+    params = {"table": prof.table, "target": target_col, "positive": event, "key": prof.key,
               "include_protected": include_protected, "seed": seed,
               "features": [f.name for f in feats]}
     run = Run(kind="propensity", source_table=prof.table, params=params, metrics=metrics,
@@ -391,8 +397,13 @@ def summary(res: ScoringResult, *, table: str | None, target: str | None) -> str
 
             head += " " + words(Decision(**m["challenge"]))
     else:
-        head = (f"Propensity run {run['run_id']} on table {table}, target {target}: {model}; "
-                f"{quality}. Scored {m['scored']:,} rows. Columns: {m['profile']}.")
+        event = run["params"].get("positive")
+        share = m.get("positive_share", m["base_rate"])
+        predicts = (f", predicting {run['params']['target']} = {event!r} ({share:.1%} of "
+                    "rows; another value with --positive)" if event is not None else "")
+        head = (f"Propensity run {run['run_id']} on table {table}, target {target}"
+                f"{predicts}: {model}; {quality}. Scored {m['scored']:,} rows. Columns: "
+                f"{m['profile']}.")
     protected = ("Protected attributes WERE used, as requested (recorded in the run)."
                  if run["protected_attributes_used"] else
                  "Protected attributes were not used as features.")
@@ -405,8 +416,8 @@ def summary(res: ScoringResult, *, table: str | None, target: str | None) -> str
 
 def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
                   target: str | None = None, include_protected: bool = False,
-                  columns: list[str] | None = None, exclude: list[str] | None = None
-                  ) -> ToolResult:
+                  columns: list[str] | None = None, exclude: list[str] | None = None,
+                  positive: str | None = None) -> ToolResult:
     """Predict who is likely to churn (or, on an imported table, who has a target outcome).
 
     Use this for "who is likely to churn?", "churn risk", "which customers might leave?", or
@@ -423,12 +434,17 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
         columns: train on these features (or columns of `table`) only.
         exclude: leave these features (or columns of `table`) out, e.g. one known only after
             the outcome (a call's duration).
+        positive: the value of `target` that is the outcome to predict ("Attrited Customer");
+            by default the one that says so (churned, attrited, yes, 1).
     """
     if top_n < 1 or top_n > 1000:
         raise InvalidArgument(f"top_n must be between 1 and 1000, not {top_n}")
     if (table is None) != (target is None):
         raise InvalidArgument("a propensity model on a table needs both table and target "
                               "(the yes/no column to predict)")
+    if positive is not None and table is None:
+        raise InvalidArgument("positive goes with table and target (the value of the target "
+                              "to predict)")
     if table is None:
         res = score_churn(ctx.wh, top_n=top_n, include_protected=include_protected,
                           session=ctx.session, question=ctx.question, columns=columns,
@@ -438,7 +454,8 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
     else:
         res = score_table(ctx.wh, table, target, top_n=top_n,
                           include_protected=include_protected, session=ctx.session,
-                          question=ctx.question, columns=columns, exclude=exclude)
+                          question=ctx.question, columns=columns, exclude=exclude,
+                          positive=positive)
         ctx.state["last_propensity_run"] = res.run["run_id"]
         title = (f"Top {len(res.at_risk)} rows by predicted {target} (among rows without "
                  "it yet)")

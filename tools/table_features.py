@@ -105,14 +105,22 @@ ABBREVIATIONS = {
     "prc": "percent", "pct": "percent", "perc": "percent", "freq": "frequency",
     "trx": "transactions", "txn": "transactions", "txns": "transactions", "tx": "transactions",
     "oneoff": "one-off", "est": "estimated", "acct": "account", "accts": "accounts",
-    "yrs": "years", "mths": "months", "cust": "customer",
+    "yrs": "years", "mths": "months", "cust": "customer", "trans": "transaction",
+    "ct": "count", "mon": "months", "mo": "months", "mos": "months", "util": "utilization",
+    "no": "number", "nr": "number", "nbr": "number", "chng": "change", "chg": "change",
+    "tot": "total", "inq": "inquiries", "dep": "dependents", "rev": "revolving",
 }
+_PERIOD_UNITS = ("months", "days", "weeks", "years")
 
 
 def humanize(name: str) -> str:
     """'CASH_ADVANCE' -> 'cash advance', 'NumOfProducts' -> 'number of products',
-    'PRC_FULL_PAYMENT' -> 'percent full payment'."""
-    return " ".join(ABBREVIATIONS.get(w, w) for w in words(name)) or name
+    'PRC_FULL_PAYMENT' -> 'percent full payment', 'Months_Inactive_12_mon' -> 'months
+    inactive (12 months)'."""
+    spelled = [ABBREVIATIONS.get(w, w) for w in words(name)]
+    if len(spelled) > 2 and spelled[-2].isdigit() and spelled[-1] in _PERIOD_UNITS:
+        return " ".join(spelled[:-2]) + f" ({spelled[-2]} {spelled[-1]})"
+    return " ".join(spelled) or name
 
 
 def quote_ident(name: str) -> str:
@@ -398,17 +406,76 @@ def load_table_features(wh: Warehouse, prof: TableProfile, *, extra: tuple[str, 
     return frame, features
 
 
-def flag_values(series: pd.Series) -> np.ndarray:
-    """A two-valued column as 0/1 (1 = true / yes / the larger value)."""
+# The value of a two-valued outcome that is the event to predict, and the one that is not.
+POSITIVE_WORDS = frozenset({
+    "1", "true", "t", "yes", "y", "attrited", "attrition", "churned", "churn", "churner",
+    "exited", "exit", "closed", "left", "lost", "cancelled", "canceled", "terminated", "gone",
+    "defaulted", "default", "subscribed", "converted", "responded", "bad", "fraud",
+})
+NEGATIVE_WORDS = frozenset({
+    "0", "false", "f", "no", "n", "existing", "active", "retained", "stayed", "current",
+    "open", "kept", "good", "none", "not", "non", "never",
+})
+
+
+def positive_value(series: pd.Series, column: str, positive: str | None = None) -> str:
+    """Which of a two-valued column's values is the outcome to predict ('Attrited Customer',
+    'yes', 1): `positive` when given, else by meaning (attrited, churned, exited, closed, left,
+    lost, yes, true, 1 against existing, active, no, false, 0); InvalidArgument naming the
+    values when it cannot tell. Values are compared trimmed and in any case."""
+    if series.dtype == bool or str(series.dtype) == "boolean":
+        levels = {"true": "true", "false": "false"}
+    else:
+        levels = {}
+        for raw in series.dropna().unique():
+            text = str(raw).strip()
+            if isinstance(raw, float) and raw.is_integer():
+                text = str(int(raw))
+            levels.setdefault(text.lower(), text)
+    shown = ", ".join(repr(v) for v in sorted(levels.values()))
+    if len(levels) != 2:
+        raise InvalidArgument(f"the target {column} must have exactly two values (0/1, "
+                              f"yes/no, true/false); it has {len(levels)}: {shown}"[:400])
+    if positive is not None:
+        chosen = levels.get(str(positive).strip().lower())
+        if chosen is None:
+            raise InvalidArgument(f"{positive!r} is not a value of {column}; its values are "
+                                  f"{shown}")
+        return chosen
+
+    if _numeric_levels(levels):         # 0/1, or two other numbers: the larger is the event
+        return max(levels.values(), key=float)
+
+    def says(level: str, vocabulary: frozenset[str]) -> bool:
+        return bool(set(words(level)) & vocabulary) or level in vocabulary
+
+    yes = [v for k, v in levels.items() if says(k, POSITIVE_WORDS) and not says(k, NEGATIVE_WORDS)]
+    no = [v for k, v in levels.items() if says(k, NEGATIVE_WORDS)]
+    if len(yes) == 1:
+        return yes[0]
+    if len(no) == 1:
+        return next(v for v in levels.values() if v != no[0])
+    raise InvalidArgument(f"cannot tell which value of {column} is the outcome to predict (the "
+                          f"customers who churned, said yes...): its values are {shown}; say "
+                          f"which with --positive VALUE")
+
+
+def _numeric_levels(levels: dict[str, str]) -> bool:
+    try:
+        [float(v) for v in levels.values()]
+    except ValueError:
+        return False
+    return True
+
+
+def flag_values(series: pd.Series, positive: str) -> np.ndarray:
+    """A two-valued column as 0/1: 1 where it is `positive` (see positive_value), NaN where
+    empty."""
     s = series
     if s.dtype == bool or str(s.dtype) == "boolean":
-        return s.astype("float64").to_numpy()
-    text = s.astype("string").str.strip().str.lower()
-    truthy = {"1", "true", "t", "yes", "y"}
-    falsy = {"0", "false", "f", "no", "n"}
-    levels = set(text.dropna().unique())
-    if levels <= truthy | falsy:
-        return text.map(lambda v: np.nan if pd.isna(v) else float(v in truthy)).to_numpy(
-            dtype="float64")
-    top = sorted(levels)[-1]
-    return text.map(lambda v: np.nan if pd.isna(v) else float(v == top)).to_numpy(dtype="float64")
+        s = s.astype("object").map(lambda v: v if pd.isna(v) else str(bool(v)).lower())
+    text = s.map(lambda v: v if pd.isna(v) else (
+        str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip().lower())
+    want = str(positive).strip().lower()
+    return text.map(lambda v: np.nan if pd.isna(v) else float(v == want)).to_numpy(
+        dtype="float64")

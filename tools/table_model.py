@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from tools.table_features import (
     TableProfile,
     humanize,
+    is_outcome_like,
     is_protected,
     merge_words,
+    positive_value,
     profile_table,
     quote_ident,
     words,
 )
 from warehouse.connection import Warehouse
+from warehouse.errors import InvalidArgument
 
 # Words a column name stands for, beyond its own ("Exited" is churn, "y" a subscription).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -59,9 +64,47 @@ def _name(column: str, taken: set[str]) -> str:
     return name
 
 
+# A column named with one of these is a churn outcome (Exited, Churn, Attrition_Flag).
+CHURN_WORDS = frozenset({"exited", "churn", "churned", "attrition", "attrited"})
+CHURN_SYNONYMS = ("churned", "churn", "churner", "attrited", "attrition", "exited", "left",
+                  "lost")
+
+
+def is_churn(column: str) -> bool:
+    return bool(set(words(column)) & CHURN_WORDS)
+
+
+def _plural(word: str) -> str:
+    return word if word.endswith("s") else word + "s"
+
+
+def forms(label: str) -> list[str]:
+    """The ways people say a column's label: 'total transaction count' is also 'transaction
+    count', 'number of transactions' and 'transactions'; 'average utilization ratio' is
+    'utilization ratio' and 'utilization'; 'months inactive (12 months)' is 'months
+    inactive'; 'dependent count' is 'dependents'; the British -isation too."""
+    base = label.split(" (", 1)[0]
+    out = [label, base]
+    leads = ("total ", "average ", "customer ", "estimated ")
+    for lead in leads:
+        if base.startswith(lead) and len(base) > len(lead) + 2:
+            out.append(base[len(lead):])
+    for f in [f for f in out if not f.startswith(leads)]:
+        if f.endswith(" count") and len(f) > 9:
+            thing = f[: -len(" count")].split()
+            out += [f"number of {' '.join([*thing[:-1], _plural(thing[-1])])}",
+                    " ".join([*thing[:-1], _plural(thing[-1])])]
+        if f.endswith(" ratio") and len(f) > 9:
+            out.append(f[: -len(" ratio")])
+    out += [f.replace("ization", "isation") for f in out if "ization" in f]
+    return list(dict.fromkeys(out))
+
+
 def _words(column: str) -> list[str]:
     label = humanize(column)
-    found = [label, *SYNONYMS.get(label, ()), *SYNONYMS.get(column.lower(), ())]
+    found = [*forms(label), *SYNONYMS.get(label, ()), *SYNONYMS.get(column.lower(), ())]
+    if is_churn(column):
+        found += CHURN_SYNONYMS
     return list(dict.fromkeys(w for w in found if w))
 
 
@@ -90,36 +133,86 @@ def _flag_true(wh: Warehouse, table: str, column: str, dtype: str) -> str:
     if dtype == "BOOLEAN":
         return col
     if dtype == "VARCHAR":
-        levels = [str(r[0]).strip().lower() for r in wh.rows(
+        levels = [str(r[0]) for r in wh.rows(
             f"SELECT DISTINCT {quote_ident(column)} FROM {quote_ident(table)} WHERE "
             f"{quote_ident(column)} IS NOT NULL")]
-        yes = next((v for v in levels if v in ("yes", "y", "true", "t", "1")), sorted(levels)[-1])
+        yes = positive_value(pd.Series(levels), column).strip().lower()
         return f"lower(trim({col})) = '{yes.replace(chr(39), chr(39) * 2)}'"
     top = wh.scalar(f"SELECT max({quote_ident(column)}) FROM {quote_ident(table)}")
     return f"{col} = {top}"
 
 
-def _flag(wh: Warehouse, prof: TableProfile, col: str, name: str) -> tuple[str, list[str]]:
+def _flag(wh: Warehouse, prof: TableProfile, col: str, name: str, event: str | None = None
+          ) -> tuple[str, list[str]]:
     """A yes/no column: its boolean dimension, and for an outcome (churned, subscribed) a named
-    filter and a rate metric."""
+    filter and a rate metric; `event` is the value of a two-valued text outcome that is the
+    event ('Attrited Customer')."""
     entity, label = prof.table, humanize(col)
     true = _flag_true(wh, prof.table, col, prof.types[col])
     phrase, negated = _flag_phrase(label)
+    event_word = words(event)[0] if event else ""
+    if is_churn(col):
+        said = event_word if event_word in CHURN_SYNONYMS else "churned"
+        phrase, negated = said, f"not {said}"
     protected = "\nprotected = true" if is_protected(col) else ""
     dim = (f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(true)}\nkind = \"boolean\"\n"
            f"label = {_q(label)}\nwords = {_list(_words(col))}\nphrase = {_q(phrase)}\n"
            f"negated = {_q(negated)}{protected}")
-    if label not in _OUTCOMES and col.lower() not in _OUTCOMES:
+    if label not in _OUTCOMES and col.lower() not in _OUTCOMES and not is_churn(col) \
+            and event is None:
         return dim, []
     word = (SYNONYMS.get(label) or SYNONYMS.get(col.lower()) or (label,))[0]
-    rate = "churn rate" if word == "churned" else f"{word} rate"
+    rate_words = [f"{label} rate", f"share {word}"]
+    if is_churn(col):
+        word, rate_words = phrase, [*rate_words, "churn rate", "attrition rate", "exit rate",
+                                    "rate of churn", "rate of attrition", "share churned",
+                                    f"share {phrase}"]
+    rate = "churn rate" if is_churn(col) or word == "churned" else f"{word} rate"
+    is_yes = f"{label} is {event!r}" if event else f"{label} is yes"
+    filter_words = _words(col)
+    if event:
+        filter_words += [event.lower(), *([event_word] if len(event_word) > 3 else [])]
+    # the opposite as a filter of its own: 'existing customers', 'retained' ('churned vs
+    # retained' is then the split by the outcome)
+    kept = _other_level(wh, prof.table, col, event) if event else None
+    word = words(kept)[0] if kept else "retained"
+    opposite = [kept.lower(), word] if kept else []
+    if is_churn(col):
+        opposite += ["retained", "stayed", "existing customer", "existing"]
+    other = [f"[filters.{name}_{word}]\nentity = {_q(entity)}\nexpr = {_q(f'NOT ({true})')}"
+             f"\nlabel = {_q(word)}\nnegated_label = {_q(f'not {word}')}\n"
+             f"words = {_list(dict.fromkeys(opposite))}"] if opposite else []
     return dim, [
+        *other,
         f"[metrics.{name}_rate]\nnumerator = {{measure = \"rows\", filter = \"{name}\"}}\n"
         f"denominator = \"rows\"\npercent = true\nlabel = {_q(rate)}\n"
-        f"words = {_list([rate, f'{label} rate', f'share {word}'])}\n"
-        f"definition = {_q(f'{rate} = rows where {label} is yes divided by all rows')}",
+        f"words = {_list(dict.fromkeys([rate, *rate_words]))}\n"
+        f"definition = {_q(f'{rate} = rows where {is_yes} divided by all rows')}",
         f"[filters.{name}]\nentity = {_q(entity)}\nexpr = {_q(true)}\nlabel = {_q(phrase)}\n"
-        f"negated_label = {_q(negated)}\nwords = {_list(_words(col))}"]
+        f"negated_label = {_q(negated)}\nwords = {_list(dict.fromkeys(filter_words))}"]
+
+
+def _other_level(wh: Warehouse, table: str, column: str, event: str) -> str | None:
+    """The value of a two-valued text outcome that is not the event ('Existing Customer'),
+    when it is a word worth a filter of its own."""
+    q = quote_ident(column)
+    rows = wh.rows(f"SELECT DISTINCT trim({q}) FROM {quote_ident(table)} WHERE {q} IS NOT NULL")
+    kept = [str(r[0]) for r in rows if str(r[0]).lower() != event.strip().lower()]
+    if len(kept) != 1 or not words(kept[0]) or len(words(kept[0])[0]) < 4:
+        return None
+    return kept[0]
+
+
+def _event(column: str, levels: list[str]) -> str | None:
+    """The event value of a two-valued text column named like an outcome whose values say
+    which is the event ('Attrited Customer' of Attrition_Flag), else None."""
+    if len(levels) != 2 or not (is_outcome_like(column) or is_churn(column)):
+        return None
+    try:
+        event = positive_value(pd.Series(levels), column)
+    except InvalidArgument:
+        return None
+    return None if event.strip().lower() in ("yes", "y", "true", "t", "1") else event
 
 
 MERGED = "# merged: "
@@ -189,8 +282,9 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
         name = _name(col, taken)
         label = humanize(col)
         lower = {v.strip().lower() for v in levels}
-        if len(levels) == 2 and lower <= {"yes", "no", "y", "n", "true", "false"}:
-            dim, extra = _flag(wh, prof, col, name)
+        event = _event(col, levels)
+        if len(levels) == 2 and (lower <= {"yes", "no", "y", "n", "true", "false"} or event):
+            dim, extra = _flag(wh, prof, col, name, event)
             dims.append(dim)
             metrics += extra
             continue

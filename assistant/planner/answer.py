@@ -610,6 +610,14 @@ def tool_answer(intent: ToolIntent, summary: str) -> str:
 def table_answer(ask, compiled: Compiled, body: dict) -> str:
     """The answer to a question about an imported table (tables.TableAsk), from its rows."""
     t = Table.read(body, compiled)
+    for d, (yes, no) in ask.booleans.items():        # a yes/no split's groups in words
+        if d in t.columns:
+            i = t.columns.index(d)
+            for row in (*t.rows, *t.tail):
+                row[i] = row[i] if row[i] is None else (yes if row[i] else no)
+
+    def by(t: Table) -> str:
+        return ", ".join(ask.dim_labels.get(d, d.replace("_", " ")) for d in t.dims)
     who = "customers" if not ask.labels else "customers " + " and ".join(ask.labels)
     where = f" (table {ask.table})"
     if not t.rows:

@@ -54,6 +54,9 @@ class TableAsk:
     subgroup: list[str] = field(default_factory=list)    # the measured part of a share
     label: str = ""                  # what is measured
     note: str = ""                   # why this table answers (said after the answer)
+    # how a split reads: {dimension: label}, and a yes/no one's groups {dimension: (yes, no)}
+    dim_labels: dict[str, str] = field(default_factory=dict)
+    booleans: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _entity(model: SemanticModel):
@@ -200,11 +203,14 @@ def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
     dims = ranked + _groups(text, entity, ranked)
     compared = _comparisons(text, entity)      # before the measures: '3 or more products'
     agg = take_agg(text)
-    count = bool(text.take(r"\b(?:how many|number of|count of|count|total number of)\b"))
-    share = bool(text.take(_SHARE))
+    count = _take_outside(text, r"\b(?:how many|number of|count of|count|total number of)\b",
+                          model)
+    share = _take_outside(text, _SHARE, model)
     metric, label, kind = _metric(text, model, agg, count, share)
     conditions, labels = _conditions(text, model, entity, compared)
+    conditions, labels, dims = _versus(conditions, labels, dims, model, entity)
     text.take_all(_alternation([*entity.words, entity.label, entity.singular]))
+    text.take(r"\b(?:vs|versus|against|compared to|compared with)\b")
     left = v.meaningful(text.words())
     if left:
         return ", ".join(f"'{w}'" for w in dict.fromkeys(left))
@@ -219,7 +225,47 @@ def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
                    desc=probe.order != "asc")] if probe.top else []
     query = Query(metrics=[metric], dimensions=dims, filters=conditions, subgroup=subgroup,
                   order=order, limit=probe.top)
-    return TableAsk(entity.name, query, kind, labels, sub_labels, label)
+    dim_labels, booleans = _split_words(dims, entity)
+    return TableAsk(entity.name, query, kind, labels, sub_labels, label,
+                    dim_labels=dim_labels, booleans=booleans)
+
+
+def _split_words(dims: list[str], entity) -> tuple[dict, dict]:
+    """How the answer names each split ('credit card', not 'has cr card') and a yes/no
+    split's two groups ('with a credit card' / 'without a credit card')."""
+    labels, booleans = {}, {}
+    for name in dims:
+        d = entity.dimensions[name]
+        labels[name] = re.sub(r"^(?:has|is) ", "", d.label) if d.kind == "boolean" else d.label
+        if d.kind == "boolean":
+            booleans[name] = (d.phrase or d.label, d.negated or f"not {d.phrase or d.label}")
+    return labels, booleans
+
+
+def _versus(conditions, labels, dims, model: SemanticModel, entity):
+    """'existing vs attrited customers': a filter and its opposite together ask for the split
+    by that yes/no, not for rows that are both (none)."""
+    exprs = {n: f.expr for n, f in model.filters.items() if f.expr}
+    for i, c in enumerate(conditions):
+        for j, other in enumerate(conditions):
+            if i != j and c.field in exprs and exprs.get(other.field) == f"NOT ({exprs[c.field]})" \
+                    and c.field in entity.dimensions and c.field not in dims:
+                keep = [k for k in range(len(conditions)) if k not in (i, j)]
+                return ([conditions[k] for k in keep], [labels[k] for k in keep],
+                        [*dims, c.field])
+    return conditions, labels, dims
+
+
+def _take_outside(text: Text, pattern: str, model: SemanticModel) -> bool:
+    """Take `pattern` unless it is part of a measure's words ('ratio' of 'utilization ratio',
+    'count' of 'total transaction count')."""
+    inside = [h.span() for n, m in model.measures.items() if n != "rows" and m.words
+              for h in re.finditer(_alternation(m.words), text.s)]
+    for hit in re.finditer(pattern, text.s):
+        if not any(a <= hit.start() < b for a, b in inside):
+            text._blank(hit.start(), hit.end())
+            return True
+    return False
 
 
 class Frame_:
@@ -248,7 +294,8 @@ def _metric(text: Text, model: SemanticModel, agg: str, count: bool, share: bool
         stat = agg if agg in m.allowed else m.agg
         word = {"avg": "average", "sum": "total", "median": "median", "min": "lowest",
                 "max": "highest"}[stat]
-        return MetricRef(name=name, agg=stat), f"{word} {m.label}", "measure"
+        label = m.label if m.label.startswith(f"{word} ") else f"{word} {m.label}"
+        return MetricRef(name=name, agg=stat), label, "measure"
     if share:
         return MetricRef(name="rows"), model.measures["rows"].label, "share"
     return MetricRef(name="rows"), model.measures["rows"].label, "count"
@@ -378,5 +425,6 @@ def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAs
     query = prev.query.model_copy(update={
         "dimensions": dims or prev.query.dimensions,
         "filters": [c for c, _ in kept] + conditions})
+    dim_labels, booleans = _split_words(query.dimensions, entity)
     return TableAsk(prev.table, query, prev.kind, [lbl for _, lbl in kept] + labels,
-                    prev.subgroup, prev.label)
+                    prev.subgroup, prev.label, dim_labels=dim_labels, booleans=booleans)
