@@ -350,11 +350,17 @@ def schema(
     with settings.open_warehouse(read_only=True) as wh:
         counts = wh.table_counts()
         period = wh.reference_period()
+        own = _own_tables(wh)
     for t in TABLES:
         out.print(f"[bold]{t.name}[/] ({counts.get(t.name, 0):,} rows): {t.comment}",
                   highlight=False)
         for c in t.columns:
             out.print(f"  [cyan]{c.name}[/] {c.type}: {c.comment}", highlight=False)
+    if own:
+        out.print("\n[bold]Your imported tables[/] (ask about them by name, e.g. \"how many "
+                  f"customers in {own[0][0]}?\")")
+        for name, rows, words in own:
+            out.print(f"[bold]{name}[/] ({rows:,} rows): {words}", highlight=False)
     out.print("\n[bold]Business definitions[/]")
     for term, text in bank_model().definitions().items():
         meaning = text.split(" = ", 1)[-1]
@@ -362,6 +368,35 @@ def schema(
     out.print(f"\nReference date: {period['reference_date']}; data from "
               f"{period['data_start']:%Y-%m-%d}. {schema_mod.reference_note(period)}".rstrip()
               if period["data_start"] else "\nNo dated data yet.", highlight=False)
+
+
+def _own_tables(wh) -> list[tuple[str, int, str]]:
+    """(name, rows, what its drafted model knows) of each table imported with --as."""
+    from tools.table_features import quote_ident, user_tables
+    from warehouse.schema import VIEW_NAMES
+    from warehouse.semantic.models import stored_models, user_models
+
+    models, stored = user_models(wh), stored_models(wh)
+    found = []
+    for name in user_tables(wh):
+        if name in VIEW_NAMES:
+            continue
+        rows = int(wh.scalar(f"SELECT count(*) FROM {quote_ident(name)}") or 0)
+        model = models.get(name)
+        if model is None:
+            words = (f"its semantic model does not parse; fix it with `assistant model edit "
+                     f"{name}`" if name in stored else f"no semantic model yet; write one with "
+                     f"`assistant model edit {name}`")
+        else:
+            measures = ", ".join(m.label for n, m in model.measures.items() if n != "rows")
+            splits = ", ".join(d.label for d in model.all_dimensions
+                               if d.kind != "number" or d.ordered)
+            rates = ", ".join(m.label for m in model.metrics.values())
+            words = (f"measures {measures or 'none'}; splits and filters {splits or 'none'}"
+                     + (f"; rates {rates}" if rates else "")
+                     + f" (`assistant model show {name}`)")
+        found.append((name, rows, words))
+    return found
 
 
 @app.command()

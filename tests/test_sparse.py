@@ -209,6 +209,16 @@ def test_the_snapshot_says_where_the_reference_date_comes_from(core):
     assert "no genders are loaded (customers.gender is empty)" in answer
 
 
+def test_the_snapshot_without_consents_says_opt_ins_are_unknown(retail):
+    """No consent rows at all is not '0 (0%) opted in': it is unknown, and said so."""
+    result = CliRunner().invoke(cli.app, ["ask", "how are we doing?", "--json", "--path",
+                                          str(retail)])
+    answer = json.loads(result.stdout)["answer"]
+    assert "- customers: " in answer
+    assert "opted in to email: unknown, there is no consent data" in answer
+    assert "opted in to email: 0" not in answer
+
+
 def test_a_failed_tool_is_the_error_of_ask_json(core):
     result = CliRunner().invoke(cli.app, ["ask", "segment customers by RFM", "--json",
                                           "--path", str(core)])

@@ -157,6 +157,16 @@ def test_the_person_s_table_comes_before_the_demo_data_and_the_rest_stays_the_wa
     assert results and "table" not in results[0][0]
 
 
+def test_the_schema_lists_the_imported_tables_with_their_words(imported):
+    path, churn, cards = imported
+    result = runner.invoke(cli.app, ["schema", "--path", str(path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    own = result.output.split("Your imported tables", 1)[1].split("Business definitions")[0]
+    assert f"bank_churn ({len(churn):,} rows): measures credit score" in own
+    assert "rates churn rate" in own and "customer_status" not in own
+    assert f"cc_customers ({len(cards):,} rows)" in own
+
+
 def test_an_edit_is_validated_before_it_is_stored(imported, tmp_path):
     path, churn, _ = imported
     with Warehouse.open(path, read_only=True) as wh:

@@ -541,7 +541,10 @@ def _snapshot(ctx: Context, t: Table) -> str:
         f"- churned: {with_pct('customers_churned', 'churn_rate')}",
         f"- new customers in the last {days} days: {t.get(r, f'new_customers_{days}d')}",
         f"- spend in the last {days} days: {t.get(r, f'spend_{days}d')}",
-        f"- opted in to email: {with_pct('opted_in', 'email_opt_in_rate')}",
+        f"- opted in to email: {with_pct('opted_in', 'email_opt_in_rate')}"
+        if ctx.plan.extra.get("consents", True) else
+        "- opted in to email: unknown, there is no consent data (load consents to know who "
+        "may be contacted)",
         "",
         "Ask for any of these in detail, e.g. \"churn rate by country\", \"spend by category "
         f"in the last {days} days\" or \"new customers per month\".",

@@ -203,6 +203,9 @@ class OfflinePlanner(BaseChatModel):
             if body is None:
                 return f"{OFFLINE}: I could not read the result of the query."
             pairs.append((compile_for(self.wh, step.query, planned.table), body))
+        if planned.kind == "snapshot" and self.vocab.coverage is not None:   # any consent row?
+            planned.extra["consents"] = self.vocab.coverage.measure_gap(
+                self.vocab.coverage.model.measures["opted_in"]) is None
         text = answer.compose(planned, pairs, ref=fmt_date(self.vocab.reference_date),
                               all_data=_all_data(self.vocab))
         if self.vocab.tables:       # several customer tables: say which one was counted
