@@ -120,8 +120,9 @@ def _flag_phrase(label: str) -> tuple[str, str]:
     """How a yes/no column reads as a filter: 'has credit card' -> 'with a credit card'."""
     if label.startswith("has "):
         return f"with a {label[4:]}", f"without a {label[4:]}"
-    if label.startswith("is "):
-        return label[3:], f"not {label[3:]}"
+    if label.startswith("is "):             # 'is active member' -> 'active members'
+        said = re.sub(r"(member|er|or|ant|ent|ist)$", r"\1s", label[3:])
+        return said, f"not {said}"
     if label in SYNONYMS and SYNONYMS[label][0].endswith("ed"):
         return SYNONYMS[label][0], f"not {SYNONYMS[label][0]}"
     return label, f"not {label}"

@@ -48,6 +48,10 @@ class Table:
     def get(self, row: list, name: str) -> str:
         return fmt(self.raw(row, name), name) if name in self.columns else ""
 
+    def people(self, row: list, name: str, noun: str = "customer") -> str:
+        """'1 customer', '2,000 customers': a count of people with its noun."""
+        return f"{self.get(row, name)} {noun}{'' if self.number(row, name) == 1 else 's'}"
+
     def number(self, row: list, name: str) -> float:
         value = self.raw(row, name)
         return float(value) if isinstance(value, int | float) else 0.0
@@ -226,7 +230,7 @@ def _amount(ctx: Context, t: Table) -> str:
                     f"{t.get(r, col)} ({base}).")
 
         def render_avg(r):
-            return f"{t.get(r, col)} ({t.get(r, 'customers')} customers)"
+            return f"{t.get(r, col)} ({t.people(r, 'customers')})"
 
         head = f"{word} spend per customer{who}{ctx.period}"
         if window:
@@ -239,13 +243,13 @@ def _amount(ctx: Context, t: Table) -> str:
 
     def render(r):
         extra = f", {t.get(r, 'pct_of_spend')}% of the total" if "pct_of_spend" in t.columns \
-            else f" ({t.get(r, 'spenders')} customers)"
+            else f" ({t.people(r, 'spenders')})"
         return t.get(r, "spend") + extra
 
     if not t.dims:
         r = t.rows[0]
         return (f"Total spend{who}{ctx.period}: {t.get(r, 'spend')} "
-                f"(by {t.get(r, 'spenders')} customers).")
+                f"(by {t.people(r, 'spenders')}).")
     highlight = [str(x).lower() for x in ctx.frame.highlight]
     if highlight and "pct_of_spend" in t.columns:
         rows = [r for r in t.rows + t.tail
@@ -317,8 +321,7 @@ def _tx_per_customer(ctx: Context, t: Table) -> str:
 
     def render(r):
         return (f"{t.get(r, 'transactions_per_customer')} transactions per customer "
-                f"({t.get(r, 'transactions')} by {t.get(r, 'transacting_customers')} "
-                "customers)")
+                f"({t.get(r, 'transactions')} by {t.people(r, 'transacting_customers')})")
 
     counted = (" Only customers with at least one transaction in the period are counted "
                "(those with none would lower the average).")
@@ -477,7 +480,7 @@ def _simple(ctx: Context, t: Table) -> str:
         if not t.dims:
             r = t.rows[0]
             return (f"{ctx.subject[0].upper()}{ctx.subject[1:]} hold {t.get(r, col)} products "
-                    f"on average (open accounts, {t.get(r, 'customers')} customers).")
+                    f"on average (open accounts, {t.people(r, 'customers')}).")
         return (f"Average products held by {ctx.subject}, by {by(t)}: "
                 + listing(t, lambda r: t.get(r, col)) + ".")
     unit = " years" if what_ == "age" else " years since signup"
@@ -498,7 +501,7 @@ def _accounts(ctx: Context, t: Table) -> str:
         return (f"There are {t.get(r, 'accounts')} open {kinds} accounts{of(ctx.subject)}, "
                 f"held by {t.get(r, 'account_holders')} customers.")
     return ("Open accounts" + of(ctx.subject) + ": " + listing(
-        t, lambda r: f"{t.get(r, 'accounts')} ({t.get(r, 'account_holders')} customers)")
+        t, lambda r: f"{t.get(r, 'accounts')} ({t.people(r, 'account_holders')})")
         + ".")
 
 
@@ -512,8 +515,8 @@ def _events(ctx: Context, t: Table) -> str:
         return (f"{t.get(r, 'events')} {kinds} events{of(ctx.subject)}{ctx.period}, by "
                 f"{t.get(r, 'event_customers')} customers.")
     return (f"{kinds[0].upper()}{kinds[1:]} events{of(ctx.subject)}{ctx.period}, by {by(t)}: "
-            + listing(t, lambda r: f"{t.get(r, 'events')} ({t.get(r, 'event_customers')} "
-                      "customers)") + ".")
+            + listing(t, lambda r: f"{t.get(r, 'events')} "
+                               f"({t.people(r, 'event_customers')})") + ".")
 
 
 def _ranking(ctx: Context, t: Table) -> str:
@@ -610,6 +613,19 @@ def tool_answer(intent: ToolIntent, summary: str) -> str:
     return f"{intro}\n{summary}".strip()
 
 
+_POST = ("in ", "with ", "without ", "not in ", "outside ", "aged ", "holding ", "from ", "who ",
+         "older ", "younger ", "between ", "under ", "over ", "of ", "on ")
+
+
+def _after_noun(labels: list[str]) -> str:
+    """Filter phrases after 'customers': 'in Germany' as it is, then 'churned' or 'active
+    members' as 'who are ...' ('customers in Germany who are churned')."""
+    placed = [p for p in labels if p.startswith(_POST)]
+    said = [p for p in labels if not p.startswith(_POST)]
+    text = " and ".join(placed) + (f" who are {' and '.join(said)}" if said else "")
+    return " " + text.strip() if labels else ""
+
+
 def table_answer(ask, compiled: Compiled, body: dict) -> str:
     """The answer to a question about an imported table (tables.TableAsk), from its rows."""
     t = Table.read(body, compiled)
@@ -621,7 +637,7 @@ def table_answer(ask, compiled: Compiled, body: dict) -> str:
 
     def by(t: Table) -> str:
         return ", ".join(ask.dim_labels.get(d, d.replace("_", " ")) for d in t.dims)
-    who = "customers" if not ask.labels else "customers " + " and ".join(ask.labels)
+    who = "customers" + _after_noun(ask.labels)
     where = f" (table {ask.table})"
     if not t.rows:
         return f"No rows matched in {ask.table}: there are no {who}."

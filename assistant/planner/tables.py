@@ -348,9 +348,9 @@ def _comparisons(text: Text, entity) -> list[tuple[int, Condition, str]]:
                 nums = [float(g) if "." in g else int(g) for g in m.groups() if g]
                 text._blank(m.start(), m.end())
                 phrase = m.group(0)
-                if not re.match(words, phrase) and \
-                        not phrase.startswith(("aged", "with ", "older", "younger")):
-                    phrase = f"{'aged' if aged else 'with'} {phrase}"
+                if not phrase.startswith(("aged", "with ", "older", "younger")):
+                    phrase = f"{'aged' if aged and not re.match(words, phrase) else 'with'} " \
+                        f"{phrase}"         # 'with credit score below 500'
                 found.append((m.start(), Condition(field=d.name, op=op, values=nums), phrase))
                 break
     return found
