@@ -420,7 +420,7 @@ def test_a_yes_no_and_its_opposite_are_a_split_in_words(messy_imported, imported
 def test_answers_on_a_table_read_as_sentences(imported):
     from assistant.planner.answer import Table, _after_noun
 
-    path, churn, _ = imported
+    path, _, _ = imported
     messages, _ = ask(path, ["avg tenure of active members in bank_churn"])
     assert "of customers who are active members is" in messages[-1].text
     messages, _ = ask(path, ["how many customers in Germany have exited in bank_churn"])
