@@ -258,3 +258,28 @@ def test_customers_named_after_an_imported_table_are_its_rows(shops, question, e
     text, results = ask(paths["cards"], [question])
     assert results and results[0][0]["table"] == "cc_customers", text
     assert _number(text) == pytest.approx(expected(paths["frames"]["cards"]), abs=0.01), text
+
+
+def test_comparisons_and_zero_on_an_imported_table(shops):
+    """'with a credit card vs without' and 'churned vs retained' split by the column; 'a zero
+    balance' is balance = 0; two groups compared are never pooled or intersected."""
+    paths, churn = shops
+    text, results = ask(paths["churn"], ["churn rate for customers with a credit card vs "
+                                         "without in bank_churn"])
+    df = results[0][1].tables[0].df
+    got = dict(zip(df.iloc[:, 0], df.iloc[:, 1], strict=True))
+    expected = churn.groupby(churn["HasCrCard"] == 1)["Exited"].mean() * 100
+    assert got[True] == pytest.approx(expected[True], abs=0.051)
+    assert got[False] == pytest.approx(expected[False], abs=0.051)
+    text, results = ask(paths["churn"], ["average balance of churned vs retained customers "
+                                         "in bank_churn"])
+    df = results[0][1].tables[0].df
+    got = dict(zip(df.iloc[:, 0], df.iloc[:, 1], strict=True))
+    assert got[True] == pytest.approx(churn[churn["Exited"] == 1]["Balance"].mean(), abs=0.01)
+    text, _ = ask(paths["churn"], ["how many bank_churn customers have a zero balance?"])
+    assert _number(text) == (churn["Balance"] == 0).sum()
+    text, results = ask(paths["churn"], ["churn rate in Germany vs France in bank_churn"])
+    assert len(results[0][1].tables[0].df) == 2, text
+    text, results = ask(paths["churn"], ["average balance of churned vs active members in "
+                                         "bank_churn"])
+    assert not results and "'vs'" in text

@@ -201,6 +201,7 @@ def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
     take_top(text, probe)
     ranked = _ranked(text, entity)
     dims = ranked + _groups(text, entity, ranked)
+    dims += [d for d in _versus(text, model, entity) if d not in dims]
     compared = _comparisons(text, entity)      # before the measures: '3 or more products'
     agg = take_agg(text)
     count = _take_outside(text, r"\b(?:how many|number of|count of|count|total number of)\b",
@@ -212,6 +213,12 @@ def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
     text.take_all(_alternation([*entity.words, entity.label, entity.singular]))
     text.take(r"\b(?:vs|versus|against|compared to|compared with)\b")
     left = v.meaningful(text.words())
+    if not left and re.search(rf"\b{_VERSUS}\b", text.s):
+        # 'germany vs france': one row each; two groups compared are never pooled
+        dims += [c.field for c in conditions if c.op == "in" and len(c.values) > 1 and
+                 c.field not in dims]
+        if len(conditions) > 1 and not dims:
+            left = ["vs"]
     if left:
         return ", ".join(f"'{w}'" for w in dict.fromkeys(left))
     subgroup, sub_labels = [], []
@@ -327,6 +334,36 @@ def _groups(text: Text, entity, ranked: list[str]) -> list[str]:
     return out
 
 
+_VERSUS = r"(?:vs|versus|compared (?:to|with)|against)"
+_VS = rf" (?:{_VERSUS}|or) (?:those |the ones |customers |people )?"
+
+
+def _versus(text: Text, model: SemanticModel, entity) -> list[str]:
+    """A yes/no column compared with its opposite is a split by it: 'with a credit card vs
+    without', 'active members vs not', 'churned vs retained' (a word the table's model does
+    not know, opposite the column)."""
+    known = {normalise(w) for d in entity.dimensions.values() for w in (*d.words, d.label)}
+    known |= {normalise(w) for vs in model.values.values() for x in vs.values()
+              for w in (*x.words, x.label)}
+    out = []
+    for d in entity.dimensions.values():
+        if d.kind != "boolean" or not d.words:
+            continue
+        words = _alternation(d.words)
+        m = re.search(rf"(?:(?:with|having|who (?:have|are)|that (?:have|are))"
+                      rf"(?: an?| the)? )?{words}{_VS}(?:(?:without|not|non|no)"
+                      rf"(?: (?:an?|the|one|it|them))?(?: {words})?|([a-z]+))(?![\w])",
+                      text.s)
+        other = m.group(m.lastindex) if m and m.lastindex else None
+        if other and (other in known or other in v.FILLER or
+                      not re.search(_VERSUS, m.group(0))):
+            continue        # 'churned vs active': two columns, not one and its opposite
+        if m:
+            text._blank(m.start(), m.end())
+            out.append(d.name)
+    return out
+
+
 def _comparisons(text: Text, entity) -> list[tuple[int, Condition, str]]:
     """Number comparisons on the table's number columns: 'credit score below 500', '3 or more
     products', 'aged 40-50' (each pattern whole, never a bare number taken for a column)."""
@@ -336,6 +373,13 @@ def _comparisons(text: Text, entity) -> list[tuple[int, Condition, str]]:
             continue
         words = _alternation(d.words)
         aged = "age" in {normalise(w) for w in d.words}
+        zero = re.search(rf"(?:an? )?(?:zero|nil|0) {words}|{words} (?:of |is |equal to |= )?"
+                         r"(?:zero|nil|0)(?![\w.])", text.s)
+        if zero:                    # 'a zero balance', 'balance of 0'
+            text._blank(zero.start(), zero.end())
+            found.append((zero.start(), Condition(field=d.name, op="in", values=[0]),
+                          f"with {d.label} 0"))
+            continue
         for op, pattern in _COMPARE:
             m = re.search(rf"{words} (?:is |of )?(?:{pattern})", text.s) or \
                 re.search(rf"(?:aged? |with (?:an? )?)?(?:{pattern})(?: years?)?(?: of)? "
