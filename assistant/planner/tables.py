@@ -201,7 +201,7 @@ def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
     take_top(text, probe)
     ranked = _ranked(text, entity)
     dims = ranked + _groups(text, entity, ranked)
-    dims += [d for d in _versus(text, model, entity) if d not in dims]
+    dims += [d for d in _opposites(text, model, entity) if d not in dims]
     compared = _comparisons(text, entity)      # before the measures: '3 or more products'
     agg = take_agg(text)
     count = _take_outside(text, r"\b(?:how many|number of|count of|count|total number of)\b",
@@ -211,9 +211,9 @@ def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
     conditions, labels = _conditions(text, model, entity, compared)
     conditions, labels, dims = _versus(conditions, labels, dims, model, entity)
     text.take_all(_alternation([*entity.words, entity.label, entity.singular]))
-    text.take(r"\b(?:vs|versus|against|compared to|compared with)\b")
+    versus = text.take(rf"\b{_VERSUS}\b")
     left = v.meaningful(text.words())
-    if not left and re.search(rf"\b{_VERSUS}\b", text.s):
+    if not left and versus:
         # 'germany vs france': one row each; two groups compared are never pooled
         dims += [c.field for c in conditions if c.op == "in" and len(c.values) > 1 and
                  c.field not in dims]
@@ -338,7 +338,7 @@ _VERSUS = r"(?:vs|versus|compared (?:to|with)|against)"
 _VS = rf" (?:{_VERSUS}|or) (?:those |the ones |customers |people )?"
 
 
-def _versus(text: Text, model: SemanticModel, entity) -> list[str]:
+def _opposites(text: Text, model: SemanticModel, entity) -> list[str]:
     """A yes/no column compared with its opposite is a split by it: 'with a credit card vs
     without', 'active members vs not', 'churned vs retained' (a word the table's model does
     not know, opposite the column)."""
