@@ -166,7 +166,8 @@ def measure(path: Path, since_ms: float, source: str) -> dict:
                    received_ms, CAST(json_extract(e.properties, '$.sent_ms') AS DOUBLE) AS sent_ms,
                    epoch_ms(o.created_at) AS decided_ms
             FROM assistant.events e
-            LEFT JOIN assistant.outbox o ON o.entry_id = e.message_id || ':' || o.trigger_id
+            LEFT JOIN assistant.trigger_entries t ON t.message_id = e.message_id
+            LEFT JOIN assistant.outbox o ON o.entry_id = t.entry_id   -- equi-joins only
             WHERE e.source = '{source}'
               AND CAST(json_extract(e.properties, '$.sent_ms') AS DOUBLE) >= {since_ms}""")
     if rows.empty:

@@ -106,8 +106,9 @@ class EventWriter:
             self._thread.start()
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Commit what is queued, then stop."""
+    def stop(self, timeout: float = 300.0) -> None:
+        """Commit what is queued, then stop (waiting for the batch being committed: closing
+        the warehouse under it would abort the process)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
