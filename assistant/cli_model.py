@@ -20,8 +20,12 @@ from assistant.cli import PathOption, app, err, friendly, out
 from assistant.settings import get_settings
 from warehouse.errors import InvalidArgument
 
-model_app = typer.Typer(help="Show and edit the semantic model of an imported table.",
-                        no_args_is_help=True)
+# `model` (singular) is the semantic model: what business words mean. It is not `models`
+# (plural), the registry of fitted segmentation/churn/CLV models; the two names mean different
+# things, so both stay, and each help line says which is which.
+model_app = typer.Typer(help="The semantic model (what each business word means) of the "
+                        "warehouse or an imported table: show and edit it. Fitted ML models "
+                        "are `assistant models`.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
 

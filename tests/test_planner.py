@@ -165,6 +165,26 @@ def test_the_overview_is_one_query_and_a_short_list(planner, read_only):
     assert "spend = debit transactions excluding transfer, investment and fees" in text
 
 
+@pytest.mark.parametrize("question", ["how's business looking?", "hows business", "where do we "
+                                      "stand?", "how do things look?", "give me a quick update",
+                                      "how are our numbers looking"])
+def test_the_overview_is_the_semantic_model_s_headline_figures(planner, read_only, question):
+    """Every headline figure the model declares, in its order, each with its definition."""
+    from warehouse.semantic import bank_model
+    from warehouse.semantic.model import words_text
+
+    text, results = converse(planner, read_only, [question])
+    assert len(results) == 1 and text.startswith("Snapshot of customers")
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    model = bank_model()
+    assert [line.split(":")[0][2:] for line in lines] == [words_text(h.title)
+                                                           for h in model.headline]
+    definitions = text.split("Definitions: ", 1)[1]
+    for h in model.headline:
+        term = model.headline_definition(h).split(" = ")[0]
+        assert f"{term} = " in definitions
+
+
 def test_high_value_dormant_customers_get_their_size_definition_and_profile(planner, read_only):
     text, results = converse(planner, read_only,
                              ["how big is the high-value dormant group and what do they do?"])

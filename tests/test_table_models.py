@@ -430,3 +430,41 @@ def test_answers_on_a_table_read_as_sentences(imported):
     t = Table(["customers"], [[1], [2000]])
     assert (t.people(t.rows[0], "customers"), t.people(t.rows[1], "customers")) == \
         ("1 customer", "2,000 customers")
+
+
+def test_a_date_column_is_the_table_s_time_and_periods_count_back_from_its_latest_date(
+        warehouse_path, tmp_path):
+    """'Total amount last month' on an imported table with a date column: the drafted model
+    makes the column its time dimension, and the period counts back from the table's latest
+    date (not the warehouse's); a table without one refuses a period rather than drop it."""
+    import pandas as pd
+
+    path = tmp_path / "w.duckdb"
+    path.write_bytes(warehouse_path.read_bytes())
+    days = pd.date_range("2025-01-01", "2026-08-24", freq="D")
+    orders = pd.DataFrame({"order_id": range(1, len(days) * 2 + 1),
+                           "order_date": [d.date() for d in days for _ in (0, 1)],
+                           "amount": [float(i % 97) for i in range(len(days) * 2)],
+                           "segment": ["retail", "business"] * len(days)})
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    result = runner.invoke(cli.app, ["import", str(tmp_path / "orders.csv"), "--as", "orders",
+                                     "--path", str(path)])
+    assert result.exit_code == 0, result.output
+    with Warehouse.open(path, read_only=True) as wh:
+        assert 'time = "order_date"' in stored_models(wh)["orders"]
+    july = orders[(orders.order_date >= pd.Timestamp("2026-07-01").date()) &
+                  (orders.order_date < pd.Timestamp("2026-08-01").date())]
+    messages, results = ask(path, ["total amount in orders last month"])
+    assert "July 2026" in messages[-1].text and "24 Aug 2026" in messages[-1].text
+    assert f"{july.amount.sum():,.2f}".rstrip("0").rstrip(".") in messages[-1].text
+    recent = orders[orders.order_date > pd.Timestamp("2026-07-25").date()]
+    messages, _ = ask(path, ["total amount in orders in the last 30 days"])
+    assert f"{recent.amount.sum():,.2f}".rstrip("0").rstrip(".") in messages[-1].text
+    messages, results = ask(path, ["total amount by month in orders in 2026"])
+    assert len(results[-1][1].tables[0].df) == 8
+
+
+def test_a_period_on_a_table_without_a_time_dimension_is_refused(imported):
+    path, _, _ = imported
+    messages, results = ask(path, ["average balance in bank_churn last month"])
+    assert not results and messages[-1].text.startswith("Offline planner")

@@ -253,7 +253,8 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     if prof.pii:
         lines.append(f"# personal data, never used or shown: {', '.join(prof.pii)}")
     lines += [f"{MERGED}{line}" for line in merge_words(prof.spellings)]
-    ignored = {c: r for c, r in prof.ignored.items() if r not in ("personal data", "key")}
+    ignored = {c: r for c, r in prof.ignored.items()
+               if r not in ("personal data", "key", "date or time (not used)")}
     if ignored:
         lines.append("# left out: " + ", ".join(f"{c} ({r})" for c, r in ignored.items()))
     values: list[str] = []
@@ -296,12 +297,23 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
         dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(expr)}\n"
                     f"values = {_q(name)}\nlabel = {_q(label)}\nwords = {_list(_words(col))}\n"
                     f"phrase = {_q('in {values}')}\nnegated = {_q('not in {values}')}{protected}")
+    # date columns: time dimensions ("spend last month" counts back from the latest date)
+    times = []
+    for col, reason in prof.ignored.items():
+        if reason != "date or time (not used)":
+            continue
+        name = _name(col, taken)
+        kind = "\ntype = \"date\"" if prof.types[col].upper() == "DATE" else ""
+        times.append(name)
+        dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(f'u.{quote_ident(col)}')}"
+                    f"\nkind = \"time\"{kind}\nlabel = {_q(humanize(col))}\n"
+                    f"words = {_list(_words(col))}")
     key = prof.key or "rowid"
     lines += ["", f"[entities.{entity}]", f"table = {_q(entity)}", 'alias = "u"',
               f"key = {_q(key)}", f"label = {_q(rows_word)}",
               f"singular = {_q(rows_word.rstrip('s'))}",
               f"words = {_list(['customer', 'client', 'row', 'record', 'people'])}",
-              "user_table = true", ""]
+              "user_table = true", *([f"time = {_q(times[0])}"] if times else []), ""]
     lines += [*(d + "\n" for d in dims)]
     lines += [f"[measures.rows]\nentity = {_q(entity)}\nagg = \"count\"\nlabel = {_q(rows_word)}\n"
               f"words = {_list(['customer', 'client', 'row', 'record', 'people'])}\n"]

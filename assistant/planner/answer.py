@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from assistant.planner.frame import Frame, ToolIntent
 from assistant.planner.plan import Plan
+from assistant.planner.vocabulary import MODEL
 from assistant.planner.words import for_, of, plural, predicate, subject, what
 from tools import registry
 from tools.sql import fmt
@@ -33,6 +34,7 @@ class Table:
     tail: list[list] = field(default_factory=list)
     total: int = 0
     dims: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)     # column -> its role (compiler's)
 
     @classmethod
     def read(cls, body: dict, compiled: Compiled) -> Table:
@@ -40,7 +42,8 @@ class Table:
         tail = body.get("last_rows") or []
         total = len(rows) + len(tail) + int(body.get("omitted") or 0)
         return cls(body.get("columns") or [], rows, tail, total,
-                   [c.name for c in compiled.columns if c.role in ("dimension", "label")])
+                   [c.name for c in compiled.columns if c.role in ("dimension", "label")],
+                   {c.name: c.role for c in compiled.columns})
 
     def raw(self, row: list, name: str):
         return row[self.columns.index(name)] if name in self.columns else None
@@ -112,9 +115,11 @@ class Context:
         return "lowest" if self.frame.order == "asc" else "highest"
 
 
-def definitions(compiled: list[Compiled], ref: str) -> str:
-    texts = list(dict.fromkeys(words_text(d, ref) for c in compiled for d in c.definitions
-                               if not d.startswith("reference date")))
+def definitions(compiled: list[Compiled], ref: str, first: list[str] | tuple = ()) -> str:
+    """The "Definitions:" paragraph: `first` (a headline's own), then each query's."""
+    texts = list(dict.fromkeys(words_text(d, ref) for d in [
+        *first, *(d for c in compiled for d in c.definitions)]
+        if not d.startswith("reference date")))
     return ("\n\nDefinitions: " + "; ".join(texts) + ".") if texts else ""
 
 
@@ -133,7 +138,9 @@ def compose(plan: Plan, results: list[tuple[Compiled, dict]], *, ref: str,
         elif not plan.extra.get("window"):
             period = f" over {all_data}"
     ctx = Context(plan, frame, subject(frame), period, ref)
-    defs = definitions([c for c, _ in results], ref)
+    defs = definitions([c for c, _ in results], ref, [
+        d for h in MODEL.headline if (d := MODEL.headline_definition(h))]
+        if plan.kind == "snapshot" else ())
     if not main.rows:
         return (f"No rows matched: there are no {ctx.subject}"
                 f"{period if plan.kind in ('amount', 'tx') else ''}.{defs}")
@@ -505,6 +512,28 @@ def _accounts(ctx: Context, t: Table) -> str:
         + ".")
 
 
+def _opened(ctx: Context, t: Table) -> str:
+    products = ctx.plan.extra.get("products") or []
+    kinds = " or ".join(p.replace("_", " ") for p in products)
+    period = f" in {ctx.frame.period.label}" if ctx.frame.period else ""
+
+    def render(r):
+        return (f"{t.get(r, 'accounts_opened')} accounts opened by "
+                f"{t.get(r, 'account_openers')} customers")
+
+    if not t.dims:
+        r = t.rows[0]
+        if ctx.frame.customers_first:
+            article = "an" if not kinds or kinds[0] in "aeiou" else "a"
+            return (f"{t.get(r, 'account_openers')} {ctx.subject} opened {article} "
+                    f"{kinds + ' ' if kinds else ''}account{period} "
+                    f"({t.get(r, 'accounts_opened')} accounts opened).")
+        return (f"{t.get(r, 'accounts_opened')} {kinds + ' ' if kinds else ''}accounts were "
+                f"opened{of(ctx.subject)}{period}, by {t.get(r, 'account_openers')} customers.")
+    return (f"Accounts opened{' (' + kinds + ')' if kinds else ''}{of(ctx.subject)}{period}, "
+            f"by {by(t)}: " + listing(t, render) + ".")
+
+
 def _events(ctx: Context, t: Table) -> str:
     kinds = what(ctx.frame, {"event_type"}).replace(" of type ", " ").strip() or "app"
     if not t.dims:
@@ -530,28 +559,27 @@ def _ranking(ctx: Context, t: Table) -> str:
 
 
 def _snapshot(ctx: Context, t: Table) -> str:
+    """The semantic model's headline figures, one line each (a rate with its count)."""
     r = t.rows[0]
     days = ACTIVE_WINDOW_DAYS
-
-    def with_pct(count: str, rate: str) -> str:
-        return f"{t.get(r, count)} ({t.get(r, rate)}%)"
-
-    lines = [
-        f"Snapshot of {ctx.subject} at the reference date {ctx.ref}:",
-        f"- customers: {t.get(r, 'customers')}",
-        f"- active (a transaction in the last {days} days): "
-        + with_pct("customers_active", "active_rate"),
-        f"- churned: {with_pct('customers_churned', 'churn_rate')}",
-        f"- new customers in the last {days} days: {t.get(r, f'new_customers_{days}d')}",
-        f"- spend in the last {days} days: {t.get(r, f'spend_{days}d')}",
-        f"- opted in to email: {with_pct('opted_in', 'email_opt_in_rate')}"
-        if ctx.plan.extra.get("consents", True) else
-        "- opted in to email: unknown, there is no consent data (load consents to know who "
-        "may be contacted)",
-        "",
-        "Ask for any of these in detail, e.g. \"churn rate by country\", \"spend by category "
-        f"in the last {days} days\" or \"new customers per month\".",
-    ]
+    lines = [f"Snapshot of {ctx.subject} at the reference date {ctx.ref}:"]
+    for h in MODEL.headline:
+        col = h.column
+        value = t.get(r, col)
+        at = t.columns.index(col)
+        part = t.columns[at + 1] if at + 1 < len(t.columns) else None
+        if MODEL.metrics.get(h.metric) and MODEL.metrics[h.metric].percent:
+            value = f"{t.get(r, part)} ({value}%)" if t.roles.get(part) == "part" else \
+                f"{value}%"
+        entity = MODEL.measures.get(MODEL.metrics[h.metric].numerator.measure
+                                    if h.metric in MODEL.metrics else h.metric)
+        if entity is not None and entity.entity == "consents" and \
+                not ctx.plan.extra.get("consents", True):
+            value = ("unknown, there is no consent data (load consents to know who may be "
+                     "contacted)")
+        lines.append(f"- {words_text(h.title)}: {value}")
+    lines += ["", "Ask for any of these in detail, e.g. \"churn rate by country\", \"spend by "
+              f"category in the last {days} days\" or \"new customers per month\"."]
     return "\n".join(lines)
 
 
@@ -601,7 +629,8 @@ WRITERS = {
     "campaign": _campaign, "campaign_mean": _campaign_mean, "campaign_reach": _campaign_reach,
     "campaign_customers": _campaign_customers, "campaign_count": _campaign_count,
     "products": _simple, "age": _simple, "tenure": _simple, "accounts": _accounts,
-    "events": _events, "ranking": _ranking, "snapshot": _snapshot, "lapsed": _lapsed,
+    "events": _events, "opened": _opened, "ranking": _ranking, "snapshot": _snapshot,
+    "lapsed": _lapsed,
 }
 
 
@@ -638,7 +667,7 @@ def table_answer(ask, compiled: Compiled, body: dict) -> str:
     def by(t: Table) -> str:
         return ", ".join(ask.dim_labels.get(d, d.replace("_", " ")) for d in t.dims)
     who = "customers" + _after_noun(ask.labels)
-    where = f" (table {ask.table})"
+    where = (f" in {ask.period}" if ask.period else "") + f" (table {ask.table})"
     if not t.rows:
         return f"No rows matched in {ask.table}: there are no {who}."
     metric = next(c for c in compiled.columns if c.role == "metric")

@@ -337,7 +337,8 @@ def _parse_optin(text: Text) -> list[Filter]:
                               pos=m.start(), label="opted in to email, SMS or push"))
     rules = [
         # "opted in to email but not (to) SMS": the second channel is not granted
-        (rf"(?:but|and|yet|though|while) (?:not|never)(?: (?:been |being )?{verb})?"
+        (rf"(?:(?:but|and|yet|though|while) (?:not|never|no|without)|without)"
+         rf"(?: (?:been |being )?{verb})?"
          rf"(?: (?:to|for|on))? {ch}", True, "optin"),
         (rf"(?:opted|opt|opting) out (?:of|from) {ch}(?: marketing)?", True, "optin"),
         (rf"(?:not |never )?(?:opted|opt|opting|signed|subscribed|consented|agreed|said yes)"

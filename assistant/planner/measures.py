@@ -63,6 +63,26 @@ def take_reach(text: Text, campaigns: tuple[str, ...]) -> bool:
     text.take_all(r"\b(?:marketing |promotional )?campaigns?\b")
     return True
 
+_HELD = (r"(?:[a-z]+ ){0,2}(?:accounts?|cards?|loans?|mortgages?|wallets?|products?"
+         r"|savings|checking)\b")
+_OPENED = (rf"\b(?:opened|opening|took out|taken out|take out|takes out)(?= (?:up )?(?:a |an "
+           rf"|any |new |1 |their first |their |more )?{_HELD})"
+           r"|\baccount openings?\b|\bnew (?=(?:savings |checking |current |investment "
+           r"|crypto |credit card )?accounts?\b|credit cards?\b|mortgages?\b|loans?\b)")
+_WERE_OPENED = (r"\b(?:accounts?|cards?|loans?|mortgages?|wallets?)\b( (?:were|was|have been"
+                r"|has been|got|been|being))? (opened|taken out)\b")
+
+
+def take_opened(text: Text) -> bool:
+    """'Accounts opened in 2025', 'customers who opened a savings account', 'new credit cards':
+    accounts counted by their opening date (whatever their status now)."""
+    found = bool(text.take_all(_OPENED))
+    for m in list(re.finditer(_WERE_OPENED, text.s)):
+        text._blank(m.start(1) if m.group(1) else m.start(2), m.end(2))
+        found = True
+    return found
+
+
 _VALUE = (r"\b(?:high(?:est)?|top|big(?:gest)?|large(?:st)?|heavy|heaviest|best|premium|key)"
           r" (?:value|spend(?:ing)?|spenders?|(?:value )?(?:customers?|clients?) by spend)\b"
           r"|\b(?:most )?valuable\b|\bvips?\b")
@@ -505,6 +525,10 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     for metric in ("campaign", "optin", "products", "events", "age", "tenure", "credit_limit",
                    "utilisation", "interest"):
         m = re.search(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])", s)
+        if m and metric == "optin" and re.search(
+                r"\b(?:(?:but|and|yet) (?:not|no)|without) (?:opted in |opt ?ins? )?(?:to |for )?"
+                r"(?:emails?|sms|texts?|push)\b", s):
+            continue    # "email opt-ins but no SMS": customers, with both consents as filters
         if m:
             frame.metric = metric
             if metric == "campaign":

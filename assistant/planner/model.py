@@ -329,6 +329,10 @@ def _unsupported(reason: str) -> str:
                 "condition I can count offline. Ask \"how many customers are opted in to all "
                 "channels?\" or \"... not opted in to any channel?\", or name the channels, "
                 "e.g. \"opted in to email but not SMS\".")
+    if reason == "filter:opened_product":
+        return (f"{OFFLINE}: for accounts opened I can count one product or several (any of "
+                "them), e.g. \"savings accounts opened in 2026\", not a combination or an "
+                "exclusion.")
     if reason.startswith("filter:"):
         what = reason.split(":", 1)[1].replace("_", " ")
         return (f"{OFFLINE}: I can't combine a {what} filter with that measure. Ask for the "

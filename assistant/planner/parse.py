@@ -23,6 +23,7 @@ from assistant.planner.measures import (
     take_group,
     take_lapsed,
     take_metric,
+    take_opened,
     take_product_count_split,
     take_ranked_dim,
     take_reach,
@@ -167,6 +168,7 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     text.s = re.sub(r"\b(opted in|opt in|subscribed|consented|signed up) (to|for|on) (?:every"
                     r"|each) ((?:marketing |contact )?channels?)\b", r"\1 \2 all \3", text.s)
     lapsed = take_lapsed(text)      # "high-value dormant customers": their own query
+    opened = take_opened(text)      # "accounts opened in 2025": by the opening date
     signup_words = re.search(r"\b(sign ?ups?|signed up|new (customers|clients|users|accounts)"
                              r"|joined|join|registrations?|registered|onboard(?:ed|ing)?|acquired"
                              r"|acquisitions?(?! channels?| sources?)|opened (an )?accounts?"
@@ -198,6 +200,13 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         frame.campaigns = "each"   # "open rate per email campaign": one row each
     if lapsed:
         frame.metric = "lapsed"
+    if opened and frame.metric in ("customers", "accounts", "signups"):
+        frame.metric = "opened"
+        frame.customers_first = bool(re.search(r"\b(?:customers|clients|people|users|who)\b",
+                                               text.original))
+    elif opened:
+        frame.refusal = ("I can count accounts opened in a period and the customers who opened "
+                         "them, but not other measures of them.")
     frame.agg = frame.agg or take_agg(text)
     if frame.metric == "transactions" and frame.agg in ("avg", "median") and not (
             frame.per or re.search(AMOUNT_WORDS, text.original)):
@@ -226,6 +235,8 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         period = replace(period, on="signup")
         text.take_all(r"\b(?:signed up|sign ?ups?|joined|join|registered|onboard(?:ed|ing)?"
                       r"|acquired|new)\b")
+    if period is not None and frame.metric == "opened":
+        period = replace(period, on="opened")
     if period is not None and "month" in [g.removeprefix("signup_") for g in frame.group]:
         period = whole_months(period, vocab)
     frame.period = period
@@ -320,7 +331,8 @@ def _missing(question: str, gaps: list[coverage.Gap], vocab: v.Vocabulary) -> Pa
     when exactly one has that data and reads the whole question, else refused saying what is
     missing and which of the person's tables have it."""
     why = coverage.explain(gaps)
-    read = {name: tables.parse_table(question, model) for name, model in vocab.tables.items()}
+    read = {name: tables.parse_table(question, model, vocab.table_dates.get(name))
+            for name, model in vocab.tables.items()}
     asks = {name: ask for name, ask in read.items() if isinstance(ask, tables.TableAsk)}
     having = [name for name, model in vocab.tables.items() if name in asks or
               tables.has_concept(model, [w for g in gaps for w in g.words])]
@@ -383,7 +395,7 @@ def _route(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         return _parse(question, vocab, prev, first_row=first_row)
     named = tables.mentions(question, list(vocab.tables))
     if named:
-        ask = tables.parse_table(question, vocab.tables[named])
+        ask = tables.parse_table(question, vocab.tables[named], vocab.table_dates.get(named))
         if isinstance(ask, tables.TableAsk):
             return Parsed("table", table=ask)
         undated = _undated(question, vocab.tables[named], vocab)
@@ -402,7 +414,9 @@ def _route(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
     if parsed.kind == "tool" or (parsed.kind == "reply" and not parsed.reply.refused):
         return parsed
     asks = {name: ask for name, model in vocab.tables.items()
-            if isinstance(ask := tables.parse_table(question, model), tables.TableAsk)}
+            if isinstance(ask := tables.parse_table(question, model,
+                                                    vocab.table_dates.get(name)),
+                          tables.TableAsk)}
     if len(asks) == 1 and (parsed.kind == "reply" or vocab.demo):
         return Parsed("table", table=next(iter(asks.values())))
     if len(asks) > 1 and (parsed.kind == "reply" or vocab.demo):
@@ -415,7 +429,7 @@ def _route(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         for name, model in vocab.tables.items():
             words = tables.claims(question, model)
             if words:
-                ask = tables.parse_table(question, model)
+                ask = tables.parse_table(question, model, vocab.table_dates.get(name))
                 return Parsed("reply", reply=Reply(
                     f"Offline planner: {', '.join(repr(w) for w in words)} "
                     f"{'is' if len(words) == 1 else 'are'} in your table {name}, but I did not "

@@ -124,7 +124,8 @@ def _dimension(g: str, metric: str) -> str:
                 "campaign": "campaigns.channel", "campaigns": "campaigns.channel",
                 "optin": "consents.channel"}.get(metric, "customers.acquisition_channel")
     if g == "product":
-        return {"spend": "accounts.product", "transactions": "accounts.product",
+        return {"spend": "accounts.product", "opened": "accounts.product",
+                "transactions": "accounts.product",
                 "balance": "accounts.product", "interest": "accounts.product",
                 "credit_limit": "accounts.product", "accounts": "accounts.product",
                 "events": "app_events.product", "campaign": "campaigns.product",
@@ -154,6 +155,8 @@ def _query(frame: Frame, metrics: list, metric: str, *, filters=None, subgroup=(
         base.append(Condition(field="customers.signup", time=time_range(p)))
     elif p is not None:
         time = time_range(p)
+    if (p is not None and p.on == "opened") or (grain and metric == "opened"):
+        on = "accounts.opened"
     first = metrics[0] if isinstance(metrics[0], str) else metrics[0].name
     return Query(metrics=metrics, dimensions=dims, filters=base,
                  subgroup=conditions(list(subgroup), metric), time=time, grain=grain,
@@ -170,7 +173,7 @@ def plan(frame: Frame) -> Plan:
         "interest": _balance, "utilisation": _balance, "optin": _optin,
         "campaign": _campaign, "campaigns": _campaign_count, "products": _simple,
         "accounts": _accounts, "events": _events, "age": _simple, "tenure": _simple,
-        "overview": _overview, "lapsed": _lapsed,
+        "overview": _overview, "lapsed": _lapsed, "opened": _opened,
     }.get(frame.metric)
     if builder is None:
         raise Unsupported(frame.metric)
@@ -428,6 +431,21 @@ def _accounts(frame: Frame) -> Plan:
     return Plan("accounts", [Step(q, "Open accounts")], framed, extra={"products": products})
 
 
+def _opened(frame: Frame) -> Plan:
+    """Accounts opened (in a period), whatever their status now, and the customers who opened
+    them; a product named is the product of the account opened."""
+    held = [f for f in frame.filters if f.field in ("product", "account_product")]
+    if any(f.negate or f.op == "all" for f in held):
+        raise Unsupported("filter:opened_product")
+    products = [x for f in held for x in f.values]
+    base = [f for f in frame.filters if f not in held] + (
+        [Filter("account_product", tuple(products), op="any")] if products else [])
+    framed = replace(frame, filters=base)
+    metrics = ["accounts_opened", "account_openers"]
+    q = _query(framed, metrics[::-1] if frame.customers_first else metrics, "opened")
+    return Plan("opened", [Step(q, "Accounts opened")], framed, extra={"products": products})
+
+
 def _events(frame: Frame) -> Plan:
     q = _query(frame, ["events", "event_customers"], "events")
     return Plan("events", [Step(q, "App events")], frame)
@@ -436,13 +454,10 @@ def _events(frame: Frame) -> Plan:
 def _overview(frame: Frame) -> Plan:
     if frame.period is not None and frame.period.on == "tx":
         raise Unsupported("overview_period")
-    days = ACTIVE_WINDOW_DAYS
-    new = Condition(field="customers.signup", time=TimeRange(last=days))
-    metrics = ["customers", "active_rate", "churn_rate",
-               MetricRef(name="customers", filters=[new], label=f"new_customers_{days}d"),
-               MetricRef(name="spend_90d", label=f"spend_{days}d"),
-               MetricRef(name="opt_in_rate", label="email_opt_in_rate",
-                         filters=[Condition(field="consents.channel", values=["email"])])]
+    # the headline figures the semantic model declares, in its order
+    metrics = [MetricRef(name=h.metric, label=h.column if h.label else None,
+                         filters=[Condition(**c) for c in h.conditions()])
+               for h in MODEL.headline]
     q = _query(frame, metrics, "customers", dims=[], period=False)
     return Plan("snapshot", [Step(q, "Snapshot")], frame)
 

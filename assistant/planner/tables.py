@@ -13,10 +13,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated
 from assistant.planner.measures import take_agg, take_top
+from assistant.planner.periods import parse_period
+from assistant.planner.plan import time_range
 from assistant.planner.text import ABBREVIATIONS, Text, normalise
 from warehouse.semantic import Condition, MetricRef, Order, Query, SemanticModel
 
@@ -57,6 +60,7 @@ class TableAsk:
     # how a split reads: {dimension: label}, and a yes/no one's groups {dimension: (yes, no)}
     dim_labels: dict[str, str] = field(default_factory=dict)
     booleans: dict[str, tuple[str, str]] = field(default_factory=dict)
+    period: str = ""                 # the time window on the table's time dimension, in words
 
 
 def _entity(model: SemanticModel):
@@ -190,13 +194,36 @@ def _take_holders(text: Text, model: SemanticModel) -> None:
         text.take(rf"(?<![\w]){n}(?![\w])")
 
 
-def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
+_GRAIN = (r"\b(?:by|per|each|every|for each) (month|week|quarter|year)\b"
+          r"|\b(monthly|weekly|quarterly|yearly|annually)\b")
+
+
+def _when(text: Text, entity, reference: date | None):
+    """The period and grain on the table's time dimension ('spend last month', 'by month'),
+    read only when its model has one and its latest date is known (otherwise the words stay
+    unread: refused)."""
+    if not entity.time or reference is None:
+        return None, None
+    period = parse_period(text, v.Vocabulary(reference_date=reference))
+    m = text.take(_GRAIN)
+    grain = None
+    if m:
+        word = m.group(1) or m.group(2)
+        grain = {"monthly": "month", "weekly": "week", "quarterly": "quarter",
+                 "yearly": "year", "annually": "year"}.get(word, word)
+    return period, grain
+
+
+def parse_table(question: str, model: SemanticModel, reference: date | None = None
+                ) -> TableAsk | str:
     """The structured query of a question about the table of `model`, or the words not
-    understood (a refusal)."""
+    understood (a refusal). `reference`: the table's latest date ('last month'
+    counts back from it)."""
     entity = _entity(model)
     text = Text(question)
     _take_table_name(text, entity.name)
     _take_holders(text, model)
+    period, grain = _when(text, entity, reference)
     probe = Frame_()
     take_top(text, probe)
     ranked = _ranked(text, entity)
@@ -231,10 +258,12 @@ def parse_table(question: str, model: SemanticModel) -> TableAsk | str:
     order = [Order(by=metric.name if kind != "share" else "rows_pct",
                    desc=probe.order != "asc")] if probe.top else []
     query = Query(metrics=[metric], dimensions=dims, filters=conditions, subgroup=subgroup,
-                  order=order, limit=probe.top)
+                  order=order, limit=probe.top, grain=grain,
+                  time=time_range(period) if period else None)
     dim_labels, booleans = _split_words(dims, entity)
     return TableAsk(entity.name, query, kind, labels, sub_labels, label,
-                    dim_labels=dim_labels, booleans=booleans)
+                    dim_labels=dim_labels, booleans=booleans,
+                    period=period.label if period else "")
 
 
 def _split_words(dims: list[str], entity) -> tuple[dict, dict]:
@@ -471,4 +500,5 @@ def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAs
         "filters": [c for c, _ in kept] + conditions})
     dim_labels, booleans = _split_words(query.dimensions, entity)
     return TableAsk(prev.table, query, prev.kind, [lbl for _, lbl in kept] + labels,
-                    prev.subgroup, prev.label, dim_labels=dim_labels, booleans=booleans)
+                    prev.subgroup, prev.label, dim_labels=dim_labels, booleans=booleans,
+                    period=prev.period)

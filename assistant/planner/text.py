@@ -22,6 +22,7 @@ ABBREVIATIONS = {
     "wat": "what", "wut": "what", "wht": "what", "hw": "how", "hav": "have", "hv": "have",
     "b4": "before", "2day": "today", "gimme": "give me", "cat": "category",
     "cats": "categories", "wk": "week", "wks": "weeks", "avg": "average", "hows": "how is",
+    "whos": "who is",
     "r": "are", "u": "you", "ur": "your", "pls": "please", "plz": "please",
     # apostrophes left out
     "havent": "have not", "hasnt": "has not", "hadnt": "had not", "didnt": "did not",
@@ -57,8 +58,8 @@ def normalise(text: str) -> str:
     s = re.sub(r"(?<!\d)[.,](?!\d)|(?<=\d)[.,](?!\d)|(?<!\d)[.,](?=\d)", " ", s)
     s = s.replace("'", " ")
     s = _ABBREVIATION_RE.sub(lambda m: ABBREVIATIONS[m.group(1)], s)
-    s = re.sub(r"\b(which|this|that) one\b", r"\1 ones", s)    # a pronoun, not a number
     s = _NUMBER_RE.sub(lambda m: str(NUMBER_WORDS[m.group(1)]), s)
+    s = re.sub(r"\b(which|this|that) 1\b(?! (?:of|or|and|to|in|%))", r"\1 ones", s)   # a pronoun
     s = re.sub(r"(?<![\w])(\d+) ?(d|days?|mo|mos|mths?|months?)(?![\w])",
                lambda m: f"{m.group(1)} {'day' if m.group(2).startswith('d') else 'month'}s"
                if m.group(2) in ("d", "mo", "mos", "mth", "mths") else m.group(0), s)   # 90d

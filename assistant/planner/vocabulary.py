@@ -136,6 +136,8 @@ income earning earners aged older younger between under over above below student
 holders holding without never campaign campaigns opened clicked converted unsubscribed spend
 spending spent balance balances deposits mortgage mortgages savings checking credit cards
 investment crypto loans loan german french spanish italian dutch british american canadian
+everything every profiling opened openings unsubscribes unsubscribe allow business looking
+half first second third fourth between after following received
 """
 
 
@@ -173,6 +175,7 @@ class Vocabulary:
     reference_ts: datetime | None = None
     data_start: date | None = None
     tables: dict = field(default_factory=dict)     # user table -> its semantic model
+    table_dates: dict = field(default_factory=dict)  # user table -> its latest date (time dim.)
     demo: bool = False                             # the customer tables hold generated data
     reference_note: str = ""   # where the reference date comes from, when not transactions
     coverage: object = None    # coverage.Coverage: which of the model's data is loaded
@@ -225,8 +228,9 @@ class Vocabulary:
         tables = {name: model for name, model in user_models(wh).items()
                   if wh.has_table(name)} if wh is not None else {}
         coverage = Coverage(wh, MODEL) if wh is not None else None
+        dates = _latest_dates(wh, tables)
         if wh is None or not wh.has_table("customers"):
-            return cls(tables=tables, coverage=coverage)
+            return cls(tables=tables, table_dates=dates, coverage=coverage)
 
         def distinct(sql: str) -> tuple[str, ...]:
             return tuple(r[0] for r in wh.rows(sql) if r[0])
@@ -244,7 +248,23 @@ class Vocabulary:
             reference_date=period.get("reference_date") or date.today(),
             reference_ts=period.get("reference_ts"),
             data_start=(period["data_start"].date() if period.get("data_start") else None),
-            tables=tables, demo=holds_demo_data(wh),
+            tables=tables, table_dates=dates, demo=holds_demo_data(wh),
             reference_note=reference_note(period), coverage=coverage,
         )
 
+
+def _latest_dates(wh, tables: dict) -> dict[str, date]:
+    """{user table: the latest date of its model's time dimension} ('last month' on a user
+    table counts back from it, as the compiler's reference for that table does)."""
+    out = {}
+    for name, model in tables.items():
+        entity = next((e for e in model.entities.values() if e.user_table and e.time), None)
+        if entity is None or entity.time not in entity.dimensions:
+            continue
+        expr = entity.dimensions[entity.time].expr
+        latest = wh.rows(f'SELECT max({expr}) FROM "{entity.table}" {entity.alias}')[0][0]
+        if isinstance(latest, datetime):
+            latest = latest.date()
+        if isinstance(latest, date):
+            out[name] = latest
+    return out

@@ -510,6 +510,11 @@ class _Compiler:
         sql = "SELECT reference_date FROM reference_period" if date_only else \
             "SELECT reference_ts FROM reference_period"
         ref = getattr(self.model, "reference", None)
+        user = next((e for e in self.model.entities.values() if e.user_table and e.time), None)
+        if not ref and user is not None and user.time in user.dimensions:
+            # a user table's reference: the latest date of its own time dimension
+            ref = (f"SELECT max({user.dimensions[user.time].expr}) FROM "
+                   f'"{user.table}" {user.alias}')
         if ref:
             sql = f"SELECT CAST(({ref}) AS DATE)" if date_only else ref
         return exp.Subquery(this=parse_sql(sql))

@@ -283,6 +283,36 @@ class Concept(Strict):
     definition: str
 
 
+class Headline(Strict):
+    """One headline figure of the overview ("how's business looking?"): a measure or metric,
+    optionally under filters (query conditions, as the query_metrics tool takes them;
+    "{active_window_days}" stands for the contract's number), with the words of its line."""
+
+    title: str
+    metric: str
+    label: str | None = None
+    filters: tuple[dict, ...] = ()
+    definition: str | None = None
+
+    @property
+    def column(self) -> str:
+        return words_text(self.label) if self.label else self.metric
+
+    def conditions(self) -> list[dict]:
+        """The filters with the contract's parameters filled in (as numbers where whole)."""
+        def filled(value):
+            if isinstance(value, dict):
+                return {k: filled(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [filled(v) for v in value]
+            if isinstance(value, str) and re.fullmatch(r"\{(\w+)\}", value):
+                text = PARAMETERS.get(value[1:-1], value)
+                return int(text) if text.isdigit() else text
+            return value
+
+        return [filled(dict(c)) for c in self.filters]
+
+
 class SemanticModel(Strict):
     """The whole model: look-ups by name, and the texts rendered from it."""
 
@@ -295,6 +325,7 @@ class SemanticModel(Strict):
     measures: dict[str, Measure] = Field(default_factory=dict)
     metrics: dict[str, Metric] = Field(default_factory=dict)
     filters: dict[str, NamedFilter] = Field(default_factory=dict)
+    headline: tuple[Headline, ...] = ()
 
     # -- reading ---------------------------------------------------------------------------
     @field_validator("values", mode="before")
@@ -360,6 +391,9 @@ class SemanticModel(Strict):
                 problems.append(f"filter {f.name}: unknown entity {f.exists!r}")
             if f.param and f.param not in self.values:
                 problems.append(f"filter {f.name}: unknown value set {f.param!r}")
+        for h in self.headline:
+            if h.metric not in self.measures and h.metric not in self.metrics:
+                problems.append(f"headline {h.title!r}: unknown measure or metric {h.metric!r}")
         aliases = [a for e in self.entities.values() for a in e.aliases]
         if len(aliases) != len(set(aliases)):
             problems.append("entity aliases must be unique: " + ", ".join(sorted(aliases)))
@@ -436,13 +470,25 @@ class SemanticModel(Strict):
         return [d for d in self.all_dimensions if d.name == name]
 
     # -- texts -----------------------------------------------------------------------------
+    def headline_definition(self, h: Headline) -> str | None:
+        """What a headline figure means: its own definition, else its metric's (a ratio's:
+        the filter of its numerator), else its measure's."""
+        if h.definition:
+            return h.definition
+        metric = self.metrics.get(h.metric)
+        if metric is not None:
+            part = metric.numerator
+            return metric.definition or (self.filters[part.filter].definition if part.filter
+                                         else None) or self.measures[part.measure].definition
+        return self.measures[h.metric].definition
+
     def definitions(self, ref: str | None = None) -> dict[str, str]:
         """Every business definition in words, once each: {concept: 'concept = ...'}."""
         out: dict[str, str] = {}
         for c in self.concepts:
             out[c.name] = words_text(c.definition, ref)
         sources = [*self.filters.values(), *self.measures.values(), *self.metrics.values(),
-                   *self.all_dimensions]
+                   *self.all_dimensions, *self.headline]
         for item in sources:
             if item.definition:
                 text = words_text(item.definition, ref)

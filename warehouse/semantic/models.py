@@ -65,6 +65,9 @@ def check_table_model(wh, name: str, model: SemanticModel) -> None:
                               "user_table = true")
     if not wh.has_table(name):
         raise InvalidArgument(f"there is no table {name!r} in the warehouse")
+    if model.reference:
+        raise InvalidArgument(f"{where} cannot set reference: 'last month' on a table counts "
+                              "back from the latest date of its time dimension (entity time)")
     columns = {c.lower() for c in wh.df(f'SELECT * FROM "{name}" LIMIT 0').columns}
     personal = {c.lower() for c in privacy.personal_columns(wh, name)}
     entity = entities[0]
