@@ -87,6 +87,22 @@ def test_a_whitespace_log_with_yyyymmdd_dates_recodes_and_constants(empty_wareho
     assert skipped["rows_loaded"] == 3
 
 
+def test_source_columns_named_like_sql_keywords(empty_warehouse, tmp_path):
+    """A log with columns called order, when and day maps as written, bare or as column = ."""
+    log = LOG.replace("txn   client   day", "order client   when").replace(
+        "amount   kind", "amount   kind")
+    mapping = SHOP.replace('transaction_id = "txn"', 'transaction_id = "order"') \
+        .replace('customer_id = "client"', 'customer_id = { column = "client" }') \
+        .replace('ts = "day"', 'ts = { column = "when" }') \
+        .replace('dates = { day = "YYYYMMDD" }', 'dates = { when = "YYYYMMDD" }')
+    path = _shop(tmp_path, mapping)
+    (tmp_path / "log.txt").write_text(log)
+    with Warehouse.open(empty_warehouse) as wh:
+        import_mapping(wh, path)
+        rows = wh.rows("SELECT transaction_id, ts::DATE::VARCHAR FROM transactions ORDER BY 1")
+    assert rows == [(1, "2022-12-10"), (2, "2022-12-18"), (3, "2023-01-05")]
+
+
 def test_generated_keys_continue_after_the_largest_one(empty_warehouse, tmp_path):
     mapping = _shop(tmp_path, SHOP.replace('transaction_id = "txn"',
                                            'transaction_id = { generate = "row_number" }'))

@@ -32,6 +32,7 @@ _LOAD_KEYS = {"into", "own_table", "from", "join", "skip", "group_by", "columns"
 _COLUMN_KEYS = {"column", "sql", "value", "generate", "recode", "default", "type", "comment",
                 "personal"}
 _JOIN_KEYS = {"source", "as", "on", "how"}
+_LITERAL_WORDS = {"true", "false", "null", "current_date", "current_timestamp", "current_time"}
 
 
 @dataclass
@@ -341,7 +342,10 @@ def _column(name: str, spec: Any, path: Path, where: str, grouped: bool) -> Colu
     if not IDENT.match(name):
         raise _fail(path, where, "a column name uses letters, digits and _")
     if isinstance(spec, str):
-        spec = {"sql": spec}
+        # A bare name is a source column, SQL keywords too ("order", "when", "day"), quoted;
+        # anything else (and a literal such as true or null) is an expression.
+        bare = IDENT.match(spec) and spec.lower() not in _LITERAL_WORDS
+        spec = {"column": spec} if bare else {"sql": spec}
     elif isinstance(spec, bool | int | float) or spec is None:
         raise _fail(path, where, f"write a source column or expression as text, or a constant "
                     f"as {{ value = {spec!r} }}")
@@ -357,8 +361,7 @@ def _column(name: str, spec: Any, path: Path, where: str, grouped: bool) -> Colu
     if "column" in spec:
         if not isinstance(spec["column"], str) or not spec["column"]:
             raise _fail(path, where, "column names a source column (text)")
-        col.sql = exp.column(spec["column"], quoted=True).sql("duckdb") \
-            if not IDENT.match(spec["column"]) else spec["column"]
+        col.sql = exp.column(spec["column"], quoted=True).sql("duckdb")
     elif "sql" in spec:
         col.sql = _expression(spec["sql"], path, where)
     elif "value" in spec:
