@@ -417,16 +417,19 @@ def test_a_yes_no_and_its_opposite_are_a_split_in_words(messy_imported, imported
                                       abs=0.006)
 
 
-def test_answers_on_a_table_read_as_sentences(imported):
+def test_answers_on_a_table_read_as_sentences(imported, messy_imported):
     from assistant.planner.answer import Table, _after_noun
 
     path, _, _ = imported
+    messy = messy_imported[0]
     messages, _ = ask(path, ["avg tenure of active members in bank_churn"])
     assert "of customers who are active members is" in messages[-1].text
     messages, _ = ask(path, ["how many customers in Germany have exited in bank_churn"])
     assert "customers in Germany who are churned" in messages[-1].text
     assert _after_noun(["with a credit card", "churned"]) == \
         " with a credit card who are churned"
+    messages, _ = ask(messy, ["what share of cards customers are married"])
+    assert "of customers have marital status Married (table cards)" in messages[-1].text
     t = Table(["customers"], [[1], [2000]])
     assert (t.people(t.rows[0], "customers"), t.people(t.rows[1], "customers")) == \
         ("1 customer", "2,000 customers")

@@ -216,6 +216,19 @@ def _event(column: str, levels: list[str]) -> str | None:
     return None if event.strip().lower() in ("yes", "y", "true", "t", "1") else event
 
 
+_PLACES = frozenset({"geography", "country", "region", "location", "city", "state", "market",
+                     "area", "zone", "territory", "province", "county"})
+
+
+def _category_phrase(label: str) -> str:
+    """How a filter on a category reads after 'customers': 'in Germany' for a place, 'with
+    card category Gold' otherwise (never 'in Married')."""
+    if set(label.split()) & _PLACES:
+        return f"phrase = {_q('in {values}')}\nnegated = {_q('not in {values}')}"
+    return (f"phrase = {_q(f'with {label} {{values}}')}\n"
+            f"negated = {_q(f'with {label} other than {{values}}')}")
+
+
 MERGED = "# merged: "
 
 
@@ -296,7 +309,7 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
         expr = _category_expr(col, prof.spellings.get(col, {}))
         dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(expr)}\n"
                     f"values = {_q(name)}\nlabel = {_q(label)}\nwords = {_list(_words(col))}\n"
-                    f"phrase = {_q('in {values}')}\nnegated = {_q('not in {values}')}{protected}")
+                    f"{_category_phrase(label)}{protected}")
     # date columns: time dimensions ("spend last month" counts back from the latest date)
     times = []
     for col, reason in prof.ignored.items():

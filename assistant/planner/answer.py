@@ -672,15 +672,17 @@ def table_answer(ask, compiled: Compiled, body: dict) -> str:
         return f"No rows matched in {ask.table}: there are no {who}."
     metric = next(c for c in compiled.columns if c.role == "metric")
     if ask.kind == "share":
-        cond = " and ".join(ask.subgroup)
+        with_ = ask.subgroup and all(p.startswith("with ") for p in ask.subgroup)
+        cond = ("have " + " and ".join(p[5:] for p in ask.subgroup) if with_ else
+                "are " + " and ".join(ask.subgroup))    # 'have card category Gold'
         value = metric.name
 
         def render(r):
             return (f"{t.get(r, value + '_pct')}% ({t.get(r, value)} of "
                     f"{t.get(r, value + '_total')})")
         if not t.dims:
-            return f"{render(t.rows[0])} of {who} are {cond}{where}."
-        return f"Share of {who} who are {cond}, by {by(t)}{where}: " + listing(t, render) + "."
+            return f"{render(t.rows[0])} of {who} {cond}{where}."
+        return f"Share of {who} who {cond}, by {by(t)}{where}: " + listing(t, render) + "."
     unit = "%" if metric.unit == "percent" else ""
 
     def value_of(r):
