@@ -56,14 +56,23 @@ def median_time(fn, repeats: int) -> tuple[float, list[float], object]:
     return statistics.median(times), times, result
 
 
+STEPS = ("questions", "features", "segmentation", "churn")
+
+
+def _runs(times: list[float]) -> str:
+    return "(" + ", ".join(f"{t:.1f}" for t in times) + ")"
+
+
 def ask(planner, wh, question: str):
     """One question through the planner and run_sql, as the agent runs it."""
     from langchain_core.messages import HumanMessage, ToolMessage
 
     from assistant.settings import Settings
+    from tools.metrics import query_metrics
     from tools.result import ToolContext
     from tools.sql import run_sql
 
+    tools = {"run_sql": run_sql, "query_metrics": query_metrics}
     ctx = ToolContext(wh=wh, settings=Settings(query_timeout=3600))
     messages = [HumanMessage(question)]
     for _ in range(5):
@@ -72,8 +81,9 @@ def ask(planner, wh, question: str):
         if not reply.tool_calls:
             return reply.text
         for call in reply.tool_calls:
-            result = run_sql(ctx, **call["args"])
-            messages.append(ToolMessage(result.summary, tool_call_id=call["id"], name="run_sql"))
+            result = tools[call["name"]](ctx, **call["args"])
+            messages.append(ToolMessage(result.summary, tool_call_id=call["id"],
+                                        name=call["name"]))
     return messages[-1].text
 
 
@@ -84,8 +94,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--duckdb-memory", default="4GB",
+                        help="DuckDB's memory_limit (the machine is shared)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/engine-bench"))
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help=f"which of {','.join(STEPS)} to run (default: all)")
     args = parser.parse_args()
+    steps = set(args.steps.split(","))
+    if steps - set(STEPS):
+        parser.error(f"--steps takes {','.join(STEPS)}")
 
     from assistant.planner import OfflinePlanner
     from tools import at_scale, propensity
@@ -106,7 +123,7 @@ def main() -> None:
     lake = args.workdir / f"{source.stem}.parquet"
     started = time.perf_counter()
     if not (lake / "_catalog.json").exists():
-        export_parquet(source, lake)
+        export_parquet(source, lake, memory_limit=args.duckdb_memory)
     export_s = time.perf_counter() - started
     scratch = Path(tempfile.mkdtemp(prefix="engine-bench-"))
     rw = scratch / "duck.duckdb"
@@ -116,7 +133,7 @@ def main() -> None:
         def __init__(self, name):
             self.name = name
 
-    duck = Warehouse.open(rw)
+    duck = Warehouse.open(rw, memory_limit=args.duckdb_memory)
     started = time.perf_counter()
     spark = SparkWarehouse.open(master=args.master, tables=lake, state=scratch / "state.duckdb",
                                 conf={"spark.driver.memory": args.driver_memory})
@@ -124,11 +141,15 @@ def main() -> None:
     rows: list[tuple[str, float, float]] = []
     split: dict[str, float] = {}
 
-    def both(label, fn_duck, fn_spark):
-        d, _, _ = median_time(fn_duck, args.repeats)
-        s, _, _ = median_time(fn_spark, args.repeats)
-        rows.append((label, d, s))
-        print(f"{label:<58} duckdb {d:8.2f} s   spark {s:8.2f} s", flush=True)
+    def both(label, fn_duck, fn_spark, same=None):
+        d, dt, dr = median_time(fn_duck, args.repeats)
+        s, st, sr = median_time(fn_spark, args.repeats)
+        load = os.getloadavg()[0]
+        rows.append((label, d, s, load))
+        check = "" if same is None else ("  same answer" if same(dr, sr) else
+                                         f"  DIFFERENT: duckdb {dr!r} / spark {sr!r}")
+        print(f"{label:<58} duckdb {d:8.2f} s {_runs(dt)}  spark {s:8.2f} s {_runs(st)}  "
+              f"load {load:.1f}{check}", flush=True)
 
     planners = {name: OfflinePlanner.for_warehouse(h).bind_tools([Bound(n) for n in TOOL_NAMES])
                 for name, h in (("duck", duck), ("spark", spark))}
@@ -136,18 +157,19 @@ def main() -> None:
     ask(planners["spark"], spark, QUESTIONS[0])
     first = time.perf_counter() - started
     print(f"first Spark question (views computed once) {first:.1f} s", flush=True)
-    for q in QUESTIONS:
+    for q in QUESTIONS if "questions" in steps else ():
         both(f"question: {q}", lambda q=q: ask(planners["duck"], duck, q),
-             lambda q=q: ask(planners["spark"], spark, q))
+             lambda q=q: ask(planners["spark"], spark, q), same=lambda a, b: a == b)
 
     def spark_features():
         kept = at_scale.features(spark, transacting_only=True, trends=False)
         kept.close()
         return kept.n
 
-    both("features of every customer (DuckDB: into pandas; Spark: kept)",
-         lambda: len(compute_features(duck, transacting_only=True, trends=False)),
-         spark_features)
+    if "features" in steps:
+        both("features of every customer (DuckDB: into pandas; Spark: kept)",
+             lambda: len(compute_features(duck, transacting_only=True, trends=False)),
+             spark_features, same=lambda a, b: a == b)
 
     seg_steps: dict[str, dict[str, list[float]]] = {"duck": {}, "spark": {}}
 
@@ -159,15 +181,17 @@ def main() -> None:
             return seg
         return run
 
-    both("segmentation k=8 (features + clustering + cards)", segment("duck", duck),
-         segment("spark", spark))
-    for step in ("features", "clustering", "cards"):
+    if "segmentation" in steps:
+        both("segmentation k=8 (features + clustering + cards)", segment("duck", duck),
+             segment("spark", spark))
+    for step in ("features", "clustering", "cards") if "segmentation" in steps else ():
         d = statistics.median(seg_steps["duck"].get(step, [0]))
         s = statistics.median(seg_steps["spark"].get(step, [0]))
-        rows.append((f"  segmentation step: {step}", d, s))
+        rows.append((f"  segmentation step: {step}", d, s, os.getloadavg()[0]))
         print(f"{'  segmentation step: ' + step:<58} duckdb {d:8.2f} s   spark {s:8.2f} s")
 
-    report = train_latest(duck).report      # one model for both (training is not timed)
+    # one model for both (training is not timed)
+    report = train_latest(duck).report if "churn" in steps else None
 
     def duck_scores():
         now = compute_features(duck, active_only=True)
@@ -180,8 +204,9 @@ def main() -> None:
         finally:
             now.close()
 
-    both("churn scores of every active customer (features + scoring)", duck_scores,
-         spark_scores)
+    if "churn" in steps:
+        both("churn scores of every active customer (features + scoring)", duck_scores,
+             spark_scores, same=lambda a, b: len(a) == len(b))
 
     print()
     print(f"Machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end "
@@ -189,10 +214,11 @@ def main() -> None:
     print(f"Export to Parquet {export_s:.1f} s (0 when the folder existed); Spark session start "
           f"and table registration {spark_start:.1f} s.")
     print()
-    print(f"| step | DuckDB (s) | Spark {args.master} (s) | ratio |")
-    print("|---|---|---|---|")
-    for label, d, s in rows:
-        print(f"| {label} | {d:.2f} | {s:.2f} | {s / d if d else float('nan'):.1f}x |")
+    print(f"| step | DuckDB (s) | Spark {args.master} (s) | ratio | load |")
+    print("|---|---|---|---|---|")
+    for label, d, s, load in rows:
+        print(f"| {label} | {d:.2f} | {s:.2f} | {s / d if d else float('nan'):.1f}x | "
+              f"{load:.1f} |")
     print()
     steps = {k: statistics.median(v) for k, v in seg_steps["spark"].items()}
     split.update(steps)

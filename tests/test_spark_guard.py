@@ -4,6 +4,7 @@ ADD JAR, SET, function registration, scripts), and time limits that stop Spark j
 
 from __future__ import annotations
 
+import time
 import tomllib
 from pathlib import Path
 
@@ -98,16 +99,47 @@ def test_analytical_queries_are_accepted_and_run_on_spark(case, spark_wh):
     assert result.data["rows"] >= 1
 
 
-def test_a_slow_spark_query_is_cancelled_at_the_time_limit(spark_wh):
-    # many pairs per customer, few per row read: Spark checks for a cancelled task between
-    # the batches it reads, so a join with millions of matches per row (a.category =
-    # b.category) would keep computing on the executor long after the job was cancelled
-    slow = ("SELECT count(*) FROM transactions a JOIN transactions b USING (customer_id) "
-            "JOIN transactions c USING (customer_id) WHERE a.amount * b.amount > c.amount")
+@pytest.fixture
+def merge_joins(spark_wh):
+    """Joins sorted and merged, as at a bank's sizes (the small tables would be broadcast)."""
+    conf = spark_wh.spark.conf
+    before = conf.get("spark.sql.autoBroadcastJoinThreshold")
+    conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    yield spark_wh
+    conf.set("spark.sql.autoBroadcastJoinThreshold", before)
+
+
+def test_a_runaway_join_frees_the_cores_at_its_time_limit(merge_joins):
+    """A many-to-many join (about 3.5 billion pairs: minutes of work here) stops at its time
+    limit and its tasks stop too: a query needing both cores runs within seconds. Without the
+    interrupt check, Spark's merge loop never looks at the cancel and the cores stay busy for
+    minutes (measured), so the second query waits for them."""
+    runaway = ("SELECT count(*) AS n FROM transactions a JOIN transactions b "
+               "ON a.category = b.category WHERE a.amount > b.amount")
     with pytest.raises(QueryError, match=r"longer than 1 s"):
-        run_sql(ToolContext(wh=spark_wh, settings=Settings(query_timeout=1)), slow)
-    assert run_sql(ToolContext(wh=spark_wh, settings=Settings()),
+        run_sql(ToolContext(wh=merge_joins, settings=Settings(query_timeout=1)), runaway)
+    started = time.perf_counter()
+    assert merge_joins.spark.range(0, 1000, 1, 2).count() == 1000      # one task per core
+    assert time.perf_counter() - started < 20
+    assert run_sql(ToolContext(wh=merge_joins, settings=Settings()),
                    "SELECT count(*) AS n FROM customers").data["rows"] == 1
+
+
+def test_only_queries_that_join_carry_the_interrupt_check():
+    import sqlglot
+
+    from warehouse.spark.handle import _interruptible
+
+    def spark(sql):
+        return sqlglot.parse_one(sql, read="spark")
+
+    plain = spark("SELECT country, count(*) FROM customers GROUP BY country")
+    assert _interruptible(plain) is plain
+    joined = _interruptible(spark(
+        "WITH t AS (SELECT a.x FROM a JOIN b ON a.k = b.k WHERE a.y > 1) "
+        "SELECT * FROM t WHERE x IN (SELECT c.x FROM c JOIN d ON c.k = d.k)")).sql("spark")
+    assert joined.count("RAISE_ERROR") == 1          # the CTE's join, not the IN subquery's
+    assert "WHERE a.y > 1 AND (MONOTONICALLY_INCREASING_ID() % 4096 <> 0" in joined
 
 
 def test_database_errors_name_the_problem_in_duckdb_words(spark_wh):

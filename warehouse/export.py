@@ -45,15 +45,18 @@ def _quote(text: str) -> str:
 
 
 def export_parquet(source: str | Path, folder: str | Path, *,
-                   progress: Callable[[str], None] | None = None) -> ExportReport:
-    """Write every table of the warehouse at `source` to `folder` (see the module docstring)."""
+                   progress: Callable[[str], None] | None = None,
+                   memory_limit: str | None = None) -> ExportReport:
+    """Write every table of the warehouse at `source` to `folder` (see the module docstring);
+    `memory_limit` bounds DuckDB's memory while it writes (e.g. "4GB")."""
     step = progress or (lambda _msg: None)
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InvalidArgument(f"{folder} is a file; give a folder to export into")
     started = time.perf_counter()
     report = ExportReport(folder)
-    with Warehouse.open(source, read_only=True, sandboxed=False) as wh:
+    with Warehouse.open(source, read_only=True, sandboxed=False,
+                        memory_limit=memory_limit) as wh:
         tables = [t for t in wh.catalog() if t.schema == "main" and t.kind == "table"]
         if not tables:
             raise InvalidArgument(f"the warehouse {source} has no tables to export")

@@ -14,7 +14,16 @@
   `<state>.tables/`); a pandas frame registered with `register()` is handed to Spark the same
   way, under a name private to the thread;
 - timeouts and cancellation use Spark job groups: the thread's jobs are cancelled when the time
-  limit passes. Read-only: the SQL guard's Spark layer refuses anything that is not a query and
+  limit passes, and again every half second until the query has stopped (a job submitted after
+  the first cancel, e.g. the main job after its broadcasts, would otherwise run unbounded).
+  Cancelling interrupts the tasks' threads, but Spark's generated code only looks at that
+  between input batches, and a join's loop over its matches never does: a many-to-many join
+  kept a killed task computing for many minutes, holding its core. So every query that joins
+  is run with an interrupt check on its joined rows (`_interruptible`): one row in 4,096 asks
+  whether the task's thread was interrupted and fails the task if so (measured: the cores free
+  within a second of the cancel, and no measurable cost). On a cluster, Spark's task reaper
+  (warehouse/spark/session.py) is the backstop: an executor whose killed task still runs is
+  replaced. Read-only: the SQL guard's Spark layer refuses anything that is not a query and
   Spark's own escape hatches (warehouse/spark/guard.py), file paths in SQL are switched off in
   the session, and the tables are temporary views over files nobody writes through Spark.
 """
@@ -54,6 +63,16 @@ from warehouse.spark.tables import register_catalog, register_folder
 
 _GROUPS = itertools.count()
 _SPARK_ERROR = re.compile(r"^\[(?P<cls>[A-Z_.]+)\]\s*")
+RECANCEL_EVERY = 0.5          # seconds between cancels of a query past its time limit
+INTERRUPT_CHECK_EVERY = 4096  # joined rows per look at the task thread's interrupt flag
+_INTERRUPT_CHECK = (
+    f"(monotonically_increasing_id() % {INTERRUPT_CHECK_EVERY} <> 0 "
+    "OR reflect('java.lang.Thread', 'interrupted') = 'false' "
+    "OR raise_error('the query was cancelled'))")
+# where a SELECT may take the check: reached from the top through FROM, JOIN, WITH and set
+# operations only (Spark refuses non-deterministic filters in correlated subqueries)
+_CHECKABLE_PARENTS = (exp.Subquery, exp.From, exp.Join, exp.CTE, exp.With, exp.SetOperation,
+                      exp.Select)
 
 
 @lru_cache(maxsize=1024)
@@ -79,6 +98,32 @@ def _literal(value: Any) -> exp.Expression:
     if isinstance(value, list | tuple):
         return exp.Array(expressions=[_literal(v) for v in value])
     return exp.Literal.string(str(value))
+
+
+def _checkable(select: exp.Select) -> bool:
+    node = select
+    while node.parent is not None:
+        parent = node.parent
+        if not isinstance(parent, _CHECKABLE_PARENTS):
+            return False
+        if isinstance(parent, exp.Select) and node.arg_key not in ("from_", "joins", "with_"):
+            return False
+        node = parent
+    return True
+
+
+def _interruptible(tree: exp.Expression) -> exp.Expression:
+    """`tree` (Spark's) with the interrupt check (see the module docstring) added to the WHERE
+    of every SELECT that joins, after its own conditions (so they are still pushed down);
+    `tree` itself when nothing joins."""
+    if not any(s.args.get("joins") for s in tree.find_all(exp.Select)):
+        return tree
+    tree = tree.copy()
+    for select in list(tree.find_all(exp.Select)):
+        if select.args.get("joins") and _checkable(select):
+            select.where(sqlglot.parse_one(_INTERRUPT_CHECK, read="spark"), append=True,
+                         copy=False)
+    return tree
 
 
 def bind(tree: exp.Expression, params: Any) -> exp.Expression:
@@ -268,9 +313,17 @@ class SparkWarehouse(QueryMethods):
         return self._sql(self._spark_tree(tree))
 
     @staticmethod
-    def _sql(tree: exp.Expression) -> str:
+    def _sql(tree: exp.Expression, *, interruptible: bool = False) -> str:
+        """The Spark SQL of `tree`, checked by the guard's Spark layer; `interruptible` adds the
+        interrupt check to its joins after that check (the check calls Java, which the guard
+        refuses in anything else)."""
         sql = tree.sql(dialect=dialect.Spark4, unsupported_level=sqlglot.ErrorLevel.RAISE)
         guard.check_spark(sql)
+        if interruptible:
+            checked = _interruptible(tree)
+            if checked is not tree:
+                sql = checked.sql(dialect=dialect.Spark4,
+                                  unsupported_level=sqlglot.ErrorLevel.RAISE)
         return sql
 
     def _spark_tree(self, tree: exp.Expression) -> exp.Expression:
@@ -325,7 +378,7 @@ class SparkWarehouse(QueryMethods):
                 if earlier:
                     body.set("with_", exp.With(expressions=earlier))
                 view = f"__cte_{name}_{uuid.uuid4().hex[:8]}"
-                self.spark.sql(self._sql(body)).localCheckpoint(eager=True) \
+                self.spark.sql(self._sql(body, interruptible=True)).localCheckpoint(eager=True) \
                     .createOrReplaceTempView(view)
                 views.append(view)
                 for ref in refs:
@@ -419,13 +472,20 @@ class SparkWarehouse(QueryMethods):
         self._local.group, self._local.state = group, state
         sc.setJobGroup(group, "assistant query", interruptOnCancel=True)
 
-        def cancel() -> None:
-            state["cancelled"] = True
-            sc.cancelJobGroup(group)
+        done = threading.Event()
 
-        timer = threading.Timer(timeout, cancel) if timeout else None
+        def cancel() -> None:
+            # again until the block ends: a cancel only reaches the jobs running at that moment
+            if done.wait(timeout):
+                return
+            state["cancelled"] = True
+            while not done.is_set():
+                sc.cancelJobGroup(group)
+                done.wait(RECANCEL_EVERY)
+
+        timer = threading.Thread(target=cancel, daemon=True, name=f"{group}-limit") \
+            if timeout else None
         if timer is not None:
-            timer.daemon = True
             timer.start()
         try:
             yield state
@@ -438,8 +498,7 @@ class SparkWarehouse(QueryMethods):
                 raise
             raise QueryError(f"the query failed on Spark: {spark_message(exc)}") from None
         finally:
-            if timer is not None:
-                timer.cancel()
+            done.set()
             self._local.group = None
             sc.setLocalProperty("spark.jobGroup.id", None)
 
@@ -497,7 +556,7 @@ class SparkWarehouse(QueryMethods):
         columns = self._prepare(tree)
         with self._job(timeout, time_limit), \
                 self._ctes_computed_once(self._spark_tree(tree)) as ready:
-            frame = self.spark.sql(self._sql(ready))
+            frame = self.spark.sql(self._sql(ready, interruptible=True))
             if cap is not None:
                 frame = frame.limit(cap + 1)
             table = frame.toArrow()

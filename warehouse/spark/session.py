@@ -12,7 +12,10 @@ test` installs); it is imported only here and in the Spark handle. Settings that
 - no UI, no console progress bars, log level FATAL (errors reach people as messages) and, for
   a local master, a few shuffle partitions (Spark's default of 200 is for clusters) and no
   adaptive query execution (its re-planning costs more than it saves on one machine);
-- never `spark.jars.packages`: it downloads at start-up, which fails offline.
+- never `spark.jars.packages`: it downloads at start-up, which fails offline;
+- on a cluster, the task reaper: an executor whose cancelled task is still running two
+  minutes later is killed and replaced (the handle's interrupt check stops such tasks first;
+  warehouse/spark/handle.py).
 
 A real cluster is chosen with `master` (spark://, yarn, k8s://); its own spark-defaults.conf
 (SPARK_CONF_DIR) applies, and `conf` (ASSISTANT_SPARK_CONF) overrides single settings.
@@ -30,6 +33,7 @@ from warehouse.errors import ConfigError
 
 _LOCK = threading.Lock()
 APP_NAME = "fintech-marketing-assistant"
+REAPER_KILL_TIMEOUT = "120s"
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
@@ -98,6 +102,12 @@ def get_session(master: str = "local[2]", *, conf: dict[str, str] | None = None,
             builder = builder.config("spark.sql.adaptive.enabled", "false")
             builder = builder.config("spark.driver.host", "127.0.0.1")
             builder = builder.config("spark.driver.bindAddress", "127.0.0.1")
+        else:
+            # a cluster: an executor whose killed task keeps running (a join's loop that never
+            # looks at its interrupt flag) is replaced instead of holding its cores (Spark's
+            # task reaper does nothing in local mode, where the executor is this process)
+            builder = builder.config("spark.task.reaper.enabled", "true")
+            builder = builder.config("spark.task.reaper.killTimeout", REAPER_KILL_TIMEOUT)
         if in_memory_catalog:
             builder = builder.config("spark.sql.catalogImplementation", "in-memory")
         conf = dict(conf or {})
