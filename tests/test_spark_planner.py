@@ -11,6 +11,7 @@ query once.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -69,7 +70,8 @@ def _tables(results) -> list[pd.DataFrame]:
 
 def test_the_planner_sees_the_same_warehouse_on_both_engines(engines):
     duck, spark = engines["duckdb"][0], engines["spark"][0]
-    assert duck.vocab == spark.vocab
+    # (coverage holds each engine's handle; what it answers is compared by the questions)
+    assert replace(duck.vocab, coverage=None) == replace(spark.vocab, coverage=None)
 
 
 @pytest.mark.parametrize("questions", CONVERSATIONS, ids=[" / ".join(q)[:70]
