@@ -527,7 +527,31 @@ def _parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
         return Parsed("reply", reply=Reply(
             f"Offline planner: I did not understand {words} in your question, and I would "
             "rather not guess a number. " + _suggest(question, vocab)))
+    if not those and _drops_context(text.raw, frame, prev):
+        return Parsed("reply", reply=Reply(
+            f"Offline planner: \"{question.strip()}\" reads as a follow-up, and I could not "
+            "carry your previous question's breakdown, period or filters over to it; I would "
+            "rather not answer over all the data instead. Please ask it in full, with the "
+            "breakdown, period or customers you mean."))
     return Parsed("frame", frame=narrow(frame, prev.frame) if those else frame)
+
+
+# "and the average amount per txn?" after "number of txns by category in the last 90 days"
+_ADD_ON = r"^\s*(?:and|what about|how about|also|same|instead|then)\b"
+
+
+def _drops_context(question: str, frame, prev: Parsed | None) -> bool:
+    """A question worded as an add-on to the previous one ("and the ...?") that stands on its
+    own only by leaving out everything the previous one was about (its breakdown, period and
+    filters): answering it over all data would answer a different question."""
+    if prev is None or prev.kind != "frame" or prev.frame is None:
+        return False
+    if not re.search(_ADD_ON, Text(question).s):
+        return False
+    before = prev.frame
+    had = bool(before.period or before.group or before.filters or before.condition)
+    has = bool(frame.period or frame.group or frame.filters or frame.condition)
+    return had and not has
 
 
 _SEND = (r"(?!.*\b(?:list|audience)\b)\s*(?:please |can you |could you |now |go ahead and "
