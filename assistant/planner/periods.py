@@ -53,20 +53,12 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
                   r"(?![\w])(?! (?:ago|before|after|from now|later|time))", s)
     if m:       # "have not transacted in 90 days", "inactive for 3 months": the last N
         text.take(re.escape(m.group(0)))
-        n, unit = int(m.group(1)), m.group(2).rstrip("s")
-        if unit == "month":
-            return Period(f"the {n} months to {fmt_date(ref)}", months=n)
-        days = n * (7 if unit == "week" else 1)
-        return Period(f"the {days} days to {fmt_date(ref)}", days=days)
+        return _last_n(int(m.group(1)), m.group(2).rstrip("s"), ref)
     m = re.search(r"(?:the |our )?(\d+)[ -]?(days?|weeks?|months?)(?= (?:spend|spending|spent"
                   r"|transactions?|payments?|purchases?|logins?|activity|app events?))", s)
     if m:       # "90 day spend", "30-day transactions": over the last N days
         text.take(re.escape(m.group(0)))
-        n, unit = int(m.group(1)), m.group(2).rstrip("s")
-        if unit == "month":
-            return Period(f"the {n} months to {fmt_date(ref)}", months=n)
-        days = n * (7 if unit == "week" else 1)
-        return Period(f"the {days} days to {fmt_date(ref)}", days=days)
+        return _last_n(int(m.group(1)), m.group(2).rstrip("s"), ref)
     m = re.search(r"(?:(?<![\w])(?:in|over|during|for|within) )?(?:the )?(?:last|past|previous) "
                   r"(week|fortnight|quarter|year|12 months|month|90 days|30 days)", s)
     this_month = _month_start(ref)
@@ -211,3 +203,11 @@ def shift_period(text: Text, period: Period | None) -> Period | None:
         start, end = date(period.start.year - 1, period.start.month, 1), period.start
         label = f"{start.year}" if start.month == 1 else f"{start:%B %Y} to {end:%B %Y}"
     return Period(label, start=start, end=end, on=period.on)
+
+
+def _last_n(n: int, unit: str, ref) -> Period:
+    """The last `n` days, weeks (as days) or months up to the reference date."""
+    if unit == "month":
+        return Period(f"the {n} months to {fmt_date(ref)}", months=n)
+    days = n * (7 if unit == "week" else 1)
+    return Period(f"the {days} days to {fmt_date(ref)}", days=days)
