@@ -4,6 +4,7 @@ demo-data guard; every mistake named before anything is loaded."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from pathlib import Path
 
@@ -345,7 +346,7 @@ def test_a_drafted_mapping_reads_the_files_and_names_what_to_check(empty_warehou
     assert 'delimiter = "whitespace"' in text and 'dates = { day = "YYYYMMDD" }' in text
     assert 'dates = { Joined = "DD.MM.YYYY" }' in text and 'delimiter = ";"' in text
     assert 'into = "customers"' in text and 'into = "transactions"' in text
-    assert 'gender = { column = "Sex", recode = { F = "CHECK", M = "CHECK" } }' in text
+    assert 'gender = { column = "Sex", recode = { F = "female", M = "male" } }' in text
     assert 'encoding = "latin-1"' in text and "own_table = true" in text
     assert "# direction = " in text and "CHECK: direction is required" in text
     with pytest.raises(ConfigError, match="never overwrites"):
@@ -354,14 +355,60 @@ def test_a_drafted_mapping_reads_the_files_and_names_what_to_check(empty_warehou
     with Warehouse.open(empty_warehouse) as wh, pytest.raises(ConfigError,
                                                                match="needs the columns"):
         import_mapping(wh, target)
-    done = (text.replace('F = "CHECK", M = "CHECK"', 'F = "female", M = "male"')
-            .replace("# direction = ", "direction = ").replace("# category = ", "category = "))
+    done = text.replace("# direction = ", "direction = ").replace("# category = ", "category = ")
     target.write_text(done)
     with Warehouse.open(empty_warehouse) as wh:
         report = import_mapping(wh, target)
         assert wh.rows("SELECT gender FROM customers ORDER BY customer_id")[0] == ("female",)
     assert report.tables == {"customers": 3, "transactions": 4}
     assert [t.table for t in report.own_tables] == ["notes"]
+
+
+# A card processor's log in the shape of Kaggle's bank_transactions.csv: text ids with a letter
+# prefix, day/month/two-digit-year dates, customers known only from their lines, a currency in
+# the amount's column name.
+BT_LOG = ("TransactionID,CustomerID,CustomerDOB,CustGender,CustLocation,TransactionDate,"
+          "TransactionAmount (INR)\n"
+          "T1,C5841053,10/1/94,F,JAMSHEDPUR,2/8/16,25\n"
+          "T2,C2142763,4/4/57,M,JHAJJAR,2/8/16,27999\n"
+          "T3,C4417068,26/11/96,F,MUMBAI,2/8/16,459\n"
+          "T4,C5841053,10/1/94,F,JAMSHEDPUR,21/9/16,2060\n"
+          "T5,,1/1/80,M,DELHI,25/9/16,1.5\n")
+
+
+def test_a_drafted_mapping_of_a_log_also_drafts_its_customers(empty_warehouse, tmp_path):
+    from warehouse.mapping.draft import write_draft
+
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "bank_transactions.csv").write_text(BT_LOG)
+    target, text = write_draft([tmp_path / "exports" / "bank_transactions.csv"],
+                               tmp_path / "maps" / "bt.toml")
+    assert 'file = "../exports/bank_transactions.csv"' in text        # relative, not absolute
+    assert "CustomerDOB = \"DD/MM/YY\"" in text and "two-digit years" in text
+    assert text.count('into = "customers"') == 1 and 'group_by = ["CustomerID"]' in text
+    assert 'amount = "\\"TransactionAmount (INR)\\""' in text and 'city = "CustLocation"' in text
+    assert "'C' and a number" in text and text.count('reason = "lines without a customer"') == 2
+    done = text.replace("# direction = ", "direction = ").replace("# category = ", "category = ")
+    target.write_text(done)
+    with Warehouse.open(empty_warehouse) as wh:
+        report = import_mapping(wh, target)
+        assert report.tables == {"customers": 3, "transactions": 4}
+        people = wh.rows("SELECT customer_id, birth_date, gender, city, signup_date FROM "
+                         "customers ORDER BY customer_id")
+        assert [p[0] for p in people] == [2142763, 4417068, 5841053]
+        assert str(people[0][1]) == "1957-04-04"          # not 2057: moved back a century
+        assert people[2][2:] == ("female", "JAMSHEDPUR", datetime.date(2016, 8, 2))
+        assert wh.scalar("SELECT sum(amount) FROM transactions") == 25 + 27999 + 459 + 2060
+
+
+def test_a_draft_says_when_day_and_month_cannot_be_told_apart(tmp_path):
+    from warehouse.mapping.draft import draft_mapping
+
+    (tmp_path / "log.csv").write_text("txn,client,day,amount\n1,1,3/4/2023,5\n2,2,5/6/2023,7\n")
+    text = draft_mapping([tmp_path / "log.csv"], tmp_path / "m.toml")
+    assert 'day = "DD/MM/YYYY"' in text and "fits DD/MM/YYYY and M/D/YYYY" in text
+    (tmp_path / "us.csv").write_text("txn,client,day,amount\n1,1,3/4/2023,5\n2,2,12/25/2023,7\n")
+    assert 'day = "M/D/YYYY"' in draft_mapping([tmp_path / "us.csv"], tmp_path / "m.toml")
 
 
 def test_draft_mapping_through_the_cli(tmp_path):
