@@ -181,3 +181,14 @@ def test_a_list_of_customers_charts_its_measure_and_never_an_empty_plot():
     assert list(fig.data[0].x) == ["3744", "8416", "356"] and fig.data[0].y[0] == 0.97
     empty_groups = pd.DataFrame({"segment": [None, None], "customers": [3, 4]})
     assert charts.figure(TableResult("t", empty_groups)) is None
+
+
+def test_a_category_with_one_value_is_not_the_charts_axis():
+    from tools.sql import chart_hint
+
+    # "which country has the best email opt-in rate?": channel is the same on every row
+    df = pd.DataFrame({"channel": ["email"] * 3, "country": ["US", "CA", "ES"],
+                       "opt_in_rate": [59.9, 57.7, 51.0]})
+    hint = chart_hint(df, "Email opt-in rate by country")
+    assert (hint.kind, hint.x, hint.series) == ("bar", "country", None)
+    assert charts.infer_spec(TableResult("t", df)).x == "country"

@@ -417,6 +417,9 @@ def chart_hint(df: pd.DataFrame, title: str) -> ChartSpec | None:
     others = [c for c in df.columns if c not in numeric]
     if not numeric or not others:
         return None
+    varying = [c for c in others if df[c].nunique(dropna=False) > 1]
+    if varying:                 # a category with one value (the channel asked for) is no axis
+        others = varying
     x = others[0]
     timeish = pd.api.types.is_datetime64_any_dtype(df[x]) or \
         bool(re.search(r"month|date|day|week|year|period", str(x), re.I))

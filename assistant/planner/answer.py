@@ -374,12 +374,27 @@ def _optin(ctx: Context, t: Table) -> str:
     def render(r):
         return f"{t.get(r, 'opt_in_rate')}% ({t.get(r, 'opted_in')} of {t.get(r, 'customers')})"
 
+    def name(ch: str) -> str:
+        return ch.upper() if ch == "sms" else ch.capitalize()
+
+    def inline(ch: str) -> str:
+        return ch.upper() if ch == "sms" else ch
+
     channels = {t.raw(r, "channel") for r in t.rows + t.tail}
     if len(channels) == 1 and len(t.dims) > 1:
         ch = channels.pop()
         dims = [d for d in t.dims if d != "channel"]
-        return (f"{ch.upper() if ch == 'sms' else ch.capitalize()} opt-in rate of "
+        if ctx.frame.top == 1:          # "which country has the best email opt-in rate?"
+            r = t.rows[0]
+            return (f"{label(r, t, dims)} has the {ctx.highest()} {inline(ch)} opt-in rate of "
+                    f"{ctx.subject}: {render(r)}.")
+        return (f"{name(ch)} opt-in rate of "
                 f"{ctx.subject}, by {by(t, dims)}: " + listing(t, render, dims) + ".")
+    if ctx.frame.top == 1 and len(t.rows) == 1 and len(t.dims) == 1:
+        r = t.rows[0]                   # "which channel has the best opt-in rate?"
+        return (f"{name(t.raw(r, 'channel'))} has the {ctx.highest()} opt-in rate of "
+                f"{ctx.subject}: {render(r)} (an opt-in count; who can be reached also needs "
+                "KYC, an open account, a contact address and no objection to profiling).")
     if len(t.rows) == 1:
         r = t.rows[0]
         ch = t.raw(r, "channel")

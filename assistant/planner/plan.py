@@ -345,7 +345,13 @@ def _optin(frame: Frame) -> Plan:
     q = _query(framed, ["opt_in_rate"], "optin", dims=["consents.channel", *dims],
                grain=grain, on=on, order_by="opt_in_rate")
     q.filters.append(Condition(field="consents.channel", values=channels))
-    return Plan("optin", [Step(q, "Opt-in rate by channel")], framed)
+    shown = " and ".join(d.split(".")[-1].replace("_", " ") for d in dims)
+    if len(channels) == 1 and shown:
+        title = f"{channels[0].upper() if channels[0] == 'sms' else channels[0].capitalize()} " \
+            f"opt-in rate by {shown}"
+    else:
+        title = "Opt-in rate by channel" + (f" and {shown}" if shown else "")
+    return Plan("optin", [Step(q, title)], framed)
 
 
 RATE_METRICS = {"open": "open_rate", "click": "click_rate", "conversion": "conversion_rate",
