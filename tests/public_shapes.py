@@ -18,6 +18,9 @@ and bench/own_data.py take them through every analytic tool.
 - `bank_churners`: Kaggle's BankChurners.csv (CLIENTNUM, Attrition_Flag 'Attrited Customer' /
   'Existing Customer', Total_Trans_Ct, Months_Inactive_12_mon, Avg_Utilization_Ratio...);
 - `messy`: any of them with a few category values re-spelled ('france', 'GERMANY', ' Spain');
+- `telco`: Kaggle's WA_Fn-UseC_-Telco-Customer-Churn.csv (customerID '7590-VHVEG', Yes/No
+  flags, SeniorCitizen 0/1, 'No internet service' / 'No phone service' levels, Contract
+  'Month-to-month', TotalCharges as text with a blank ' ' for the new customers, Churn Yes/No);
 - `berka`: the PKDD'99 Czech bank export: account, client, disp, trans, loan, card, district
   (.asc, semicolon-separated, texts quoted, dates YYMMDD, card.issued 'YYMMDD 00:00:00',
   birth_number YYMMDD with women's month + 50, Czech codes PRIJEM/VYDAJ, k_symbol blanks).
@@ -167,6 +170,58 @@ def bank_marketing(folder: Path, n: int = 45211, seed: int = 3) -> Path:
     frame = bank_marketing_frame(n, seed)
     # the UCI file quotes every text (and every header name), numbers are bare
     frame.to_csv(path, sep=";", index=False, quoting=csv.QUOTE_NONNUMERIC)
+    return path
+
+
+# -- Telco customer churn --------------------------------------------------------------------------
+_INTERNET_ADDONS = ("OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport",
+                    "StreamingTV", "StreamingMovies")
+
+
+def telco_frame(n: int = 7043, seed: int = 7) -> pd.DataFrame:
+    """One row per subscriber, as the Kaggle file has it: every flag a 'Yes'/'No' text except
+    SeniorCitizen (0/1); the internet add-ons say 'No internet service' and MultipleLines 'No
+    phone service' where there is none; TotalCharges is text, a single space for the
+    subscribers in their first month (tenure 0); about 26.5% churned."""
+    rng = np.random.default_rng(seed)
+    yes_no = lambda p: np.where(rng.random(n) < p, "Yes", "No")  # noqa: E731
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], n, p=[0.55, 0.21, 0.24])
+    tenure = np.where(contract == "Month-to-month", rng.integers(1, 40, n),
+                      rng.integers(1, 73, n))
+    tenure[rng.random(n) < 0.0016] = 0
+    internet = rng.choice(["Fiber optic", "DSL", "No"], n, p=[0.44, 0.34, 0.22])
+    phone = yes_no(0.9)
+    letters = list("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    out = {"customerID": [f"{rng.integers(1000, 9999)}-{''.join(rng.choice(letters, 5))}"
+                          for _ in range(n)],
+           "gender": rng.choice(["Female", "Male"], n), "SeniorCitizen": (rng.random(n) < 0.16)
+           .astype(int), "Partner": yes_no(0.48), "Dependents": yes_no(0.3), "tenure": tenure,
+           "PhoneService": phone,
+           "MultipleLines": np.where(phone == "No", "No phone service", yes_no(0.47))}
+    out["InternetService"] = internet
+    for col in _INTERNET_ADDONS:
+        out[col] = np.where(internet == "No", "No internet service", yes_no(0.4))
+    out["Contract"] = contract
+    out["PaperlessBilling"] = yes_no(0.59)
+    out["PaymentMethod"] = rng.choice(["Electronic check", "Mailed check",
+                                       "Bank transfer (automatic)", "Credit card (automatic)"], n,
+                                      p=[0.34, 0.23, 0.22, 0.21])
+    monthly = np.where(internet == "Fiber optic", rng.normal(91, 12, n),
+                       np.where(internet == "DSL", rng.normal(58, 12, n), rng.normal(21, 2, n)))
+    monthly = np.clip(monthly, 18.25, 118.75).round(2)
+    out["MonthlyCharges"] = monthly
+    total = (monthly * tenure * rng.uniform(0.95, 1.05, n)).round(2)
+    out["TotalCharges"] = np.where(tenure == 0, " ", total.astype(str))
+    logit = (-1.1 + 1.3 * (contract == "Month-to-month") - 0.9 * (contract == "Two year")
+             + 0.8 * (internet == "Fiber optic") - 0.04 * tenure
+             + 0.4 * (out["PaymentMethod"] == "Electronic check"))
+    out["Churn"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "Yes", "No")
+    return pd.DataFrame(out)
+
+
+def telco(folder: Path, n: int = 7043, seed: int = 7) -> Path:
+    path = folder / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
+    telco_frame(n, seed).to_csv(path, index=False)
     return path
 
 

@@ -35,7 +35,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "churn": ("churned", "churn", "churner", "left", "attrited", "lost"),
     "churned": ("churned", "churn", "churner", "left", "attrited", "lost"),
     "attrition": ("churned", "churn", "attrition", "attrited", "left"),
-    "y": ("subscribed", "subscription", "term deposit", "converted", "conversion", "said yes"),
+    "y": ("subscribed", "subscription", "term deposit", "converted", "conversion", "said yes",
+          "subscriber", "subscribers", "subscribed to a term deposit"),
     "subscribed": ("subscribed", "subscription", "term deposit", "converted"),
     "geography": ("country", "geography", "market", "region", "location"),
     "estimated salary": ("salary", "estimated salary", "income", "earnings"),
@@ -49,6 +50,42 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "job": ("job", "occupation", "profession", "job type"),
     "marital": ("marital status", "marital", "married"),
     "education": ("education", "education level"),
+    # bank marketing (UCI): the words of its documentation and of the people who ask
+    "housing": ("housing", "housing loan", "home loan"),
+    "loan": ("loan", "personal loan", "consumer loan"),
+    "default": ("default", "credit in default", "in default", "defaulted", "defaulter",
+                "has credit in default"),
+    "duration": ("duration", "call duration", "call length", "length of the call",
+                 "last contact duration", "duration of the call"),
+    "campaign": ("campaign", "contacts during the campaign", "number of contacts",
+                 "calls in the campaign"),
+    "pdays": ("pdays", "days since the previous contact", "days since previous contact",
+              "days since last contact"),
+    "previous": ("previous", "previous contacts", "contacts before the campaign"),
+    "poutcome": ("poutcome", "previous outcome", "outcome of the previous campaign",
+                 "previous campaign outcome", "p outcome"),
+    "contact": ("contact", "contact type", "contact method", "contact channel", "contacted by",
+                "contacted via", "contacted on", "called on", "reached on", "reached by"),
+    "month": ("month", "contact month", "last contact month"),
+    "day": ("day", "day of the month", "contact day"),
+    # Telco customer churn (Kaggle)
+    "monthly charges": ("monthly charges", "monthly charge", "monthly bill", "monthly fee"),
+    "total charges": ("total charges", "total charge", "total billed", "lifetime charges"),
+    "contract": ("contract", "contract type", "plan"),
+    "payment method": ("payment method", "payment type", "way of paying"),
+    "internet service": ("internet service", "internet", "internet type"),
+    "senior citizen": ("senior citizen", "senior", "seniors", "senior citizens", "elderly"),
+    "partner": ("partner", "a partner", "spouse"),
+    "dependents": ("dependents", "dependent", "kids", "children"),
+    "phone service": ("phone service", "phone line", "phone"),
+    "paperless billing": ("paperless billing", "paperless", "e billing"),
+    "multiple lines": ("multiple lines", "several lines", "more than 1 line"),
+    "tech support": ("tech support", "technical support"),
+    "streaming tv": ("streaming tv", "tv streaming"),
+    "streaming movies": ("streaming movies", "movie streaming"),
+    "online security": ("online security",),
+    "online backup": ("online backup",),
+    "device protection": ("device protection",),
 }
 _OUTCOMES = ("exited", "churn", "churned", "attrition", "y", "subscribed", "default",
              "converted", "response")
@@ -123,9 +160,23 @@ def _flag_phrase(label: str) -> tuple[str, str]:
     if label.startswith("is "):             # 'is active member' -> 'active members'
         said = re.sub(r"(member|er|or|ant|ent|ist)$", r"\1s", label[3:])
         return said, f"not {said}"
+    if label in _FLAG_PHRASES:
+        return _FLAG_PHRASES[label]
     if label in SYNONYMS and SYNONYMS[label][0].endswith("ed"):
         return SYNONYMS[label][0], f"not {SYNONYMS[label][0]}"
-    return label, f"not {label}"
+    if label.endswith("ed") or (" " not in label and label.endswith(("ive", "ing"))):
+        return label, f"not {label}"
+    return f"with {label}", f"without {label}"    # never "are housing"
+
+
+# How some public tables' yes/no columns read as a filter ('housing' is a housing loan).
+_FLAG_PHRASES = {
+    "housing": ("with a housing loan", "without a housing loan"),
+    "loan": ("with a personal loan", "without a personal loan"),
+    "default": ("with credit in default", "without credit in default"),
+    "senior citizen": ("senior citizens", "not senior citizens"),
+    "partner": ("with a partner", "without a partner"),
+}
 
 
 def _flag_true(wh: Warehouse, table: str, column: str, dtype: str) -> str:
@@ -163,7 +214,11 @@ def _flag(wh: Warehouse, prof: TableProfile, col: str, name: str, event: str | N
             and event is None:
         return dim, []
     word = (SYNONYMS.get(label) or SYNONYMS.get(col.lower()) or (label,))[0]
-    rate_words = [f"{label} rate", f"share {word}"]
+    # 'subscription rate', 'conversion rate' of y: a rate named by any word of the outcome
+    rate_words = [f"{label} rate", f"share {word}",
+                  *(f"{w} rate" for w in _words(col) if len(w) > 2 and " " not in w),
+                  *(("success rate", "response rate", "take up rate", "yes rate")
+                    if col.lower() in ("y", "subscribed", "response", "converted") else ())]
     if is_churn(col):
         word, rate_words = phrase, [*rate_words, "churn rate", "attrition rate", "exit rate",
                                     "rate of churn", "rate of attrition", "share churned",
@@ -229,6 +284,44 @@ def _category_phrase(label: str) -> str:
             f"negated = {_q(f'with {label} other than {{values}}')}")
 
 
+_NONE = ("no", "none", "n/a", "na")
+_MONTHS = {m[:3]: m for m in ("january", "february", "march", "april", "may", "june", "july",
+                               "august", "september", "october", "november", "december")}
+
+
+def _level_words(column: str, levels: list[str]) -> tuple[dict[str, list[str]], str]:
+    """How each level of a category is said ({level: [label, words...]}), and the
+    dimension's phrase when the levels need their own (else ""). A yes/no column with a
+    'not applicable' level (Telco's OnlineSecurity: Yes, No, 'No internet service') reads
+    'with tech support', 'without tech support', 'with no internet service'; a 'No' level
+    beside others (InternetService: DSL, Fiber optic, No) is 'no internet service'. A bare
+    'yes' or 'no' is never a word of its own (every such column has one)."""
+    label = humanize(column)
+    names = [w for w in _words(column) if len(w) > 2]
+    lower = {v.strip().lower(): v for v in levels}
+    said = {v: [v, v.lower()] for v in levels}
+    flagged = "yes" in lower and "no" in lower and all(
+        k in ("yes", "no") or k.startswith("no ") for k in lower)
+    for key, v in lower.items():
+        if flagged and key == "yes":
+            said[v] = [f"with {label}", *names, *(f"with {w}" for w in names),
+                       *(f"have {w}" for w in names)]
+        elif key in _NONE:
+            said[v] = [f"without {label}" if flagged else v,
+                       *(f"no {w}" for w in names), *(f"without {w}" for w in names),
+                       *(f"without an {w}" if w[0] in "aeiou" else f"without a {w}"
+                         for w in names)]
+        elif flagged:                    # 'No internet service'
+            said[v] = [f"with {key}", key, f"with {key}",
+                       key.replace(" service", "") if key.endswith(" service") else key]
+        if key[:3] in _MONTHS and (key == key[:3] or key == _MONTHS[key[:3]]):
+            said[v] += [_MONTHS[key[:3]], key[:3]]      # 'may', 'in may' of a month column
+        said[v] = [said[v][0], *dict.fromkeys(said[v][1:])]
+    phrase = (f"phrase = {_q('{values}')}\nnegated = {_q('not {values}')}"
+              if flagged else "")
+    return said, phrase
+
+
 MERGED = "# merged: "
 
 
@@ -253,14 +346,23 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
         f" FROM {quote_ident(prof.table)}")[0], strict=True)}
     entity = prof.table
     taken: set[str] = set()
+    # a campaign's call log (bank marketing: campaign, pdays, previous, poutcome) holds
+    # contacts, whatever the question calls them; an id of customers holds customers
+    called = {"campaign", "pdays", "previous", "poutcome", "contact"} & {
+        c.lower() for c in prof.types}
     rows_word = "customers" if (prof.key and re.search(r"cust|client|member", prof.key.lower())) \
-        or any(w in ("customer", "client") for w in words(entity)) else "rows"
+        or any(w in ("customer", "client") for w in words(entity)) else \
+        "contacts" if len(called) >= 3 else "rows"
+    people = ["customer", "client", "row", "record", "people", "subscriber",
+              *([rows_word.rstrip("s")] if rows_word not in ("customers", "rows") else []),
+              *(["call", "lead", "prospect"] if rows_word == "contacts" else [])]
+    one = "customer" if rows_word == "rows" else rows_word[:-1]
     lines = [
         f"# Semantic model of the imported table {entity}{f' (from {source})' if source else ''}.",
         "# Drafted from the table's profile: check the words and what each column means, then",
         f"# save it with `assistant model edit {entity}` (validated before it is used).",
         f"name = {_q(entity)}",
-        f"description = {_q(f'Imported table {entity}: {prof.rows:,} rows, one per customer.')}",
+        f"description = {_q(f'Imported table {entity}: {prof.rows:,} rows, one per {one}.')}",
         "",
     ]
     if prof.pii:
@@ -303,13 +405,14 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
             dims.append(dim)
             metrics += extra
             continue
+        said, phrase = _level_words(col, levels)
         values.append(f"[values.{name}]\n" + "\n".join(
-            f"{_q(v)} = {_list([v, v.lower()])}" for v in levels))
+            f"{_q(v)} = {_list(said[v])}" for v in levels))
         protected = "\nprotected = true" if is_protected(col) else ""
         expr = _category_expr(col, prof.spellings.get(col, {}))
         dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(expr)}\n"
                     f"values = {_q(name)}\nlabel = {_q(label)}\nwords = {_list(_words(col))}\n"
-                    f"{_category_phrase(label)}{protected}")
+                    f"{phrase or _category_phrase(label)}{protected}")
     # date columns: time dimensions ("spend last month" counts back from the latest date)
     times = []
     for col, reason in prof.ignored.items():
@@ -325,11 +428,11 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     lines += ["", f"[entities.{entity}]", f"table = {_q(entity)}", 'alias = "u"',
               f"key = {_q(key)}", f"label = {_q(rows_word)}",
               f"singular = {_q(rows_word.rstrip('s'))}",
-              f"words = {_list(['customer', 'client', 'row', 'record', 'people'])}",
+              f"words = {_list(people)}",
               "user_table = true", *([f"time = {_q(times[0])}"] if times else []), ""]
     lines += [*(d + "\n" for d in dims)]
     lines += [f"[measures.rows]\nentity = {_q(entity)}\nagg = \"count\"\nlabel = {_q(rows_word)}\n"
-              f"words = {_list(['customer', 'client', 'row', 'record', 'people'])}\n"]
+              f"words = {_list(people)}\n"]
     lines += [*(m + "\n" for m in measures), *(m + "\n" for m in metrics),
               *(v + "\n" for v in values)]
     return "\n".join(lines).rstrip() + "\n"

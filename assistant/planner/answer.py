@@ -131,7 +131,8 @@ def compose(plan: Plan, results: list[tuple[Compiled, dict]], *, ref: str,
     main = tables[-1]
     period = ""
     p = frame.period
-    if plan.kind in ("amount", "tx", "tx_share", "tx_per_customer", "purchase", "events",
+    if plan.kind in ("amount", "tx", "tx_customers", "tx_share", "tx_per_customer", "purchase",
+                     "events",
                      "ranking", "campaign_customers", "monthly_active"):
         if p is not None and p.on == "tx":
             period = f" in {p.label}"
@@ -321,6 +322,22 @@ def _tx(ctx: Context, t: Table) -> str:
         return f"{label(r, t)} has the {ctx.highest()} {word.lower()}{scope}{ctx.period}: " \
                f"{render(r)}."
     return f"{word}{scope}{ctx.period}, by {by(t)}: " + listing(t, render) + "."
+
+
+def _tx_customers(ctx: Context, t: Table) -> str:
+    """'how many customers receive a pension': customers counted once, with the transactions
+    that put them there."""
+    scope = what(ctx.frame) + of(ctx.subject)
+
+    def render(r):
+        return (f"{t.people(r, 'transacting_customers')} ({t.get(r, 'transactions')} "
+                f"transactions, {t.get(r, 'amount')})")
+
+    if not t.dims:
+        return (f"{render(t.rows[0])[0].upper()}{render(t.rows[0])[1:]} had transactions"
+                f"{scope}{ctx.period}; each customer is counted once.")
+    return (f"Customers with transactions{scope}{ctx.period}, by {by(t)}: "
+            + listing(t, render) + ".")
 
 
 def _tx_per_customer(ctx: Context, t: Table) -> str:
@@ -640,6 +657,7 @@ def _lapsed(ctx: Context, tables: list[Table]) -> str:
 WRITERS = {
     "count": _count, "monthly_active": _monthly_active, "share": _share,
     "tx_share": _tx_share, "amount": _amount, "purchase": _purchase, "tx": _tx,
+    "tx_customers": _tx_customers,
     "tx_per_customer": _tx_per_customer, "balance": _balance, "optin": _optin,
     "campaign": _campaign, "campaign_mean": _campaign_mean, "campaign_reach": _campaign_reach,
     "campaign_customers": _campaign_customers, "campaign_count": _campaign_count,
@@ -681,7 +699,7 @@ def table_answer(ask, compiled: Compiled, body: dict) -> str:
 
     def by(t: Table) -> str:
         return ", ".join(ask.dim_labels.get(d, d.replace("_", " ")) for d in t.dims)
-    who = "customers" + _after_noun(ask.labels)
+    who = ask.noun + _after_noun(ask.labels)
     where = (f" in {ask.period}" if ask.period else "") + f" (table {ask.table})"
     if not t.rows:
         return f"No rows matched in {ask.table}: there are no {who}."

@@ -573,6 +573,8 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
             not re.search(rf"(?<![\w])(?:{_SHARE})(?![\w])", s):
         frame.metric = "transactions"
         frame.agg = frame.agg or "sum"
+        # 'how many customers receive a pension': the customers, counted once each
+        frame.customers_first = bool(re.search(_COUNTING_CUSTOMERS, s))
         frame.filters.append(Filter("category", ("salary",), label="of salary, pension and "
                                     "gig income"))
         frame.filters.append(Filter("direction", ("credit",), label="received"))

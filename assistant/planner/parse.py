@@ -406,9 +406,17 @@ def _route(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
             "would rather not guess a number. " + suggestion_text(
                 question, vocab.tables[named], vocab)))
     if prev is not None and prev.kind == "table":
-        refined = tables.follow_table(question, prev.table, vocab.tables[prev.table.table])
+        model = vocab.tables[prev.table.table]
+        refined = tables.follow_table(question, prev.table, model)
         if refined is not None:
             return Parsed("table", table=refined)
+        if tables.is_follow_up(question):
+            # 'now only the ones with a personal loan': about the table the conversation is
+            # about, never answered from the warehouse's tables instead
+            return Parsed("reply", reply=Reply(
+                f"Offline planner: I could not apply \"{question.strip()}\" to your previous "
+                f"question about {prev.table.table}, and I would rather not answer it from "
+                "other tables. " + suggestion_text(question, model, vocab)))
     parsed = _parse(question, vocab, None if prev and prev.kind == "table" else prev,
                     first_row=first_row)
     if parsed.kind == "tool" or (parsed.kind == "reply" and not parsed.reply.refused):

@@ -126,9 +126,9 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
         start = date(year, 3 * (q - 1) + 1, 1)
         return Period(f"Q{q} {year}", start=start, end=add_months(start, 3))
     m = re.search(rf"(?:(?<![\w])(?:in|during|for|of|since|from|between) )?"
-                  rf"(?:the months? (?:of )?)?\b({_MONTH_RE})(?: ?((?:20)\d\d))?\b"
+                  rf"(?:the months? (?:of )?)?\b({_MONTH_RE})(?: ?((?:20|19)\d\d))?\b"
                   rf"(?: (?:to|until|till|through|thru|and|-) (?:the end of )?({_MONTH_RE})"
-                  rf"(?: ?((?:20)\d\d))?\b)?(?: inclusive)?", s)
+                  rf"(?: ?((?:20|19)\d\d))?\b)?(?: inclusive)?", s)
     # "may" is a month only with a year, in a range or after a period word ("who may churn")
     if m and (m.group(1) != "may" or m.group(2) or m.group(3) or
               re.match(r"(?:in|during|for|of|since|from|between|the) ", m.group(0))):
@@ -150,8 +150,13 @@ def parse_period(text: Text, vocab: v.Vocabulary) -> Period | None:
             return Period(f"{start:%B %Y} to {date(year2, month2, 1):%B %Y}", start=start,
                           end=end)
         return Period(f"{start:%B %Y}", start=start, end=add_months(start, 1))
+    # a year of this century, or of the last one after a period word ('in 1998' of a core
+    # banking export from the nineties; '1998 customers' is a number)
     m = re.search(r"(?:(?<![\w])(?:in|during|for|of|since|from|between) )?(?:the )?(?:year )?"
-                  r"\b(20\d\d)\b(?: (?:to|until|till|through|and|-) (20\d\d))?", s)
+                  r"\b(20\d\d)\b(?: (?:to|until|till|through|and|-) (20\d\d))?", s) or \
+        re.search(r"(?<![\w])(?:(?:in|during|for|since|from|between) (?:the )?(?:year )?"
+                  r"|(?:the )?year )\b(19[5-9]\d)\b(?: (?:to|until|till|through|and|-) "
+                  r"(19[5-9]\d|20\d\d))?", s)
     if m:
         text.take(re.escape(m.group(0)))
         y1 = int(m.group(1))

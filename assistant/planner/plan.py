@@ -304,6 +304,11 @@ def _transactions(frame: Frame) -> Plan:
                    dims=dims, grain=grain, on=on)
         return Plan("purchase", [Step(q, "Average purchase")], frame)
     agg = frame.agg or "count"
+    if frame.customers_first and agg in ("count", "sum"):
+        # 'how many customers received a salary': distinct customers, never transactions
+        q = _query(frame, ["transacting_customers", "transactions", MetricRef(name="amount")],
+                   "transactions", dims=dims, grain=grain, on=on)
+        return Plan("tx_customers", [Step(q, "Customers with such transactions")], frame)
     amount = MetricRef(name="amount", agg=agg) if agg != "count" else None
     metrics = {"count": ["transactions", MetricRef(name="amount"),
                          MetricRef(name="amount", agg="avg")],

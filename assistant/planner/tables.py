@@ -61,6 +61,7 @@ class TableAsk:
     dim_labels: dict[str, str] = field(default_factory=dict)
     booleans: dict[str, tuple[str, str]] = field(default_factory=dict)
     period: str = ""                 # the time window on the table's time dimension, in words
+    noun: str = "customers"          # what a row is ('contacts' of a campaign's call log)
 
 
 def _entity(model: SemanticModel):
@@ -88,7 +89,28 @@ def names_of(table: str, tables: list[str] | None = None) -> list[str]:
     others = [t.lower() for t in (tables or []) if t.lower() != table.lower()]
     for part in _distinctive(table, others):
         out.append(re.escape(_spelled(part)) + _TABLE_WORDS)
+        # 'the campaign data' of bank_marketing, 'the telecom table' of telco_churn
+        out += [re.escape(n) + _TABLE_WORDS for n in NICKNAMES.get(part, ())]
+        if len(part) >= 4 and part not in _known_words():
+            # 'churn rate by contract in telco': a name part no question uses otherwise
+            out.append(rf"(?<=in |of |on ){re.escape(_spelled(part))}")
     return out
+
+
+# What people call tables named with these parts ('the campaign data' is bank_marketing).
+NICKNAMES = {
+    "marketing": ("campaign", "marketing campaign", "telemarketing", "call", "calls"),
+    "campaign": ("marketing", "marketing campaign", "call", "calls"),
+    "telco": ("telecom", "phone company", "subscriber", "subscribers"),
+    "telecom": ("telco", "subscriber", "subscribers"),
+    "trans": ("transaction", "transactions"),
+}
+
+
+@functools.cache
+def _known_words() -> frozenset[str]:
+    """Every word the warehouse's questions use (a name part among them is not a name)."""
+    return v.Vocabulary().known_words() | {w for p in _warehouse_words() for w in p.split()}
 
 
 def _parts(table: str) -> list[str]:
@@ -263,7 +285,13 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
     dim_labels, booleans = _split_words(dims, entity)
     return TableAsk(entity.name, query, kind, labels, sub_labels, label,
                     dim_labels=dim_labels, booleans=booleans,
-                    period=period.label if period else "")
+                    period=period.label if period else "", noun=_noun(entity))
+
+
+def _noun(entity) -> str:
+    """What the answer calls the rows: the model's label ('customers', 'contacts'), with
+    'rows' said as customers (an imported customer table whose key is a row number)."""
+    return entity.label if entity.label not in ("", "rows") else "customers"
 
 
 def _split_words(dims: list[str], entity) -> tuple[dict, dict]:
@@ -429,35 +457,82 @@ def _comparisons(text: Text, entity) -> list[tuple[int, Condition, str]]:
     return found
 
 
+# nouns that a yes/no column's word before them qualifies: 'housing loan', 'gold card'
+_HEADS = frozenset(("loan", "loans", "credit", "card", "cards", "mortgage", "mortgages",
+                    "deposit", "deposits", "account", "accounts", "insurance", "service",
+                    "services", "plan", "plans", "contract", "contracts", "product",
+                    "products", "line", "lines"))
+
+
 def _conditions(text: Text, model: SemanticModel, entity,
                 compared: list | None = None) -> tuple[list[Condition], list[str]]:
+    """The filters a question names: named filters, yes/no columns and category values. The
+    longest phrase wins whatever names it ('credit in default' over 'credit'), and two yes/no
+    words side by side are one compound phrase naming the first: 'housing loan' is the housing
+    column (a housing loan), never housing AND loan."""
     found: list[tuple[int, Condition, str]] = list(compared or [])
+    spans: list[tuple[int, int, str, object]] = []     # (start, end, kind, what)
     for name, f in model.filters.items():
-        for m in list(re.finditer(_alternation(f.words), text.s)):
-            neg = negated(text, m.start())
-            text._blank(m.start(), m.end())
-            found.append((m.start(), Condition(field=name, op="not_in" if neg else "in"),
-                          f.negated_label if neg else f.label))
+        spans += [(m.start(), m.end(), "filter", name)
+                  for m in re.finditer(_alternation(f.words), text.s)]
     for d in entity.dimensions.values():
-        if d.kind == "boolean" and d.name not in model.filters:
-            for m in list(re.finditer(_alternation(d.words), text.s)):
-                neg = negated(text, m.start())
-                text._blank(m.start(), m.end())
-                found.append((m.start(), Condition(field=d.name, values=[not neg]),
-                              d.negated if neg else d.phrase))
+        if d.kind == "boolean" and d.name not in model.filters and d.words:
+            spans += [(m.start(), m.end(), "flag", d.name)
+                      for m in re.finditer(_alternation(d.words), text.s)]
         elif d.values and d.values in model.values:
-            hits, named = {}, _value_hits(text.s, model.values[d.values])
-            for value, (start, _) in named:
-                hits.setdefault(value, (start, negated(text, start)))
-            for _, (start, end) in named:
-                text._blank(start, end)
-            for neg in (False, True):
-                values = [x for x, (_, n) in hits.items() if n == neg]
-                if values:
-                    pos = min(p for x, (p, n) in hits.items() if n == neg)
-                    words = " or ".join(model.values[d.values][x].label for x in values)
-                    found.append((pos, Condition(field=d.name, op="not_in" if neg else "in",
-                                                 values=values), d.filter_phrase(words, neg)))
+            named = _alternation(d.words) if d.words else r"(?!x)x"
+            for value, (start, end) in _value_hits(text.s, model.values[d.values]):
+                # the column named with its value: 'poutcome success', 'a previous outcome
+                # of success', 'contacted by cellular', 'cellular contact'
+                before = re.search(rf"{named}(?: (?:of|is|was|=|equal to|being))? $",
+                                   text.s[:start])
+                after = re.match(rf" {named}(?![\w])", text.s[end:])
+                spans.append((before.start() if before else start,
+                              end + (after.end() if after else 0), "value", (d.name, value)))
+    kept: list[tuple[int, int, str, object]] = []
+    for span in sorted(spans, key=lambda x: (x[0] - x[1], x[0])):
+        # a word naming several values of one column names them all ('germany': 'Germany'
+        # and 'GERMANY')
+        if all(span[1] <= a or span[0] >= b or ((a, b) == span[:2] and k == "value" ==
+                                                span[2] and w[0] == span[3][0])
+               for a, b, k, w in kept):
+            kept.append(span)
+    kept.sort(key=lambda x: (x[0], x[1]))
+    merged: list[tuple[int, int, str, object]] = []
+    for span in kept:
+        if merged and span[2] in ("filter", "flag") and merged[-1][2] in ("filter", "flag") \
+                and not text.s[merged[-1][1]:span[0]].strip() and \
+                text.s[span[0]:span[1]].strip() in _HEADS:
+            # 'housing loan': one column named with the word it qualifies
+            merged[-1] = (merged[-1][0], span[1], merged[-1][2], merged[-1][3])
+            continue
+        merged.append(span)
+    values: dict[str, dict[bool, list[tuple[int, str]]]] = {}
+    negations: dict[int, bool] = {}
+    for start, end, kind, what in merged:
+        neg = negations.setdefault(start, negated(text, start))
+        text._blank(start, end)
+        if kind == "filter":
+            f = model.filters[what]
+            found.append((start, Condition(field=what, op="not_in" if neg else "in"),
+                          f.negated_label if neg else f.label))
+        elif kind == "flag":
+            d = entity.dimensions[what]
+            found.append((start, Condition(field=what, values=[not neg]),
+                          d.negated if neg else d.phrase))
+        else:
+            dim, value = what
+            chosen = values.setdefault(dim, {}).setdefault(neg, [])
+            if value not in [x for _, x in chosen]:
+                chosen.append((start, value))
+    for dim, by_neg in values.items():
+        d = entity.dimensions[dim]
+        for neg, chosen in by_neg.items():
+            names = [x for _, x in chosen]
+            words = " or ".join(model.values[d.values][x].label for x in names)
+            found.append((min(p for p, _ in chosen),
+                          Condition(field=dim, op="not_in" if neg else "in", values=names),
+                          d.filter_phrase(words, neg)))
     found.sort(key=lambda x: x[0])
     return [c for _, c, _ in found], [lbl for _, _, lbl in found]
 
@@ -477,6 +552,16 @@ def _value_hits(s: str, values: dict) -> list[tuple[str, tuple[int, int]]]:
 
 
 _FOLLOW = r"^\s*(?:and|now|what about|how about|same|only|just|also|then|but|ok|okay)\b"
+_BACK = (r"\b(?:the ones|those|them|they|their|these|that group|of which|same|the same"
+         r"|instead|as well|too)\b")
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether a question reads as building on the previous one ('now only the ones with a
+    personal loan', 'and by job?', 'what about those without?')."""
+    s = " " + normalise(question) + " "
+    return bool(re.search(_FOLLOW, s) or re.search(_BACK, s))
+
 
 
 def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAsk | None:
@@ -489,7 +574,9 @@ def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAs
     _take_table_name(text, entity.name)
     dims = _groups(text, entity, [])
     conditions, labels = _conditions(text, model, entity, _comparisons(text, entity))
-    text.take(r"\b(?:instead|too|as well|only|just|for|the same|same|what|about|how)\b")
+    text.take_all(r"\b(?:instead|too|as well|only|just|for|the same|same|what|about|how"
+                  r"|the ones|ones|those|them|they|these|of which|among)\b")
+    text.take_all(_alternation([*entity.words, entity.label, entity.singular]))
     if v.meaningful(text.words()) or not (dims or conditions):
         return None
     fields = {c.field for c in conditions}
@@ -501,4 +588,4 @@ def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAs
     dim_labels, booleans = _split_words(query.dimensions, entity)
     return TableAsk(prev.table, query, prev.kind, [lbl for _, lbl in kept] + labels,
                     prev.subgroup, prev.label, dim_labels=dim_labels, booleans=booleans,
-                    period=prev.period)
+                    period=prev.period, noun=prev.noun)
