@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -39,7 +40,8 @@ PathOption = Annotated[
 
 
 def friendly(fn):
-    """Print AssistantErrors as one clear line and exit 1 instead of a traceback."""
+    """Print AssistantErrors as one clear line and exit 1 instead of a traceback; anything
+    unexpected (a bug) is one line too, exit 2, with the traceback in a file for the report."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -48,8 +50,35 @@ def friendly(fn):
         except AssistantError as exc:
             err.print(f"[bold red]Error:[/] {exc}", highlight=False)
             raise typer.Exit(1) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:     # the last line of defence: no traceback reaches a person
+            where = _crash_report(exc)
+            err.print(f"[bold red]Error:[/] something went wrong that the assistant did not "
+                      f"expect ({type(exc).__name__}) and stopped (writes are atomic: nothing "
+                      f"half-written is kept). This is a bug: the details for a "
+                      f"report are in {where}", highlight=False)
+            raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _crash_report(exc: BaseException) -> str:
+    """Write the traceback to a private file in the temp folder and return its path."""
+    import os
+    import tempfile
+    import traceback
+    from datetime import datetime
+
+    text = "".join(traceback.format_exception(exc))
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"assistant-error-{datetime.now():%Y%m%d-%H%M%S}-",
+                                    suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(" ".join(sys.argv[:2]) + "\n\n" + text)
+        return path
+    except OSError:
+        return "(no file could be written)"
 
 
 def _progress() -> Progress:

@@ -179,3 +179,20 @@ def test_serve_really_answers_on_localhost(writable_warehouse, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_an_unexpected_failure_is_one_line_and_a_report_file(monkeypatch, tmp_path):
+    import warehouse.user_tables
+
+    def boom(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(warehouse.user_tables, "_read", boom)
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
+    result = invoke("init", "--empty", "--path", tmp_path / "w.duckdb")
+    assert result.exit_code == 0, result.output
+    result = invoke("import", tmp_path / "t.csv", "--as", "t", "--path", tmp_path / "w.duckdb")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "did not expect (OverflowError)" in result.output
+    report = result.output.split("report are in ")[1].split()[0]
+    assert "date value out of range" in Path(report).read_text()

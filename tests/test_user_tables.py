@@ -180,3 +180,21 @@ def test_a_table_without_an_id_uses_row_numbers(rw, tmp_path):
     assert prof.key is None and set(prof.numeric) == {"spend", "visits"}
     frame, _ = load_table_features(rw, prof)
     assert len(frame) == 4
+
+
+def test_two_digit_years_and_placeholder_dates_are_read_as_meant(rw, tmp_path):
+    # the shape of Kaggle's bank_transactions.csv: d/m/yy dates, which DuckDB's sniffer reads
+    # as years 94 and 16 AD ('1/1/00' as a year before the calendar, which crashed the import),
+    # and a 1/1/1800 placeholder for unknown birth dates
+    path = tmp_path / "bank_transactions.csv"
+    path.write_text("TransactionID,CustomerID,CustomerDOB,TransactionDate,Amount\n"
+                    "T1,C1,10/1/94,2/8/16,25\nT2,C2,1/1/1800,21/9/16,10\n"
+                    "T3,C3,12/5/68,1/1/00,7\nT4,C4,,3/10/16,1\n")
+    report = import_user_table(rw, path, "bank_transactions")
+    rows = rw.rows("SELECT CustomerDOB, TransactionDate FROM bank_transactions ORDER BY 1")
+    assert [(str(d), str(t)) for d, t in rows] == [
+        ("1800-01-01", "2016-09-21"), ("1968-05-12", "2000-01-01"),   # a birth is never ahead
+        ("1994-01-10", "2016-08-02"), ("None", "2016-10-03")]
+    assert report.columns["TransactionDate"] == "DATE"
+    assert any("CustomerDOB has 1 dates before 1900" in n for n in report.notes)
+    assert "placeholder" in report.to_text()

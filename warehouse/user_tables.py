@@ -39,11 +39,12 @@ class UserTableReport:
     columns: dict[str, str] = field(default_factory=dict)  # name -> DuckDB type
     replaced: bool = False
     personal: dict[str, str] = field(default_factory=dict)  # column -> what personal data
+    notes: list[str] = field(default_factory=list)          # what a person should check
 
     def to_dict(self) -> dict:
         return {"table": self.table, "file": str(self.file), "rows": self.rows,
                 "columns": dict(self.columns), "replaced": self.replaced,
-                "personal": dict(self.personal)}
+                "personal": dict(self.personal), "notes": list(self.notes)}
 
     def to_text(self) -> str:
         cols = ", ".join(f"{c} {t}" for c, t in self.columns.items())
@@ -54,6 +55,8 @@ class UserTableReport:
             found = ", ".join(f"{c} ({k})" for c, k in self.personal.items())
             text += (f" Personal data, kept from the language model and from segmentation "
                      f"features: {found}.")
+        for note in self.notes:
+            text += f" Check: {note}."
         return text
 
 
@@ -89,6 +92,7 @@ def _read(path: Path, delimiter: str | None) -> duckdb.DuckDBPyRelation:
         else:
             rel = reader.sql("SELECT * FROM read_csv(?, header = true, delim = ?)",
                              params=[source, delimiter])
+            rel = _two_digit_years(reader, rel, source, delimiter)
         return rel.to_arrow_table()
     except duckdb.Error as exc:
         binary = None if parquet else find_binary(path)
@@ -100,6 +104,67 @@ def _read(path: Path, delimiter: str | None) -> duckdb.DuckDBPyRelation:
                               row=int(line.group(1)) if line else None) from None
     finally:
         reader.close()
+
+
+# Birth-date-like columns: a two-digit year that lands after today is a century earlier.
+_BIRTH = re.compile(r"birth|dob|born|geburt", re.I)
+
+
+def _two_digit_years(reader, rel, source: str, delimiter: str | None):
+    """DuckDB's CSV sniffer reads '10/1/94' with a four-digit year pattern (year 94 AD, and
+    '1/1/00' as a year before the calendar, which no program can read back). Date columns
+    with years below 1000 are read again as text and parsed with a two-digit year (69-99 as
+    19xx, 00-68 as 20xx; four-digit years, such as a 1800 placeholder, as written); in a birth
+    date column a year after today is a century earlier ('12/5/68' is 1968)."""
+    types = {c: str(t) for c, t in zip(rel.columns, rel.types, strict=True)}
+    dates = [c for c, t in types.items() if t in ("DATE", "TIMESTAMP")]
+    if not dates:
+        return rel
+    lows = rel.aggregate(", ".join(f"min(year({_q(c)}))" for c in dates)).fetchall()[0]
+    short = [c for c, low in zip(dates, lows, strict=True) if low is not None and low < 1000]
+    if not short:
+        return rel
+    date_fmt, ts_fmt = reader.sql("SELECT DateFormat, TimestampFormat FROM sniff_csv(?, "
+                                  "delim = ?)", params=[source, delimiter]).fetchall()[0]
+    text = reader.read_csv(source, header=True, sep=delimiter, dtype={c: "VARCHAR"
+                                                                      for c in short})
+    select = []
+    for c in text.columns:
+        if c not in short:
+            select.append(_q(c))
+            continue
+        kind = types[c]
+        four = (date_fmt if kind == "DATE" else ts_fmt) or "%d/%m/%Y"
+        value = f"CAST(try_strptime({_q(c)}, ['{four.replace('%Y', '%y')}', '{four}']) AS {kind})"
+        if _BIRTH.search(c):
+            value = (f"CASE WHEN {value} > current_date THEN CAST({value} - INTERVAL 100 YEAR "
+                     f"AS {kind}) ELSE {value} END")
+        select.append(f"{value} AS {_q(c)}")
+    return text.project(", ".join(select))
+
+
+def _date_notes(data) -> list[str]:
+    """Dates before 1900 (a placeholder such as 1/1/1800 for 'not known'), said with their
+    count: they are kept as written, and would make ages and tenures absurd."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    notes = []
+    for name in data.column_names:
+        column = data.column(name)
+        if not (pa.types.is_date(column.type) or pa.types.is_timestamp(column.type)):
+            continue
+        years = pc.year(column)
+        old = pc.sum(pc.less(years, 1900)).as_py() or 0
+        if old:
+            first = pc.min(years).as_py()
+            notes.append(f"{name} has {old:,} dates before 1900 (the earliest in {first}), "
+                         "probably a placeholder for 'not known'; they are kept as written")
+    return notes
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _existing(cur, name: str) -> tuple[str, str | None] | None:
@@ -151,7 +216,7 @@ def import_user_table(wh: Warehouse, path: str | Path, name: str, *,
             "AND table_name = ? ORDER BY column_index", [name]).fetchall()}
         personal = _mark_personal(cur, name, data)
     return UserTableReport(table=name, file=path, rows=data.num_rows, columns=columns,
-                           replaced=replaced, personal=personal)
+                           replaced=replaced, personal=personal, notes=_date_notes(data))
 
 
 def _mark_personal(cur, table: str, data) -> dict[str, str]:
@@ -164,7 +229,11 @@ def _mark_personal(cur, table: str, data) -> dict[str, str]:
         if privacy.is_pii_column(column) or privacy.mask_text(column) != column:
             found[column] = "personal data"
             continue
-        kind = privacy.column_kind(head.column(column).to_pylist())
+        try:
+            values = head.column(column).to_pylist()
+        except (OverflowError, ValueError):     # a date Python cannot hold (year 0, 10000)
+            values = head.column(column).cast("string").to_pylist()
+        kind = privacy.column_kind(values)
         if kind:
             found[column] = kind
     for column, kind in found.items():
