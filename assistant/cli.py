@@ -50,7 +50,8 @@ def friendly(fn):
         except AssistantError as exc:
             err.print(f"[bold red]Error:[/] {exc}", highlight=False)
             raise typer.Exit(1) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort,
+                click.ClickException):
             raise
         except Exception as exc:     # the last line of defence: no traceback reaches a person
             where = _crash_report(exc)

@@ -182,12 +182,15 @@ def test_serve_really_answers_on_localhost(writable_warehouse, tmp_path):
 
 
 def test_an_unexpected_failure_is_one_line_and_a_report_file(monkeypatch, tmp_path):
+    import tempfile
+
     import warehouse.user_tables
 
     def boom(*args, **kwargs):
         raise OverflowError("date value out of range")
 
     monkeypatch.setattr(warehouse.user_tables, "_read", boom)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))    # the report file goes there
     (tmp_path / "t.csv").write_text("a,b\n1,2\n")
     result = invoke("init", "--empty", "--path", tmp_path / "w.duckdb")
     assert result.exit_code == 0, result.output
@@ -196,3 +199,4 @@ def test_an_unexpected_failure_is_one_line_and_a_report_file(monkeypatch, tmp_pa
     assert "did not expect (OverflowError)" in result.output
     report = result.output.split("report are in ")[1].split()[0]
     assert "date value out of range" in Path(report).read_text()
+    assert Path(report).parent == tmp_path
