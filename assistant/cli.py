@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.settings import Settings, get_settings
-from warehouse.errors import AssistantError
+from warehouse.errors import AssistantError, QueryError
 
 app = typer.Typer(
     name="assistant",
@@ -342,7 +343,16 @@ def sql(
         limits = Limits(**{**limits.__dict__, "rows": limit})
     with settings.open_warehouse(read_only=True) as wh:
         started = time.monotonic()
-        _, _, fetched = guarded_query(wh, query, limits, started + limits.seconds)
+        try:
+            _, _, fetched = guarded_query(wh, query, limits, started + limits.seconds)
+        except QueryError as exc:
+            # the guard's words are written for the language model's tools; a person at the
+            # shell has `assistant schema` instead
+            raise type(exc)(re.sub(r"\b(?:call |by )?describe_warehouse(?:\(\))?( to)?",
+                                   lambda m: "run `assistant schema`" + (m.group(1) or "")
+                                   if m.group(0).startswith("call") else
+                                   "by `assistant schema`" if m.group(0).startswith("by")
+                                   else "`assistant schema`", str(exc))) from None
     columns, rows, truncated, cap = fetched.columns, fetched.rows, fetched.truncated, fetched.cap
     if as_json:
         from assistant.events import jsonable

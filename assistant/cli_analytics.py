@@ -386,7 +386,7 @@ def audience(
 
 def _draft_model(wh, table: str, source: str) -> str:
     """Draft, store and describe the semantic model of a freshly imported table."""
-    from tools.table_model import MERGED, draft_model
+    from tools.table_model import MERGED, SENTINEL, draft_model
     from warehouse.semantic.models import save_model
 
     try:
@@ -400,9 +400,12 @@ def _draft_model(wh, table: str, source: str) -> str:
                        if d.kind != "number" or d.ordered)
     rates = ", ".join(m.label for m in model.metrics.values())
     merged = [line[len(MERGED):] for line in text.splitlines() if line.startswith(MERGED)]
+    sentinels = [line[len("# " + SENTINEL):] for line in text.splitlines()
+                 if line.startswith("# " + SENTINEL)]
     merged_text = (" Values that differ only by case or spaces are counted as one: "
                    + "; ".join(merged) + f"; edit with `assistant model edit {table}`."
                    if merged else "")
+    merged_text += "".join(f" Read as none: {note}." for note in sentinels)
     return (f"Semantic model drafted: measures {measures or 'none'}; splits and filters "
             f"{splits or 'none'}{f'; rates {rates}' if rates else ''}.{merged_text} Ask e.g. "
             f"\"how many customers in {table}?\"; see it with `assistant model show {table}`, "

@@ -209,3 +209,63 @@ def test_a_year_of_the_nineties_is_a_period(berka_wh):
     answers, results = ask(path, ["how many transactions in 1998?"])
     assert len(results) == 1, answers
     assert int(results[0][1].tables[0].df["transactions"].iloc[0]) == int((year == 1998).sum())
+
+
+# -- what the import reads from public-shaped files ------------------------------------------------
+def test_telco_numbers_stored_as_text_are_numbers_and_flags_are_not_personal(public):
+    path, frames = public
+    tel = frames["telco_churn"]
+    with Warehouse.open(path, read_only=True) as wh:
+        types = dict(wh.rows("SELECT column_name, data_type FROM duckdb_columns() WHERE "
+                             "table_name = 'telco_churn'"))
+        blanks = wh.scalar('SELECT count(*) FROM telco_churn WHERE "TotalCharges" IS NULL')
+    assert types["TotalCharges"] == "DOUBLE"
+    charges = pd.to_numeric(tel.TotalCharges, errors="coerce")
+    assert blanks == int(charges.isna().sum()) >= 1
+    answers, results = ask(path, ["average total charges"])
+    assert _one(results, "telco_churn") == pytest.approx(charges.mean(), abs=0.051)
+    # PhoneService is a Yes/No flag, not a phone number
+    answers, results = ask(path, ["how many customers have phone service?"])
+    assert _one(results, "telco_churn") == int(_yes(tel.PhoneService).sum()), answers
+    # a share counts only the rows that have the value (the blank TotalCharges is unknown)
+    answers, results = ask(path, ["what share of customers have total charges over 1000?"])
+    df = results[0][1].tables[0].df
+    assert int(df["rows_total"].iloc[0]) == int(charges.notna().sum())
+    assert int(df["rows"].iloc[0]) == int((charges > 1000).sum())
+    assert "no total charges are not counted" in answers[-1]
+
+
+def test_spellings_and_spaces_and_sentinels_at_import(empty_warehouse, tmp_path):
+    """'Month to month' and 'Month-to-month' are one contract, a balance written '1 234' is
+    1234, and pdays 999 ('never contacted') is left out of averages, with a note."""
+    frame = pd.DataFrame({
+        "customerID": [f"{1000 + i}-AB" for i in range(60)],
+        "Contract": ["Month-to-month", "Month to month", "Month-to-month", "One year",
+                     "Two year", "Two year"] * 10,
+        "balance": [" 1 234", "56", "7 890 ", "", "12", "0"] * 10,
+        "pdays": [999, 999, 999, 5, 10, 999] * 10,
+        "Churn": ["Yes", "No", "No", "No", "Yes", "No"] * 10,
+    })
+    file = tmp_path / "t.csv"
+    frame.to_csv(file, index=False)
+    result = runner.invoke(cli.app, ["import", str(file), "--as", "mini", "--path",
+                                     str(empty_warehouse)])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "balance: numbers stored as text, read as whole numbers; 20 with spaces inside" in out
+    assert "pdays: the value 999 (67% of rows) means none" in out
+    answers, results = ask(empty_warehouse, ["churn rate by contract"])
+    df = results[0][1].tables[0].df
+    assert dict(zip(df.iloc[:, 0], df.iloc[:, 1], strict=True)) == pytest.approx(
+        {"Month-to-month": 100 / 3, "One year": 0.0, "Two year": 50.0}, abs=0.051)
+    answers, results = ask(empty_warehouse, ["average balance"])
+    assert _one(results, "mini") == pytest.approx((1234 + 56 + 7890 + 12 + 0) / 5)
+    answers, results = ask(empty_warehouse, ["average pdays"])
+    assert _one(results, "mini") == pytest.approx(7.5)
+    assert "999 (67% of rows) means none" in answers[-1]
+
+
+def test_assistant_sql_errors_name_the_command_not_the_tool(warehouse_path):
+    result = runner.invoke(cli.app, ["sql", "DESCRIBE customers", "--path", str(warehouse_path)])
+    assert result.exit_code != 0
+    assert "describe_warehouse" not in result.output and "assistant schema" in result.output

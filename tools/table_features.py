@@ -220,7 +220,7 @@ def _stats(wh: Warehouse, table: str, types: dict[str, str]) -> tuple[int, dict[
         else:
             parts += ["NULL", "NULL", "NULL", "NULL"]
         # values that differ only by case or surrounding spaces count once ('France', 'france')
-        parts.append(f"count(DISTINCT lower(trim({q})))" if dtype == "VARCHAR" else "NULL")
+        parts.append(f"count(DISTINCT {fold_sql(q)})" if dtype == "VARCHAR" else "NULL")
     row = wh.rows(f"SELECT {', '.join(parts)} FROM {quote_ident(table)}")[0]
     n = int(row[0])
     stats = {}
@@ -268,7 +268,10 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
     personal = set(privacy.personal_columns(wh, table))   # by name, comment or value
 
     def is_personal(col: str) -> bool:
-        return col in personal or is_pii(col)
+        # a yes/no flag named after a phone or an email (Telco's PhoneService) holds no one's
+        # number or address: personal by its name only when its values could be personal
+        flag = types[col] == "BOOLEAN" or (n >= 20 and stats[col]["distinct"] <= 3)
+        return col in personal or (is_pii(col) and not flag)
 
     unique = [c for c in types if stats[c]["distinct"] == n and stats[c]["non_null"] == n]
     row_numbers = [c for c in unique if _is_numeric(types[c]) and stats[c]["dense"]
@@ -345,12 +348,25 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
     return prof
 
 
+def fold_sql(column_sql: str) -> str:
+    """The SQL of a text value as spellings of one level compare: case, surrounding spaces,
+    hyphens and underscores aside ('Month-to-month', 'month to month', 'Month_to_month');
+    plain lower/trim/replace, so that it reads the same on DuckDB and Spark."""
+    return f"replace(replace(lower(trim({column_sql})), '-', ' '), '_', ' ')"
+
+
+def fold(text: str) -> str:
+    """`fold_sql` in Python, for a literal."""
+    return text.strip().lower().replace("-", " ").replace("_", " ")
+
+
 def _levels(wh: Warehouse, table: str, col: str) -> tuple[list[str], dict[str, str]]:
-    """A category's levels, one per group of spellings that differ only by case or surrounding
-    spaces ('France', 'france', ' France'), each named by its most frequent spelling (spaces
+    """A category's levels, one per group of spellings that differ only by case, surrounding
+    spaces, hyphens or underscores ('France', 'france', ' France'; 'Month-to-month', 'Month to
+    month'), each named by its most frequent spelling (spaces
     trimmed); and {other spelling: that name} for every spelling that is not its name."""
     q = quote_ident(col)
-    rows = wh.rows(f"SELECT lower(trim({q})), {q}, count(*) FROM {quote_ident(table)} WHERE {q} "
+    rows = wh.rows(f"SELECT {fold_sql(q)}, {q}, count(*) FROM {quote_ident(table)} WHERE {q} "
                    f"IS NOT NULL GROUP BY 1, 2")
     groups: dict[str, list[tuple[int, str]]] = {}
     for folded, raw, n in rows:

@@ -17,6 +17,8 @@ import pandas as pd
 
 from tools.table_features import (
     TableProfile,
+    fold,
+    fold_sql,
     humanize,
     is_outcome_like,
     is_protected,
@@ -323,6 +325,33 @@ def _level_words(column: str, levels: list[str]) -> tuple[dict[str, list[str]], 
 
 
 MERGED = "# merged: "
+SENTINEL = "sentinel: "
+_SENTINELS = (-1, -9, -99, -999, 99, 999, 9999, 99999, 999999)
+
+
+def sentinel(wh: Warehouse, table: str, column: str, rows: int) -> tuple[int, float] | None:
+    """A number that stands for 'none' in a number column ((value, share of rows)): bank
+    marketing's pdays -1 (bank-full) or 999 (bank-additional) for 'not contacted before'. It
+    is the column's lowest or highest value, one of -1, -9, -99, -999, 99, 999, 9999...,
+    held by at least 1% of the rows, and far from every other value (a -1 below values of 0
+    and up, a 999 more than twice the next largest), so averages are not skewed by it."""
+    q = quote_ident(column)
+    row = wh.rows(f"SELECT min({q}), max({q}), count({q}) FROM {quote_ident(table)}")[0]
+    lo, hi, n = row
+    if lo is None or not n:
+        return None
+    for value, rest in ((lo, f"min({q}) FILTER (WHERE {q} <> {lo})"),
+                        (hi, f"max({q}) FILTER (WHERE {q} <> {hi})")):
+        if value not in _SENTINELS or float(value) != int(value):
+            continue
+        count, other = wh.rows(f"SELECT count(*) FILTER (WHERE {q} = {int(value)}), {rest} "
+                               f"FROM {quote_ident(table)}")[0]
+        if other is None or count < max(1, rows // 100):
+            continue
+        far = other >= 0 if value < 0 else other * 2 < value
+        if far:
+            return int(value), count / max(rows, 1)
+    return None
 
 
 def _category_expr(column: str, merged: dict[str, str]) -> str:
@@ -333,9 +362,9 @@ def _category_expr(column: str, merged: dict[str, str]) -> str:
     if not merged:
         return col
     lit = lambda text: "'" + text.replace("'", "''") + "'"  # noqa: E731
-    whens = " ".join(f"WHEN {lit(name.lower())} THEN {lit(name)}"
+    whens = " ".join(f"WHEN {lit(fold(name))} THEN {lit(name)}"
                      for name in sorted(set(merged.values())))
-    return f"CASE lower(trim({col})) {whens} ELSE {col} END"
+    return f"CASE {fold_sql(col)} {whens} ELSE {col} END"
 
 
 def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
@@ -388,13 +417,22 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
             continue
         ordered = distinct.get(col, 99) <= LOW_CARDINALITY and not prof.types[col].startswith(
             ("DOUBLE", "FLOAT", "DECIMAL", "REAL"))     # tenure in years, products: a split
+        defined = ""
+        found = sentinel(wh, prof.table, col, prof.rows)
+        if found is not None:
+            value, share = found
+            expr = f"nullif({expr}, {value})"
+            note = (f"{label}: the value {value} ({share:.0%} of rows) means none (never, not "
+                    f"applicable) and is left out of its averages and comparisons")
+            lines.append(f"# {SENTINEL}{note}")
+            defined = f"\ndefinition = {_q(note)}"
         dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(expr)}\n"
                     f"kind = \"number\"\n{'ordered = true' + chr(10) if ordered else ''}"
-                    f"label = {_q(label)}\nwords = {_list(_words(col))}{protected}")
+                    f"label = {_q(label)}\nwords = {_list(_words(col))}{protected}{defined}")
         measures.append(f"[measures.{name}]\nentity = {_q(entity)}\nagg = \"avg\"\n"
                         f"expr = {_q(expr)}\nstats = [\"avg\", \"sum\", \"median\", \"min\", "
                         f"\"max\"]\nunit = \"amount\"\ndecimals = 2\nlabel = {_q(label)}\n"
-                        f"words = {_list(_words(col))}")
+                        f"words = {_list(_words(col))}{defined}")
     for col, levels in prof.categorical.items():
         name = _name(col, taken)
         label = humanize(col)

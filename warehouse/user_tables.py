@@ -40,17 +40,21 @@ class UserTableReport:
     replaced: bool = False
     personal: dict[str, str] = field(default_factory=dict)  # column -> what personal data
     notes: list[str] = field(default_factory=list)          # what a person should check
+    parsed: dict[str, str] = field(default_factory=dict)    # column -> numbers read from text
 
     def to_dict(self) -> dict:
         return {"table": self.table, "file": str(self.file), "rows": self.rows,
                 "columns": dict(self.columns), "replaced": self.replaced,
-                "personal": dict(self.personal), "notes": list(self.notes)}
+                "personal": dict(self.personal), "notes": list(self.notes),
+                "parsed": dict(self.parsed)}
 
     def to_text(self) -> str:
         cols = ", ".join(f"{c} {t}" for c, t in self.columns.items())
         verb = "Replaced" if self.replaced else "Created"
         text = (f"{verb} table {self.table} from {self.file}: {self.rows:,} rows, "
                 f"{len(self.columns)} columns ({cols}).")
+        if self.parsed:
+            text += " " + "; ".join(f"{c}: {how}" for c, how in self.parsed.items()) + "."
         if self.personal:
             found = ", ".join(f"{c} ({k})" for c, k in self.personal.items())
             text += (f" Personal data, kept from the language model and from segmentation "
@@ -190,6 +194,7 @@ def import_user_table(wh: Warehouse, path: str | Path, name: str, *,
     data = _read(path, delimiter)
     if data.num_rows == 0:
         raise ImportFileError("has no data rows; nothing to import", file=str(path))
+    data, parsed = numbers_from_text(data)
     comment = (f"{COMMENT_PREFIX} {path.name} on {datetime.now():%Y-%m-%d %H:%M}; one row per "
                "customer (or account); columns as in the file.").replace("'", "''")
     replaced = False
@@ -216,7 +221,50 @@ def import_user_table(wh: Warehouse, path: str | Path, name: str, *,
             "AND table_name = ? ORDER BY column_index", [name]).fetchall()}
         personal = _mark_personal(cur, name, data)
     return UserTableReport(table=name, file=path, rows=data.num_rows, columns=columns,
-                           replaced=replaced, personal=personal, notes=_date_notes(data))
+                           replaced=replaced, personal=personal, notes=_date_notes(data),
+                           parsed=parsed)
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def numbers_from_text(data) -> tuple[object, dict[str, str]]:
+    """Text columns that hold numbers, read as numbers: Telco's TotalCharges (a blank ' ' for
+    new customers) or a balance written with spaces between thousands ('1 234'). A column is
+    read as numbers when every value, spaces taken out, is a plain number or empty (then NULL);
+    codes with a leading zero ('0123'), '+' phone numbers and personal-looking columns stay
+    text. Returns the table and {column: what was done}, for the import's report."""
+    import pyarrow as pa
+
+    parsed: dict[str, str] = {}
+    for i, column in enumerate(data.column_names):
+        values = data.column(i)
+        if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+            continue
+        if privacy.is_pii_column(column):
+            continue
+        texts = values.to_pylist()
+        cleaned = [None if v is None else re.sub(r"[\s\u00a0\u202f]+", "", v) for v in texts]
+        present = [c for c in cleaned if c]
+        if not present or len(present) < len(cleaned) / 2:
+            continue
+        if any(not _NUMBER.fullmatch(c) or re.match(r"[-+]?0\d", c) or c.startswith("+")
+               for c in present):
+            continue
+        whole = all(re.fullmatch(r"[-+]?\d+", c) for c in present) and \
+            all(abs(int(c)) < 2 ** 62 for c in present)
+        numbers = [None if not c else (int(c) if whole else float(c)) for c in cleaned]
+        blanks = sum(1 for t, c in zip(texts, cleaned, strict=True) if t is not None and not c)
+        spaced = sum(1 for t, c in zip(texts, cleaned, strict=True) if t and c and t.strip() != c)
+        data = data.set_column(i, column, pa.array(numbers, pa.int64() if whole else
+                                                   pa.float64()))
+        said = [f"numbers stored as text, read as {'whole numbers' if whole else 'numbers'}"]
+        if blanks:
+            said.append(f"{blanks:,} blank{'s' if blanks > 1 else ''} left empty")
+        if spaced:
+            said.append(f"{spaced:,} with spaces inside")
+        parsed[column] = "; ".join(said)
+    return data, parsed
 
 
 def _mark_personal(cur, table: str, data) -> dict[str, str]:

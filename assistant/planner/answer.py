@@ -689,7 +689,15 @@ def _after_noun(labels: list[str]) -> str:
 
 
 def table_answer(ask, compiled: Compiled, body: dict) -> str:
-    """The answer to a question about an imported table (tables.TableAsk), from its rows."""
+    """The answer to a question about an imported table (tables.TableAsk), from its rows,
+    with what the table's model says a value of it means ('pdays: the value -1 ... means
+    none and is left out of its averages')."""
+    text = _table_answer(ask, compiled, body)
+    notes = [d for d in dict.fromkeys(compiled.definitions) if "means none" in d]
+    return text + ("\n\nNote: " + "; ".join(notes) + "." if notes else "")
+
+
+def _table_answer(ask, compiled: Compiled, body: dict) -> str:
     t = Table.read(body, compiled)
     for d, (yes, no) in ask.booleans.items():        # a yes/no split's groups in words
         if d in t.columns:
@@ -713,9 +721,12 @@ def table_answer(ask, compiled: Compiled, body: dict) -> str:
         def render(r):
             return (f"{t.get(r, value + '_pct')}% ({t.get(r, value)} of "
                     f"{t.get(r, value + '_total')})")
+        blanks = (f" {ask.noun.capitalize()} with no {' or '.join(ask.unknown)} are not "
+                  "counted." if ask.unknown else "")
         if not t.dims:
-            return f"{render(t.rows[0])} of {who} {cond}{where}."
-        return f"Share of {who} who {cond}, by {by(t)}{where}: " + listing(t, render) + "."
+            return f"{render(t.rows[0])} of {who} {cond}{where}.{blanks}"
+        return (f"Share of {who} who {cond}, by {by(t)}{where}: " + listing(t, render) + "."
+                + blanks)
     unit = "%" if metric.unit == "percent" else ""
 
     def value_of(r):

@@ -62,6 +62,7 @@ class TableAsk:
     booleans: dict[str, tuple[str, str]] = field(default_factory=dict)
     period: str = ""                 # the time window on the table's time dimension, in words
     noun: str = "customers"          # what a row is ('contacts' of a campaign's call log)
+    unknown: list[str] = field(default_factory=list)    # columns whose blanks a share leaves out
 
 
 def _entity(model: SemanticModel):
@@ -270,13 +271,21 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
             left = ["vs"]
     if left:
         return ", ".join(f"'{w}'" for w in dict.fromkeys(left))
-    subgroup, sub_labels = [], []
+    subgroup, sub_labels, unknown = [], [], []
     if kind == "share":
         if not conditions:
             return "a share of what? (e.g. 'share of customers who churned')"
         split = max(1, len(conditions) // 2) if len(conditions) > 1 else 1
         subgroup, sub_labels = conditions[-split:], labels[-split:]
         conditions, labels = conditions[:-split], labels[:-split]
+        # a share is of the rows that have a value: a blank total charges is not 'at most
+        # 1000' (the base leaves out the rows where the measured column is empty)
+        blank = [c.field for c in subgroup if c.field in entity.dimensions and
+                 entity.dimensions[c.field].kind != "boolean" and
+                 not any(b.field == c.field for b in conditions)]
+        conditions = [*conditions, *(Condition(field=f, op="not_null")
+                                     for f in dict.fromkeys(blank))]
+        unknown = [entity.dimensions[f].label for f in dict.fromkeys(blank)]
     order = [Order(by=metric.name if kind != "share" else "rows_pct",
                    desc=probe.order != "asc")] if probe.top else []
     query = Query(metrics=[metric], dimensions=dims, filters=conditions, subgroup=subgroup,
@@ -285,7 +294,8 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
     dim_labels, booleans = _split_words(dims, entity)
     return TableAsk(entity.name, query, kind, labels, sub_labels, label,
                     dim_labels=dim_labels, booleans=booleans,
-                    period=period.label if period else "", noun=_noun(entity))
+                    period=period.label if period else "", noun=_noun(entity),
+                    unknown=unknown)
 
 
 def _noun(entity) -> str:
@@ -580,12 +590,14 @@ def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAs
     if v.meaningful(text.words()) or not (dims or conditions):
         return None
     fields = {c.field for c in conditions}
-    kept = [(c, lbl) for c, lbl in zip(prev.query.filters, prev.labels, strict=False)
+    said = [c for c in prev.query.filters if c.op != "not_null"]     # labelled, in order
+    kept = [(c, lbl) for c, lbl in zip(said, prev.labels, strict=False)
             if c.field not in fields]
+    blanks = [c for c in prev.query.filters if c.op == "not_null"]  # a share's base
     query = prev.query.model_copy(update={
         "dimensions": dims or prev.query.dimensions,
-        "filters": [c for c, _ in kept] + conditions})
+        "filters": [c for c, _ in kept] + conditions + blanks})
     dim_labels, booleans = _split_words(query.dimensions, entity)
     return TableAsk(prev.table, query, prev.kind, [lbl for _, lbl in kept] + labels,
                     prev.subgroup, prev.label, dim_labels=dim_labels, booleans=booleans,
-                    period=prev.period, noun=prev.noun)
+                    period=prev.period, noun=prev.noun, unknown=prev.unknown)
