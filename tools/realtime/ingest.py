@@ -3,16 +3,17 @@
 `Pipeline.commit(events, source)` runs on the writer thread (tools/realtime/writer.py), the only
 thread that writes events:
 
-1. the checks that need the warehouse: the customer exists, a given account is theirs, a given
+1. a messageId already in the event log is a duplicate (a re-delivery changes nothing); then
+   the checks that need the warehouse: the customer exists, a given account is theirs, a given
    campaign exists, an explicit transaction_id is not taken; timestamps become the customer's
    local time; a timestamp more than a day in the future is refused;
-2. the event log takes each messageId once (`INSERT ... ON CONFLICT DO NOTHING`): a re-delivered
-   event is reported as a duplicate and changes nothing;
-3. the customer state moves to the new reference timestamp, the rows go to the contract tables
+2. the customer state moves to the new reference timestamp, the rows go to the contract tables
    (consents only change when the event is newer than what is stored, so late events cannot undo
    newer ones), and the state adds them;
-4. the customers touched are re-assigned to a segment and re-scored (tools/realtime/scoring.py),
-   then triggers decide (tools/realtime/triggers.py), writing the outbox in the same transaction.
+3. the customers touched are re-assigned to a segment and re-scored (tools/realtime/scoring.py),
+   then triggers decide (tools/realtime/triggers.py), writing the outbox in the same transaction;
+4. last, the event log takes each messageId once (`INSERT ... ON CONFLICT DO NOTHING`, its key),
+   stamped `committed_at` just before the COMMIT.
 
 Nothing is acknowledged before the commit, so a crash at any point loses nothing that was
 acknowledged and re-delivery after it doubles nothing.
@@ -20,7 +21,6 @@ acknowledged and re-delivery after it doubles nothing.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +33,7 @@ import pandas as pd
 from tools.realtime import state, tables
 from tools.realtime.clock import Clock, naive_utc
 from tools.realtime.localtime import local
-from tools.realtime.mapping import Event, Rejection, stable_id
+from tools.realtime.mapping import Event, Rejection, log_json, stable_id
 from warehouse.connection import Warehouse
 from warehouse.contract import TABLES_BY_NAME
 
@@ -135,13 +135,8 @@ class Pipeline:
                 "(SELECT unnest(?))", [[e.message_id for e in unique]]).fetchall()}
             result.duplicates += [e.message_id for e in unique if e.message_id in known]
             unique = [e for e in unique if e.message_id not in known]
-            valid = self._check(cur, unique, now, result) if unique else []
+            fresh = self._check(cur, unique, now, result) if unique else []
             lap("check")
-            fresh: list[Event] = []
-            new = self._log(cur, valid, source, received, naive_utc(now))
-            result.duplicates += [e.message_id for e in valid if e.message_id not in new]
-            fresh = [e for e in valid if e.message_id in new]
-            lap("log")
             if fresh:
                 self._write(cur, fresh)
                 lap("write")
@@ -154,6 +149,12 @@ class Pipeline:
             if refused:
                 tables.insert_rows(cur, tables.REJECTS, [
                     [received, src, r.message_id, None, r.reason[:300]] for src, r in refused])
+            # the event log last, stamped just before COMMIT: `committed_at` is when the batch's
+            # rows, scores and decisions become visible, not when the batch started
+            new = self._log(cur, fresh, source, received, naive_utc(self.clock.now()))
+            if len(new) != len(fresh):   # the one writer filtered repeats above: never here
+                raise RuntimeError("the event log refused messageIds the writer had not seen")
+            lap("log")
             result.accepted = [e.message_id for e in fresh]
         lap("commit")
         names = list(t)
@@ -223,8 +224,9 @@ class Pipeline:
             "customer_id": pd.array([e.customer_id for e in events], dtype="int64"),
             "event": [e.name for e in events], "target": [e.table for e in events],
             "source": [e.source or source for e in events],
-            "properties": [json.dumps({k: v for k, v in e.properties.items()
-                                       if not k.startswith("_")}, default=str)
+            "properties": [e.logged if e.logged is not None else
+                           log_json({k: v for k, v in e.properties.items()
+                                     if not k.startswith("_")})
                            for e in events],
         })
         cur.register("__log", frame)

@@ -30,6 +30,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from warehouse.contract import (
     CAMPAIGN_EVENTS,
     CATEGORIES,
@@ -63,6 +65,17 @@ class Prop:
     @property
     def name(self) -> str:
         return self.prop or self.column
+
+    @property
+    def canonical(self) -> dict[str, str]:
+        """Lower-case spelling -> the declared value (choices), computed once per Prop."""
+        found = _CANONICAL.get(self)
+        if found is None:
+            found = _CANONICAL[self] = {v.lower(): v for v in self.values}
+        return found
+
+
+_CANONICAL: dict[Prop, dict[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,7 @@ class Event:
     index: int = 0                  # position in the request
     tag: int = 0                    # which submission of a micro-batch it came in
     source: str = ""                # which door: http, file, redis, ...
+    logged: str | None = None       # `properties` as the event log's JSON (set by check)
 
 
 @dataclass
@@ -197,7 +211,7 @@ def _value(p: Prop, value: Any) -> Any:
         raise ValueError(f"{p.name} must be text")
     text = str(value).strip()
     if p.kind == "choice":
-        canonical = {v.lower(): v for v in p.values}.get(text.lower())
+        canonical = p.canonical.get(text.lower())
         if canonical is None:
             raise ValueError(f"{p.name} {text[:30]!r} is not one of {', '.join(p.values)}")
         return canonical
@@ -255,15 +269,14 @@ def check(raw: Any, index: int = 0) -> Event | Rejection:
         props = {}
     if not isinstance(props, dict):
         return reject("properties must be a JSON object")
-    try:
-        size = len(json.dumps(props, default=str))
-    except (TypeError, ValueError):
-        return reject("properties could not be read as JSON")
-    if size > MAX_PROPERTIES_BYTES:
-        return reject(f"properties are larger than {MAX_PROPERTIES_BYTES:,} bytes")
     for key, value in props.items():
-        if isinstance(value, float) and not math.isfinite(value):
+        if value.__class__ is float and not math.isfinite(value):
             return reject(f"{key} must be a finite number")
+    logged = log_json(props)
+    if logged is None:
+        return reject("properties could not be read as JSON")
+    if len(logged) > MAX_PROPERTIES_BYTES:
+        return reject(f"properties are larger than {MAX_PROPERTIES_BYTES:,} bytes")
     row: dict[str, Any] = dict(spec.fixed)
     for p in spec.props:
         value = props.get(p.name)
@@ -282,8 +295,23 @@ def check(raw: Any, index: int = 0) -> Event | Rejection:
             ts, aware = parse_timestamp(raw["timestamp"])
         except ValueError as exc:
             return reject(str(exc))
-    return Event(message_id, customer_id, spec.names[0], spec.table, row, ts, aware,
-                 props, index)
+    event = Event(message_id, customer_id, spec.names[0], spec.table, row, ts, aware,
+                  props, index)
+    if not any(k.startswith("_") for k in props):   # the log leaves out `_` keys
+        event.logged = logged
+    return event
+
+
+def log_json(props: dict) -> str | None:
+    """`props` as the JSON text the event log keeps (its size is what the limit counts), or
+    None when it cannot be written as JSON."""
+    try:
+        return orjson.dumps(props, default=str).decode()
+    except (TypeError, ValueError):      # e.g. keys that are not text (callers in Python)
+        try:
+            return json.dumps(props, default=str, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return None
 
 
 def stable_id(message_id: str) -> int:
