@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse
 
 from assistant.events import jsonable
 from tools.realtime import history, rules
+from tools.realtime.mapping import loads
 from tools.realtime.service import Config, RealTime
 from tools.realtime.writer import WriterUnavailable
 from warehouse.errors import AssistantError
@@ -97,21 +98,30 @@ def router(realtime: RealTime | None, settings) -> APIRouter:
         except _TooLarge:
             return _error(413, f"the request is larger than {settings.ingest_max_bytes:,} "
                                "bytes; send smaller batches")
+
+        def parse_and_submit():
+            """Off the event loop (a 1,000-event body takes milliseconds to read and check):
+            an error response, or the writer's future."""
+            try:
+                payload = loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                return _error(400, "the body is not valid JSON "
+                                   f"({str(exc).splitlines()[0][:80]})")
+            events = _events(payload)
+            if events is None:
+                return _error(400, "send one event (a JSON object), a JSON list of events, or "
+                                   "{\"batch\": [...]}")
+            if not events:
+                return _error(400, "the batch is empty")
+            if len(events) > settings.ingest_max_events:
+                return _error(413, f"{len(events):,} events in one request; at most "
+                                   f"{settings.ingest_max_events:,}")
+            return realtime.writer.submit(events, "http")
+
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, f"the body is not valid JSON ({str(exc).splitlines()[0][:80]})")
-        events = _events(payload)
-        if events is None:
-            return _error(400, "send one event (a JSON object), a JSON list of events, or "
-                               "{\"batch\": [...]}")
-        if not events:
-            return _error(400, "the batch is empty")
-        if len(events) > settings.ingest_max_events:
-            return _error(413, f"{len(events):,} events in one request; at most "
-                               f"{settings.ingest_max_events:,}")
-        try:
-            future = realtime.writer.submit(events, "http")
+            future = await asyncio.to_thread(parse_and_submit)
+            if isinstance(future, JSONResponse):
+                return future
             result = await asyncio.wait_for(asyncio.wrap_future(future), timeout=60)
         except (WriterUnavailable, TimeoutError) as exc:
             return _error(503, f"{exc or 'the writer is busy'}; nothing was stored, retry "

@@ -22,8 +22,8 @@ churn), an approved email draft and a trigger on card payments abroad, and then:
 Latency is from the moment the producer sent the event (a `sent_ms` property) to the moment its
 micro-batch committed (`committed_at`, stamped by the writer as the last statement before the
 COMMIT), for every event, and for the events whose trigger wrote an outbox row (event to
-decision, p50 / p99: the row is visible from that commit). Mixes: 75% transactions (8% of them card payments abroad), 20% logins,
-4% product views, 1% consent changes, over random customers.
+decision, p50 / p99: the row is visible from that commit). Mixes: 75% transactions (8% of them
+card payments abroad), 20% logins, 4% product views, 1% consent changes, over random customers.
 
 Measured (2026-12-02, single runs, load averages 14-24 from other sessions on the 2 cores):
 segmentation from the state 0.39x scan + fit at 1M (84.7 s vs 33.0 s), 0.33x at 100k; the door

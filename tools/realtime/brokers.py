@@ -18,7 +18,6 @@ last committed offset, which the event log deduplicates the same way.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
@@ -26,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tools.realtime.mapping import loads
 from tools.realtime.writer import EventWriter
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def decode(messages: list[Message]) -> list[Any]:
     events: list[Any] = []
     for m in messages:
         try:
-            value = json.loads(m.payload)
+            value = loads(m.payload)
         except (TypeError, ValueError):
             events.append(m.payload)
             continue

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -300,6 +301,22 @@ def check(raw: Any, index: int = 0) -> Event | Rejection:
     if not any(k.startswith("_") for k in props):   # the log leaves out `_` keys
         event.logged = logged
     return event
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def loads(data: bytes | str) -> Any:
+    """JSON text -> Python, as `json.loads` reads it (raises ValueError the same way), through
+    orjson (5x faster) unless the text has a 19-digit run: orjson reads integers past 64 bits
+    as floats, which would change a number."""
+    raw = data.encode() if isinstance(data, str) else data
+    if _LONG_NUMBER.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass       # json.loads says why (and reads what orjson refuses, e.g. NaN)
+    return json.loads(data)
 
 
 def log_json(props: dict) -> str | None:
