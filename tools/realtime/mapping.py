@@ -135,6 +135,9 @@ EVENTS: tuple[EventMap, ...] = (
                {"event": kind}) for kind, names in _CAMPAIGN_ALIASES.items()),
 )
 _BY_NAME = {n.lower(): m for m in EVENTS for n in m.names}
+# per event map: (prop, property name, column, lower-case choice -> value or None), read by check
+_PLANS = {id(m): tuple((p, p.name, p.column, p.canonical if p.kind == "choice" else None)
+                       for p in m.props) for m in EVENTS}
 EVENT_NAMES = tuple(n for m in EVENTS for n in m.names)
 
 
@@ -279,15 +282,20 @@ def check(raw: Any, index: int = 0) -> Event | Rejection:
     if len(logged) > MAX_PROPERTIES_BYTES:
         return reject(f"properties are larger than {MAX_PROPERTIES_BYTES:,} bytes")
     row: dict[str, Any] = dict(spec.fixed)
-    for p in spec.props:
-        value = props.get(p.name)
+    for p, name, column, choices in _PLANS[id(spec)]:
+        value = props.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if p.required:
-                return reject(f"{spec.names[0]} events need properties.{p.name}")
-            row[p.column] = p.default
+                return reject(f"{spec.names[0]} events need properties.{name}")
+            row[column] = p.default
             continue
+        if choices is not None and value.__class__ is str:   # the common case, at once
+            found = choices.get(value.strip().lower())
+            if found is not None:
+                row[column] = found
+                continue
         try:
-            row[p.column] = _value(p, value)
+            row[column] = _value(p, value)
         except ValueError as exc:
             return reject(str(exc))
     ts, aware = None, False
