@@ -14,6 +14,7 @@ the one of the champion's run (assistant.segment_members).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 import pandas as pd
@@ -38,6 +39,7 @@ class LiveScoring:
         self.last: dict[str, str | None] = {"segmentation": None, "churn": None}
         self.scored = 0
         self.changes = 0
+        self.timings: dict[str, float] = {}   # seconds per step of the last batch
 
     def _models(self) -> dict[str, tuple[mr.ModelRecord, dict]]:
         found = {}
@@ -52,6 +54,9 @@ class LiveScoring:
         return found
 
     def on_batch(self, cur, events: list[Event], now: datetime) -> dict[str, int]:
+        clock = time.perf_counter
+        started = clock()
+        self.timings = {}
         models = self._models()
         meta = state_mod.meta(self.wh, cur) if models else None
         ref = meta["reference_ts"] if meta else None
@@ -63,9 +68,15 @@ class LiveScoring:
             cause[e.customer_id] = e.message_id
         cur.register("__touched", pd.DataFrame({"customer_id": touched}))
         try:
+            # the touched customers' state read once (the feature query reads it twice: the
+            # transaction and the app-event counters; each read scanned every customer's row)
+            cur.execute("CREATE OR REPLACE TEMP TABLE __touched_state AS SELECT * FROM "
+                        f"{state_mod.rows_of('__touched')}")
             features = cur.execute(feature_sql(
-                ref, current=True, state=state_mod.rows_of("__touched"), only="__touched",
+                ref, current=True, state="__touched_state", only="__touched",
                 totals=state_mod.TOTALS)).df()
+            cur.execute("DROP TABLE __touched_state")
+            self.timings["features"] = round(clock() - started, 4)
             if features.empty:
                 return {}
             out = pd.DataFrame({"customer_id": features["customer_id"].to_numpy()})
@@ -81,32 +92,36 @@ class LiveScoring:
                 scores = mr.score_propensity(art, features, reasons=0)
                 out["churn_run"] = rec.run_id or rec.model_id
                 out["churn_score"] = scores["score"].to_numpy()
+            self.timings["models"] = round(clock() - started - self.timings["features"], 4)
             stamp = naive_utc(now)
             out["updated_at"] = stamp
             out["cause"] = [cause.get(int(c)) for c in out["customer_id"]]
             out["segment_id"] = out["segment_id"].astype("Int64")
             cur.register("__live", out)
             if "segmentation" in models:
-                self._record_changes(cur, stamp)
+                self._record_changes(cur, stamp, str(out["segment_run"].iloc[0]))
             cur.execute(f"""INSERT OR REPLACE INTO {tables.LIVE}
                 SELECT customer_id, segment_run, segment_id, churn_run, churn_score,
                        updated_at, cause FROM __live""")
             cur.unregister("__live")
+            self.timings["write"] = round(clock() - started - self.timings["features"] -
+                                          self.timings["models"], 4)
             self.scored += len(out)
             return {}
         finally:
             cur.unregister("__touched")
 
-    def _record_changes(self, cur, stamp: datetime) -> None:
+    def _record_changes(self, cur, stamp: datetime, run: str) -> None:
+        # the run as a constant: DuckDB then skips the other runs' row groups of the members
         rows = cur.execute(f"""
             SELECT n.customer_id, n.segment_run,
                    coalesce(CASE WHEN l.segment_run = n.segment_run THEN l.segment_id END,
                             m.segment_id) AS before, n.segment_id, n.cause
             FROM __live n
             LEFT JOIN {tables.LIVE} l ON l.customer_id = n.customer_id
-            LEFT JOIN {ASSISTANT_SCHEMA}.segment_members m
-                   ON m.customer_id = n.customer_id AND m.run_id = n.segment_run
-            WHERE n.segment_id IS NOT NULL""").fetchall()
+            LEFT JOIN (SELECT customer_id, segment_id FROM {ASSISTANT_SCHEMA}.segment_members
+                       WHERE run_id = ?) m ON m.customer_id = n.customer_id
+            WHERE n.segment_id IS NOT NULL""", [run]).fetchall()
         changed = [[stamp, r[0], r[1], r[2], r[3], r[4]] for r in rows
                    if r[2] is not None and int(r[2]) != int(r[3])]
         if changed:
