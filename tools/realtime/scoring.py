@@ -18,6 +18,7 @@ import time
 from datetime import datetime
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from tools import model_registry as mr
 from tools.features import feature_sql
@@ -55,8 +56,13 @@ class LiveScoring:
 
     def on_batch(self, cur, events: list[Event], now: datetime) -> dict[str, int]:
         clock = time.perf_counter
-        started = clock()
+        marks = [clock()]
         self.timings = {}
+
+        def lap(name: str) -> None:
+            marks.append(clock())
+            self.timings[name] = round(marks[-1] - marks[-2], 4)
+
         models = self._models()
         meta = state_mod.meta(self.wh, cur) if models else None
         ref = meta["reference_ts"] if meta else None
@@ -76,7 +82,7 @@ class LiveScoring:
                 ref, current=True, state="__touched_state", only="__touched",
                 totals=state_mod.TOTALS)).df()
             cur.execute("DROP TABLE __touched_state")
-            self.timings["features"] = round(clock() - started, 4)
+            lap("features")
             if features.empty:
                 return {}
             out = pd.DataFrame({"customer_id": features["customer_id"].to_numpy()})
@@ -84,7 +90,8 @@ class LiveScoring:
             out["churn_run"], out["churn_score"] = None, float("nan")
             if "segmentation" in models:
                 rec, art = models["segmentation"]
-                seg = mr.assign_segments(art, features)
+                with threadpool_limits(1):   # OpenMP threads for a few thousand rows cost
+                    seg = mr.assign_segments(art, features)   # 10-30x the work on 2 cores
                 out["segment_run"] = rec.run_id or rec.model_id
                 out["segment_id"] = seg["segment_id"].to_numpy()
             if "churn" in models:
@@ -92,7 +99,7 @@ class LiveScoring:
                 scores = mr.score_propensity(art, features, reasons=0)
                 out["churn_run"] = rec.run_id or rec.model_id
                 out["churn_score"] = scores["score"].to_numpy()
-            self.timings["models"] = round(clock() - started - self.timings["features"], 4)
+            lap("models")
             stamp = naive_utc(now)
             out["updated_at"] = stamp
             out["cause"] = [cause.get(int(c)) for c in out["customer_id"]]
@@ -100,30 +107,43 @@ class LiveScoring:
             cur.register("__live", out)
             if "segmentation" in models:
                 self._record_changes(cur, stamp, str(out["segment_run"].iloc[0]))
-            cur.execute(f"""INSERT OR REPLACE INTO {tables.LIVE}
+            lap("changes")
+            # an UPDATE of the customers scored before and an INSERT of the others:
+            # INSERT OR REPLACE deletes and re-inserts every row in the key's index (0.6-1.0 s
+            # for 8,000 rows that were there already, against 0.1 s)
+            cur.execute(f"""UPDATE {tables.LIVE} l SET segment_run = n.segment_run,
+                                segment_id = n.segment_id, churn_run = n.churn_run,
+                                churn_score = n.churn_score, updated_at = n.updated_at,
+                                cause = n.cause
+                            FROM __live n WHERE l.customer_id = n.customer_id""")
+            cur.execute(f"""INSERT INTO {tables.LIVE}
                 SELECT customer_id, segment_run, segment_id, churn_run, churn_score,
-                       updated_at, cause FROM __live""")
+                       updated_at, cause FROM __live n
+                WHERE NOT EXISTS (SELECT 1 FROM {tables.LIVE} l
+                                  WHERE l.customer_id = n.customer_id)""")
             cur.unregister("__live")
-            self.timings["write"] = round(clock() - started - self.timings["features"] -
-                                          self.timings["models"], 4)
+            lap("write")
             self.scored += len(out)
             return {}
         finally:
             cur.unregister("__touched")
 
     def _record_changes(self, cur, stamp: datetime, run: str) -> None:
-        # the run as a constant: DuckDB then skips the other runs' row groups of the members
+        # in SQL (no row comes to Python); the run as a constant: DuckDB then skips the other
+        # runs' row groups of the members
         rows = cur.execute(f"""
-            SELECT n.customer_id, n.segment_run,
-                   coalesce(CASE WHEN l.segment_run = n.segment_run THEN l.segment_id END,
-                            m.segment_id) AS before, n.segment_id, n.cause
-            FROM __live n
-            LEFT JOIN {tables.LIVE} l ON l.customer_id = n.customer_id
-            LEFT JOIN (SELECT customer_id, segment_id FROM {ASSISTANT_SCHEMA}.segment_members
-                       WHERE run_id = ?) m ON m.customer_id = n.customer_id
-            WHERE n.segment_id IS NOT NULL""", [run]).fetchall()
-        changed = [[stamp, r[0], r[1], r[2], r[3], r[4]] for r in rows
-                   if r[2] is not None and int(r[2]) != int(r[3])]
-        if changed:
-            tables.insert_rows(cur, tables.CHANGES, changed)
-            self.changes += len(changed)
+            INSERT INTO {tables.CHANGES} (ts, customer_id, run_id, from_segment, to_segment,
+                                          cause)
+            SELECT ?, customer_id, segment_run, before, segment_id, cause FROM (
+                SELECT n.customer_id, n.segment_run,
+                       coalesce(CASE WHEN l.segment_run = n.segment_run THEN l.segment_id END,
+                                m.segment_id) AS before, n.segment_id, n.cause
+                FROM __live n
+                LEFT JOIN {tables.LIVE} l ON l.customer_id = n.customer_id
+                LEFT JOIN (SELECT customer_id, segment_id
+                           FROM {ASSISTANT_SCHEMA}.segment_members WHERE run_id = ?) m
+                       ON m.customer_id = n.customer_id
+                WHERE n.segment_id IS NOT NULL)
+            WHERE before IS NOT NULL AND before <> segment_id
+            RETURNING 1""", [stamp, run]).fetchall()
+        self.changes += len(rows)
