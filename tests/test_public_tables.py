@@ -269,3 +269,39 @@ def test_assistant_sql_errors_name_the_command_not_the_tool(warehouse_path):
     result = runner.invoke(cli.app, ["sql", "DESCRIBE customers", "--path", str(warehouse_path)])
     assert result.exit_code != 0
     assert "describe_warehouse" not in result.output and "assistant schema" in result.output
+
+
+def test_words_of_the_tables_are_never_corrected_into_other_words(public):
+    """'contract' of the Telco table is not the warehouse's 'contact', and 'subscribers' is
+    never 'unsubscribes' (the blind set got the campaigns' unsubscribe rate)."""
+    from assistant.planner.text import correct_typos
+    from assistant.planner.vocabulary import Vocabulary
+
+    path, _ = public
+    with Warehouse.open(path, read_only=True) as wh:
+        known = Vocabulary.from_warehouse(wh).known_words()
+    assert "contact " not in correct_typos("how many contracts are 2 year", ["contracts"], known)
+    assert correct_typos("churn by contract", ["contract"], known) == "churn by contract"
+    assert correct_typos("subscribers in may", ["subscribers"], known) == "subscribers in may"
+    assert correct_typos("custmers in germny", ["custmers", "germny"], known) == \
+        "customers in germany"
+
+
+def test_a_refused_refinement_keeps_the_question_it_refined(public):
+    """After 'and by favourite colour?' is refused, 'ok then by job' still refines the table
+    question before it (the blind set refused every follow-up after a refused turn)."""
+    path, frames = public
+    bank = frames["bank_marketing"]
+    answers, results = ask(path, ["how many customers subscribed in bank_marketing?",
+                                  "and by favourite colour?", "ok then by job"])
+    assert "would rather not" in answers[1]
+    df = results[0][1].tables[0].df
+    expected = _yes(bank.y).groupby(bank.job).sum()
+    assert dict(zip(df.iloc[:, 0], df.iloc[:, 1], strict=True)) == expected[expected > 0].to_dict()
+
+
+def test_a_month_column_is_listed_whole_not_as_a_time_series(public):
+    path, _ = public
+    answers, results = ask(path, ["subscription rate by month"])
+    assert results[0][0]["table"] == "bank_marketing"
+    assert "full table below" not in answers[-1] and answers[-1].count("%") == 12

@@ -384,7 +384,8 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
         "contacts" if len(called) >= 3 else "rows"
     people = ["customer", "client", "row", "record", "people", "subscriber",
               *([rows_word.rstrip("s")] if rows_word not in ("customers", "rows") else []),
-              *(["call", "lead", "prospect"] if rows_word == "contacts" else [])]
+              *(["call", "lead", "prospect", "contacted", "called"]
+                if rows_word == "contacts" else [])]
     one = "customer" if rows_word == "rows" else rows_word[:-1]
     lines = [
         f"# Semantic model of the imported table {entity}{f' (from {source})' if source else ''}.",

@@ -76,9 +76,10 @@ def label(row: list, table: Table, dims: list[str] | None = None) -> str:
     return " / ".join(parts)
 
 
-def listing(table: Table, render, dims: list[str] | None = None) -> str:
+def listing(table: Table, render, dims: list[str] | None = None, *, series: bool = True) -> str:
+    """The rows in words; a long time series (`series`, a split by month...) by its ends."""
     dims = table.dims if dims is None else dims
-    if dims and dims[0] in TIME_COLUMNS and table.total > MAX_LISTED:
+    if series and dims and dims[0] in TIME_COLUMNS and table.total > MAX_LISTED:
         first, last = table.rows[0], (table.tail or table.rows)[-1]
         recent = (table.tail or table.rows)[-3:]
         return (f"{table.total:,} {dims[0].replace('_', ' ')}s from {label(first, table, dims)}"
@@ -699,6 +700,7 @@ def table_answer(ask, compiled: Compiled, body: dict) -> str:
 
 def _table_answer(ask, compiled: Compiled, body: dict) -> str:
     t = Table.read(body, compiled)
+    series = ask.query.grain is not None     # a 'month' column of the table is no time series
     for d, (yes, no) in ask.booleans.items():        # a yes/no split's groups in words
         if d in t.columns:
             i = t.columns.index(d)
@@ -725,8 +727,8 @@ def _table_answer(ask, compiled: Compiled, body: dict) -> str:
                   "counted." if ask.unknown else "")
         if not t.dims:
             return f"{render(t.rows[0])} of {who} {cond}{where}.{blanks}"
-        return (f"Share of {who} who {cond}, by {by(t)}{where}: " + listing(t, render) + "."
-                + blanks)
+        return (f"Share of {who} who {cond}, by {by(t)}{where}: "
+                + listing(t, render, series=series) + "." + blanks)
     unit = "%" if metric.unit == "percent" else ""
 
     def value_of(r):
@@ -743,4 +745,4 @@ def _table_answer(ask, compiled: Compiled, body: dict) -> str:
         word = "lowest" if ask.query.order and not ask.query.order[0].desc else "highest"
         return f"{label(r, t)} has the {word} {what_}{where}: {value_of(r)}."
     head = f"{what_[0].upper()}{what_[1:]}" + ("" if ask.kind == "count" else f" of {who}")
-    return f"{head}, by {by(t)}{where}: " + listing(t, value_of) + "."
+    return f"{head}, by {by(t)}{where}: " + listing(t, value_of, series=series) + "."

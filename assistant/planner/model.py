@@ -24,7 +24,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from assistant.planner import answer
+from assistant.planner import answer, tables
 from assistant.planner.followups import RESTATE, refers_back
 from assistant.planner.frame import Parsed, ToolIntent
 from assistant.planner.parse import parse
@@ -101,6 +101,11 @@ class OfflinePlanner(BaseChatModel):
             if parsed.kind in ("frame", "table", "tool"):
                 prev = parsed
             refused = parsed.kind == "reply" and parsed.reply.refused
+            if refused and prev is not None and prev.kind == "table" and \
+                    tables.is_follow_up(question):
+                # a refused refinement of a table question ('and by poutcome?') leaves that
+                # question the one the next refinement builds on ('ok, then by job')
+                refused = False
         return parsed
 
     def respond(self, messages: list[BaseMessage]) -> AIMessage:

@@ -77,9 +77,21 @@ def correct_typos(question: str, words: list[str], known: frozenset[str]) -> str
             continue
         close = difflib.get_close_matches(word, known, n=1, cutoff=0.85) or \
             sorted(_swapped(word) & known)[:1]
+        if close and _opposites(word, close[0]):
+            continue        # 'subscribers' is never 'unsubscribes', 'active' never 'inactive'
         if close:
             question = re.sub(rf"(?i)(?<![\w]){re.escape(word)}(?![\w])", close[0], question)
     return question
+
+
+def _opposites(word: str, other: str) -> bool:
+    """Whether one word is the other with a negating prefix ('unsubscribes', 'subscribers')."""
+    for a, b in ((word, other), (other, word)):
+        for prefix in ("un", "in", "non", "dis", "im"):
+            if a.startswith(prefix) and not b.startswith(prefix) and \
+                    difflib.SequenceMatcher(None, a[len(prefix):], b).ratio() >= 0.8:
+                return True
+    return False
 
 
 def _swapped(word: str) -> set[str]:

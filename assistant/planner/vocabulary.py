@@ -198,6 +198,16 @@ class Vocabulary:
             sources += [measures.SHARE_WORDS, *measures.AGG_WORDS.values(), KNOWN_EXTRA,
                         measures._TREND]
             sources += [normalise(x) for x in (*self.regions, *self.cities, *self.campaigns)]
+            # the imported tables' words are words too: 'contract' of a Telco table is never
+            # 'corrected' to the warehouse's 'contact'
+            for model in self.tables.values():
+                sources += [normalise(w) for e in model.entities.values() for d in
+                            e.dimensions.values() for w in (*d.words, d.label)]
+                sources += [normalise(w) for m in (*model.measures.values(),
+                                                   *model.metrics.values(),
+                                                   *model.filters.values()) for w in m.words]
+                sources += [normalise(w) for vs in model.values.values() for x in vs.values()
+                            for w in (*x.words, x.label)]
             words = set()
             for source in sources:
                 words.update(w for w in re.findall(r"[a-zà-ÿ]+", source) if len(w) >= 3)
