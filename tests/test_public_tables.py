@@ -94,6 +94,10 @@ BANK_COUNTS = [
     ("how many clients have a home loan", lambda b: _yes(b.housing)),
     ("how many customers have a personal loan?", lambda b: _yes(b.loan)),
     ("how many customers have housing and a loan?", lambda b: _yes(b.housing) & _yes(b.loan)),
+    # 'number of contacts' counts the rows (it was once read as the campaign column's average)
+    ("number of contacts with a personal loan and a housing loan",
+     lambda b: _yes(b.housing) & _yes(b.loan)),
+    ("how many people in the campaign data have a mortgage?", lambda b: _yes(b.housing)),
     ("how many customers have credit in default?", lambda b: _yes(b["default"])),
     ("how many customers had poutcome success?", lambda b: b.poutcome == "success"),
     ("how many with a previous outcome of success?", lambda b: b.poutcome == "success"),

@@ -53,14 +53,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "marital": ("marital status", "marital", "married"),
     "education": ("education", "education level"),
     # bank marketing (UCI): the words of its documentation and of the people who ask
-    "housing": ("housing", "housing loan", "home loan"),
+    "housing": ("housing", "housing loan", "home loan", "mortgage"),
     "loan": ("loan", "personal loan", "consumer loan"),
     "default": ("default", "credit in default", "in default", "defaulted", "defaulter",
                 "has credit in default"),
     "duration": ("duration", "call duration", "call length", "length of the call",
                  "last contact duration", "duration of the call"),
-    "campaign": ("campaign", "contacts during the campaign", "number of contacts",
-                 "calls in the campaign"),
+    # never 'number of contacts': that counts the rows of a call log
+    "campaign": ("campaign", "contacts during the campaign", "calls in the campaign"),
     "pdays": ("pdays", "days since the previous contact", "days since previous contact",
               "days since last contact"),
     "previous": ("previous", "previous contacts", "contacts before the campaign"),
@@ -316,6 +316,8 @@ def _level_words(column: str, levels: list[str]) -> tuple[dict[str, list[str]], 
         elif flagged:                    # 'No internet service'
             said[v] = [f"with {key}", key, f"with {key}",
                        key.replace(" service", "") if key.endswith(" service") else key]
+        if " (" in key:                  # 'Bank transfer (automatic)' is 'bank transfer'
+            said[v].append(key.split(" (", 1)[0])
         if key[:3] in _MONTHS and (key == key[:3] or key == _MONTHS[key[:3]]):
             said[v] += [_MONTHS[key[:3]], key[:3]]      # 'may', 'in may' of a month column
         said[v] = [said[v][0], *dict.fromkeys(said[v][1:])]

@@ -261,6 +261,7 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
     conditions, labels = _conditions(text, model, entity, compared)
     conditions, labels, dims = _versus(conditions, labels, dims, model, entity)
     text.take_all(_alternation([*entity.words, entity.label, entity.singular]))
+    text.take_all(_VERBS)
     versus = text.take(rf"\b{_VERSUS}\b")
     left = v.meaningful(text.words())
     if not left and versus:
@@ -402,6 +403,10 @@ def _groups(text: Text, entity, ranked: list[str]) -> list[str]:
 
 
 _VERSUS = r"(?:vs|versus|compared (?:to|with)|against)"
+# verbs that only say how a row has its values ('paying by electronic check', 'are on a
+# month-to-month contract', 'signed up for fiber optic')
+_VERBS = (r"\b(?:paying|paid|pays|billed|signed up for|signed up to|signed|enrolled in"
+          r"|enrolled|subscribing to|are on|is on|were on|on)\b")
 _VS = rf" (?:{_VERSUS}|or) (?:those |the ones |customers |people )?"
 
 
