@@ -449,3 +449,151 @@ def write_all(folder: Path, *, small: bool = True) -> dict[str, Path]:
     out["online_retail"] = online_retail(folder / "online_retail", sizes["retail"])
     out["berka"] = berka(folder / "berka", sizes["berka"])["account"].parent
     return out
+
+
+# -- three more public shapes (UCI Statlog German credit, UCI/Kaggle Taiwan card default, Kaggle
+# bank_transactions.csv): coded values, 0/1 targets, headers with units and dotted names ----------
+def _pick(rng, values, p, n):
+    p = np.array(p, float)
+    return rng.choice(np.array(values, dtype=object), n, p=p / p.sum())
+
+
+GERMAN_COLUMNS = (
+    "checking_status", "duration", "credit_history", "purpose", "credit_amount", "savings_status",
+    "employment", "installment_commitment", "personal_status", "other_parties",
+    "residence_since", "property_magnitude", "age", "other_payment_plans", "housing",
+    "existing_credits", "job", "num_dependents", "own_telephone", "foreign_worker", "class")
+
+
+def german_credit_frame(n: int = 1000, seed: int = 11) -> pd.DataFrame:
+    """UCI Statlog German credit as OpenML's credit-g names its columns, with the file's codes:
+    checking_status A11 (< 0 DM) .. A14 (no checking account), purpose A40..A410, savings
+    A61..A65, personal_status A91..A94, own_telephone A191/A192, class 1 good / 2 bad (30%)."""
+    rng = np.random.default_rng(seed)
+    bad = rng.random(n) < 0.3
+    chk = np.where(bad, _pick(rng, ["A11", "A12", "A13", "A14"], [45, 30, 7, 18], n),
+                   _pick(rng, ["A11", "A12", "A13", "A14"], [20, 25, 7, 48], n))
+    return pd.DataFrame({
+        "checking_status": chk,
+        "duration": np.clip(rng.gamma(3.5, np.where(bad, 7, 5.5)), 4, 72).astype(int),
+        "credit_history": _pick(rng, ["A30", "A31", "A32", "A33", "A34"], [4, 5, 53, 9, 29], n),
+        "purpose": _pick(rng, ["A40", "A41", "A42", "A43", "A44", "A45", "A46", "A48", "A49",
+                               "A410"], [234, 103, 181, 280, 12, 22, 50, 9, 97, 12], n),
+        "credit_amount": np.clip(rng.lognormal(np.where(bad, 8.1, 7.9), 0.75), 250,
+                                 18424).astype(int),
+        "savings_status": _pick(rng, ["A61", "A62", "A63", "A64", "A65"], [60, 10, 6, 5, 19], n),
+        "employment": _pick(rng, ["A71", "A72", "A73", "A74", "A75"], [6, 17, 34, 17, 26], n),
+        "installment_commitment": rng.integers(1, 5, n),
+        "personal_status": _pick(rng, ["A91", "A92", "A93", "A94"], [5, 31, 55, 9], n),
+        "other_parties": _pick(rng, ["A101", "A102", "A103"], [91, 4, 5], n),
+        "residence_since": rng.integers(1, 5, n),
+        "property_magnitude": _pick(rng, ["A121", "A122", "A123", "A124"], [28, 23, 33, 16], n),
+        "age": np.clip(rng.gamma(6, 6, n) + np.where(bad, 0, 2), 19, 75).astype(int),
+        "other_payment_plans": _pick(rng, ["A141", "A142", "A143"], [14, 5, 81], n),
+        "housing": _pick(rng, ["A151", "A152", "A153"], [18, 71, 11], n),
+        "existing_credits": _pick(rng, [1, 2, 3, 4], [63, 33, 3, 1], n).astype(int),
+        "job": _pick(rng, ["A171", "A172", "A173", "A174"], [2, 20, 63, 15], n),
+        "num_dependents": _pick(rng, [1, 2], [85, 15], n).astype(int),
+        "own_telephone": _pick(rng, ["A191", "A192"], [60, 40], n),
+        "foreign_worker": _pick(rng, ["A201", "A202"], [963, 37], n),
+        "class": np.where(bad, 2, 1),
+    }, columns=list(GERMAN_COLUMNS))
+
+
+def german_credit(folder: Path, n: int = 1000, seed: int = 11) -> Path:
+    path = folder / "german_credit.csv"
+    german_credit_frame(n, seed).to_csv(path, index=False)
+    return path
+
+
+def taiwan_default_frame(n: int = 3000, seed: int = 12) -> pd.DataFrame:
+    """UCI 'default of credit card clients' (Taiwan) as Kaggle's UCI_Credit_Card.csv: ID,
+    LIMIT_BAL (whole NT dollars as floats, 10,000 .. 1,000,000), SEX 1 male / 2 female, EDUCATION
+    1 graduate school, 2 university, 3 high school, 4 others, 0/5/6 unknown, MARRIAGE 1 married /
+    2 single / 3 others / 0, AGE, PAY_0, PAY_2..PAY_6 (-2..8), BILL_AMT1..6, PAY_AMT1..6 (floats)
+    and the 0/1 target default.payment.next.month (about 22%)."""
+    rng = np.random.default_rng(seed)
+    limit = (np.clip(rng.lognormal(11.8, 0.8, n), 10000, 1000000) // 10000 * 10000).astype(float)
+    out = {"ID": np.arange(1, n + 1), "LIMIT_BAL": limit,
+           "SEX": _pick(rng, [1, 2], [40, 60], n).astype(int),
+           "EDUCATION": _pick(rng, [0, 1, 2, 3, 4, 5, 6], [1, 353, 467, 164, 4, 9, 2], n)
+           .astype(int),
+           "MARRIAGE": _pick(rng, [0, 1, 2, 3], [2, 455, 532, 11], n).astype(int),
+           "AGE": np.clip(rng.gamma(9, 4, n), 21, 79).astype(int)}
+    risky = rng.random(n) >= 0.7
+    for k in ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"):
+        out[k] = np.where(risky, _pick(rng, [-1, 0, 1, 2, 3, 4], [10, 30, 20, 30, 7, 3], n),
+                          _pick(rng, [-2, -1, 0], [15, 25, 60], n)).astype(int)
+    bills = [np.round(np.maximum(-5000, rng.normal(0.45, 0.3, n)) * limit * rng.random(n), 0)
+             for _ in range(6)]
+    for k, b in enumerate(bills, 1):
+        out[f"BILL_AMT{k}"] = b
+    for k, b in enumerate(bills, 1):
+        out[f"PAY_AMT{k}"] = np.round(np.maximum(0.0, b) * rng.uniform(0, 0.4, n), 0)
+    p = 0.12 + 0.25 * (out["PAY_0"] >= 1) + 0.2 * (out["PAY_0"] >= 2) - 0.03 * (limit > 200000)
+    out["default.payment.next.month"] = (rng.random(n) < p).astype(int)
+    return pd.DataFrame(out)
+
+
+def taiwan_default(folder: Path, n: int = 3000, seed: int = 12) -> Path:
+    path = folder / "UCI_Credit_Card.csv"
+    taiwan_default_frame(n, seed).to_csv(path, index=False)
+    return path
+
+
+BANK_CITIES = ("MUMBAI", "NEW DELHI", "BANGALORE", "GURGAON", "DELHI", "NOIDA", "CHENNAI", "PUNE",
+               "HYDERABAD", "THANE", "KOLKATA", "AHMEDABAD", "JAIPUR", "NAVI MUMBAI",
+               "CHANDIGARH", "LUCKNOW", "JAMSHEDPUR")
+_CITY_P = (16, 11, 10, 9, 7, 4, 4, 4, 4, 3, 3, 2.5, 2, 2, 1.5, 1.5, 1)
+
+
+def _dmy(days: np.ndarray, start: str) -> list[str]:
+    d = pd.to_datetime(start) + pd.to_timedelta(days, unit="D")
+    return [f"{x.day}/{x.month}/{x.year % 100:02d}" for x in d]
+
+
+def bank_transactions_frame(n: int = 4000, customers: int = 2800, seed: int = 13,
+                            placeholder: bool = False) -> pd.DataFrame:
+    """Kaggle's bank customer segmentation log (bank_transactions.csv): TransactionID T1..,
+    CustomerID C1234567 (a customer's later rows repeat their details), CustomerDOB d/m/yy
+    (some blank, with `placeholder` some 1/1/1800), CustGender M/F (a few blank), CustLocation
+    upper-case cities (a few blank), CustAccountBalance (a few blank), TransactionDate d/m/yy
+    (August to October 2016), TransactionTime HHMMSS without leading zeros and
+    'TransactionAmount (INR)'."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"C{x}" for x in rng.choice(np.arange(1000000, 9099999), customers,
+                                                 replace=False)], dtype=object)
+    born = rng.integers(0, 365, customers)
+    years = np.clip(rng.normal(1988, 8, customers), 1950, 2000).astype(int)
+    dob = np.array([f"{d.day}/{d.month}/{d.year % 100:02d}" for d in
+                    (pd.Timestamp(int(y), 1, 1) + pd.Timedelta(days=int(b))
+                     for y, b in zip(years, born, strict=True))], dtype=object)
+    r = rng.random(customers)
+    dob[r < 0.02] = ""
+    if placeholder:
+        dob[(r >= 0.02) & (r < 0.07)] = "1/1/1800"
+    gender = _pick(rng, ["M", "F", ""], [72, 27, 1], customers)
+    city = _pick(rng, BANK_CITIES, _CITY_P, customers)
+    city[rng.random(customers) < 0.004] = ""
+    balance = np.round(rng.lognormal(10.0, 1.7, customers), 2).astype(object)
+    balance[rng.random(customers) < 0.01] = ""
+    who = np.concatenate([np.arange(customers), rng.integers(0, customers, n - customers)]) \
+        if n > customers else np.arange(n)
+    hours = _pick(rng, list(range(24)), [0.5] * 7 + [3.5] * 15 + [1.5] * 2, n).astype(int)
+    times = hours * 10000 + rng.integers(0, 60, n) * 100 + rng.integers(0, 60, n)
+    return pd.DataFrame({
+        "TransactionID": [f"T{i}" for i in range(1, n + 1)],
+        "CustomerID": ids[who], "CustomerDOB": dob[who], "CustGender": gender[who],
+        "CustLocation": city[who], "CustAccountBalance": balance[who],
+        "TransactionDate": _dmy(rng.integers(0, 92, n), "2016-08-01"),
+        "TransactionTime": times,
+        "TransactionAmount (INR)": np.round(np.clip(rng.lognormal(6.5, 1.4, n), 0,
+                                                    1560034.99), 2),
+    })
+
+
+def bank_transactions(folder: Path, n: int = 4000, seed: int = 13,
+                      placeholder: bool = False) -> Path:
+    path = folder / "bank_transactions.csv"
+    bank_transactions_frame(n, seed=seed, placeholder=placeholder).to_csv(path, index=False)
+    return path
