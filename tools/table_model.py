@@ -16,10 +16,14 @@ import re
 import pandas as pd
 
 from tools.table_features import (
+    ABBREVIATIONS,
+    MAX_CATEGORIES,
     TableProfile,
+    _levels,
     fold,
     fold_sql,
     humanize,
+    is_id_like,
     is_outcome_like,
     is_protected,
     merge_words,
@@ -46,12 +50,22 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "credit score": ("credit score", "score", "credit rating"),
     "purchases": ("purchases", "purchase amount", "spend", "spending"),
     "credit limit": ("credit limit", "limit", "card limit"),
+    "limit balance": ("limit balance", "credit limit", "card limit", "credit line", "limit"),
+    "credit amount": ("credit amount", "loan amount", "amount of credit", "amount borrowed"),
+    "purpose": ("purpose", "loan purpose", "credit purpose", "purpose of the loan"),
+    "checking status": ("checking status", "checking account", "checking account status"),
+    "savings status": ("savings status", "savings", "savings account"),
+    "customer location": ("customer location", "location", "city", "customer city"),
+    "customer gender": ("customer gender", "gender"),
+    "customer account balance": ("customer account balance", "account balance", "balance"),
     "is active member": ("active", "active member", "active members"),
     "has credit card": ("credit card", "card", "credit card holder"),
     "cash advance": ("cash advance", "cash advances"),
     "job": ("job", "occupation", "profession", "job type"),
     "marital": ("marital status", "marital", "married"),
-    "education": ("education", "education level"),
+    "education": ("education", "education level", "level of education"),
+    "sex": ("sex", "gender"),
+    "marriage": ("marriage", "marital status"),
     # bank marketing (UCI): the words of its documentation and of the people who ask
     "housing": ("housing", "housing loan", "home loan", "mortgage"),
     "loan": ("loan", "personal loan", "consumer loan"),
@@ -140,8 +154,18 @@ def forms(label: str) -> list[str]:
 
 
 def _words(column: str) -> list[str]:
+    """The words of a column: its label's forms and synonyms, the header without a unit or
+    qualifier in brackets ('TransactionAmount (INR)' is 'transaction amount'), and the header
+    as written ('pay_amt1', 'pay amt 1': people type it verbatim)."""
     label = humanize(column)
-    found = [*forms(label), *SYNONYMS.get(label, ()), *SYNONYMS.get(column.lower(), ())]
+    bare = re.sub(r"\s*[(\[][^)\]]*[)\]]\s*", " ", column).strip()
+    plain = humanize(bare) if bare and bare != column else label
+    found = [*forms(label), *forms(plain), *SYNONYMS.get(label, ()), *SYNONYMS.get(plain, ()),
+             *SYNONYMS.get(column.lower(), ())]
+    spelled = re.sub(r"(?<=[a-z])(?=\d)", " ", plain)      # 'pay amt1' -> 'pay amount 1'
+    spelled = " ".join(ABBREVIATIONS.get(w, w) for w in spelled.split())
+    verbatim = column.lower() if re.fullmatch(r"[a-z0-9_.]+", column.lower()) else ""
+    found += [spelled, verbatim, verbatim.replace("_", " ").replace(".", " ")]
     if is_churn(column):
         found += CHURN_SYNONYMS
     return list(dict.fromkeys(w for w in found if w))
@@ -169,6 +193,10 @@ def _flag_phrase(label: str) -> tuple[str, str]:
     if label.endswith("ed") or (" " not in label and label.endswith(("ive", "ing"))):
         return label, f"not {label}"
     return f"with {label}", f"without {label}"    # never "are housing"
+
+
+# How a 0/1 outcome named by one of its words reads ('default.payment.next.month').
+_KEY_PHRASES = {"default": ("in default", "not in default")}
 
 
 # How some public tables' yes/no columns read as a filter ('housing' is a housing loan).
@@ -204,18 +232,24 @@ def _flag(wh: Warehouse, prof: TableProfile, col: str, name: str, event: str | N
     entity, label = prof.table, humanize(col)
     true = _flag_true(wh, prof.table, col, prof.types[col])
     phrase, negated = _flag_phrase(label)
+    # 'default.payment.next.month': a 0/1 outcome named by one of its words (a default rate)
+    key = None if label in SYNONYMS or label in _OUTCOMES else next(
+        (w for w in words(col) if w in _OUTCOMES and w in SYNONYMS), None)
+    said_as = SYNONYMS.get(key, ()) if key else ()
+    if key in _KEY_PHRASES:
+        phrase, negated = _KEY_PHRASES[key]
     event_word = words(event)[0] if event else ""
     if is_churn(col):
         said = event_word if event_word in CHURN_SYNONYMS else "churned"
         phrase, negated = said, f"not {said}"
     protected = "\nprotected = true" if is_protected(col) else ""
     dim = (f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(true)}\nkind = \"boolean\"\n"
-           f"label = {_q(label)}\nwords = {_list(_words(col))}\nphrase = {_q(phrase)}\n"
-           f"negated = {_q(negated)}{protected}")
+           f"label = {_q(label)}\nwords = {_list(dict.fromkeys([*_words(col), *said_as]))}\n"
+           f"phrase = {_q(phrase)}\nnegated = {_q(negated)}{protected}")
     if label not in _OUTCOMES and col.lower() not in _OUTCOMES and not is_churn(col) \
-            and event is None:
+            and event is None and key is None:
         return dim, []
-    word = (SYNONYMS.get(label) or SYNONYMS.get(col.lower()) or (label,))[0]
+    word = (SYNONYMS.get(label) or SYNONYMS.get(col.lower()) or said_as or (label,))[0]
     # 'subscription rate', 'conversion rate' of y: a rate named by any word of the outcome
     rate_words = [f"{label} rate", f"share {word}",
                   *(f"{w} rate" for w in _words(col) if len(w) > 2 and " " not in w),
@@ -227,7 +261,10 @@ def _flag(wh: Warehouse, prof: TableProfile, col: str, name: str, event: str | N
                                     f"share {phrase}"]
     rate = "churn rate" if is_churn(col) or word == "churned" else f"{word} rate"
     is_yes = f"{label} is {event!r}" if event else f"{label} is yes"
-    filter_words = _words(col)
+    filter_words = [*_words(col), *said_as]
+    if key:
+        rate_words += [f"rate of {word}", f"{word} rate", f"{word}s rate", f"{word} ratio",
+                       f"share in {word}", f"share of {word}s"]
     if event:
         filter_words += [event.lower(), *([event_word] if len(event_word) > 3 else [])]
     # the opposite as a filter of its own: 'existing customers', 'retained' ('churned vs
@@ -369,6 +406,118 @@ def _category_expr(column: str, merged: dict[str, str]) -> str:
     return f"CASE {fold_sql(col)} {whens} ELSE {col} END"
 
 
+# Nouns that name the rows of a table of people or their credits ('how many applicants').
+ROW_NOUNS = ("customer", "client", "applicant", "application", "borrower", "cardholder",
+             "card holder", "account holder", "holder", "member", "user", "people", "person",
+             "individual", "record", "row", "entry", "entries", "observation", "case",
+             "subscriber")
+_PEOPLE_IDS = ("cust", "customer", "client", "member", "user", "account", "acct", "holder",
+               "subscriber", "person")
+
+
+def _holder_id(wh: Warehouse, prof: TableProfile, distinct: dict[str, int]) -> str | None:
+    """The column that says whose row it is when one person has several rows (CustomerID of a
+    transaction log): id-like, named after customers, clients..., not unique."""
+    for col in prof.types:
+        w = words(col)
+        if col != prof.key and w and set(w) & set(_PEOPLE_IDS) and \
+                (w[-1] in ("id", "no", "num", "number", "code", "key", "ref") or
+                 col.lower().endswith("id")) and 1 < distinct.get(col, 0) < prof.rows:
+            return col
+    return None
+
+
+def _row_noun(prof: TableProfile, entity: str) -> str:
+    """What a log's rows are: its key's thing ('transactions' of TransactionID), else the
+    table name's plural ('transactions' of bank_transactions), else rows."""
+    for name in (prof.key or "", entity):
+        w = [x for x in words(name) if x not in ("id", "no", "num", "number", "key", "code")]
+        if w:
+            thing = ABBREVIATIONS.get(w[-1], w[-1])
+            if thing in ("transactions", "transaction", "payment", "payments", "order",
+                         "orders", "event", "events", "call", "calls", "visit", "visits",
+                         "purchase", "purchases", "invoice", "invoices", "trade", "trades"):
+                return _plural(thing)
+    return "rows"
+
+
+def _holder_noun(column: str) -> str:
+    w = [x for x in words(column) if x not in ("id", "no", "num", "number", "key", "code")]
+    thing = ABBREVIATIONS.get(w[0], w[0]) if w else "customer"
+    return _plural(thing if thing in _PEOPLE_IDS or thing in ROW_NOUNS else "customer")
+
+
+def _holder_words(noun: str) -> list[str]:
+    one = noun.rstrip("s")
+    return list(dict.fromkeys([noun, f"distinct {noun}", f"unique {noun}", f"different {noun}",
+                               *(("client", "clients", "people", "distinct clients",
+                                  "unique clients") if one == "customer" else ())]))
+
+
+def _label(column: str) -> str:
+    """A column's label, a unit in brackets kept as such: 'transaction amount (INR)'."""
+    unit = re.search(r"[(\[]([^)\]]+)[)\]]\s*$", column)
+    bare = re.sub(r"\s*[(\[][^)\]]*[)\]]\s*", " ", column).strip()
+    return f"{humanize(bare)} ({unit.group(1).strip()})" if unit and bare else humanize(column)
+
+
+_HEADS = ("amount", "value", "price", "income", "salary", "spend", "revenue", "payment")
+
+
+def _heads(prof: TableProfile) -> dict[str, list[str]]:
+    """{number column: [its head noun]} when no other column ends with that noun: 'amount' is
+    'TransactionAmount (INR)' in a log whose only amount it is."""
+    ends: dict[str, list[str]] = {}
+    for col in prof.types:
+        plain = humanize(re.sub(r"\s*[(\[][^)\]]*[)\]]\s*", " ", col).strip() or col).split()
+        if plain:
+            ends.setdefault(re.sub(r"\d+$", "", plain[-1]), []).append(col)
+    return {cols[0]: [end] for end, cols in ends.items()
+            if len(cols) == 1 and end in _HEADS and cols[0] in prof.numeric and
+            humanize(cols[0]) not in SYNONYMS}
+
+
+MANY_VALUES = 200
+
+
+def _many_valued(wh: Warehouse, prof: TableProfile, distinct: dict[str, int]) -> list[str]:
+    """Text columns with more values than a segmentation takes but few enough to be names
+    (cities, branches: at most 200, repeated on average 5 times or more, short)."""
+    out = []
+    for col, reason in prof.ignored.items():
+        if reason != "free text or too many distinct values" or prof.types[col] != "VARCHAR" \
+                or not (MAX_CATEGORIES < distinct.get(col, 0) <= MANY_VALUES) or \
+                distinct[col] * 5 > prof.rows or is_id_like(col):
+            continue
+        longest = wh.scalar(f"SELECT max(length({quote_ident(col)})) FROM "
+                            f"{quote_ident(prof.table)}")
+        if longest is not None and int(longest) <= 40:
+            out.append(col)
+    return out
+
+
+def _codes(wh: Warehouse, table: str, column: str) -> list[str]:
+    """The values of a small whole-number column, in order, as the model's value keys."""
+    q = quote_ident(column)
+    return [str(int(r[0])) for r in wh.rows(
+        f"SELECT DISTINCT {q} FROM {quote_ident(table)} WHERE {q} IS NOT NULL ORDER BY 1")]
+
+
+def _is_code(column: str) -> bool:
+    """A column whose numbers stand for categories (SEX, EDUCATION, MARRIAGE, class): an
+    average of them means nothing."""
+    return bool(set(words(column)) & {"sex", "gender", "education", "marriage", "marital",
+                                      "class", "status", "type", "category", "code", "job",
+                                      "region", "level", "grade"})
+
+
+def _clock(column: str) -> bool:
+    """A time of day stored as a number (TransactionTime 143207): never a measure."""
+    w = words(column)
+    return bool(w) and w[-1] in ("time", "hour", "hhmmss", "clock") and \
+        not set(w) & {"duration", "length", "spent", "minutes", "seconds", "hours"}
+
+
 def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     """The drafted model of user table `table`, as TOML text."""
     prof: TableProfile = profile_table(wh, table, include_protected=True)
@@ -381,13 +530,23 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     # contacts, whatever the question calls them; an id of customers holds customers
     called = {"campaign", "pdays", "previous", "poutcome", "contact"} & {
         c.lower() for c in prof.types}
-    rows_word = "customers" if (prof.key and re.search(r"cust|client|member", prof.key.lower())) \
-        or any(w in ("customer", "client") for w in words(entity)) else \
-        "contacts" if len(called) >= 3 else "rows"
-    people = ["customer", "client", "row", "record", "people", "subscriber",
-              *([rows_word.rstrip("s")] if rows_word not in ("customers", "rows") else []),
+    # a log (bank_transactions: one row per transaction, CustomerID repeated) holds its
+    # key's things; its customers are counted once each (a distinct count of the id)
+    holder = _holder_id(wh, prof, distinct)
+    logged = _row_noun(prof, entity) if holder else None
+    rows_word = logged or ("customers" if (prof.key and re.search(
+        r"cust|client|member", prof.key.lower())) or any(
+            w in ("customer", "client") for w in words(entity)) else
+        "contacts" if len(called) >= 3 else "rows")
+    named = [w for w in words(entity) if len(w) > 3 and w.endswith("s") and w not in
+             ("data", "this", "less")]           # 'applicants' of loan_applicants
+    people = [*([rows_word.rstrip("s"), "row", "record", "entry", "entries"] if logged else
+                [*ROW_NOUNS, *([rows_word.rstrip("s")] if rows_word not in ("customers", "rows")
+                               else [])]),
+              *(w.rstrip("s") for w in named if w.rstrip("s") not in ROW_NOUNS),
               *(["call", "lead", "prospect", "contacted", "called"]
                 if rows_word == "contacts" else [])]
+    people = list(dict.fromkeys(people))
     one = "customer" if rows_word == "rows" else rows_word[:-1]
     lines = [
         f"# Semantic model of the imported table {entity}{f' (from {source})' if source else ''}.",
@@ -400,26 +559,35 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     if prof.pii:
         lines.append(f"# personal data, never used or shown: {', '.join(prof.pii)}")
     lines += [f"{MERGED}{line}" for line in merge_words(prof.spellings)]
+    many = _many_valued(wh, prof, distinct)
     ignored = {c: r for c, r in prof.ignored.items()
-               if r not in ("personal data", "key", "date or time (not used)")}
+               if r not in ("personal data", "key", "date or time (not used)") and c not in many}
     if ignored:
         lines.append("# left out: " + ", ".join(f"{c} ({r})" for c, r in ignored.items()))
     values: list[str] = []
+    ignored_here: dict[str, str] = {}
     dims: list[str] = []
     measures: list[str] = []
     metrics: list[str] = []
+    heads = _heads(prof)
     for col, scale in prof.numeric.items():
         name = _name(col, taken)
-        label = humanize(col)
+        label = _label(col)
+        said = _list(dict.fromkeys([*_words(col), *heads.get(col, ())]))
         expr = f"u.{quote_ident(col)}"
         protected = "\nprotected = true" if is_protected(col) else ""
-        if scale == "flag":
+        integer = not prof.types[col].startswith(("DOUBLE", "FLOAT", "DECIMAL", "REAL"))
+        codes = _codes(wh, prof.table, col) if integer and distinct.get(col, 99) <= \
+            LOW_CARDINALITY else []
+        if scale == "flag" and (not integer or codes == ["0", "1"]):
             dim, extra = _flag(wh, prof, col, name)
             dims.append(dim)
             metrics += extra
             continue
-        ordered = distinct.get(col, 99) <= LOW_CARDINALITY and not prof.types[col].startswith(
-            ("DOUBLE", "FLOAT", "DECIMAL", "REAL"))     # tenure in years, products: a split
+        if _clock(col):
+            ignored_here[col] = "a time of day (HHMMSS), not a quantity"
+            continue
+        ordered = bool(codes)       # tenure in years, products, a code (SEX 1/2): a split
         defined = ""
         found = sentinel(wh, prof.table, col, prof.rows)
         if found is not None:
@@ -429,14 +597,27 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
                     f"applicable) and is left out of its averages and comparisons")
             lines.append(f"# {SENTINEL}{note}")
             defined = f"\ndefinition = {_q(note)}"
+        if codes:                   # labels for the codes, to fill in (SEX 2 = female)
+            values.append(f"[values.{name}]\n" + "\n".join(f"{_q(c)} = [{_q(c)}]"
+                                                           for c in codes))
         dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(expr)}\n"
                     f"kind = \"number\"\n{'ordered = true' + chr(10) if ordered else ''}"
-                    f"label = {_q(label)}\nwords = {_list(_words(col))}{protected}{defined}")
+                    f"{f'values = {_q(name)}' + chr(10) if codes else ''}"
+                    f"label = {_q(label)}\nwords = {said}{protected}{defined}")
+        if codes and _is_code(col):
+            continue                # an average of codes means nothing
         measures.append(f"[measures.{name}]\nentity = {_q(entity)}\nagg = \"avg\"\n"
                         f"expr = {_q(expr)}\nstats = [\"avg\", \"sum\", \"median\", \"min\", "
                         f"\"max\"]\nunit = \"amount\"\ndecimals = 2\nlabel = {_q(label)}\n"
-                        f"words = {_list(_words(col))}{defined}")
-    for col, levels in prof.categorical.items():
+                        f"words = {said}{defined}")
+    categorical, spellings = dict(prof.categorical), dict(prof.spellings)
+    for col in _many_valued(wh, prof, distinct):
+        # a city of a log (CustLocation: MUMBAI, NEW DELHI...): too many values to segment on,
+        # but each one a filter and a split
+        categorical[col], merged = _levels(wh, prof.table, col)
+        if merged:
+            spellings[col] = merged
+    for col, levels in categorical.items():
         name = _name(col, taken)
         label = humanize(col)
         lower = {v.strip().lower() for v in levels}
@@ -450,10 +631,12 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
         values.append(f"[values.{name}]\n" + "\n".join(
             f"{_q(v)} = {_list(said[v])}" for v in levels))
         protected = "\nprotected = true" if is_protected(col) else ""
-        expr = _category_expr(col, prof.spellings.get(col, {}))
+        expr = _category_expr(col, spellings.get(col, {}))
         dims.append(f"[entities.{entity}.dimensions.{name}]\nexpr = {_q(expr)}\n"
                     f"values = {_q(name)}\nlabel = {_q(label)}\nwords = {_list(_words(col))}\n"
                     f"{phrase or _category_phrase(label)}{protected}")
+    if ignored_here:
+        lines.append("# left out: " + ", ".join(f"{c} ({r})" for c, r in ignored_here.items()))
     # date columns: time dimensions ("spend last month" counts back from the latest date)
     times = []
     for col, reason in prof.ignored.items():
@@ -474,6 +657,12 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     lines += [*(d + "\n" for d in dims)]
     lines += [f"[measures.rows]\nentity = {_q(entity)}\nagg = \"count\"\nlabel = {_q(rows_word)}\n"
               f"words = {_list(people)}\n"]
+    if holder:
+        who = _holder_noun(holder)
+        lines += [f"[measures.{_name(who, taken)}]\nentity = {_q(entity)}\n"
+                  f"agg = \"count_distinct\"\nexpr = {_q(f'u.{quote_ident(holder)}')}\n"
+                  f"label = {_q(who)}\nwords = {_list(_holder_words(who))}\n"
+                  f"definition = {_q(f'{who} = distinct values of {holder}')}\n"]
     lines += [*(m + "\n" for m in measures), *(m + "\n" for m in metrics),
               *(v + "\n" for v in values)]
     return "\n".join(lines).rstrip() + "\n"
