@@ -701,6 +701,12 @@ def table_answer(ask, compiled: Compiled, body: dict) -> str:
 def _table_answer(ask, compiled: Compiled, body: dict) -> str:
     t = Table.read(body, compiled)
     series = ask.query.grain is not None     # a 'month' column of the table is no time series
+    for d, labels in ask.value_labels.items():       # a code book's labels ('2' -> 'female')
+        if d in t.columns:
+            i = t.columns.index(d)
+            for row in (*t.rows, *t.tail):
+                key = row[i] if row[i] is None else str(row[i])
+                row[i] = labels.get(key, row[i]) if key is not None else None
     for d, (yes, no) in ask.booleans.items():        # a yes/no split's groups in words
         if d in t.columns:
             i = t.columns.index(d)

@@ -346,6 +346,17 @@ def _missing(question: str, gaps: list[coverage.Gap], vocab: v.Vocabulary) -> Pa
                 "without what you asked for)") if others else ""
         ask.note = f"{why[0].upper()}{why[1:]}; this is from your table {ask.table}{also}."
         return Parsed("table", table=ask)
+    meant = tables.addressed(question, vocab.tables)
+    if meant is not None and meant in asks:
+        # 'how many credit card clients are women': the table the question names answers
+        return Parsed("table", table=asks[meant])
+    if meant is not None:
+        # 'credit card clients' names cc_default: refused there, never pointed elsewhere
+        return Parsed("reply", reply=Reply(
+            f"Offline planner: about the table {meant}, I did not understand {read[meant]}, "
+            "and I would rather not guess a number." + tables.unlabelled_codes(
+                vocab.tables[meant]) + " " + suggestion_text(question, vocab.tables[meant],
+                                                             vocab)))
     if len(having) > 1:
         example = next(iter(asks), having[0])
         return Parsed("reply", reply=Reply(
@@ -403,8 +414,8 @@ def _route(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
             return Parsed("reply", reply=undated)
         return Parsed("reply", reply=Reply(
             f"Offline planner: about the table {named}, I did not understand {ask}, and I "
-            "would rather not guess a number. " + suggestion_text(
-                question, vocab.tables[named], vocab)))
+            "would rather not guess a number." + tables.unlabelled_codes(vocab.tables[named])
+            + " " + suggestion_text(question, vocab.tables[named], vocab)))
     if prev is not None and prev.kind == "table":
         model = vocab.tables[prev.table.table]
         refined = tables.follow_table(question, prev.table, model)

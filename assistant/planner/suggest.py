@@ -49,9 +49,12 @@ def _table_candidates(model: SemanticModel, entity) -> list[str]:
               (d.values or d.ordered)]
     items = [mt.label for mt in model.metrics.values() if mt.words] + \
             [f"average {m.label}" for n, m in model.measures.items()
-             if n != "rows" and m.words and not any(d.label == m.label for d in splits)]
+             if n != "rows" and m.words and m.agg != "count_distinct" and
+             not any(d.label == m.label for d in splits)]
     out = [f"{label} by {d.label} in {entity.name}" for label in items for d in splits[:2]]
-    return [*out, f"how many {entity.label} in {entity.name}"]
+    people = [m.label for m in model.measures.values() if m.agg == "count_distinct"]
+    return [*out, f"how many {entity.label} in {entity.name}",
+            *(f"how many {p} in {entity.name}" for p in people)]
 
 
 def _works(question: str, vocab) -> bool:
@@ -115,5 +118,7 @@ def suggestion_text(question: str, model: SemanticModel | list[SemanticModel], v
     quoted = [f'"{q}"' for q in suggestions(question, model, vocab)]
     if not quoted:
         return "Ask \"what can you do?\" for the questions that work."
+    if len(quoted) == 1:
+        return f"A question like {quoted[0]} works (ask \"what can you do?\" for more)."
     return ("Questions like " + ", ".join(quoted[:-1]) + f" or {quoted[-1]} work "
             "(ask \"what can you do?\" for more).")

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlglot import exp
+
 from assistant.planner import vocabulary as v
 from assistant.planner.filters import negated
 from assistant.planner.measures import take_agg, take_top
@@ -22,6 +24,7 @@ from assistant.planner.periods import parse_period
 from assistant.planner.plan import time_range
 from assistant.planner.text import ABBREVIATIONS, Text, normalise
 from warehouse.semantic import Condition, MetricRef, Order, Query, SemanticModel
+from warehouse.semantic.model import parse_sql
 
 _NUMBER = r"(-?\d+(?:\.\d+)?)"
 _COMPARE = (("between", rf"(?:between|from) {_NUMBER} (?:and|to|-) {_NUMBER}"
@@ -63,6 +66,8 @@ class TableAsk:
     period: str = ""                 # the time window on the table's time dimension, in words
     noun: str = "customers"          # what a row is ('contacts' of a campaign's call log)
     unknown: list[str] = field(default_factory=list)    # columns whose blanks a share leaves out
+    # the labels of a split's values where the model gives them ({dimension: {'2': 'female'}})
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _entity(model: SemanticModel):
@@ -78,7 +83,8 @@ _GENERIC_PARTS = frozenset((
     "consents", "people", "members"))
 
 
-def names_of(table: str, tables: list[str] | None = None) -> list[str]:
+def names_of(table: str, tables: list[str] | None = None, own: frozenset[str] = frozenset()
+             ) -> list[str]:
     """How a question may name the table, as regex phrases: 'bank_churn', 'bank churn', and
     a distinctive part of its name before 'table'/'data' ('the churn table'), when no other
     imported table has that part."""
@@ -92,7 +98,7 @@ def names_of(table: str, tables: list[str] | None = None) -> list[str]:
         out.append(re.escape(_spelled(part)) + _TABLE_WORDS)
         # 'the campaign data' of bank_marketing, 'the telecom table' of telco_churn
         out += [re.escape(n) + _TABLE_WORDS for n in NICKNAMES.get(part, ())]
-        if len(part) >= 4 and part not in _known_words():
+        if len(part) >= 4 and part not in _known_words() and part not in own:
             # 'churn rate by contract in telco': a name part no question uses otherwise
             out.append(rf"(?<=in |of |on ){re.escape(_spelled(part))}")
     return out
@@ -146,11 +152,15 @@ def _holders(model: SemanticModel) -> list[str]:
     own |= {normalise(w) for vs in model.values.values() for x in vs.values()
             for w in (*x.words, x.label)}
     out = []
+    # 'credit card default rate' of cc_default: the spelled name right before a rate of it
+    rates = _alternation([w for mt in model.metrics.values() for w in mt.words])
     for part in _distinctive(entity.name, []):
         spelled = _spelled(part)
         for variant in dict.fromkeys((spelled, spelled.split()[-1])):
             if variant not in own and variant not in v.FILLER:
                 out.append(re.escape(variant) + _HOLDERS)
+        if spelled != part and spelled not in own:
+            out.append(re.escape(spelled) + rf"(?= {rates})")
     return out
 
 
@@ -204,8 +214,19 @@ def _warehouse_words() -> frozenset[str]:
     return frozenset(_phrase(w) for words in groups for w in words)
 
 
-def _take_table_name(text: Text, table: str, tables: list[str] | None = None) -> None:
-    for n in names_of(table, tables):
+def _own_words(model: SemanticModel) -> frozenset[str]:
+    """Every word of the table's own model ('default' of cc_default's default rate is never
+    its name in 'clients not in default')."""
+    entity = _entity(model)
+    groups = [*(m.words for m in model.measures.values()), *(x.words for x in
+              model.metrics.values()), *(f.words for f in model.filters.values()),
+              *(d.words for d in entity.dimensions.values())]
+    return frozenset(w for ws in groups for p in ws for w in normalise(p).split())
+
+
+def _take_table_name(text: Text, table: str, tables: list[str] | None = None,
+                     model: SemanticModel | None = None) -> None:
+    for n in names_of(table, tables, _own_words(model) if model is not None else frozenset()):
         text.take(rf"(?:(?:in|from|of|for|on|using) )?(?:the |my |our )?(?<![\w]){n}"
                   rf"(?![\w]){_TABLE_WORDS}?")
     text.take(r"\b(?:in|from|of|on) (?:the |my |our )?(?:imported |uploaded )?(?:table|data"
@@ -244,12 +265,13 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
     counts back from it)."""
     entity = _entity(model)
     text = Text(question)
-    _take_table_name(text, entity.name)
+    _take_table_name(text, entity.name, model=model)
     _take_holders(text, model)
+    _take_explained(text, question, model)
     period, grain = _when(text, entity, reference)
     probe = Frame_()
     take_top(text, probe)
-    ranked = _ranked(text, entity)
+    ranked = _ranked(text, entity, probe.top)
     dims = ranked + _groups(text, entity, ranked)
     dims += [d for d in _opposites(text, model, entity) if d not in dims]
     compared = _comparisons(text, entity)      # before the measures: '3 or more products'
@@ -260,7 +282,9 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
     metric, label, kind = _metric(text, model, agg, count, share)
     conditions, labels = _conditions(text, model, entity, compared)
     conditions, labels, dims = _versus(conditions, labels, dims, model, entity)
-    text.take_all(_alternation([*entity.words, entity.label, entity.singular]))
+    people = [w for n, m in model.measures.items() if m.agg == "count_distinct" for w in m.words]
+    called = re.search(_alternation(entity.words), text.s)
+    text.take_all(_alternation([*entity.words, entity.label, entity.singular, *people]))
     text.take_all(_VERBS)
     versus = text.take(rf"\b{_VERSUS}\b")
     left = v.meaningful(text.words())
@@ -293,16 +317,97 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
                   order=order, limit=probe.top, grain=grain,
                   time=time_range(period) if period else None)
     dim_labels, booleans = _split_words(dims, entity)
+    noun = _noun(entity)
+    value_labels = _value_labels(dims, model, entity)
+    said = called.group(0).strip() if called else ""
+    if entity.label in ("rows", "customers") and said and said.split()[-1] not in (
+            "row", "rows", "record", "records", "entry", "entries", "case", "cases"):
+        noun = said if said.endswith("s") or said == "people" else said + "s"   # 'applicants'
+    if kind == "distinct":          # 'how many customers' of a log: its distinct customers
+        kind, noun = "count", label
     return TableAsk(entity.name, query, kind, labels, sub_labels, label,
                     dim_labels=dim_labels, booleans=booleans,
-                    period=period.label if period else "", noun=_noun(entity),
-                    unknown=unknown)
+                    period=period.label if period else "", noun=noun,
+                    unknown=unknown, value_labels=value_labels)
+
+
+def _take_explained(text: Text, question: str, model: SemanticModel) -> None:
+    """'paid in September (PAY_AMT1)': a column written as its header in brackets says what
+    the words before it mean, so they are not read again (as a period the table has not);
+    'how much did they pay' then sums it."""
+    for m in model.measures.values():
+        cols = [c.name for c in parse_sql(m.expr).find_all(exp.Column)] if m.expr else []
+        if len(cols) != 1 or not re.search(rf"\(\s*{re.escape(cols[0])}\s*\)", question, re.I):
+            continue
+        col = normalise(cols[0]).strip()
+        hit = re.search(rf"(?:\b(?:in|for|of|during|on) (?:[a-z]+ ){{1,2}})?{re.escape(col)}"
+                        r"(?![\w])", text.s)
+        if hit:
+            text._blank(hit.start(), hit.end())
+            text.s = text.s[:hit.start()] + col + text.s[hit.start() + len(col):]
+            text.take(r"\bhow much (?:did|do|does|have|has)\b(?=.*\b(?:pay|paid|spend|spent"
+                      r"|repay|repaid)\b)")
+            verb = re.search(r"\b(?:pay|paid|spend|spent|repay|repaid)\b", text.s)
+            if verb:
+                said = "" if re.search(r"\b(?:total|sum|average|mean|median)\b", text.s) \
+                    else "total"
+                text.s = text.s[:verb.start()] + said.ljust(verb.end() - verb.start()) + \
+                    text.s[verb.end():]
+            return
 
 
 def _noun(entity) -> str:
     """What the answer calls the rows: the model's label ('customers', 'contacts'), with
     'rows' said as customers (an imported customer table whose key is a row number)."""
     return entity.label if entity.label not in ("", "rows") else "customers"
+
+
+def _value_labels(dims: list[str], model: SemanticModel, entity) -> dict[str, dict[str, str]]:
+    """{dimension: {value: label}} of the splits whose values have labels of their own (a
+    code book's: '2' -> 'female', 'A14' -> 'no checking account')."""
+    out = {}
+    for name in dims:
+        d = entity.dimensions.get(name)
+        if d is not None and d.values in model.values:
+            labels = {k: x.label for k, x in model.values[d.values].items() if x.label != k}
+            if labels:
+                out[name] = labels
+    return out
+
+
+_CODE = re.compile(r"^(?:-?\d+|[A-Za-z]{1,2}\d{1,4})$")
+
+
+def unlabelled_codes(model: SemanticModel) -> str:
+    """A sentence for a refusal when the table holds codes without labels (Statlog's A14,
+    Taiwan's SEX 1/2): the person can say what they mean in the table's model."""
+    entity = _entity(model)
+    measured = {m.expr for m in model.measures.values()}
+    coded = [(d, model.values[d.values]) for d in entity.dimensions.values()
+             if d.values in model.values and model.values[d.values] and
+             all(_CODE.match(k) and x.label == k for k, x in model.values[d.values].items())
+             and d.expr not in measured]        # a count (1-4 credits) is not a code
+    coded.sort(key=lambda c: all(k.lstrip("-").isdigit() for k in c[1]))   # A14 first
+    if not coded:
+        return ""
+    shown = "; ".join(f"{d.label}: {', '.join(list(vs)[:4])}{'...' if len(vs) > 4 else ''}"
+                      for d, vs in coded[:3])
+    d, vs = coded[0]
+    key = list(vs)[-1]
+    return (f" Some columns of {entity.name} hold codes without labels ({shown}); if a word "
+            f"you used stands for one of them, add it to the table's model with `assistant "
+            f"model edit {entity.name}` (under [values.{d.values}], e.g. "
+            f"\"{key}\" = [\"what {key} means\", \"other words for it\"]) and ask again.")
+
+
+def addressed(question: str, models: dict[str, SemanticModel]) -> str | None:
+    """The one imported table a question names by its name or its holders ('credit card
+    clients' of cc_default), if exactly one."""
+    s = " " + normalise(question) + " "
+    found = [name for name, model in models.items()
+             if any(re.search(rf"(?<![\w]){n}(?![\w])", s)
+                    for n in [*names_of(name, list(models)), *_holders(model)])]
+    return found[0] if len(found) == 1 else None
 
 
 def _split_words(dims: list[str], entity) -> tuple[dict, dict]:
@@ -356,9 +461,17 @@ def _metric(text: Text, model: SemanticModel, agg: str, count: bool, share: bool
     for name, mt in model.metrics.items():
         if mt.words and text.take(_alternation(mt.words)):
             return MetricRef(name=name), mt.label, "rate"
+    people = [(n, m) for n, m in model.measures.items() if m.agg == "count_distinct" and m.words]
+    for name, m in people:
+        # 'how many (distinct) customers' of a log: each customer once, never its rows
+        hit = re.search(rf"(?:(?:distinct|unique|different|individual) )?"
+                        rf"{_alternation(m.words)}", text.s)
+        if hit and not share and (count or not agg) and not _measured(text, model):
+            text._blank(hit.start(), hit.end())
+            return MetricRef(name=name), m.label, "distinct"
     best = None
     for name, m in model.measures.items():
-        if name == "rows" or not m.words:
+        if name == "rows" or not m.words or m.agg == "count_distinct":
             continue
         hit = re.search(_alternation(m.words), text.s)
         if hit and (best is None or len(hit.group(0)) > len(best[1].group(0))):
@@ -376,10 +489,22 @@ def _metric(text: Text, model: SemanticModel, agg: str, count: bool, share: bool
     return MetricRef(name="rows"), model.measures["rows"].label, "count"
 
 
-def _ranked(text: Text, entity) -> list[str]:
+def _measured(text: Text, model: SemanticModel) -> bool:
+    """Whether the question names a measure other than a count of people ('total amount of
+    customers in Mumbai' sums the amount)."""
+    return any(m.words and re.search(_alternation(m.words), text.s)
+               for n, m in model.measures.items() if n != "rows" and m.agg != "count_distinct")
+
+
+def _ranked(text: Text, entity, top: int | None = None) -> list[str]:
+    """The split a ranking names: 'which job', 'what purpose', and after 'top 3' the words
+    that follow it ('top 3 loan purposes by number of applicants')."""
     for d in entity.dimensions.values():
         if d.words and d.kind != "boolean" and (d.values or d.ordered or d.kind == "category"):
             m = text.take(rf"\b(?:which|what) {_alternation(d.words)}")
+            if m is None and top:
+                m = text.take(rf"^\s*(?:the )?{_alternation(d.words)}"
+                              r"(?=\s*$| (?:by|with|in|of)\b)")
             if m:
                 return [d.name]
     return []
@@ -440,11 +565,15 @@ def _comparisons(text: Text, entity) -> list[tuple[int, Condition, str]]:
     """Number comparisons on the table's number columns: 'credit score below 500', '3 or more
     products', 'aged 40-50' (each pattern whole, never a bare number taken for a column)."""
     found = []
+    rows = _alternation([*entity.words, entity.label, entity.singular])
     for d in entity.dimensions.values():
         if d.kind != "number" or not d.words:
             continue
         words = _alternation(d.words)
         aged = "age" in {normalise(w) for w in d.words}
+        # 'transactions above 10000' of a log whose one amount it is
+        sized = "amount" in {normalise(w) for w in d.words} and entity.label not in (
+            "rows", "customers")
         zero = re.search(rf"(?:an? )?(?:zero|nil|0) {words}|{words} (?:of |is |equal to |= )?"
                          r"(?:zero|nil|0)(?![\w.])", text.s)
         if zero:                    # 'a zero balance', 'balance of 0'
@@ -459,17 +588,30 @@ def _comparisons(text: Text, entity) -> list[tuple[int, Condition, str]]:
                 (re.search(rf"\baged (?:{pattern})(?: years?(?: old)?)?"
                            rf"|(?<![\w])(?:{pattern}) years?(?: old)?"
                            rf"|(?<![\w])(?=older |younger )(?:{pattern})", text.s)
-                 if aged else None)
+                 if aged else None) or \
+                (_after(text.s, rf"{rows} (?:(?:who are|aged) )?", pattern)
+                 if aged and op in ("gt", "lt", "ge", "le", "between") else None) or \
+                (_after(text.s, rf"{rows} (?:of |worth |for )?", pattern)
+                 if sized and op != "in" else None)
             if m:
                 nums = [float(g) if "." in g else int(g) for g in m.groups() if g]
                 text._blank(m.start(), m.end())
                 phrase = m.group(0)
+                if not aged and not re.search(words, phrase):     # 'transactions above 10000'
+                    phrase = f"{d.label} {phrase}"
                 if not phrase.startswith(("aged", "with ", "older", "younger")):
                     phrase = f"{'aged' if aged and not re.match(words, phrase) else 'with'} " \
                         f"{phrase}"         # 'with credit score below 500'
                 found.append((m.start(), Condition(field=d.name, op=op, values=nums), phrase))
                 break
     return found
+
+
+def _after(s: str, before: str, pattern: str) -> re.Match | None:
+    """`pattern` where it follows `before` ('clients over 60': a comparison after the row
+    noun), the match being the comparison alone."""
+    pre = re.search(rf"{before}(?=(?:{pattern})(?![\w]))", s)
+    return re.compile(rf"(?:{pattern})").match(s, pre.end()) if pre else None
 
 
 # nouns that a yes/no column's word before them qualifies: 'housing loan', 'gold card'
@@ -544,7 +686,9 @@ def _conditions(text: Text, model: SemanticModel, entity,
         d = entity.dimensions[dim]
         for neg, chosen in by_neg.items():
             names = [x for _, x in chosen]
-            words = " or ".join(model.values[d.values][x].label for x in names)
+            if d.kind == "number":      # a code of a number column (SEX 2): compared as one
+                names = [int(x) if re.fullmatch(r"-?\d+", str(x)) else x for x in names]
+            words = " or ".join(model.values[d.values][str(x)].label for x in names)
             found.append((min(p for p, _ in chosen),
                           Condition(field=dim, op="not_in" if neg else "in", values=names),
                           d.filter_phrase(words, neg)))
@@ -552,12 +696,20 @@ def _conditions(text: Text, model: SemanticModel, entity,
     return [c for _, c, _ in found], [lbl for _, _, lbl in found]
 
 
+def _said(spec) -> list[str]:
+    """The words of a value, its label among them ('no checking account' = ["no checking
+    account", "A14"] written in the model), except a bare number (SEX's '2' is never a word:
+    'top 2' would read as it)."""
+    bare = re.fullmatch(r"-?\d+(?:\.\d+)?", spec.label.strip())
+    return [*spec.words, *([] if bare else [spec.label])]
+
+
 def _value_hits(s: str, values: dict) -> list[tuple[str, tuple[int, int]]]:
     """(value, span) of each value a question names; the longest words win ('post graduate'
     is not 'graduate'), and a word that names several values names them all (a filter on
     every one, never one picked)."""
     spans = sorted(((m.start(), m.end(), value) for value, spec in values.items()
-                    for m in re.finditer(_alternation(spec.words), s)),
+                    for m in re.finditer(_alternation(_said(spec)), s)),
                    key=lambda x: (x[0] - x[1], x[0]))
     kept: list[tuple[str, tuple[int, int]]] = []
     for start, end, value in spans:
@@ -586,7 +738,7 @@ def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAs
     entity = _entity(model)
     text = Text(question)
     text.take(_FOLLOW)
-    _take_table_name(text, entity.name)
+    _take_table_name(text, entity.name, model=model)
     dims = _groups(text, entity, [])
     conditions, labels = _conditions(text, model, entity, _comparisons(text, entity))
     text.take_all(r"\b(?:instead|too|as well|only|just|for|the same|same|what|about|how"
@@ -605,4 +757,5 @@ def follow_table(question: str, prev: TableAsk, model: SemanticModel) -> TableAs
     dim_labels, booleans = _split_words(query.dimensions, entity)
     return TableAsk(prev.table, query, prev.kind, [lbl for _, lbl in kept] + labels,
                     prev.subgroup, prev.label, dim_labels=dim_labels, booleans=booleans,
-                    period=prev.period, noun=prev.noun, unknown=prev.unknown)
+                    period=prev.period, noun=prev.noun, unknown=prev.unknown,
+                    value_labels=_value_labels(query.dimensions, model, entity))
