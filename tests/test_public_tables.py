@@ -448,6 +448,23 @@ def test_the_drafted_models_of_coded_tables(coded):
     assert set(cards.values["sex"]) == {"1", "2"}
     assert "education" not in cards.measures                # an average of codes means nothing
     assert cards.metrics["default_payment_next_month_rate"].label == "default rate"
+    # own_telephone (A191/A192) is named after a phone but holds a code: not personal data
+    assert "own_telephone" in credit.entities["german_credit"].dimensions
+
+
+def test_a_code_named_like_personal_data_is_not_personal_but_names_are(empty_warehouse,
+                                                                        tmp_path):
+    from warehouse import privacy
+
+    file = tmp_path / "people.csv"
+    pd.DataFrame({"own_telephone": ["A191", "A192"] * 15, "surname": ["Smith", "Jones"] * 15,
+                  "balance": range(30)}).to_csv(file, index=False)
+    result = runner.invoke(cli.app, ["import", str(file), "--as", "people", "--path",
+                                     str(empty_warehouse)])
+    assert result.exit_code == 0, result.output
+    with Warehouse.open(empty_warehouse, read_only=True) as wh:
+        personal = privacy.personal_columns(wh, "people")
+    assert "surname" in personal and "own_telephone" not in personal
 
 
 def test_code_book_labels_are_words_and_answer_labels(coded, tmp_path):

@@ -31,6 +31,7 @@ from warehouse.contract import PII_COLUMNS, TABLES_BY_NAME
 from warehouse.privacy_lineage import Taint, trace
 
 __all__ = [
+    "NOT_PERSONAL_MARK",
     "PERSONAL_MARK",
     "NameIndex",
     "Taint",
@@ -60,6 +61,9 @@ PII_NAME_RE = re.compile(
     re.I,
 )
 PERSONAL_MARK = "Personal data"     # prefix of the COMMENT of a personal column in a user table
+# prefix of the COMMENT of a user-table column named like personal data whose values, read at
+# import, are a flag or a code (Statlog's own_telephone A191/A192): not personal
+NOT_PERSONAL_MARK = "Not personal data"
 
 
 def is_pii_column(name: str) -> bool:
@@ -132,7 +136,8 @@ def personal_columns(wh, table: str, schema: str = "main") -> dict[str, str]:
     info = next((t for t in wh.catalog() if t.schema == schema and t.name == table), None)
     rows = [(c.name, c.type, c.comment or "") for c in info.columns] if info else []
     found = {c: "personal data" for c, _, comment in rows
-             if is_pii_column(c) or comment.startswith(PERSONAL_MARK) or mask_text(c) != c}
+             if (is_pii_column(c) and not comment.startswith(NOT_PERSONAL_MARK))
+             or comment.startswith(PERSONAL_MARK) or mask_text(c) != c}
     candidates = [c for c, t, _ in rows if c not in found and _sampled_type(t)]
     if not candidates:
         return found

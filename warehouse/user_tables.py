@@ -272,24 +272,55 @@ def _mark_personal(cur, table: str, data) -> dict[str, str]:
     birth dates) and say so in their COMMENT, which keeps them from the model and from
     segmentation features for good."""
     found: dict[str, str] = {}
+    coded: dict[str, list] = {}
     head = data.slice(0, privacy.SAMPLE_ROWS)
     for column in data.column_names:
-        if privacy.is_pii_column(column) or privacy.mask_text(column) != column:
-            found[column] = "personal data"
-            continue
         try:
             values = head.column(column).to_pylist()
         except (OverflowError, ValueError):     # a date Python cannot hold (year 0, 10000)
             values = head.column(column).cast("string").to_pylist()
         kind = privacy.column_kind(values)
+        if privacy.is_pii_column(column) and privacy.mask_text(column) == column and not kind:
+            levels = _levels_of(data, column)
+            if levels is not None:
+                # own_telephone A191/A192: named after a phone, holding a flag or a code
+                coded[column] = levels
+                continue
+        if privacy.is_pii_column(column) or privacy.mask_text(column) != column:
+            found[column] = "personal data"
+            continue
         if kind:
             found[column] = kind
+    for column, levels in coded.items():
+        shown = ", ".join(str(x) for x in levels)
+        text = (f"{privacy.NOT_PERSONAL_MARK}: named like personal data, its values are a flag "
+                f"or a code ({shown})").replace("'", "''")
+        quoted = column.replace('"', '""')
+        cur.execute(f'COMMENT ON COLUMN "{table}"."{quoted}" IS \'{text}\'')
     for column, kind in found.items():
         text = (f"{privacy.PERSONAL_MARK} ({kind}); hidden from the language model"
                 ).replace("'", "''")
         quoted = column.replace('"', '""')
         cur.execute(f'COMMENT ON COLUMN "{table}"."{quoted}" IS \'{text}\'')
     return found
+
+
+def _levels_of(data, column: str) -> list | None:
+    """The values of a column when it is a flag or a code (at most 3 values in 20 rows or
+    more, each yes/no, true/false, a number or a code such as A191), else None: such a column
+    cannot hold anyone's phone number, address or name, whatever it is named."""
+    import pyarrow.compute as pc
+
+    if data.num_rows < 20:
+        return None
+    levels = pc.unique(data.column(column).drop_null()).to_pylist()
+    if not levels or len(levels) > 3 or not all(_FLAG_OR_CODE.match(str(x).strip())
+                                                for x in levels):
+        return None
+    return sorted(levels, key=str)
+
+
+_FLAG_OR_CODE = re.compile(r"(?i)^(?:[a-z]{0,3}\d{1,4}|yes|no|y|n|true|false|t|f)$")
 
 
 def create_from_rows(cur, name: str, data, *, mode: str, source: str,
