@@ -663,6 +663,11 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
                   f"agg = \"count_distinct\"\nexpr = {_q(f'u.{quote_ident(holder)}')}\n"
                   f"label = {_q(who)}\nwords = {_list(_holder_words(who))}\n"
                   f"definition = {_q(f'{who} = distinct values of {holder}')}\n"]
+    if values:
+        values[0] = ("# Values: the first word is how answers name the value, the others are words "
+                     "a question\n# may use for it. Codes mean what your code book says: write "
+                     "it here, e.g.\n# \"2\" = [\"female\", \"women\"] or \"A14\" = "
+                     "[\"no checking account\", \"A14\"].\n" + values[0])
     lines += [*(m + "\n" for m in measures), *(m + "\n" for m in metrics),
               *(v + "\n" for v in values)]
     return "\n".join(lines).rstrip() + "\n"
