@@ -504,3 +504,11 @@ def test_a_refusal_never_offers_an_empty_example(coded):
     path, _ = coded
     answers, _ = ask(path, ["how many flux capacitors in bank_transactions?"])
     assert "like  or" not in answers[-1] and "Questions like or" not in answers[-1], answers
+
+def test_how_many_accounts_counts_each_account_once(berka_wh):
+    path, trans, _ = berka_wh
+    pensioned = trans.loc[trans.k_symbol.fillna("").str.strip() == "DUCHOD", "account_id"]
+    answers, results = ask(path, ["how many accounts got a pension payment?"])
+    assert int(results[0][1].tables[0].df["transacting_accounts"].iloc[0]) == \
+        pensioned.nunique(), answers
+    assert f"{pensioned.nunique():,} accounts" in answers[-1]

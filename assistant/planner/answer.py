@@ -329,15 +329,16 @@ def _tx_customers(ctx: Context, t: Table) -> str:
     """'how many customers receive a pension': customers counted once, with the transactions
     that put them there."""
     scope = what(ctx.frame) + of(ctx.subject)
+    noun = "account" if ctx.frame.counted == "accounts" else "customer"
 
     def render(r):
-        return (f"{t.people(r, 'transacting_customers')} ({t.get(r, 'transactions')} "
+        return (f"{t.people(r, f'transacting_{noun}s', noun)} ({t.get(r, 'transactions')} "
                 f"transactions, {t.get(r, 'amount')})")
 
     if not t.dims:
         return (f"{render(t.rows[0])[0].upper()}{render(t.rows[0])[1:]} had transactions"
-                f"{scope}{ctx.period}; each customer is counted once.")
-    return (f"Customers with transactions{scope}{ctx.period}, by {by(t)}: "
+                f"{scope}{ctx.period}; each {noun} is counted once.")
+    return (f"{noun.capitalize()}s with transactions{scope}{ctx.period}, by {by(t)}: "
             + listing(t, render) + ".")
 
 

@@ -61,6 +61,7 @@ class Frame:
     #                                  event once), reach (customers sent)
     counts: bool = False             # campaign event counts instead of rates
     customers_first: bool = False    # events: the count of customers leads the answer
+    counted: str = "customers"       # who customers_first counts: customers or accounts
     needs_period: bool = False       # signups without a period or split
     refusal: str = ""                # why the question cannot be answered as asked
 

@@ -575,6 +575,8 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         frame.agg = frame.agg or "sum"
         # 'how many customers receive a pension': the customers, counted once each
         frame.customers_first = bool(re.search(_COUNTING_CUSTOMERS, s))
+        if re.search(r"\b(?:how many|number of|count of) accounts\b", s):
+            frame.customers_first, frame.counted = True, "accounts"
         frame.filters.append(Filter("category", ("salary",), label="of salary, pension and "
                                     "gig income"))
         frame.filters.append(Filter("direction", ("credit",), label="received"))

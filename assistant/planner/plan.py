@@ -306,7 +306,8 @@ def _transactions(frame: Frame) -> Plan:
     agg = frame.agg or "count"
     if frame.customers_first and agg in ("count", "sum"):
         # 'how many customers received a salary': distinct customers, never transactions
-        q = _query(frame, ["transacting_customers", "transactions", MetricRef(name="amount")],
+        who = "transacting_accounts" if frame.counted == "accounts" else "transacting_customers"
+        q = _query(frame, [who, "transactions", MetricRef(name="amount")],
                    "transactions", dims=dims, grain=grain, on=on)
         return Plan("tx_customers", [Step(q, "Customers with such transactions")], frame)
     amount = MetricRef(name="amount", agg=agg) if agg != "count" else None
