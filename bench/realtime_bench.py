@@ -241,7 +241,10 @@ def broker(path: Path, customers: int, ref, seconds: float, rate: int, workdir: 
         consumer = subprocess.Popen(
             [sys.executable, "-m", "assistant.cli", "events", "consume", "--redis", url,
              "--seconds", str(10 * seconds + 600)], env=env, cwd=workdir,
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT,
+            # a bench started as a background job inherits SIGINT ignored: the consumer would
+            # then not stop at the SIGINT below but only after its --seconds (10 minutes)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         group = None
         deadline = time.time() + 20 * seconds + 600
         while time.time() < deadline:                    # drained: nothing pending or new
