@@ -371,17 +371,14 @@ def _send_checks(cur, customers: list[int], channel: str, trigger_id: str,
     window)."""
     cur.register("__send", pd.DataFrame({"customer_id": sorted(set(customers))}))
     try:
-        # the customers read once (the eligibility and the country each scanned all of them)
-        cur.execute("CREATE OR REPLACE TEMP TABLE __who AS SELECT * FROM customers WHERE "
-                    "customer_id IN (SELECT customer_id FROM __send)")
+        who = "(SELECT * FROM customers WHERE customer_id IN (SELECT customer_id FROM __send))"
         rows = cur.execute(
             f"""SELECT e.customer_id, e.exclusion, c.country,
                        (SELECT count(*) FROM {tables.OUTBOX} o WHERE o.customer_id = e.customer_id
                           AND o.trigger_id = ? AND o.created_at >= ?) AS sent
-                FROM ({eligibility_sql(channel, '__who')}) e
-                JOIN __who c ON c.customer_id = e.customer_id""",
+                FROM ({eligibility_sql(channel, who)}) e
+                JOIN customers c ON c.customer_id = e.customer_id""",
             [trigger_id, cap_since or datetime(1970, 1, 1)]).fetchall()
-        cur.execute("DROP TABLE __who")
     finally:
         cur.unregister("__send")
     return {int(r[0]): (r[1], r[2], int(r[3])) for r in rows}
