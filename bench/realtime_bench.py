@@ -25,12 +25,12 @@ COMMIT), for every event, and for the events whose trigger wrote an outbox row (
 decision, p50 / p99: the row is visible from that commit). Mixes: 75% transactions (8% of them
 card payments abroad), 20% logins, 4% product views, 1% consent changes, over random customers.
 
-Measured (2026-12-02, session 5, 1M customers, one run each at load 4.5-6 from other sessions;
-the README's Measured table has the details): Redis backlog drained at 6,353 events/s (the code
-before: 2,913/s), 7,172/s committed when offered 20,000/s; HTTP 8,310/s flat out, p99 1.5 s
-event to decision paced at 5,000/s (to the commit; it was stamped at the batch's start before).
-Segmentation from the state (last session): 0.39x scan + fit at 1M. The broker rate, the p99
-and the segmentation goals are not met.
+Measured (2026-12-02, session 5, 1M customers, single runs at load 4.5-8 from other sessions;
+the figures move with the load by 2x: the README's Measured table has each run): Redis backlog
+drained at 3.0-6.4k events/s (the code before: 2.9k/s at load 5), 4.0-7.2k/s committed when
+offered 20,000/s; HTTP 5.4-8.3k/s flat out, p99 1.5-2.7 s event to decision paced at 5,000/s (to
+the commit; it was stamped at the batch's start before); segmentation from the state 0.29x scan +
+fit. The broker rate, the p99 and the segmentation goals are not met.
 """
 
 from __future__ import annotations
