@@ -324,6 +324,9 @@ def _category_phrase(label: str) -> str:
 
 
 _NONE = ("no", "none", "n/a", "na")
+# a gender column's one-letter values ('M', 'F' of CustGender) in words
+_GENDERS = {"m": ("male", "men", "man", "males"), "f": ("female", "women", "woman", "females"),
+            "male": ("men", "man", "males"), "female": ("women", "woman", "females")}
 _MONTHS = {m[:3]: m for m in ("january", "february", "march", "april", "may", "june", "july",
                                "august", "september", "october", "november", "december")}
 
@@ -339,6 +342,7 @@ def _level_words(column: str, levels: list[str]) -> tuple[dict[str, list[str]], 
     names = [w for w in _words(column) if len(w) > 2]
     lower = {v.strip().lower(): v for v in levels}
     said = {v: [v, v.lower()] for v in levels}
+    gendered = bool(set(words(column)) & {"gender", "sex"}) and set(lower) <= set(_GENDERS)
     flagged = "yes" in lower and "no" in lower and all(
         k in ("yes", "no") or k.startswith("no ") for k in lower)
     for key, v in lower.items():
@@ -355,6 +359,8 @@ def _level_words(column: str, levels: list[str]) -> tuple[dict[str, list[str]], 
                        key.replace(" service", "") if key.endswith(" service") else key]
         if " (" in key:                  # 'Bank transfer (automatic)' is 'bank transfer'
             said[v].append(key.split(" (", 1)[0])
+        if gendered and key in _GENDERS:      # CustGender M/F: 'female customers'
+            said[v] += list(_GENDERS[key])
         if key[:3] in _MONTHS and (key == key[:3] or key == _MONTHS[key[:3]]):
             said[v] += [_MONTHS[key[:3]], key[:3]]      # 'may', 'in may' of a month column
         said[v] = [said[v][0], *dict.fromkeys(said[v][1:])]

@@ -308,8 +308,23 @@ def parse(question: str, vocab: v.Vocabulary, prev: Parsed | None = None, *,
     parsed = _route(question, vocab, prev, first_row=first_row)
     if parsed.kind != "frame":
         return parsed
+    meant = tables.addressed(question, vocab.tables)
+    if meant is not None and _unplanned(parsed.frame):
+        # 'maximum credit limit of the credit card clients': what the warehouse's model
+        # cannot compute, the table the question names can
+        ask = tables.parse_table(question, vocab.tables[meant], vocab.table_dates.get(meant))
+        if isinstance(ask, tables.TableAsk):
+            return Parsed("table", table=ask)
     gaps = _gaps(parsed.frame, vocab)
     return _missing(question, gaps, vocab) if gaps else parsed
+
+
+def _unplanned(frame: Frame) -> bool:
+    try:
+        plan(frame)
+    except Unsupported:
+        return True
+    return False
 
 
 def _gaps(frame: Frame, vocab: v.Vocabulary) -> list[coverage.Gap]:
@@ -336,7 +351,8 @@ def _missing(question: str, gaps: list[coverage.Gap], vocab: v.Vocabulary) -> Pa
     asks = {name: ask for name, ask in read.items() if isinstance(ask, tables.TableAsk)}
     having = [name for name, model in vocab.tables.items() if name in asks or
               tables.has_concept(model, [w for g in gaps for w in g.words])]
-    if len(asks) == 1 and all(_singled_out(next(iter(asks.values())), read[name])
+    if len(asks) == 1 and all(_singled_out(next(iter(asks.values())), read[name],
+                                           vocab.tables[next(iter(asks))])
                               for name in having if name not in asks):
         # the one table that reads the whole question; the others with that data do not
         # have its values ('in Germany'), so the question cannot be about them
@@ -391,10 +407,13 @@ def _undated(question: str, model, vocab: v.Vocabulary) -> Reply | None:
                     " " + suggestion_text(question, model, vocab)))
 
 
-def _singled_out(ask: tables.TableAsk, unread: str) -> bool:
-    """Whether another table failed to read a value the answering table filters on: 'germany'
-    left over there, 'in Germany' a filter here."""
-    said = " ".join(ask.labels + ask.subgroup).lower()
+def _singled_out(ask: tables.TableAsk, unread: str, model=None) -> bool:
+    """Whether another table failed to read a value the answering table filters on or a word
+    of the answering table's model: 'germany' left over there, 'in Germany' a filter here;
+    'city' or 'women' left over there, a split by customer location or a gender value here."""
+    said = " ".join(ask.labels + ask.subgroup + ask.split_words).lower()
+    if model is not None:
+        said += " " + " ".join(tables.own_words(model))
     return any(re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", said)
                for w in re.findall(r"'([^']+)'", unread))
 

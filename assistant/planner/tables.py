@@ -68,6 +68,7 @@ class TableAsk:
     unknown: list[str] = field(default_factory=list)    # columns whose blanks a share leaves out
     # the labels of a split's values where the model gives them ({dimension: {'2': 'female'}})
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    split_words: list[str] = field(default_factory=list)    # the words of its splits
 
 
 def _entity(model: SemanticModel):
@@ -224,6 +225,13 @@ def _own_words(model: SemanticModel) -> frozenset[str]:
     return frozenset(w for ws in groups for p in ws for w in normalise(p).split())
 
 
+def own_words(model: SemanticModel) -> frozenset[str]:
+    """The words of the table's model and of its values ('women' of a labelled SEX 2)."""
+    values = {w for vs in model.values.values() for x in vs.values() for p in _said(x)
+              for w in normalise(p).split() if not w.isdigit()}
+    return _own_words(model) | values
+
+
 def _take_table_name(text: Text, table: str, tables: list[str] | None = None,
                      model: SemanticModel | None = None) -> None:
     for n in names_of(table, tables, _own_words(model) if model is not None else frozenset()):
@@ -328,7 +336,8 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
     return TableAsk(entity.name, query, kind, labels, sub_labels, label,
                     dim_labels=dim_labels, booleans=booleans,
                     period=period.label if period else "", noun=noun,
-                    unknown=unknown, value_labels=value_labels)
+                    unknown=unknown, value_labels=value_labels,
+                    split_words=[w for d in dims for w in entity.dimensions[d].words])
 
 
 def _take_explained(text: Text, question: str, model: SemanticModel) -> None:
