@@ -42,6 +42,7 @@ feature query's many CTEs and one job per step).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import statistics
@@ -115,6 +116,8 @@ def main() -> None:
     parser.add_argument("--steps", default=",".join(STEPS),
                         help=f"which of {','.join(STEPS)} to run (default: all)")
     args = parser.parse_args()
+    # a failed Spark step is told in a line; the engine logs its JVM causes and trace here
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     steps = set(args.steps.split(","))
     if steps - set(STEPS):
         parser.error(f"--steps takes {','.join(STEPS)}")
@@ -126,6 +129,7 @@ def main() -> None:
     from tools.registry import TOOL_NAMES
     from tools.segments import run_segmentation
     from warehouse.connection import Warehouse
+    from warehouse.errors import AssistantError
     from warehouse.export import export_parquet
     from warehouse.generate import generate
     from warehouse.spark.handle import SparkWarehouse
@@ -158,13 +162,19 @@ def main() -> None:
 
     def both(label, fn_duck, fn_spark, same=None):
         d, dt, dr = median_time(fn_duck, args.repeats)
-        s, st, sr = median_time(fn_spark, args.repeats)
+        try:
+            s, st, sr = median_time(fn_spark, args.repeats)
+        except AssistantError as exc:        # said, with its JVM cause logged above it
+            print(f"{label:<58} duckdb {d:8.2f} s {_runs(dt)}  spark FAILED: {exc}", flush=True)
+            rows.append((label, d, float("nan"), os.getloadavg()[0]))
+            return False
         load = os.getloadavg()[0]
         rows.append((label, d, s, load))
         check = "" if same is None else ("  same answer" if same(dr, sr) else
                                          f"  DIFFERENT: duckdb {dr!r} / spark {sr!r}")
         print(f"{label:<58} duckdb {d:8.2f} s {_runs(dt)}  spark {s:8.2f} s {_runs(st)}  "
               f"load {load:.1f}{check}", flush=True)
+        return True
 
     planners = {name: OfflinePlanner.for_warehouse(h).bind_tools([Bound(n) for n in TOOL_NAMES])
                 for name, h in (("duck", duck), ("spark", spark))}
@@ -196,10 +206,10 @@ def main() -> None:
             return seg
         return run
 
-    if "segmentation" in steps:
-        both("segmentation k=8 (features + clustering + cards)", segment("duck", duck),
-             segment("spark", spark))
-    for step in ("features", "clustering", "cards") if "segmentation" in steps else ():
+    segmented = "segmentation" in steps and both(
+        "segmentation k=8 (features + clustering + cards)", segment("duck", duck),
+        segment("spark", spark))
+    for step in ("features", "clustering", "cards") if segmented else ():
         d = statistics.median(seg_steps["duck"].get(step, [0]))
         s = statistics.median(seg_steps["spark"].get(step, [0]))
         rows.append((f"  segmentation step: {step}", d, s, os.getloadavg()[0]))
@@ -232,8 +242,8 @@ def main() -> None:
     print(f"| step | DuckDB (s) | Spark {args.master} (s) | ratio | load |")
     print("|---|---|---|---|---|")
     for label, d, s, load in rows:
-        print(f"| {label} | {d:.2f} | {s:.2f} | {s / d if d else float('nan'):.1f}x | "
-              f"{load:.1f} |")
+        spark_s, ratio = ("failed", "-") if s != s else (f"{s:.2f}", f"{s / d:.1f}x" if d else "-")
+        print(f"| {label} | {d:.2f} | {spark_s} | {ratio} | {load:.1f} |")
     print()
     steps = {k: statistics.median(v) for k, v in seg_steps["spark"].items()}
     split.update(steps)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import re
 import shutil
 import tempfile
@@ -61,6 +62,7 @@ from warehouse.spark.session import get_session
 from warehouse.spark.shadow import Shadow
 from warehouse.spark.tables import register_catalog, register_folder
 
+log = logging.getLogger(__name__)
 _GROUPS = itertools.count()
 _SPARK_ERROR = re.compile(r"^\[(?P<cls>[A-Z_.]+)\]\s*")
 RECANCEL_EVERY = 0.5          # seconds between cancels of a query past its time limit
@@ -159,16 +161,119 @@ _ABOUT_THE_QUERY = ("UNRESOLVED_", "TABLE_OR_VIEW_NOT_FOUND", "PARSE_", "DATATYP
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
 
 
+def _java_exception(exc: BaseException):
+    """The JVM exception behind a Python one (py4j's, or pyspark's captured), or None."""
+    return getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)
+
+
+def jvm_causes(exc: BaseException) -> list[tuple[str, str]]:
+    """(class, first line of message) of the JVM exception behind `exc` and of each cause, the
+    outermost first; [] when `exc` did not come from the JVM (or the JVM is gone)."""
+    java, chain = _java_exception(exc), []
+    try:
+        while java is not None and len(chain) < 12:
+            message = str(java.getMessage() or "").strip().splitlines()
+            chain.append((str(java.getClass().getName()), message[0] if message else ""))
+            java = java.getCause()
+    except Exception:    # the gateway may be down: say what was read
+        pass
+    return chain
+
+
+def jvm_trace(exc: BaseException) -> str:
+    """The JVM stack trace behind `exc` (for the log), or '' when there is none."""
+    java = _java_exception(exc)
+    if java is None:
+        return ""
+    try:
+        from pyspark import SparkContext
+
+        return str(SparkContext._jvm.org.apache.spark.util.Utils.exceptionString(java))
+    except Exception:
+        return ""
+
+
+# What a JVM failure was, for a person: (a class or message fragment, what to say). The first
+# fragment found in the chain of causes (innermost first) decides.
+_JVM_KINDS = (
+    (("OutOfMemoryError", "SparkOutOfMemoryError", "Java heap space", "GC overhead limit",
+      "UNABLE_TO_ACQUIRE_MEMORY"),
+     "Spark ran out of memory ({cause}); give it more (ASSISTANT_SPARK_CONF="
+     "spark.driver.memory=8g on one machine, spark.executor.memory on a cluster) or ask about "
+     "fewer customers"),
+    (("No space left on device",),
+     "Spark's local disk is full ({cause}): its shuffle and spill files need room in "
+     "spark.local.dir"),
+    (("FileNotFoundException", "FAILED_READ_FILE"),
+     "a data file Spark was reading is gone ({cause}): the tables' files changed after they "
+     "were registered; restart the assistant to read them again"),
+    (("FetchFailedException", "ExecutorLostFailure", "executor lost", "Executor heartbeat"),
+     "Spark lost an executor while the query ran ({cause}); it may have run out of memory: "
+     "check the executors' memory and logs"),
+)
+_PY4J_GONE = ("Py4JNetworkError", "Answer from Java side is empty", "Connection refused",
+              "SparkContext was shut down", "Cannot call methods on a stopped SparkContext")
+
+
+def _short_class(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _safe(line: str) -> str:
+    from warehouse import privacy
+
+    line = privacy.mask_text(_STRING.sub("[value]", line))
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
+def jvm_message(exc: BaseException) -> str | None:
+    """What a failure inside the JVM was, in a short value-free sentence with its cause (e.g.
+    "Spark ran out of memory (OutOfMemoryError: Java heap space); ..."), or None when `exc`
+    says it better itself (an error class of Spark's) or did not come from the JVM."""
+    text = f"{type(exc).__name__}: {exc}"
+    if any(gone in text for gone in _PY4J_GONE):
+        return ("the Spark driver stopped while the query ran (it may have run out of memory: "
+                "spark.driver.memory); restart the assistant")
+    chain = jvm_causes(exc)
+    if not chain:
+        return None
+    inner_first = list(reversed(chain))
+    for fragments, message in _JVM_KINDS:
+        for cls, line in inner_first:
+            if any(f in cls or f in line for f in fragments):
+                return message.format(cause=_safe(f"{_short_class(cls)}: {line}"))
+    if "PythonException" in chain[0][0]:
+        # the worker's traceback: its last line is the error
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        last = next((ln for ln in reversed(lines) if not ln.startswith(("File ", "at "))), "")
+        return f"Python code on the executors failed ({_safe(last)})"
+    if _SPARK_ERROR.match(str(exc).strip()):
+        return None                          # Spark's own error class says what it was
+    classed = next((line for _, line in inner_first if _SPARK_ERROR.match(line)), None)
+    if classed is not None:                  # told by its error class, without values
+        return _line_message(classed)
+    cls, line = inner_first[0]
+    return f"Spark failed inside the JVM ({_safe(f'{_short_class(cls)}: {line}')})"
+
+
 def spark_message(exc: Exception) -> str:
     """A value-free first line of a Spark error, without its error class, SQLSTATE or JVM trace.
 
     Spark's messages echo data ("The value 'sarah roberts' of the type STRING cannot be cast"):
     errors about the query keep their text with any quoted string replaced, errors about values
-    say only what kind of problem it was."""
+    say only what kind of problem it was. A failure inside the JVM, which py4j reports as
+    "An error occurred while calling o198.count", is told by its cause (`jvm_message`)."""
+    told = jvm_message(exc)
+    if told is not None:
+        return told
+    text = str(getattr(exc, "desc", None) or exc).strip().splitlines()
+    return _line_message(text[0] if text else type(exc).__name__)
+
+
+def _line_message(line: str) -> str:
+    """spark_message of one line of Spark's (an error class first, when it has one)."""
     from warehouse import privacy
 
-    text = str(getattr(exc, "desc", None) or exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
     found = _SPARK_ERROR.match(line)
     kind = found.group("cls") if found else ""
     line = re.sub(r"\s*SQLSTATE: \w+\.?$", "", _SPARK_ERROR.sub("", line))
@@ -496,7 +601,11 @@ class SparkWarehouse(QueryMethods):
                 raise QueryError(late_message(time_limit or timeout)) from None
             if isinstance(exc, QueryError | duckdb.Error):
                 raise
-            raise QueryError(f"the query failed on Spark: {spark_message(exc)}") from None
+            message = spark_message(exc)
+            log.error("a Spark job failed: %s; causes: %s\n%s", message,
+                      " <- ".join(f"{c}: {m}" for c, m in jvm_causes(exc)) or exc.__class__,
+                      jvm_trace(exc))
+            raise QueryError(f"the query failed on Spark: {message}") from None
         finally:
             done.set()
             self._local.group = None
