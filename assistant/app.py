@@ -105,11 +105,11 @@ def _no_events_on(app, engine: str) -> None:
     pipelines, not through the assistant's DuckDB writer. Say so instead of a 404."""
     from fastapi.responses import JSONResponse
 
+    from assistant.ui.live import events_elsewhere  # the page's live panel says the same
+
     @app.post("/v1/events", include_in_schema=False)
-    def events_elsewhere() -> JSONResponse:
-        return JSONResponse(status_code=501, content={"error": (
-            f"real-time events are ingested by the DuckDB engine only; on {engine} they reach "
-            "the tables through the lakehouse's own pipelines")})
+    def no_events() -> JSONResponse:
+        return JSONResponse(status_code=501, content={"error": events_elsewhere(engine)})
 
 
 def _exit_on_sigterm(signum, frame) -> None:

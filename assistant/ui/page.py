@@ -288,9 +288,12 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
                         files = gr.HTML(elem_id="result-files")
                 with gr.Accordion("Your data", open=False):
                     gr.Markdown(warehouse_markdown(wh), elem_id="warehouse-panel")
-                with gr.Accordion("Live: events, fires and skips", open=True):
-                    live_panel = gr.Markdown(live.markdown(wh), elem_id="live-panel")
-                    live_timer = gr.Timer(LIVE_REFRESH)
+                ingest_on = bool(settings.ingest_token or settings.redis_url)
+                with gr.Accordion("Live: events, fires and skips", open=live.live(wh)):
+                    live_panel = gr.Markdown(live.markdown(wh, ingest_on=ingest_on),
+                                             elem_id="live-panel")
+                    # (nothing arrives on Spark: the panel says so once and is not refreshed)
+                    live_timer = gr.Timer(LIVE_REFRESH, active=live.live(wh))
                 with gr.Accordion("Model settings (this session only)", open=False):
                     model_in = gr.Textbox(label="Model", placeholder=settings.model)
                     base_in = gr.Textbox(label="Base URL (OpenAI-compatible endpoint)",
@@ -319,8 +322,8 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
         apply.click(apply_settings, inputs=[model_in, base_in, key_in, offline_in, session_state],
                     outputs=[session_state, badge, settings_note, key_in],
                     api_visibility="private")
-        live_timer.tick(lambda: live.markdown(wh), outputs=live_panel, api_visibility="private",
-                        show_progress="hidden", queue=False)
+        live_timer.tick(lambda: live.markdown(wh, ingest_on=ingest_on), outputs=live_panel,
+                        api_visibility="private", show_progress="hidden", queue=False)
     return demo
 
 
