@@ -24,7 +24,7 @@ sample.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -91,16 +91,22 @@ def features(wh, as_of: datetime | None = None, *, active_only: bool = False,
     country, product = check_filters(wh, country=country, product=product)
     filters = Filters(active_only=active_only, country=country, product=product,
                       transacting_only=transacting_only)
-    sql = feature_sql(as_of, current=as_of >= ref, filters=filters,
-                      include_protected=include_protected, lookback_days=lookback_days,
-                      trends=trends)
-    rows = wh.rows_of(sql, key=KEY)
+    options = dict(current=as_of >= ref, include_protected=include_protected,
+                   lookback_days=lookback_days, trends=trends)
+    sql = feature_sql(as_of, filters=filters, **options)
+    # The customers without transactions are counted on the kept rows, not by the statement's
+    # window over all of them (DuckDB's way): on Spark a window without PARTITION BY moves
+    # every row to one task, and the kept rows would be one partition that every later map
+    # (assignment, scoring) runs through on a single core. The same rows; the receipt keeps
+    # the statement DuckDB runs.
+    rows = wh.rows_of(feature_sql(as_of, filters=replace(filters, transacting_only=False),
+                                  **options),
+                      key=KEY, where="n_transactions > 0" if transacting_only else None)
     n = rows.count()
     if n == 0:
         rows.close()
         raise EmptyResult(f"no customers match the filter ({filters.describe()}); widen it")
-    left_out = int(rows.first(LEFT_OUT)) if transacting_only else 0
-    return EngineFeatures(rows, n, sql, as_of, filters, left_out)
+    return EngineFeatures(rows, n, sql, as_of, filters, rows.left_out())
 
 
 def segmentation_sample(ef: EngineFeatures, k: int | None, seed: int) -> np.ndarray:

@@ -611,23 +611,29 @@ class SparkWarehouse(QueryMethods):
             self._local.group = None
             sc.setLocalProperty("spark.jobGroup.id", None)
 
-    def frame(self, sql: str, params: Any = None):
-        """The Spark DataFrame of a query (DuckDB dialect), with DuckDB's column names."""
+    def frame(self, sql: str, params: Any = None, *, ctes_once: bool = False):
+        """The Spark DataFrame of a query (DuckDB dialect), with DuckDB's column names. With
+        `ctes_once`, the CTEs it reads more than once are computed first, now, and kept
+        (`_ctes_computed_once`; the frame holds their data after their names are dropped)."""
         tree = bind(_parse(sql), params)
         columns = self._prepare(tree)
-        return self.spark.sql(self._render(tree)).toDF(*[name for name, _ in columns])
+        if not ctes_once:
+            return self.spark.sql(self._render(tree)).toDF(*[name for name, _ in columns])
+        with self._job(None), self._ctes_computed_once(self._spark_tree(tree)) as ready:
+            return self.spark.sql(self._sql(ready)).toDF(*[name for name, _ in columns])
 
-    def rows_of(self, sql: str, *, key: str):
+    def rows_of(self, sql: str, *, key: str, where: str | None = None):
         """The rows of a query kept in Spark, for segmentation and scoring at scale
-        (warehouse/spark/rows.py); the query's ORDER BY is dropped (the rows are ordered by
-        `key` where it matters)."""
+        (warehouse/spark/rows.py): those that pass `where` (a condition on its columns),
+        the others only counted. The query's ORDER BY is dropped (the rows are ordered by
+        `key` where it matters), and the CTEs it reads twice are computed once."""
         from warehouse.spark.rows import SparkRows
 
         tree = _parse(sql)
         if isinstance(tree, exp.Query) and tree.args.get("order") is not None:
             tree = tree.copy()
             tree.set("order", None)
-        return SparkRows(self, tree.sql(dialect="duckdb"), key=key)
+        return SparkRows(self, tree.sql(dialect="duckdb"), key=key, where=where)
 
     def write_csv(self, sql: str, target: str | Path) -> int:
         """Write the rows of a query (DuckDB dialect) as one CSV file at `target`, written by

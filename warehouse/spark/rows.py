@@ -4,6 +4,7 @@ Segmentation and scoring on Spark never bring every customer's features to the d
 
     rows = wh.rows_of(feature_sql, key="customer_id")   # computed once, cached in Spark
     rows.count()                                        # how many
+    wh.rows_of(sql, key=..., where="n > 0").left_out()  # how many did not pass `where`
     rows.take(positions)                                # the rows at these positions (in key
                                                         # order) as pandas: the fitting sample
     rows.map(fn, {"segment_id": "int"})                 # fn(pandas batch) -> pandas, run on
@@ -30,15 +31,30 @@ _SPARK_TYPES = {"int": "bigint", "float": "double", "str": "string", "bool": "bo
 class SparkRows:
     """A query's rows cached in Spark (see the module docstring)."""
 
-    def __init__(self, wh, sql: str, *, key: str) -> None:
+    def __init__(self, wh, sql: str, *, key: str, where: str | None = None) -> None:
         from pyspark import StorageLevel
 
         self.wh = wh
         self.key = key
         self.sql = sql
-        self.frame = wh.frame(sql).persist(StorageLevel.MEMORY_AND_DISK)
+        frame = wh.frame(sql, ctes_once=True)
+        # spread over every core: a plan that ends in broadcast joins keeps the partitions of
+        # its first table (one file: one partition), and every map over the rows would then
+        # run as one task on one core
+        cores = wh.spark.sparkContext.defaultParallelism
+        if frame.rdd.getNumPartitions() < cores:
+            frame = frame.repartition(cores, key)
+        self._kept = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        self.frame = self._kept if where is None else self._kept.where(where)
         self._n: int | None = None
         self._keys: np.ndarray | None = None
+
+    def left_out(self) -> int:
+        """How many rows of the query did not pass `where` (0 without one)."""
+        if self.frame is self._kept:
+            return 0
+        with self.wh._job(None):
+            return int(self._kept.count()) - self.count()
 
     @property
     def columns(self) -> list[str]:
@@ -109,4 +125,4 @@ class SparkRows:
         return out.sort_values(key, kind="stable").reset_index(drop=True)
 
     def close(self) -> None:
-        self.frame.unpersist()
+        self._kept.unpersist()
