@@ -33,10 +33,13 @@ top 5 merchants 14.8 / 268 s; email open and click rates 1.8 / 36.6 s; conversio
 question reads the contract's views (computed once and kept; DuckDB recomputes them per
 query) and loses 10-40x where it scans the transactions (two JVM tasks decode Parquet,
 shuffles go through local disk, each job costs scheduling, planning and an Arrow hand-over).
-The features, segmentation and churn steps at 1M failed on Spark local[2] in that session
-(the feature query's count raised a JVM error; not diagnosed); at 3,000 customers they take
-21 / 18 / 27 s on Spark against 0.2 / 3.7 / 0.5 s on DuckDB (fixed costs: planning the
-feature query's many CTEs and one job per step).
+The features, segmentation and churn steps at 1M failed on Spark local[2] in that session.
+Measured again (2026-12-02, `--customers 1000000 --repeats 1 --steps
+features,segmentation,churn`, one run each, load average 8-10), DuckDB / Spark: features
+68 / 455 s, segmentation 124 / 649 s (features 92 / 460, clustering 7 / 30, cards 26 / 159),
+churn scores 198 / 512 s; the same answers. (The feature query's window over every customer
+had made the kept features one partition; see the README, On Spark.) A step that fails on
+Spark is said in a line with its JVM cause, and the bench goes on.
 """
 
 from __future__ import annotations
