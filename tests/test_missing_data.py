@@ -12,16 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from langchain_core.messages import HumanMessage, ToolMessage
 from lookalikes import bank_churn, credit_cards
+from planner_talk import converse
 from typer.testing import CliRunner
 
 from assistant import cli
-from assistant.planner import OfflinePlanner
-from assistant.settings import Settings
-from tools.metrics import query_metrics
-from tools.registry import TOOL_NAMES
-from tools.result import ToolContext
 from warehouse.connection import Warehouse
 from warehouse.generate import create_empty
 from warehouse.mapping import import_mapping
@@ -29,10 +24,6 @@ from warehouse.mapping import import_mapping
 END = date(2025, 3, 31)
 COUNTRIES = ("GB", "DE", "FR", "ES")
 
-
-class Bound:
-    def __init__(self, name: str) -> None:
-        self.name = name
 
 
 def _shop(folder: Path, n: int = 120, seed: int = 7) -> Path:
@@ -102,25 +93,8 @@ def shops(tmp_path_factory):
 
 def ask(path, questions: list[str]):
     """The questions as one conversation on the offline planner: (last answer, results)."""
-    with Warehouse.open(path, read_only=True) as wh:
-        planner = OfflinePlanner.for_warehouse(wh).bind_tools([Bound(n) for n in TOOL_NAMES])
-        ctx = ToolContext(wh=wh, settings=Settings())
-        messages, results = [], []
-        for question in questions:
-            messages.append(HumanMessage(question))
-            results = []
-            for _ in range(4):
-                reply = planner.respond(messages)
-                messages.append(reply)
-                if not reply.tool_calls:
-                    break
-                call = reply.tool_calls[0]
-                assert call["name"] == "query_metrics", call
-                result = query_metrics(ctx, **call["args"])
-                results.append((call["args"], result))
-                messages.append(ToolMessage(result.summary, tool_call_id=call["id"],
-                                            name=call["name"]))
-        return messages[-1].text, results
+    _, answers, results = converse(path, questions)
+    return answers[-1], results
 
 
 def _number(text: str) -> float:

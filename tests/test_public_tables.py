@@ -15,25 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from langchain_core.messages import HumanMessage, ToolMessage
+from planner_talk import converse
 from public_shapes import bank_marketing, berka, telco
 from typer.testing import CliRunner
 
 from assistant import cli
-from assistant.planner import OfflinePlanner
-from assistant.settings import Settings
-from tools.metrics import query_metrics
-from tools.registry import TOOL_NAMES
-from tools.result import ToolContext
 from warehouse.connection import Warehouse
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "warehouse" / "mapping" / "examples"
 
-
-class Bound:
-    def __init__(self, name: str) -> None:
-        self.name = name
 
 
 @pytest.fixture(scope="module")
@@ -54,26 +45,8 @@ def public(warehouse_path, tmp_path_factory):
 
 def ask(path, questions: list[str]):
     """The questions as one conversation on the offline planner: (answers, last results)."""
-    with Warehouse.open(path, read_only=True) as wh:
-        planner = OfflinePlanner.for_warehouse(wh).bind_tools([Bound(n) for n in TOOL_NAMES])
-        ctx = ToolContext(wh=wh, settings=Settings())
-        messages, answers, results = [], [], []
-        for question in questions:
-            messages.append(HumanMessage(question))
-            results = []
-            for _ in range(4):
-                reply = planner.respond(messages)
-                messages.append(reply)
-                if not reply.tool_calls:
-                    break
-                call = reply.tool_calls[0]
-                assert call["name"] == "query_metrics", call
-                result = query_metrics(ctx, **call["args"])
-                results.append((call["args"], result))
-                messages.append(ToolMessage(result.summary, tool_call_id=call["id"],
-                                            name=call["name"]))
-            answers.append(messages[-1].text)
-        return answers, results
+    _, answers, results = converse(path, questions)
+    return answers, results
 
 
 def _one(results, table: str) -> float:

@@ -8,28 +8,23 @@ from __future__ import annotations
 import re
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage
 from lookalikes import bank_churn, credit_cards
+from planner_talk import converse
 from typer.testing import CliRunner
 
 import prompts
 from assistant import cli
-from assistant.planner import OfflinePlanner
 from assistant.planner.model import DEMO_NOTE
 from assistant.settings import Settings
 from tools.describe import overview
 from tools.metrics import query_metrics
-from tools.registry import TOOL_NAMES
 from tools.result import ToolContext
 from warehouse.connection import Warehouse
 from warehouse.semantic.models import model_for, stored_models
 
 runner = CliRunner()
 
-
-class Bound:
-    def __init__(self, name: str) -> None:
-        self.name = name
 
 
 @pytest.fixture(scope="module")
@@ -51,26 +46,9 @@ def imported(warehouse_path, tmp_path_factory):
 
 
 def ask(path, questions: list[str]):
-    """The questions as one conversation on the offline planner: (last answer, results)."""
-    with Warehouse.open(path, read_only=True) as wh:
-        planner = OfflinePlanner.for_warehouse(wh).bind_tools([Bound(n) for n in TOOL_NAMES])
-        ctx = ToolContext(wh=wh, settings=Settings())
-        messages, results = [], []
-        for question in questions:
-            messages.append(HumanMessage(question))
-            results = []
-            for _ in range(4):
-                reply = planner.respond(messages)
-                messages.append(reply)
-                if not reply.tool_calls:
-                    break
-                call = reply.tool_calls[0]
-                assert call["name"] == "query_metrics", call
-                result = query_metrics(ctx, **call["args"])
-                results.append((call["args"], result))
-                messages.append(ToolMessage(result.summary, tool_call_id=call["id"],
-                                            name=call["name"]))
-        return messages, results
+    """The questions as one conversation on the offline planner: (messages, results)."""
+    messages, _, results = converse(path, questions)
+    return messages, results
 
 
 def test_the_drafted_model_is_stored_and_shown_as_toml(imported):
