@@ -339,6 +339,13 @@ def _rows(results) -> dict:
     ("how many transactions in bank_transactions?", "bank_transactions", len),
     ("how many customers in MUMBAI in bank_transactions?", "bank_transactions",
      lambda b: b[b.CustLocation == "MUMBAI"].CustomerID.nunique()),
+    # the noun counted is the first after 'how many': transactions made by customers are rows
+    ("How many bank transactions were made by customers in MUMBAI?", "bank_transactions",
+     lambda b: (b.CustLocation == "MUMBAI").sum()),
+    ("number of transactions of customers in NEW DELHI in bank_transactions", "bank_transactions",
+     lambda b: (b.CustLocation == "NEW DELHI").sum()),
+    ("In the bank transactions, how many customers are in MUMBAI?", "bank_transactions",
+     lambda b: b[b.CustLocation == "MUMBAI"].CustomerID.nunique()),
     # a header with its unit in brackets, by its words
     ("What is the average transaction amount in the bank transactions?", "bank_transactions",
      lambda b: b[AMOUNT].mean()),

@@ -287,7 +287,8 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
     count = _take_outside(text, r"\b(?:how many|number of|count of|count|total number of)\b",
                           model)
     share = _take_outside(text, _SHARE, model)
-    metric, label, kind = _metric(text, model, agg, count, share)
+    metric, label, kind = _metric(text, model, agg, count, share,
+                                  rows_counted=bool(count) and _rows_counted(text, entity, model))
     conditions, labels = _conditions(text, model, entity, compared)
     conditions, labels, dims = _versus(conditions, labels, dims, model, entity)
     people = [w for n, m in model.measures.items() if m.agg == "count_distinct" for w in m.words]
@@ -465,12 +466,29 @@ class Frame_:
         self.order = "desc"
 
 
-def _metric(text: Text, model: SemanticModel, agg: str, count: bool, share: bool
-            ) -> tuple[MetricRef, str, str]:
+def _rows_counted(text: Text, entity, model: SemanticModel) -> bool:
+    """Whether the noun counted is the table's rows: 'how many (bank) transactions were made by
+    customers in Mumbai' counts transactions, 'how many customers made a transaction' counts
+    customers; the first of the two nouns in the words right after 'how many' decides."""
+    people = [w for m in model.measures.values() if m.agg == "count_distinct" for w in m.words]
+    rows = [w for w in (*entity.words, entity.label, entity.singular) if w and w not in people]
+    asked = re.search(r"\b(?:how many|number of|count of|total number of|count)\b"
+                      r"((?:\s+\S+){1,4})", " " + text.original + " ")
+    if not asked or not rows:
+        return False
+    after = asked.group(1)
+    row = re.search(_alternation(rows), after)
+    person = re.search(_alternation(people), after)
+    return row is not None and (person is None or row.start() < person.start())
+
+
+def _metric(text: Text, model: SemanticModel, agg: str, count: bool, share: bool,
+            rows_counted: bool = False) -> tuple[MetricRef, str, str]:
     for name, mt in model.metrics.items():
         if mt.words and text.take(_alternation(mt.words)):
             return MetricRef(name=name), mt.label, "rate"
-    people = [(n, m) for n, m in model.measures.items() if m.agg == "count_distinct" and m.words]
+    people = [(n, m) for n, m in model.measures.items() if m.agg == "count_distinct" and m.words
+              and not rows_counted]
     for name, m in people:
         # 'how many (distinct) customers' of a log: each customer once, never its rows
         hit = re.search(rf"(?:(?:distinct|unique|different|individual) )?"
