@@ -192,3 +192,6 @@ def test_a_category_with_one_value_is_not_the_charts_axis():
     hint = chart_hint(df, "Email opt-in rate by country")
     assert (hint.kind, hint.x, hint.series) == ("bar", "country", None)
     assert charts.infer_spec(TableResult("t", df)).x == "country"
+    # the best one alone: its country is the bar, not the channel asked for
+    hint = chart_hint(df.head(1), "Email opt-in rate by country")
+    assert (hint.x, hint.series) == ("country", None)

@@ -420,6 +420,8 @@ def chart_hint(df: pd.DataFrame, title: str) -> ChartSpec | None:
     varying = [c for c in others if df[c].nunique(dropna=False) > 1]
     if varying:                 # a category with one value (the channel asked for) is no axis
         others = varying
+    elif len(others) > 1:       # one row ('which country has the best ...'): the last grouping
+        others = others[-1:]
     x = others[0]
     timeish = pd.api.types.is_datetime64_any_dtype(df[x]) or \
         bool(re.search(r"month|date|day|week|year|period", str(x), re.I))
