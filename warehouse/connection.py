@@ -36,6 +36,11 @@ def _translate(exc: duckdb.Error, path: str) -> Exception:
             f"the warehouse {path} is open in another program{holder}, probably the chat app "
             "or another `assistant` command; stop it or wait for it to finish, then try again"
         )
+    if "different configuration than existing connections" in text:
+        return WarehouseBusy(
+            f"the warehouse {path} is already open in this program with other settings (read-only "
+            "or sandboxed); close that handle first, or use it"
+        )
     return exc
 
 
