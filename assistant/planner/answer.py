@@ -139,6 +139,8 @@ def compose(plan: Plan, results: list[tuple[Compiled, dict]], *, ref: str,
             period = f" in {p.label}"
         elif not plan.extra.get("window"):
             period = f" over {all_data}"
+    tied = [_keep_shown(step, t) for step, t in zip(plan.steps, tables, strict=False)][-1] \
+        if len(plan.steps) == len(tables) else []
     ctx = Context(plan, frame, subject(frame), period, ref)
     defs = definitions([c for c, _ in results], ref, [
         d for h in MODEL.headline if (d := MODEL.headline_definition(h))]
@@ -149,7 +151,37 @@ def compose(plan: Plan, results: list[tuple[Compiled, dict]], *, ref: str,
     writer = WRITERS[plan.kind]
     if plan.kind == "lapsed":
         return writer(ctx, tables) + defs
-    return writer(ctx, main) + defs
+    text = writer(ctx, main)
+    return (_tie(text, main, tied) if len(tied) > 1 else text) + defs
+
+
+def _keep_shown(step, t: Table) -> list[list]:
+    """Cut `t` to the rows its step shows; the rows tied with the first on the step's order."""
+    if step.shown is None or not t.rows or not step.query.order:
+        return []
+    by = step.query.order[0].by
+    col = by if by in t.columns else next(
+        (n for n, r in t.roles.items() if r == "metric" and n.startswith(by)), None)
+    tied = [r for r in t.rows if col is not None and t.raw(r, col) == t.raw(t.rows[0], col)]
+    more = len(tied) == len(t.rows) >= (step.query.limit or 0)     # all read rows tie
+    t.rows, t.tail, t.total = t.rows[:step.shown], [], min(t.total, step.shown)
+    return tied + ([None] if more else [])
+
+
+def _tie(text: str, t: Table, tied: list) -> str:
+    """'A has the highest X: 0%.' when B and C have 0% too: 'A, B and C tie for the highest X:
+    0% each.' (never one of them named as if it stood out)."""
+    more = tied[-1] is None
+    rows = [r for r in tied if r is not None]
+    names = [label(r, t) for r in rows]
+    who = ", ".join(names[:-1]) + (", " if more else " and ") + names[-1] + \
+        (" and perhaps more" if more else "")
+    first = names[0] + " has the "
+    head, sep, value = text.partition(": ")
+    if text.startswith(first) and sep:
+        value = value.split(" (")[0].rstrip(".")
+        return f"{who} tie for the {head[len(first):]}: {value} each."
+    return f"{text} Tied with it: {', '.join(names[1:])}{' and perhaps more' if more else ''}."
 
 
 # -- writers ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ class Step:
     query: Query
     title: str
     role: str = "main"
+    shown: int | None = None         # rows the answer uses; the query reads more to see ties
 
 
 @dataclass
@@ -183,7 +184,20 @@ def plan(frame: Frame) -> Plan:
         good = "asc" if lower_is_better(frame) else "desc"
         bad = "desc" if good == "asc" else "asc"
         frame = replace(frame, order=good if frame.judged == "best" else bad)
-    return builder(frame)
+    return _probe_ties(builder(frame))
+
+
+# "Which segment has the highest churn rate?" reads this many rows, so that a tie for first place
+# (every segment at 0%) is said instead of naming whichever row the database returned first.
+TIE_PROBE = 4
+
+
+def _probe_ties(planned: Plan) -> Plan:
+    for step in planned.steps:
+        if step.query.limit == 1 and step.query.order:
+            step.query = step.query.model_copy(update={"limit": TIE_PROBE})
+            step.shown = 1
+    return planned
 
 
 def lower_is_better(frame: Frame) -> bool:
