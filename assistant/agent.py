@@ -61,7 +61,7 @@ from tools.describe import (
     tables_overview,
 )
 from tools.result import ToolContext
-from warehouse.errors import AssistantError
+from warehouse.errors import AssistantError, log_unexpected
 from warehouse.privacy import NameIndex, mask_text
 
 log = logging.getLogger(__name__)
@@ -365,6 +365,8 @@ class Conversation:
         except Exception as exc:   # never a traceback for the person; the log has it
             log.exception("agent run failed")
             message = explain_model_error(exc, a.settings)
+            if message is None:
+                log_unexpected("agent turn", exc)
             error = message or (f"Something went wrong while answering ({type(exc).__name__}). "
                                 "The conversation is kept; try again or rephrase.")
         text = ""

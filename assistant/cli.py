@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.settings import Settings, get_settings
-from warehouse.errors import AssistantError, QueryError
+from warehouse.errors import AssistantError, QueryError, log_unexpected
 
 app = typer.Typer(
     name="assistant",
@@ -55,6 +55,7 @@ def friendly(fn):
                 click.ClickException):
             raise
         except Exception as exc:     # the last line of defence: no traceback reaches a person
+            log_unexpected(f"assistant {fn.__name__}", exc)
             where = _crash_report(exc)
             err.print(f"[bold red]Error:[/] something went wrong that the assistant did not "
                       f"expect ({type(exc).__name__}) and stopped (writes are atomic: nothing "

@@ -38,7 +38,7 @@ from assistant.audit import AuditLog
 from assistant.events import ToolFinished, ToolStarted
 from tools.registry import agent_tools, spec
 from tools.result import ToolContext, ToolResult
-from warehouse.errors import AssistantError
+from warehouse.errors import AssistantError, log_unexpected
 from warehouse.privacy import NameIndex, mask_text
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class ToolBoundary(AgentMiddleware):
             message = None
         except Exception as exc:   # a bug in a tool: the model and the person get one line
             # its text may carry data values (a pandas error quoting a cell): only the type
-            log.error("tool %s failed unexpectedly (%s)", name, type(exc).__name__)
+            log_unexpected(f"tool {name}", exc)
             log.debug("tool %s failed", name, exc_info=True)
             error = (f"{name} failed unexpectedly ({type(exc).__name__}); try other arguments "
                      "or another way to answer")

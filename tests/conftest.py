@@ -3,6 +3,7 @@ the Spark engine (one Spark session for the whole run)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from warehouse.connection import Warehouse
+from warehouse.errors import unexpected_log
 from warehouse.generate import generate
 
 SMALL_CUSTOMERS = 3_000
@@ -123,3 +125,33 @@ def _isolated_settings(monkeypatch, tmp_path):
                 "ASSISTANT_SPARK_TABLES", "ASSISTANT_SPARK_STATE", "ASSISTANT_SPARK_MASTER"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+# -- a catch-all must never hide a bug in CI ---------------------------------------------------
+class _Unexpected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def no_bug_behind_a_catch_all(request):
+    """Fail a test in which a catch-all (CLI, page, agent, tool call, MCP, live panel, coverage
+    check) caught an exception it did not expect: the person saw one polite line, the test would
+    otherwise pass. A test that injects a bug on purpose says so with @pytest.mark.injects_bug."""
+    handler = _Unexpected()
+    unexpected_log.addHandler(handler)
+    try:
+        yield
+    finally:
+        unexpected_log.removeHandler(handler)
+    if handler.seen and not request.node.get_closest_marker("injects_bug"):
+        report = os.environ.get("ASSISTANT_TEST_UNEXPECTED_REPORT")
+        if report:
+            with open(report, "a") as f:
+                f.write(f"{request.node.nodeid}\t{'; '.join(handler.seen[:3])}\n")
+        else:
+            pytest.fail("a catch-all caught a bug: " + "; ".join(handler.seen[:5]), pytrace=False)

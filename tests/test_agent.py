@@ -105,6 +105,7 @@ def counter(ctx: ToolContext) -> ToolResult:
     return ToolResult(summary=f"called {ctx.state['n']} times in session {ctx.session}")
 
 
+@pytest.mark.injects_bug
 def test_an_unexpected_tool_failure_is_one_line_for_the_model(make):
     assistant, fake = make([call("boom", how="badly"), "That tool is broken."],
                            tools=[boom, run_sql])
@@ -201,6 +202,7 @@ def test_model_failures_are_reported_and_the_conversation_goes_on(make):
         ["How many customers?", "And now?"]
 
 
+@pytest.mark.injects_bug
 def test_an_unexpected_failure_keeps_the_conversation_usable(make):
     assistant, fake = make([call("run_sql", sql="SELECT 1 AS one"), ValueError("bug"),
                             "Recovered."])

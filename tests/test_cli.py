@@ -181,6 +181,7 @@ def test_serve_really_answers_on_localhost(writable_warehouse, tmp_path):
         proc.wait(timeout=20)
 
 
+@pytest.mark.injects_bug
 def test_an_unexpected_failure_is_one_line_and_a_report_file(monkeypatch, tmp_path):
     import tempfile
 

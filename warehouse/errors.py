@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
+# Every catch-all (CLI, page, agent turn, tool call, MCP) reports a bug it caught here, by type
+# only (an exception's text may quote a data value). The tests fail on any such report unless the
+# test injected the bug on purpose (tests/conftest.py): a catch-all must never hide a bug in CI.
+unexpected_log = logging.getLogger("assistant.unexpected")
+
+
+def log_unexpected(where: str, exc: BaseException) -> None:
+    """Record that `where` caught an exception it did not expect (a bug)."""
+    unexpected_log.error("%s failed unexpectedly (%s)", where, type(exc).__name__)
+
 
 class AssistantError(Exception):
     """Base of every error the assistant reports to a person instead of crashing."""

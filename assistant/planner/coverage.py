@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from warehouse.errors import AssistantError, log_unexpected
 from warehouse.semantic import Query, SemanticModel
 from warehouse.semantic.model import Dimension, Entity, Measure, NamedFilter, fill
 
@@ -42,7 +43,10 @@ class Coverage:
         if found is None:
             try:
                 found = bool(self.wh.rows(sql))
-            except Exception:       # a check that cannot run never blocks an answer
+            except AssistantError:  # a check that cannot run never blocks an answer
+                found = True
+            except Exception as exc:
+                log_unexpected("coverage check", exc)
                 found = True
             self._seen[sql] = found
         return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tools.realtime import history
+from warehouse.errors import AssistantError, log_unexpected
 
 
 def engine_of(wh) -> str:
@@ -58,6 +59,8 @@ def markdown(wh, limit: int = 8, *, ingest_on: bool | None = None) -> str:
         outbox = history.outbox(wh, 200)
         refused = history.rejects(wh, 3)
     except Exception as exc:   # the panel must never break the page
+        if not isinstance(exc, AssistantError):
+            log_unexpected("live panel", exc)
         return f"Live panel unavailable: {str(exc).splitlines()[0][:120]}"
     if events.empty and latest.empty:
         return _no_events(ingest_on)

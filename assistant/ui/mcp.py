@@ -22,7 +22,7 @@ from assistant.audit import AuditLog
 from assistant.toolkit import arguments_problem, clip_text, json_text
 from tools.registry import agent_tools, spec
 from tools.result import ToolContext, ToolResult
-from warehouse.errors import AssistantError, InvalidArgument
+from warehouse.errors import AssistantError, InvalidArgument, log_unexpected
 from warehouse.privacy import NameIndex, mask_text
 
 
@@ -59,6 +59,7 @@ def mcp_function(fn: Callable[..., ToolResult], make_ctx: Callable[[], ToolConte
         except TypeError as exc:           # arguments that do not fit the tool's signature
             text = error = f"Error: the arguments do not fit {fn.__name__} ({type(exc).__name__})"
         except Exception as exc:           # never a traceback (or a data value) to the client
+            log_unexpected(f"mcp {fn.__name__}", exc)
             text = error = f"Error: {fn.__name__} failed unexpectedly ({type(exc).__name__})"
         text = mask_text(clip_text(text, 100_000), names)
         if audit is not None:

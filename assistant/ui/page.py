@@ -22,6 +22,7 @@ from assistant.ui import charts, live, render, translate
 from assistant.ui.downloads import DownloadStore, links_html
 from assistant.ui.session import Overrides, Session
 from tools.result import TableResult
+from warehouse.errors import log_unexpected
 from warehouse.files import file_stem, spreadsheet_safe
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,7 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
                 yield ("", history, session, *keep, working)
         except Exception as exc:  # the page must keep working whatever happens
             log.exception("turn failed")
+            log_unexpected("page turn", exc)
             history.append(gr.ChatMessage(
                 role="assistant", content=f"⚠️ Something went wrong ({type(exc).__name__}). "
                 "The conversation is kept; try again or rephrase."))
