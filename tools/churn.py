@@ -119,13 +119,18 @@ def _reusable(wh: Warehouse, params: dict) -> dict | None:
     return None
 
 
-def _at_risk_sql(run_id: str, top_n: int) -> str:
-    s = ASSISTANT_SCHEMA
-    return f"""WITH latest_segmentation AS (
-    SELECT run_id FROM {s}.runs WHERE kind IN ('segmentation', 'rfm')
+def _latest_segmentation() -> str:
+    return f"""latest_segmentation AS (
+    SELECT run_id FROM {ASSISTANT_SCHEMA}.runs WHERE kind IN ('segmentation', 'rfm')
       AND source_table = 'customers'
     ORDER BY created_at DESC, run_id DESC LIMIT 1
-)
+)"""
+
+
+def _at_risk_sql(run_id: str, top_n: int, segment_id: int | None = None) -> str:
+    s = ASSISTANT_SCHEMA
+    only = "" if segment_id is None else f"\n  AND m.segment_id = {int(segment_id)}"
+    return f"""WITH {_latest_segmentation()}
 SELECT sc.customer_id, sc.score, sc.decile,
        seg.segment_id || ': ' || seg.name AS segment,
        array_to_string(cs.products_held, ', ') AS products_held,
@@ -138,9 +143,89 @@ JOIN customer_status cs ON cs.customer_id = sc.customer_id
 LEFT JOIN {s}.segment_members m ON m.customer_id = sc.customer_id
      AND m.run_id = (SELECT run_id FROM latest_segmentation)
 LEFT JOIN {s}.segments seg ON seg.run_id = m.run_id AND seg.segment_id = m.segment_id
-WHERE sc.run_id = '{run_id}'
+WHERE sc.run_id = '{run_id}'{only}
 ORDER BY sc.score DESC, sc.customer_id
 LIMIT {int(top_n)}"""
+
+
+def _by_segment_sql(run_id: str) -> str:
+    """The churn run's scores per segment of the latest segmentation of the customers: how many
+    were scored, their average predicted risk, how many are in the top decile."""
+    s = ASSISTANT_SCHEMA
+    return f"""WITH {_latest_segmentation()}
+SELECT m.segment_id AS segment, seg.name AS segment_name, count(*) AS scored,
+       avg(sc.score) AS average_risk,
+       CAST(sum(CASE WHEN sc.decile = 1 THEN 1 ELSE 0 END) AS BIGINT) AS top_decile,
+       sum(CASE WHEN sc.decile = 1 THEN 1 ELSE 0 END) / count(*) AS top_decile_share
+FROM {s}.scores sc
+LEFT JOIN {s}.segment_members m ON m.customer_id = sc.customer_id
+     AND m.run_id = (SELECT run_id FROM latest_segmentation)
+LEFT JOIN {s}.segments seg ON seg.run_id = m.run_id AND seg.segment_id = m.segment_id
+WHERE sc.run_id = '{run_id}'
+GROUP BY m.segment_id, seg.name
+ORDER BY average_risk DESC, segment"""
+
+
+def _segmentation(wh: Warehouse) -> tuple[str, dict[int, str]] | None:
+    """The latest segmentation of the customers: its run id and segment names."""
+    if not has_tables(wh):
+        return None
+    rows = wh.rows(f"""WITH {_latest_segmentation()}
+SELECT l.run_id, seg.segment_id, seg.name FROM latest_segmentation l
+JOIN {ASSISTANT_SCHEMA}.segments seg ON seg.run_id = l.run_id ORDER BY seg.segment_id""")
+    return (rows[0][0], {int(r[1]): r[2] for r in rows}) if rows else None
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}" if x >= 0.001 or x == 0 else f"{x:.2%}"
+
+
+def segmentation_for_risk(wh: Warehouse, segment_id: int | None) -> tuple[str, dict[int, str]]:
+    """The latest segmentation, checked before any scoring: it exists and has `segment_id`."""
+    seg = _segmentation(wh)
+    if seg is None:
+        raise InvalidArgument("there is no segmentation of the customers yet; segment them "
+                              "first (\"segment my customers\"), then ask for churn risk by "
+                              "segment")
+    if segment_id is not None and segment_id not in seg[1]:
+        raise InvalidArgument(f"segment {segment_id} is not in the latest segmentation "
+                              f"{seg[0]} (it has segments {min(seg[1])}-{max(seg[1])})")
+    return seg
+
+
+def segment_risk(wh: Warehouse, res: ScoringResult, seg: tuple[str, dict[int, str]],
+                 segment_id: int | None) -> tuple[str, pd.DataFrame]:
+    """The words and the per-segment table of a churn run read per segment."""
+    seg_run, names = seg
+    table = wh.df(_by_segment_sql(res.run["run_id"]))
+    res.sql.append(_by_segment_sql(res.run["run_id"]))
+    scored = int(table["scored"].sum())
+    overall = float((table["average_risk"] * table["scored"]).sum() / scored) if scored else 0.0
+    known = table[table["segment"].notna()]
+    outside = int(table.loc[table["segment"].isna(), "scored"].sum())
+    def said(r) -> str:
+        return (f"segment {int(r.segment)} ({r.segment_name}): average predicted churn risk "
+                f"{_pct(r.average_risk)}, {int(r.top_decile):,} of {int(r.scored):,} scored "
+                f"customers in the top decile ({_pct(r.top_decile_share)})")
+    where = (f"risk = the predicted probability of churning in the next 90 days; segmentation "
+             f"run {seg_run}; overall average {_pct(overall)} over {scored:,} scored customers")
+    if outside:
+        where += f", {outside:,} of them in no segment of that run"
+    if segment_id is not None:
+        row = known[known["segment"] == segment_id]
+        if row.empty:
+            return (f"Segment {segment_id} ({names[segment_id]}) of {seg_run}: none of its "
+                    "customers were scored (only customers active today are scored).", table)
+        return f"Churn risk of {said(next(row.itertuples()))}; {where}.", table
+    if known.empty:
+        return (f"None of the scored customers are in a segment of {seg_run}.", table)
+    ranked = list(known.itertuples())
+    text = f"Churn risk by segment ({where}). Highest: {said(ranked[0])}."
+    if len(ranked) > 1:
+        if ranked[0].average_risk == ranked[1].average_risk:
+            text += " (Tied with the next one.)"
+        text += f" Lowest: {said(ranked[-1])}."
+    return text, table
 
 
 def _metrics(report: propensity.ModelReport) -> dict:
@@ -417,7 +502,8 @@ def summary(res: ScoringResult, *, table: str | None, target: str | None) -> str
 def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
                   target: str | None = None, include_protected: bool = False,
                   columns: list[str] | None = None, exclude: list[str] | None = None,
-                  positive: str | None = None) -> ToolResult:
+                  positive: str | None = None, by_segment: bool = False,
+                  segment_id: int | None = None) -> ToolResult:
     """Predict who is likely to churn (or, on an imported table, who has a target outcome).
 
     Use this for "who is likely to churn?", "churn risk", "which customers might leave?", or
@@ -436,6 +522,10 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
             the outcome (a call's duration).
         positive: the value of `target` that is the outcome to predict ("Attrited Customer");
             by default the one that says so (churned, attrited, yes, 1).
+        by_segment: also give the churn risk per segment of the latest segmentation ("churn
+            risk by segment", "which segment is most likely to churn?").
+        segment_id: the churn risk of one segment of the latest segmentation, and its
+            highest-risk customers ("churn risk of segment 3").
     """
     if top_n < 1 or top_n > 1000:
         raise InvalidArgument(f"top_n must be between 1 and 1000, not {top_n}")
@@ -445,12 +535,24 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
     if positive is not None and table is None:
         raise InvalidArgument("positive goes with table and target (the value of the target "
                               "to predict)")
+    if (by_segment or segment_id is not None) and table is not None:
+        raise InvalidArgument("churn risk by segment is for the warehouse's customers, not an "
+                              "imported table")
+    if by_segment and segment_id is not None:
+        raise InvalidArgument("give by_segment or segment_id, not both")
+    per_segment = by_segment or segment_id is not None
     if table is None:
+        seg = segmentation_for_risk(ctx.wh, segment_id) if per_segment else None
         res = score_churn(ctx.wh, top_n=top_n, include_protected=include_protected,
                           session=ctx.session, question=ctx.question, columns=columns,
                           exclude=exclude)
         ctx.state["last_churn_run"] = res.run["run_id"]
         title = f"Top {len(res.at_risk)} customers at risk of churning"
+        if segment_id is not None:
+            sql = _at_risk_sql(res.run["run_id"], top_n, segment_id)
+            res.at_risk = ctx.wh.df(sql)
+            res.sql.append(sql)
+            title = f"Top {len(res.at_risk)} customers of segment {segment_id} at risk of churning"
     else:
         res = score_table(ctx.wh, table, target, top_n=top_n,
                           include_protected=include_protected, session=ctx.session,
@@ -462,14 +564,24 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
     m = res.run["metrics"]
     calibration = pd.DataFrame(m["calibration"])
     drivers = pd.DataFrame(m["drivers"])
+    tables = [TableResult(title, res.at_risk),
+              TableResult("Top drivers (drop in ROC AUC when shuffled)", drivers),
+              TableResult("Calibration on held-out rows", calibration)]
+    chart = ChartSpec(kind="bar", x="label", y=["importance"], title="Top drivers")
+    text = (f"{summary(res, table=table, target=target)} The {len(res.at_risk)} "
+            "highest-risk rows, with reasons, are in the result table.")
+    if table is None and per_segment:
+        said, by_seg = segment_risk(ctx.wh, res, seg, segment_id)
+        text = f"{said}\n\n{text}"
+        if by_segment:
+            tables.insert(0, TableResult("Churn risk by segment", by_seg))
+            chart = ChartSpec(kind="bar", x="segment_name", y=["average_risk"],
+                              title="Average predicted churn risk by segment")
     return ToolResult(
-        summary=(f"{summary(res, table=table, target=target)} The {len(res.at_risk)} "
-                 "highest-risk rows, with reasons, are in the result table."),
-        tables=[TableResult(title, res.at_risk),
-                TableResult("Top drivers (drop in ROC AUC when shuffled)", drivers),
-                TableResult("Calibration on held-out rows", calibration)],
+        summary=text,
+        tables=tables,
         sql=res.sql,
-        chart=ChartSpec(kind="bar", x="label", y=["importance"], title="Top drivers"),
+        chart=chart,
         data={"run_id": res.run["run_id"], "metrics": {k: v for k, v in m.items()
                                                        if k not in ("calibration",)}},
     )

@@ -152,7 +152,22 @@ def compose(plan: Plan, results: list[tuple[Compiled, dict]], *, ref: str,
     if plan.kind == "lapsed":
         return writer(ctx, tables) + defs
     text = writer(ctx, main)
-    return (_tie(text, main, tied) if len(tied) > 1 else text) + defs
+    text = _tie(text, main, tied) if len(tied) > 1 else text
+    return text + _no_churn_in_segments(frame, main) + defs
+
+
+def _no_churn_in_segments(frame: Frame, t: Table) -> str:
+    """Churn by segment when no segment has a churned customer: where to find the risk."""
+    if "segment" not in t.dims or not any(f.field == "churned" and not f.negate
+                                          for f in frame.condition):
+        return ""
+    if frame.top and frame.order == "asc":      # the lowest rows read say nothing of the rest
+        return ""
+    part = "customers" if "customers_pct" in t.columns else None
+    if part is None or any(t.number(r, part) for r in [*t.rows, *t.tail]):
+        return ""
+    return (" No segment has a churned customer (a segmentation holds the customers it was run "
+            "on, active then); for the predicted risk ask \"churn risk by segment\".")
 
 
 def _keep_shown(step, t: Table) -> list[list]:

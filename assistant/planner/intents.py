@@ -211,7 +211,8 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
         ids = _run_ids(text)
         args = {"segment_id": sid} | ({"run_id": ids[0]} if ids else {})
         return ToolIntent("describe_segment", args, label=f"describe segment {sid}")
-    if re.search(r"\b(who|which (customers|clients|users)|customers|clients)\b.{0,30}"
+    if re.search(r"\b(who|which (customers|clients|users)|customers|clients"
+                 rf"|{_SEGMENT_WORD}s?)\b.{{0,30}}"
                  r"(likely|likelihood|probability|propensity|going|about|expected|predicted|risk|may"
                  r"|might|could)"
                  r"\b.{0,15}(to )?(churn|leave|quit|attrite|cancel|close)"
@@ -220,9 +221,16 @@ def tool_intent(text: Text, parse_filters) -> ToolIntent | Reply | None:
                  r"|at risk of (churn\w*|leaving|attrition)|(at risk|risky) (customers|clients)"
                  r"|(customers|clients) at risk\b|will (churn|leave)", s) and \
             not re.search(r"audience|mailing list|contact list|target list|" + _BUILD_LIST, s):
-        m = re.search(r"(?:top|first|the) (\d+)|(\d+) (?:customers|clients|people|most)", s)
+        sid = _segment_id(text) if re.search(_SEGMENT_ID, s) else None
+        rest = re.sub(_SEGMENT_ID, " ", s)
+        m = re.search(r"(?:top|first|the) (\d+)|(\d+) (?:customers|clients|people|most)", rest)
         n = int(m.group(1) or m.group(2)) if m else None
         args = {"top_n": n} if n else {}
+        if sid is not None:         # "churn risk of segment 3": that segment, or refused
+            args["segment_id"] = sid
+        elif re.search(rf"\b(?:by|per|each|every|across|which|what|all|the|our|my) "
+                       rf"{_SEGMENT_WORD}s?\b|\b{_SEGMENT_WORD}s? (?:is|are|has|have|would)\b", s):
+            args["by_segment"] = True
         return ToolIntent("predict_churn", args, label="churn risk")
     drafts = _drafts(text)
     if drafts is not None:

@@ -1,0 +1,24 @@
+"""Churn risk by segment asked in chat, offline, with the real tools: segmented first when there is
+no segmentation, then the segments ranked by their average predicted risk."""
+
+from __future__ import annotations
+
+from assistant.factory import build_assistant
+from assistant.settings import Settings
+from warehouse.connection import Warehouse
+
+
+def test_which_segment_is_most_likely_to_churn(writable_warehouse):
+    settings = Settings(warehouse=writable_warehouse, openai_api_key=None)
+    with Warehouse.open(writable_warehouse) as wh:
+        chat = build_assistant(settings, wh).conversation()
+        answer = chat.ask("which segment is most likely to churn?")
+        called = [c["name"] for c in answer.tool_calls]
+        assert called[:2] == ["segment_customers", "predict_churn"], answer.answer
+        table = next(t.df for t in answer.tables if t.title == "Churn risk by segment")
+        top = table[table["segment"].notna()].iloc[0]
+        assert f"Highest: segment {int(top.segment)} ({top.segment_name})" in answer.answer
+        assert f"average predicted churn risk {top.average_risk:.1%}" in answer.answer
+        # and one segment, by its number, on the segmentation just made
+        one = chat.ask("who in segment 1 is likely to churn?")
+        assert "Churn risk of segment 1 (" in one.answer, one.answer
