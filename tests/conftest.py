@@ -154,4 +154,5 @@ def no_bug_behind_a_catch_all(request):
             with open(report, "a") as f:
                 f.write(f"{request.node.nodeid}\t{'; '.join(handler.seen[:3])}\n")
         else:
-            pytest.fail("a catch-all caught a bug: " + "; ".join(handler.seen[:5]), pytrace=False)
+            pytest.fail("a catch-all caught a bug: " + "; ".join(handler.seen[:5]) + " (a test that"
+                        " breaks something on purpose: @pytest.mark.injects_bug)", pytrace=False)
