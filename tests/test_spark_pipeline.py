@@ -97,6 +97,21 @@ def test_churn_scores_are_the_same_on_both_engines(shared_rw, spark_rw):
                  spark_rw.df(query, [spark.run["run_id"]]))
 
 
+def test_churn_risk_by_segment_is_the_same_on_both_engines(shared_rw, spark_rw,
+                                                         both_segmentations):
+    from assistant.settings import Settings
+    from tools.churn import predict_churn
+
+    duck, spark = (predict_churn(ToolContext(wh=w, settings=Settings()), by_segment=True,
+                                 top_n=5) for w in (shared_rw, spark_rw))
+    _same_frames(duck.tables[0].df, spark.tables[0].df)
+    runs = [(r.data["run_id"], s.run.run_id) for r, s in zip((duck, spark), both_segmentations,
+                                                             strict=True)]
+    said = [r.summary.split("\n\n")[0].replace(a, "RUN").replace(b, "SEG")
+            for r, (a, b) in zip((duck, spark), runs, strict=True)]
+    assert said[0] == said[1] and said[0].startswith("Churn risk by segment")
+
+
 @pytest.mark.parametrize("channel", ["email", "sms"])
 def test_audiences_written_by_spark_hold_the_same_customers(shared_rw, spark_rw,
                                                             both_segmentations, tmp_path,
