@@ -42,14 +42,14 @@ def test_by_segment_agrees_with_the_saved_scores(ctx):
     got = table[table["segment"].notna()].reset_index(drop=True)
     assert list(got["segment"].astype(int)) == list(truth["segment"])
     assert list(got["scored"]) == list(truth["n"]) and list(got["top_decile"]) == list(truth["top"])
-    assert got["average_risk"].round(9).tolist() == truth["risk"].round(9).tolist()
+    assert got["average_risk_pct"].tolist() == (100 * truth["risk"]).round(2).tolist()
     assert int(table["scored"].sum()) == res.data["metrics"]["scored"]
     best = got.iloc[0]
     assert res.summary.startswith("Churn risk by segment")
     assert f"Highest: segment {int(best.segment)} ({best.segment_name})" in res.summary
-    assert f"{best.average_risk:.1%}" in res.summary
+    assert f"{best.average_risk_pct:.1f}%" in res.summary
     assert "probability of churning in the next 90 days" in res.summary
-    assert res.chart.y == ["average_risk"]
+    assert res.chart.y == ["average_risk_pct"]
 
 
 def test_one_segment_lists_only_its_customers(ctx):

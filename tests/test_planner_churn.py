@@ -18,7 +18,7 @@ def test_which_segment_is_most_likely_to_churn(writable_warehouse):
         table = next(t.df for t in answer.tables if t.title == "Churn risk by segment")
         top = table[table["segment"].notna()].iloc[0]
         assert f"Highest: segment {int(top.segment)} ({top.segment_name})" in answer.answer
-        assert f"average predicted churn risk {top.average_risk:.1%}" in answer.answer
+        assert f"average predicted churn risk {top.average_risk_pct:.1f}%" in answer.answer
         # and one segment, by its number, on the segmentation just made
         one = chat.ask("who in segment 1 is likely to churn?")
         assert "Churn risk of segment 1 (" in one.answer, one.answer

@@ -154,16 +154,17 @@ def _by_segment_sql(run_id: str) -> str:
     s = ASSISTANT_SCHEMA
     return f"""WITH {_latest_segmentation()}
 SELECT m.segment_id AS segment, seg.name AS segment_name, count(*) AS scored,
-       avg(sc.score) AS average_risk,
+       round(100 * avg(sc.score), 2) AS average_risk_pct,
        CAST(sum(CASE WHEN sc.decile = 1 THEN 1 ELSE 0 END) AS BIGINT) AS top_decile,
-       sum(CASE WHEN sc.decile = 1 THEN 1 ELSE 0 END) / count(*) AS top_decile_share
+       round(100 * sum(CASE WHEN sc.decile = 1 THEN 1 ELSE 0 END) / count(*), 1)
+           AS top_decile_pct
 FROM {s}.scores sc
 LEFT JOIN {s}.segment_members m ON m.customer_id = sc.customer_id
      AND m.run_id = (SELECT run_id FROM latest_segmentation)
 LEFT JOIN {s}.segments seg ON seg.run_id = m.run_id AND seg.segment_id = m.segment_id
 WHERE sc.run_id = '{run_id}'
 GROUP BY m.segment_id, seg.name
-ORDER BY average_risk DESC, segment"""
+ORDER BY avg(sc.score) DESC, segment"""
 
 
 def _segmentation(wh: Warehouse) -> tuple[str, dict[int, str]] | None:
@@ -200,13 +201,14 @@ def segment_risk(wh: Warehouse, res: ScoringResult, seg: tuple[str, dict[int, st
     table = wh.df(_by_segment_sql(res.run["run_id"]))
     res.sql.append(_by_segment_sql(res.run["run_id"]))
     scored = int(table["scored"].sum())
-    overall = float((table["average_risk"] * table["scored"]).sum() / scored) if scored else 0.0
+    overall = float(wh.rows(f"SELECT avg(score) FROM {ASSISTANT_SCHEMA}.scores WHERE run_id = ?",
+                            [res.run["run_id"]])[0][0] or 0.0)
     known = table[table["segment"].notna()]
     outside = int(table.loc[table["segment"].isna(), "scored"].sum())
     def said(r) -> str:
         return (f"segment {int(r.segment)} ({r.segment_name}): average predicted churn risk "
-                f"{_pct(r.average_risk)}, {int(r.top_decile):,} of {int(r.scored):,} scored "
-                f"customers in the top decile ({_pct(r.top_decile_share)})")
+                f"{r.average_risk_pct:.1f}%, {int(r.top_decile):,} of {int(r.scored):,} scored "
+                f"customers in the top decile ({r.top_decile_pct:.1f}%)")
     where = (f"risk = the predicted probability of churning in the next 90 days; segmentation "
              f"run {seg_run}; overall average {_pct(overall)} over {scored:,} scored customers")
     if outside:
@@ -222,7 +224,7 @@ def segment_risk(wh: Warehouse, res: ScoringResult, seg: tuple[str, dict[int, st
     ranked = list(known.itertuples())
     text = f"Churn risk by segment ({where}). Highest: {said(ranked[0])}."
     if len(ranked) > 1:
-        if ranked[0].average_risk == ranked[1].average_risk:
+        if ranked[0].average_risk_pct == ranked[1].average_risk_pct:
             text += " (Tied with the next one.)"
         text += f" Lowest: {said(ranked[-1])}."
     return text, table
@@ -575,8 +577,8 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
         text = f"{said}\n\n{text}"
         if by_segment:
             tables.insert(0, TableResult("Churn risk by segment", by_seg))
-            chart = ChartSpec(kind="bar", x="segment_name", y=["average_risk"],
-                              title="Average predicted churn risk by segment")
+            chart = ChartSpec(kind="bar", x="segment_name", y=["average_risk_pct"],
+                              title="Average predicted churn risk by segment (%)")
     return ToolResult(
         summary=text,
         tables=tables,
