@@ -192,6 +192,8 @@ def _parse_age(text: Text, *, loose: bool) -> list[Filter]:
          + yrs, "between"),
         (r"(?:between )?(\d{2}) ?(?:-|to|and) ?(\d{2})(?: ?years?(?: old)?| ?yo| ?year olds)",
          "between"),
+        # a bare range where customers are counted: 'customers 18-24', 'how many are 25-34s'
+        (r"(?<![\w.,+-])(\d{2}) ?- ?(\d{2})s?(?![\w.,%+-])", "range"),
         (r"in their (\d)0s|(\d)0 somethings", "decade"),
         (rf"(?:aged?|ages?) (\d{{2}}) ?(?:{_OR_OVER}|or more)", "ge"),
         (rf"(?<![\d.,])(\d{{2}}) ?(?:{_OR_OVER})(?: ?years?(?: old)?)?"
@@ -209,6 +211,10 @@ def _parse_age(text: Text, *, loose: bool) -> list[Filter]:
             if not explicit and not loose:
                 continue
             nums = [int(g) for g in m.groups() if g]
+            if op == "range":       # an age range, not a day of the month or a score
+                if not 16 <= nums[0] < nums[1] <= 120:
+                    continue
+                op = "between"
             text.take(re.escape(m.group(0)))
             if op == "between":
                 lo, hi = sorted(nums[:2])

@@ -271,8 +271,11 @@ def take_ranked_dim(text: Text, frame: Frame) -> list[str]:
         frame.top = frame.top or 1
         frame.order = "asc" if m.group(1) in ("least", "less") else "desc"
         # "which spending category ...", "which merchant do we spend the most at?"
-        named = text.take(rf"\b(?:spending |spend |transaction |purchase )?(?:(?P<category>"
-                          rf"{DIMENSIONS['category']})|(?P<merchant>{DIMENSIONS['merchant']}))\b")
+        named = text.take(rf"\b(?:(?P<n>\d+) )?(?:spending |spend |transaction |purchase )?"
+                          rf"(?:(?P<category>{DIMENSIONS['category']})"
+                          rf"|(?P<merchant>{DIMENSIONS['merchant']}))\b")
+        if named and named.group("n"):      # "which 5 merchants did we spend the most at"
+            frame.top = int(named.group("n"))
         return ["merchant" if named and named.group("merchant") else "category"]
     counting = re.search(r"\b(?:number|count) of products|how many products|average products"
                          r"|products (?:per|on average)", text.s)

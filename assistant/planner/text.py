@@ -23,6 +23,11 @@ ABBREVIATIONS = {
     "b4": "before", "2day": "today", "gimme": "give me", "cat": "category",
     "cats": "categories", "wk": "week", "wks": "weeks", "avg": "average", "hows": "how is",
     "whos": "who is",
+    # vowels left out
+    "spnd": "spend", "spnt": "spent", "spndng": "spending", "trx": "transaction",
+    "trxn": "transaction", "trxns": "transactions", "cstmr": "customer", "cstmrs": "customers",
+    "cnt": "count", "nbr": "number", "mnth": "month", "mnths": "months", "cntry": "country",
+    "ctry": "country", "thru": "through", "msg": "message", "msgs": "messages",
     "r": "are", "u": "you", "ur": "your", "pls": "please", "plz": "please",
     # apostrophes left out
     "havent": "have not", "hasnt": "has not", "hadnt": "had not", "didnt": "did not",

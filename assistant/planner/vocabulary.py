@@ -101,6 +101,8 @@ FILLER = frozenset((
     "drives", "drove", "delivers", "delivered", "process", "processed", "processes", "but", "go",
     "goes", "went", "big", "large", "small", "select", "hey", "hi", "hello", "ppl", "folks",
     "individuals", "sorted", "ordered",
+    # chat openers and tags that ask nothing ('yo how many ppl joined this yr', 'ok so ...')
+    "yo", "ok", "okay", "lol", "btw", "sup", "um", "uh", "hmm", "quick", "question", "guys",
 ))
 
 
