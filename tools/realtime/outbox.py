@@ -27,6 +27,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+import pandas as pd
+
 from tools.realtime import tables
 from tools.realtime.clock import Clock, naive_utc
 
@@ -174,24 +176,36 @@ class Delivery:
         return len(rows)
 
     def record(self, cur, outcomes: list[tuple[Outcome, int]]) -> None:
-        """Write outcomes (on the writer thread)."""
+        """Write outcomes (on the writer thread), all in one UPDATE: one per row held the
+        writer between micro-batches for ~1 ms a row (2,000 sends: 2 s)."""
         now = naive_utc(self.clock.now())
+        rows = []        # outbox_id, status (None: unchanged), attempts, delivered_at, error, next
         for outcome, attempts in outcomes:
             tried = attempts + 1
             if outcome.delivered:
-                cur.execute(f"UPDATE {tables.OUTBOX} SET status = 'delivered', attempts = ?, "
-                            "delivered_at = ?, last_error = NULL WHERE outbox_id = ?",
-                            [tried, now, outcome.outbox_id])
+                rows.append((outcome.outbox_id, "delivered", tried, now, None, None))
             elif tried >= self.max_attempts:
-                cur.execute(f"UPDATE {tables.OUTBOX} SET status = 'dead', attempts = ?, "
-                            "last_error = ? WHERE outbox_id = ?",
-                            [tried, outcome.error, outcome.outbox_id])
+                rows.append((outcome.outbox_id, "dead", tried, None, outcome.error, None))
             else:
                 wait = min(self.max_backoff, self.backoff * 2 ** attempts)
-                cur.execute(f"UPDATE {tables.OUTBOX} SET attempts = ?, last_error = ?, "
-                            "next_attempt_at = ? WHERE outbox_id = ?",
-                            [tried, outcome.error, now + timedelta(seconds=wait),
-                             outcome.outbox_id])
+                rows.append((outcome.outbox_id, None, tried, None, outcome.error,
+                             now + timedelta(seconds=wait)))
+        if not rows:
+            return
+        cur.register("__outcomes", pd.DataFrame(rows, columns=[
+            "outbox_id", "status", "attempts", "delivered_at", "last_error", "next_attempt_at"]))
+        try:
+            cur.execute(f"""UPDATE {tables.OUTBOX} o SET
+                                status = coalesce(CAST(n.status AS VARCHAR), o.status),
+                                attempts = n.attempts,
+                                delivered_at = coalesce(CAST(n.delivered_at AS TIMESTAMP),
+                                                        o.delivered_at),
+                                last_error = CAST(n.last_error AS VARCHAR),
+                                next_attempt_at = coalesce(CAST(n.next_attempt_at AS TIMESTAMP),
+                                                           o.next_attempt_at)
+                            FROM __outcomes n WHERE o.outbox_id = n.outbox_id""")
+        finally:
+            cur.unregister("__outcomes")
 
 
 def adapter_for(webhook: str | None, path: Path | None, *, token: str | None = None,

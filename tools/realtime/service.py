@@ -4,6 +4,7 @@ works on a warehouse no server holds)."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class RealTime:
         self.pipeline.prepare()
         with self.wh.transaction() as cur:
             self.triggers.reload(cur)
+        _calm_gc()
         log.info("customer state ready in %.1f s", time.perf_counter() - started)
 
     def start(self, wait: bool = False) -> RealTime:
@@ -141,6 +143,19 @@ class RealTime:
                          for tid, (n, st, _) in self.triggers.rules.items()},
             "consumers": [c.describe() for c in self.consumers],
         }
+
+
+def _calm_gc() -> None:
+    """Fewer and cheaper garbage collections while events flow: every event allocates a few
+    dicts, so at the default threshold (700 allocations) a full collection ran every few
+    thousand events, walking every object of the process (modules, models, frames): 0.1 s
+    pauses in the 1M profile, and reading a Redis reply took 8 us an event with them against
+    1.1 us without. What exists once the path is ready is frozen out of the collections (it
+    lives as long as the process), and the youngest generation is collected every 50,000
+    allocations."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def ensure_tables(wh: Warehouse) -> None:
