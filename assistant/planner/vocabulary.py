@@ -139,7 +139,7 @@ holders holding without never campaign campaigns opened clicked converted unsubs
 spending spent balance balances deposits mortgage mortgages savings checking credit cards
 investment crypto loans loan german french spanish italian dutch british american canadian
 everything every profiling opened openings unsubscribes unsubscribe allow business looking
-half first second third fourth between after following received
+half first second third fourth between after following received reach contactable
 """
 
 
