@@ -65,18 +65,21 @@ def check_channel(channel: str) -> str:
 
 
 def _eligibility(channels: tuple[str, ...], *, updated: bool = True,
-                 customers: str = "customers") -> str:
+                 customers: str = "customers", answers: dict[str, str] | None = None) -> str:
     """One row per customer of `customers` (a relation shaped like the customers table; the
     real-time send checks pass the few customers about to be contacted): `<channel>_exclusion`
     (NULL = may be contacted; otherwise the first rule of the model's `marketable` filter that
     fails) and, with `updated`, `<channel>_updated_at` (when that consent last changed) for
-    each channel asked for. Each distinct rule condition is evaluated once per customer."""
+    each channel asked for. Each distinct rule condition is evaluated once per customer.
+    `answers` maps a rule condition (its exact text) to an equivalent one to evaluate instead
+    (the customer state's, tools.realtime.state.RULES)."""
     conditions: dict[str, str] = {}
     cases = []
     for ch in channels:
         whens = []
         for rule in _rules():
             sql = fill(rule.sql(ch), channel=ch)
+            sql = (answers or {}).get(sql, sql)
             name = conditions.setdefault(sql, f"rule_{len(conditions) + 1}")
             whens.append(f"WHEN NOT {name} THEN '{rule.reason}'")
         cases.append(f"       CASE {' '.join(whens)} END AS {ch}_exclusion")
@@ -123,13 +126,15 @@ def eligibility_sql(channel: str, customers: str = "customers") -> str:
             f"consent_updated_at FROM (\n{_eligibility((channel,), customers=customers)})")
 
 
-def reach_sql(members: str, group: str = "segment_id") -> str:
+def reach_sql(members: str, group: str = "segment_id",
+              answers: dict[str, str] | None = None) -> str:
     """Consented reach per channel for each `group` of the relation `members` (customer_id,
-    group): one pass over the consent rules for all channels."""
+    group): one pass over the consent rules for all channels (`answers`: see _eligibility)."""
     counts = ", ".join(f"count(*) FILTER (WHERE e.{ch}_exclusion IS NULL) AS {ch}"
                        for ch in CONTACT_CHANNELS)
+    rules = _eligibility(CONTACT_CHANNELS, updated=False, answers=answers)
     return (f"SELECT m.{group}, {counts}\nFROM {members} m\nJOIN (\n"
-            f"{_eligibility(CONTACT_CHANNELS, updated=False)}) e ON e.customer_id = m.customer_id\n"
+            f"{rules}) e ON e.customer_id = m.customer_id\n"
             f"GROUP BY m.{group} ORDER BY m.{group}")
 
 

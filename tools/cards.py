@@ -138,7 +138,11 @@ def _shares(df: pd.DataFrame, col: str) -> dict[int, dict[str, float]]:
 
 
 def _warehouse_facts(wh: Warehouse, members: pd.DataFrame) -> tuple[dict, dict, dict]:
-    """Country and language shares and consented reach per segment, computed in SQL."""
+    """Country and language shares and consented reach per segment, computed in SQL (with the
+    customer state up to date, the contact rules over app events read its counters instead)."""
+    from tools.realtime import state  # it imports tools.features, which cards' callers load
+
+    answers = state.RULES if state.current(wh) else None
     wh.register("__card_members", members[["customer_id", "segment_id"]])
     try:
         shares = """SELECT m.segment_id, coalesce(c.{col}, 'unknown') AS {col},
@@ -149,7 +153,8 @@ def _warehouse_facts(wh: Warehouse, members: pd.DataFrame) -> tuple[dict, dict, 
         languages = _shares(wh.df(shares.format(col="preferred_language")), "preferred_language")
         reach = {int(r.segment_id): {"email": int(r.email), "sms": int(r.sms),
                                      "push": int(r.push)}
-                 for r in wh.df(reach_sql("__card_members")).itertuples(index=False)}
+                 for r in wh.df(reach_sql("__card_members", answers=answers)
+                                ).itertuples(index=False)}
     finally:
         wh.unregister("__card_members")
     return countries, languages, reach

@@ -45,7 +45,7 @@ from tools.features import (
     counter_test,
 )
 from warehouse.connection import Warehouse
-from warehouse.contract import ASSISTANT_SCHEMA
+from warehouse.contract import ASSISTANT_SCHEMA, PLATFORMS
 
 S = ASSISTANT_SCHEMA
 STATE = f"{S}.customer_state"            # the view read by the features: base + increments
@@ -54,11 +54,30 @@ DELTA = f"{S}.customer_state_delta"
 TOTALS = f"{S}.state_totals"
 META = f"{S}.state_meta"
 PENDING = f"{S}.state_pending"
-COUNTERS = TX_COUNTERS + EV_COUNTERS
+# Counted over every app event whatever its time (not windowed: never slid, never pending): the
+# inputs of the contact rules that read app events, so that the segment cards' reach reads the
+# state instead of every app event (`RULES`).
+MOBILE = ("ios", "android")
+EV_ALL_TIME: tuple[Counter, ...] = (
+    Counter("n_mobile_events", "e",
+            f"e.plat IN ({', '.join(str(PLATFORMS.index(p) + 1) for p in MOBILE)})"),
+)
+COUNTERS = TX_COUNTERS + EV_COUNTERS + EV_ALL_TIME
 SUMS = tuple(c for c in COUNTERS if c.agg == "sum")
 # the layout (version 2: base + delta + totals) and the counters held; another means a rebuild
 SIGNATURE = "2:" + ",".join(c.name for c in COUNTERS)
 FOLD_ROWS = 1_000_000
+# Conditions of the semantic model's `marketable` rules (warehouse/semantic/bank.toml), by their
+# exact text, that the state answers (alias c: a customers row): what `reach_sql(state=...)`
+# reads instead. A changed rule text no longer matches and is evaluated on the raw tables again;
+# a test holds each answer equal to its rule.
+_MOBILE_LIST = ", ".join(f"'{p}'" for p in MOBILE)
+RULES = {
+    "EXISTS (SELECT 1 FROM app_events e WHERE e.customer_id = c.customer_id AND e.platform IN "
+    f"({_MOBILE_LIST}))":
+        f"EXISTS (SELECT 1 FROM {STATE} s WHERE s.customer_id = c.customer_id "
+        "AND s.n_mobile_events > 0)",
+}
 
 
 def _type(c: Counter) -> str:
@@ -108,9 +127,10 @@ def build(wh: Warehouse, cur=None) -> StateInfo:
     ref = cur.execute("SELECT max(ts) FROM transactions").fetchall()[0][0]
     # no transactions yet: an empty window (nothing is read before the first transaction)
     lit = _literals(ref or datetime(1970, 1, 1), LOOKBACK_DAYS)
+    cte = {c.name: "txc" if c.of == "t" else "evc" for c in COUNTERS}
+    cte.update({c.name: "allc" for c in EV_ALL_TIME})
     cols = ",\n       ".join(
-        _zero(c, f"{'txc' if c.of == 't' else 'evc'}.{c.name}") + f"::{_type(c)} AS {c.name}"
-        for c in COUNTERS)
+        _zero(c, f"{cte[c.name]}.{c.name}") + f"::{_type(c)} AS {c.name}" for c in COUNTERS)
     _drop_state(cur)
     cur.execute(f"""CREATE OR REPLACE TABLE {BASE} AS
 WITH txc AS (
@@ -120,12 +140,17 @@ FROM {_relation('t', 'transactions', lit)} t GROUP BY t.customer_id),
 evc AS (
 SELECT e.customer_id,
        {_aggregates(EV_COUNTERS, lit)}
-FROM {_relation('e', 'app_events', lit)} e GROUP BY e.customer_id)
+FROM {_relation('e', 'app_events', lit)} e GROUP BY e.customer_id),
+allc AS (
+SELECT e.customer_id,
+       {_aggregates(EV_ALL_TIME, lit)}
+FROM ({coded_sql('e', 'app_events')}) e GROUP BY e.customer_id)
 SELECT c.customer_id,
        {cols}
 FROM customers c
 LEFT JOIN txc ON txc.customer_id = c.customer_id
 LEFT JOIN evc ON evc.customer_id = c.customer_id
+LEFT JOIN allc ON allc.customer_id = c.customer_id
 ORDER BY c.customer_id""")
     typed = ", ".join(f"{c.name} {_type(c)}" for c in COUNTERS)
     cur.execute(f"CREATE OR REPLACE TABLE {DELTA} (customer_id BIGINT, {typed})")
@@ -216,7 +241,8 @@ def _comment_columns(cur, table: str) -> None:
         what = {"min": f"First {rows[:-1]} time", "max": f"Last {rows[:-1]} time"}.get(
             c.agg, f"{'Sum of amount of' if c.value else 'Count of'} {rows}")
         test = f" where {c.test}" if c.test else ""
-        text = f"{what} {_WINDOW_WORDS[c.window]}{test} (coded as in the feature SQL)."
+        when = "ever (any time)" if c in EV_ALL_TIME else _WINDOW_WORDS[c.window]
+        text = f"{what} {when}{test} (coded as in the feature SQL)."
         cur.execute(f"COMMENT ON COLUMN {table}.{c.name} IS {_quote(text)}")
     cur.execute(f"COMMENT ON COLUMN {table}.customer_id IS 'Customer, references "
                 "customers.customer_id.'")
@@ -338,6 +364,8 @@ def add(cur, new_ref: datetime, transactions: str | None, app_events: str | None
         _add_delta(cur, TX_COUNTERS, _relation("t", transactions, lit), "t", lit)
     if app_events:
         _add_delta(cur, EV_COUNTERS, _relation("e", app_events, lit), "e", lit)
+        # whatever their time: counted at once (never pending, never slid)
+        _add_delta(cur, EV_ALL_TIME, f"({coded_sql('e', app_events)})", "e", lit)
         cur.execute(f"INSERT INTO {PENDING} SELECT customer_id, ts, kind, plat FROM "
                     f"({coded_sql('e', app_events)}) WHERE ts > {lit['as_of']}")
 
