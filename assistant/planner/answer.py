@@ -617,14 +617,15 @@ def _opened(ctx: Context, t: Table) -> str:
 
 def _events(ctx: Context, t: Table) -> str:
     kinds = what(ctx.frame, {"event_type"}).replace(" of type ", " ").strip() or "app"
+    kinds += " events" + what(ctx.frame, {"event_product"})    # "... events for a mortgage"
     if not t.dims:
         r = t.rows[0]
         if ctx.frame.customers_first:
-            return (f"{t.get(r, 'event_customers')} {ctx.subject} had {kinds} events"
+            return (f"{t.get(r, 'event_customers')} {ctx.subject} had {kinds}"
                     f"{ctx.period} ({t.get(r, 'events')} events in all).")
-        return (f"{t.get(r, 'events')} {kinds} events{of(ctx.subject)}{ctx.period}, by "
+        return (f"{t.get(r, 'events')} {kinds}{of(ctx.subject)}{ctx.period}, by "
                 f"{t.get(r, 'event_customers')} customers.")
-    return (f"{kinds[0].upper()}{kinds[1:]} events{of(ctx.subject)}{ctx.period}, by {by(t)}: "
+    return (f"{kinds[0].upper()}{kinds[1:]}{of(ctx.subject)}{ctx.period}, by {by(t)}: "
             + listing(t, lambda r: f"{t.get(r, 'events')} "
                                f"({t.people(r, 'event_customers')})") + ".")
 

@@ -10,6 +10,7 @@ import re
 
 from assistant.planner import vocabulary as v
 from assistant.planner.frame import Filter
+from assistant.planner.measures import of_product_event
 from assistant.planner.text import Text, normalise
 
 _NEG_RE = re.compile(
@@ -424,6 +425,36 @@ def _parse_language(text: Text) -> list[Filter]:
                          _lbl_plain("preferring", v.LANGUAGE_NAMES, "not preferring"))
 
 
+# How people say a KYC status: 'still waiting for their KYC check', 'failed KYC', 'passed the
+# identity check', 'unverified'. Rewritten to the value words of the semantic model before
+# those are read; 'not verified' (pending or rejected) stays a negated 'verified'.
+_CHECK = (r"(?:kyc|identity|id|verification)(?: (?:checks?|verification|review|approval"
+          r"|process|screening))?")
+_WHOSE = r"(?:the |their |a |an |its |our )?"
+_KYC_SAYINGS = (
+    (rf"\b(?:still )?(?:waiting|awaiting|waiting on|queued|queueing|in the queue)(?: for| on)? "
+     rf"{_WHOSE}{_CHECK}\b|\b{_CHECK} (?:is |are )?(?:still )?(?:pending|outstanding|open"
+     r"|in progress|under review|not (?:yet )?(?:done|complete|completed|finished))\b",
+     " kyc pending "),
+    (rf"\b(?:failed|failing|fail|fails|did not pass|not passed|rejected (?:at|in|by|on|for)"
+     rf"|declined (?:at|in|by|on)|refused (?:at|in|by|on)) {_WHOSE}{_CHECK}\b"
+     rf"|\b{_CHECK} (?:was |were |is |are |got )?(?:failed|rejected|declined|refused)\b",
+     " kyc rejected "),
+    (rf"\b(?:passed|pass|passes|cleared|clear|completed|complete|finished|done) {_WHOSE}"
+     rf"{_CHECK}\b|\b{_CHECK} (?:was |were |is |are |got )?(?:passed|approved|cleared"
+     r"|complete|completed|done|successful)\b|\bfully verified\b",
+     " kyc verified "),
+    (r"\b(?:unverified|non verified|not (?:yet )?(?:been )?(?:kyc |fully |identity )?verified"
+     r"|kyc (?:status )?(?:is |was )?not (?:yet )?verified)\b", " not kyc verified "),
+)
+
+
+def kyc_sayings(text: Text) -> None:
+    """Rewrite the ways of saying a KYC status to the semantic model's value words."""
+    for pattern, canonical in _KYC_SAYINGS:
+        text.s = re.sub(pattern, canonical, text.s)
+
+
 def parse_filters(text: Text, vocab: v.Vocabulary, metric: str = "customers") -> list[Filter]:
     """Consume every filter phrase in `text`; `metric` settles ambiguous words."""
     out: list[Filter] = []
@@ -515,8 +546,13 @@ def parse_filters(text: Text, vocab: v.Vocabulary, metric: str = "customers") ->
                              "web": "web banking"}, "not using"))
     product_field = "account_product" if metric in ("balance", "credit_limit", "interest",
                                                     "utilisation") else "product"
+    if metric == "events" and of_product_event(text.original):
+        # the product applied for or viewed is the event's, not a product the customer holds
+        product_field = "event_product"
     if not campaign:
-        out += _take_values(text, product_field, v.PRODUCT_PHRASES, _lbl_product)
+        out += _take_values(text, product_field, v.PRODUCT_PHRASES,
+                            _lbl_plain("for", v.PRODUCT_NAMES, "not for")
+                            if product_field == "event_product" else _lbl_product)
     acq_lead = (r"(?:(?:were |was |been )?(?:acquired|came|come|coming|joined|signed up"
                 r"|onboarded|sourced|arrived|found us)\s+)?(?:(?:through|via|from|by|thanks to)"
                 r"\s+)?(?:a |an |the |our )?")
@@ -530,7 +566,9 @@ def parse_filters(text: Text, vocab: v.Vocabulary, metric: str = "customers") ->
               if any(f.field == "acquisition_channel" for f in out) else r"(?!x)x")
     out += _take_values(text, "employment_status", v.EMPLOYMENT_PHRASES,
                         _lbl_plain("", v.EMPLOYMENT_NAMES, "not"))
-    out += _take_values(text, "kyc_status", v.KYC_PHRASES, _lbl_plain("with KYC"))
+    kyc_sayings(text)
+    out += _take_values(text, "kyc_status", v.KYC_PHRASES,
+                        _lbl_plain("with KYC", neg_prefix="without KYC"))
     out += _take_values(text, "gender", v.GENDER_PHRASES, _lbl_plain(""))
     # Places: groups of countries ("the eurozone"), countries by name or upper-case code, then
     # regions and cities of this warehouse.

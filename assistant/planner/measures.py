@@ -93,6 +93,41 @@ _QUIET = (r"\b(?:dormant|inactive|lapsed|(?:no longer|not) active|(?:have |has |
 _GROUP = r"\b(?:group|segment|cohort|population|pool|bunch)\b"
 
 
+# How people say an app event of a product: 'started an application for a personal loan',
+# 'completed a mortgage application', 'viewed the savings product'. Rewritten to the event
+# words of the semantic model; the product words stay, to be read as the event's product.
+_WHAT = r"(?:an? |their |the |any |our |new |1 )?(?P<p>(?:[a-z]+ ){0,2}?)"
+_EVENT_SAYINGS = (
+    (rf"\b(?:started|start|starts|starting|began|begun|begin|begins|initiated)"
+     rf" {_WHAT}applications?\b", "started application"),
+    (rf"\b(?:completed|complete|completes|completing|finished|finish|finishes|submitted"
+     rf"|submit|submits) {_WHAT}applications?\b", "completed application"),
+    (rf"\b{_WHAT}applications? (?:were |was |have been |has been |got |being )?"
+     r"(?:started|begun|initiated)\b", "started application"),
+    (rf"\b{_WHAT}applications? (?:were |was |have been |has been |got |being )?"
+     r"(?:completed|finished|submitted)\b", "completed application"),
+    (rf"\b(?:viewed|view|views|viewing|looked at|look at|looks at|browsed|browse"
+     rf"|checked out) {_WHAT}(?:products? (?:pages?|details)|products?|pages?)\b",
+     "product view"),
+)
+APPLIED = (r"\b(?:appl(?:y|ied|ies|ying)|applications?)\b")
+
+
+def of_product_event(question: str) -> bool:
+    """Whether a (normalised) question is about applications or product views: app events
+    that have a product."""
+    return any(re.search(p, question) for p, _ in _EVENT_SAYINGS) or bool(re.search(
+        r"\b(?:started|completed) applications?|applications? (?:starts?|completions?"
+        r"|started|completed)|product (?:views?|pages?)", question))
+
+
+def event_sayings(text: Text) -> None:
+    """Rewrite the ways of saying an application or product view to the event words, with the
+    product words ahead of them ('a personal loan started application')."""
+    for pattern, canonical in _EVENT_SAYINGS:
+        text.s = re.sub(pattern, lambda m, c=canonical: f" {m.group('p')}{c} ", text.s)
+
+
 def take_lapsed(text: Text) -> bool:
     """Consume a question about high-value dormant customers ('lapsed high spenders',
     'valuable customers who have gone quiet'); both parts must be there."""
@@ -117,7 +152,7 @@ DIMENSIONS: dict[str, str] = {
     "acquisition_channel": r"acquisition(?: channels?| sources?)?|(?:marketing |signup |sign up )"
                            r"?sources?|signup channels?|sign up channels?",
     "preferred_language": r"(?:preferred )?languages?",
-    "kyc_status": r"kyc(?: status(?:es)?)?",
+    "kyc_status": r"kyc(?: checks?)?(?: status(?:es)?)?|verification status(?:es)?",
     "gender": r"genders?|sex",
     "age_band": r"age(?: bands?| groups?| brackets?| ranges?| segments?| cohorts?)?|ages",
     "segment": r"(?:customer )?segments?|clusters?",
@@ -442,6 +477,37 @@ def take_product_count_split(text: Text) -> list[str]:
     return ["products_count"] if text.take(_BY_PRODUCT_COUNT) else []
 
 
+# "how much did we earn in fees", "fee income by month", "total fees charged in 2026": the
+# fees customers paid (debits in the fees category), a sum of amounts, never spend
+_FEE = r"\b(?:bank |account |service )?(?:fees?|charges)\b"
+_FEE_INCOME = (r"\b(?:earn|earns|earned|earning|made|make|makes|making|collect|collects"
+               r"|collected|collecting|charge|charges|charged|charging|took in|take in|bring in"
+               r"|brought in|generate|generated|income|revenue|revenues|earnings|total|sum"
+               r"|how much|amount)\b")
+
+
+def _take_fee_income(text: Text, frame: Frame) -> bool:
+    s = text.s
+    head = re.match(r"\s*(?:(?:show|give|list) (?:me )?)?(?:our |the |all )*(?:bank )?fees\b", s)
+    if not re.search(_FEE, s) or not (head or re.search(_FEE_INCOME, re.sub(_FEE, " ", s,
+                                                                            count=1))) or \
+            any(re.search(rf"(?<![\w])(?:{METRIC_WORDS[m]})(?![\w])", s)
+                for m in ("spend", "balance", "transactions", "products")):
+        return False
+    m = text.take(r"\b(?:in |from |on |through |via )?(?:bank |account |service )?"
+                  r"(?:fees?|charges)(?: (?:income|revenues?|earnings))?\b")
+    if re.search(r"\bfees? (?:categor|transactions)", s):
+        return False
+    frame.metric, frame.agg = "transactions", frame.agg or "sum"
+    frame.filters.append(Filter("category", ("fees",), label="on fees", pos=m.start()))
+    frame.filters.append(Filter("direction", ("debit",), label="charged to customers (debits)",
+                                pos=m.start()))
+    text.take_all(r"\b(?:earn|earns|earned|earning|collect|collects|collected|collecting|charge"
+                  r"|charged|charging|took in|take in|bring in|brought in|income|revenues?"
+                  r"|earnings|from customers)\b")
+    return True
+
+
 def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     s = text.s
     if _take_counted(text, frame) or _take_amount_of(text, frame):
@@ -629,6 +695,8 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
             frame.filters.append(Filter("account_product", products, op="any", label=label))
             text.take_all(rf"\b(?:{words}|balances?|total|outstanding|amount|money)\b")
             return
+    if _take_fee_income(text, frame):
+        return
     categories = [value for value, pattern in v.value_patterns(v.CATEGORY_PHRASES)
                   if pattern.search(s)]
     if categories and re.search(r"\bhow much\b", s) and not any(
@@ -647,6 +715,11 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         m = re.search(rf"(?<![\w])(?:{METRIC_WORDS[metric]})(?![\w])", s)
         if m:
             frame.metric = metric
+            if metric == "transactions" and re.search(
+                    r"\b(?:how many|number of|count of) (?:customers|clients|people|users)\b", s):
+                # 'how many customers made an international transaction': the customers,
+                # counted once each, never the transactions
+                frame.customers_first = True
             if metric == "spend" and m.group(0).startswith("card spend"):
                 # one concept word: never a breakdown by channel (op "any")
                 frame.filters.append(Filter("tx_channel", ("card_present", "online"), op="any",

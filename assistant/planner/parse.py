@@ -13,12 +13,14 @@ from dataclasses import replace
 
 from assistant.planner import copy_request, coverage, intents, tables, trigger_questions
 from assistant.planner import vocabulary as v
-from assistant.planner.filters import negated, parse_filters
+from assistant.planner.filters import kyc_sayings, negated, parse_filters
 from assistant.planner.followups import NARROWING, NO_CONTEXT, PRONOUN, THOSE, follow_up, narrow
 from assistant.planner.frame import Filter, Frame, Parsed, Period, Reply, ToolIntent
 from assistant.planner.measures import (
     AMOUNT_WORDS,
+    APPLIED,
     TIME_DIMS,
+    event_sayings,
     take_agg,
     take_group,
     take_lapsed,
@@ -35,7 +37,9 @@ from assistant.planner.suggest import suggestion_text
 from assistant.planner.text import Text, correct_typos
 
 _REFUSE_TOPICS = (
-    r"\b(revenue|profit|profitab\w*|margin|lifetime value|clv|ltv|nps|net promoter|satisfaction"
+    # fee revenue is the fees customers paid (measures._take_fee_income)
+    r"\b((?<!fee )(?<!fees )revenue(?! (?:from|in|on|through) (?:bank )?(?:fees|charges))"
+    r"|profit|profitab\w*|margin|lifetime value|clv|ltv|nps|net promoter|satisfaction"
     r"|forecast\w*|predict (?!churn)\w*|next (month|year|quarter|week)|will (?!churn)\w+"
     r"|why|cause[sd]?|because|market share|competitors?|budget|roi|return on|cost per|cpa|cac"
     r"|stock price|weather|credit scores?|fraud\w*|default rate|defaults|arrears|delinquen\w*)\b"
@@ -167,6 +171,14 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     # "opted in to every channel": all channels, not a breakdown by channel
     text.s = re.sub(r"\b(opted in|opt in|subscribed|consented|signed up) (to|for|on) (?:every"
                     r"|each) ((?:marketing |contact )?channels?)\b", r"\1 \2 all \3", text.s)
+    kyc_sayings(text)       # "rejected at KYC" is a status, never a split 'at KYC'
+    event_sayings(text)     # "started an application for a loan": an app event
+    if re.search(APPLIED, re.sub(r"\b(?:started|completed) applications?\b|\bapplications? "
+                                 r"(?:starts?|completions?|started|completed)\b", " ", text.s)):
+        # "how many applied for a credit card": started or completed, never a guess
+        frame.refusal = ("I can count started applications and completed applications (app "
+                         "events, by product); please say which, e.g. \"how many customers "
+                         "started an application for a personal loan?\".")
     lapsed = take_lapsed(text)      # "high-value dormant customers": their own query
     opened = take_opened(text)      # "accounts opened in 2025": by the opening date
     signup_words = re.search(r"\b(sign ?ups?|signed up|new (customers|clients|users|accounts)"

@@ -43,7 +43,8 @@ CUSTOMER_FIELDS = ("country", "region", "city", "income_band", "employment_statu
 OWN_FIELDS = {"category": "transactions.category", "tx_channel": "transactions.channel",
               "merchant": "transactions.merchant", "direction": "transactions.direction",
               "international": "transactions.international",
-              "event_type": "app_events.event_type", "campaign": "campaigns.campaign",
+              "event_type": "app_events.event_type", "event_product": "app_events.product",
+              "campaign": "campaigns.campaign",
               "campaign_channel": "campaigns.channel", "campaign_product": "campaigns.product",
               "account_product": "accounts.product", "segment": "segments.segment",
               "products_count": "customers.products_held_count", "age": "customers.age"}
