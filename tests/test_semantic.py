@@ -66,7 +66,7 @@ def test_every_column_says_what_it_is():
     ('{"metrics": ["customers"], "filters": [{"field": "marketable", "values": ["fax"]}]}',
      "not 'fax'"),
     ('{"metrics": ["open_rate"], "subgroup": [{"field": "active"}]}', "a subgroup share"),
-    ('{"metrics": [{"name": "credit_limit", "agg": "count"}]}', "not available"),
+    ('{"metrics": [{"name": "interest_rate", "agg": "sum"}]}', "not available"),
     ('{"metrics": ["customers"], "dimensions": ["signup"]}', "with a grain"),
     ('{"metrics": ["customers"], "filters": [{"field": "active", "op": "gt", "values": [1]}]}',
      "takes in, not_in or all"),

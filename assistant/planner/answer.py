@@ -425,6 +425,8 @@ def _balance(ctx: Context, t: Table) -> str:
     subj = of(ctx.subject)
 
     def render(r):
+        if t.raw(r, col) is None and not t.number(r, "accounts"):
+            return "not set (no account has one)"
         return f"{t.get(r, col)} ({t.get(r, 'accounts')} accounts)"
 
     if not t.dims:

@@ -345,14 +345,17 @@ def _balance(frame: Frame) -> Plan:
     framed = replace(frame, group=group)
     agg = frame.agg or ("sum" if metric == "balance" else "avg")
     if metric == "utilisation":
-        ref = MetricRef(name="utilisation")
+        ref, counted = MetricRef(name="utilisation"), "credit_limit"
     elif metric == "interest":
-        ref = MetricRef(name="interest_rate")
+        ref, counted = MetricRef(name="interest_rate"), "interest_rate"
     elif metric == "credit_limit":
-        ref = MetricRef(name="credit_limit", agg="sum" if agg == "sum" else "avg")
+        ref, counted = MetricRef(name="credit_limit", agg="sum" if agg == "sum" else "avg"), \
+            "credit_limit"
     else:
-        ref = MetricRef(name="balance", agg=agg if agg != "count" else "sum")
-    q = _query(framed, [ref, "accounts"], metric)
+        ref, counted = MetricRef(name="balance", agg=agg if agg != "count" else "sum"), "balance"
+    # the accounts the figure is over (open credit cards for a limit), not every open account
+    accounts = MetricRef(name=counted, agg="count", label="accounts")
+    q = _query(framed, [ref, accounts], metric)
     return Plan("balance", [Step(q, "Balances")], framed,
                 extra={"products": products, "metric": metric})
 
