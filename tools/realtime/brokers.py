@@ -129,12 +129,16 @@ class Consumer:
 
     The running consumer keeps up to `in_flight` reads submitted at once: while the writer
     commits one, the next is read and checked, and the writer takes whatever is queued as one
-    micro-batch (under load, bigger batches). Each read is acknowledged once its own commit is
-    done; a failed one is not acknowledged and is read again (re-reading the pending messages),
-    and the event log drops whatever of it had committed."""
+    micro-batch (under load, bigger batches). Eight reads of 5,000: while a batch of four
+    commits, four more queue, so a backlog is drained in batches of ~20,000 (the writer's
+    `max_batch`); with three, batches alternated 5,000 and 10,000 and each paid the batch's
+    fixed cost (the state and feature scans: ~0.35 s at 1M) for fewer events. Each read is
+    acknowledged once its own commit is done; a failed one is not acknowledged and is read
+    again (re-reading the pending messages), and the event log drops whatever of it had
+    committed."""
 
     def __init__(self, source: Source, writer: EventWriter, *, batch: int = 5_000,
-                 block_ms: int = 200, retry_pause: float = 1.0, in_flight: int = 3) -> None:
+                 block_ms: int = 200, retry_pause: float = 1.0, in_flight: int = 8) -> None:
         self.source = source
         self.writer = writer
         self.batch = batch
