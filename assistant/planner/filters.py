@@ -352,8 +352,11 @@ def _parse_optin(text: Text) -> list[Filter]:
          rf" ?(?:in|up)? (?:to|for) {ch}(?: marketing| communications?)?", None, "optin"),
         (rf"{ch}(?: marketing)? (?:opt ?ins?|opted in|subscribers|subscriptions?|consents?"
          rf"|permissions?|optins?|opt in customers)", None, "optin"),
-        (rf"(?:reachable|contactable|marketable|addressable) (?:by|via|through|over|with) {ch}",
-         None, "reach"),
+        (rf"(?:reachable|contactable|marketable|addressable|reach|reachability)"
+         rf"(?: customers)? (?:by|via|through|over|with|on) {ch}", None, "reach"),
+        # "SMS reach by country": the customers reachable on it
+        (rf"{ch} (?:reach|reachability|reachable customers|audience size)(?![\w])", None,
+         "reach"),
         (rf"(?:with|have|given|gave|granted) (?:an? )?{ch} (?:consent|permission)", None,
          "optin"),
         # "can we reach by email", "can we text": who may be contacted (the reach rule)
@@ -553,7 +556,8 @@ def parse_filters(text: Text, vocab: v.Vocabulary, metric: str = "customers") ->
         out += _take_values(text, product_field, v.PRODUCT_PHRASES,
                             _lbl_plain("for", v.PRODUCT_NAMES, "not for")
                             if product_field == "event_product" else _lbl_product)
-    acq_lead = (r"(?:(?:were |was |been )?(?:acquired|came|come|coming|joined|signed up"
+    acq_lead = (r"(?:(?:were |was |been )?(?:acquired|came(?: in| to us)?|come(?: in)?|coming"
+                r"(?: in)?|joined|signed up"
                 r"|onboarded|sourced|arrived|found us)\s+)?(?:(?:through|via|from|by|thanks to)"
                 r"\s+)?(?:a |an |the |our )?")
     out += _take_values(text, "acquisition_channel", {

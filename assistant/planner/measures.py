@@ -209,6 +209,7 @@ METRIC_WORDS = {
                 r"|product holdings?|products held|products do (?:customers|they) (?:have|hold)"
                 r"|cross ?holdings?|products on average",
     "events": r"logins?|log ins?|logged(?: in)?|signed in|sessions"
+              r"|(?:used|use|uses|using) (?:the |our )?(?:mobile |banking )?app(?! stores?)"
               r"|app (?:usage|activity|events?|opens?|visits?)"
               r"|support chats?|product views?|applications? (?:started|completed)|push opens?"
               r"|started applications?|completed applications?|application starts?"

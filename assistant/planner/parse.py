@@ -165,6 +165,20 @@ def _compared(a: Period, b: Period, dims: list[str]) -> Period | None:
                   ranges=((first.start, first.end), (second.start, second.end)))
 
 
+def _period_verb(frame: Frame) -> None:
+    """A period on customers without a transaction verb, read by what the filters are about:
+    'came in through referrals in 2026' is when they signed up (the acquisition channel is a
+    signup's), 'used android in the last 90 days' is app use in that window."""
+    if frame.metric != "customers" or frame.period is None or frame.period.on != "tx" or any(
+            f.field in ("active", "churned", "dormant", "transacted") for f in frame.filters):
+        return
+    fields = {f.field for f in frame.filters}
+    if "acquisition_channel" in fields:
+        frame.period = replace(frame.period, on="signup")
+    elif any(f.field == "platform" and not f.negate for f in frame.filters):
+        frame.metric, frame.customers_first = "events", True
+
+
 def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
     """Everything a metric question says: period, ranking, grouping, metric, filters."""
     frame = Frame()
@@ -253,6 +267,7 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
         period = whole_months(period, vocab)
     frame.period = period
     frame.filters += parse_filters(text, vocab, frame.metric)
+    _period_verb(frame)
     in_period = frame.period is not None and frame.period.on == "tx"
     if dormant and in_period:   # "no transactions in the last 90 days": none in that window
         frame.filters.append(Filter("transacted", (True,), negate=True, pos=dormant.start()))

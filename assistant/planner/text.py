@@ -19,6 +19,7 @@ ABBREVIATIONS = {
     "amt": "amount", "amts": "amounts", "cc": "credit card", "ppl": "people", "mth": "month",
     "mths": "months", "yr": "year", "yrs": "years", "qtr": "quarter", "num": "number",
     # chat spelling
+    "wats": "what is", "wuts": "what is", "whts": "what is",
     "wat": "what", "wut": "what", "wht": "what", "hw": "how", "hav": "have", "hv": "have",
     "b4": "before", "2day": "today", "gimme": "give me", "cat": "category",
     "cats": "categories", "wk": "week", "wks": "weeks", "avg": "average", "hows": "how is",
