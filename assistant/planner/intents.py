@@ -68,6 +68,13 @@ _CONTACT_DATA = (r"\b(?:email addresses|e mail addresses|emails of|phone numbers
                  r"|telephone numbers?|contact details|home address(?:es)?|postal address(?:es)?"
                  r"|addresses of|birth ?dates?|dates? of birth)\b")
 
+# one person's own data: "customer 1234's email", "the phone number of client 77"
+_ONE_PERSON = (r"\b(?:customer|client|user|account holder)s? (?:id |no |number |nr |# ?)?\d+ ?s? "
+               r"(?:e ?mail|phone|mobile|address|name|birth|date of birth|dob|iban|card number)"
+               r"|\b(?:e ?mail|phone|mobile|address|name|birth ?day|date of birth|dob|iban"
+               r"|card number)s?(?: address| number)? (?:of|for) (?:the )?(?:customer|client|user)"
+               r" (?:id |no |number |nr |# ?)?\d+")
+
 ORDINALS = {w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth",
                                          "seventh", "eighth", "ninth", "tenth"), start=1)}
 _ORDINAL = r"\d+(?:st|nd|rd|th)|" + "|".join(ORDINALS)
@@ -112,9 +119,9 @@ def _run_ids(text: Text) -> list[str]:
     return [m.group(1) for m in text.take_all(r"\brun (?:id )?([a-z0-9][\w\-]{3,})")]
 
 
-_RAW_SQL = re.compile(
-    r"^\s*(?:(?:please\s+|can you\s+|could you\s+)?(?:run|execute|query|try)[:\s]+(?:this|the"
-    r"\s+following|my)?\s*(?:sql|query|statement)?\s*[:\-]?\s*)?"
+_RAW_SQL = re.compile(     # an injection's leading quote and semicolon ("'; DELETE ...") too
+    r"^[\s'\"`);]*(?:(?:please\s+|can you\s+|could you\s+)?(?:run|execute|query|try)[:\s]+"
+    r"(?:this|the\s+following|my)?\s*(?:sql|query|statement)?\s*[:\-]?\s*)?"
     r"(?P<sql>(?:select|with|from|drop|delete|insert|update|create|alter|pragma|attach|copy"
     r"|install|load|call|set|describe|show|summarize|explain)\b[\s\S]+)$", re.I)
 
@@ -124,7 +131,7 @@ def raw_sql(question: str) -> str | None:
     m = _RAW_SQL.match(question or "")
     if not m:
         return None
-    sql = m.group("sql").strip().rstrip(";").strip()
+    sql = re.sub(r"--[^\n]*$", "", m.group("sql").strip()).strip().rstrip(";").strip()
     if len(sql.split()) < 2 or re.search(r"\?\s*$", sql):
         return None
     if re.match(r"(?i)(select|with|from)\b", sql):
@@ -149,8 +156,9 @@ _STATEMENT = re.compile(
 def reply_intent(text: Text) -> str | None:
     """'help', 'data', 'pii', 'greeting', 'thanks' or None."""
     s = text.s
-    if re.search(_CONTACT_DATA, s) and not re.search(r"opt(ed)? ?in|consent|campaign|open rate"
-                                                     r"|unsubscrib", s):
+    contact = re.search(_CONTACT_DATA, s) and not re.search(
+        r"opt(ed)? ?in|consent|campaign|open rate|unsubscrib", s)
+    if contact or re.search(_ONE_PERSON, s):
         return "pii"       # "give me the email addresses of ...": never read as copy
     if copy_request.is_copy_request(text.raw):     # "...greet them by first name": copy
         return None
