@@ -30,7 +30,9 @@ the figures move with the load by 2x: the README's Measured table has each run):
 drained at 3.0-6.4k events/s (the code before: 2.9k/s at load 5), 4.0-7.2k/s committed when
 offered 20,000/s; HTTP 5.4-8.3k/s flat out, p99 1.5-2.7 s event to decision paced at 5,000/s (to
 the commit; it was stamped at the batch's start before); segmentation from the state 0.29x scan +
-fit. The broker rate, the p99 and the segmentation goals are not met.
+fit (session 6: 0.17-0.33x at load 4-5, 9.6-12.3 s against 16.7 s before the push reach read
+the state; the README has the runs). The broker rate, the p99 and the segmentation goals are not
+met.
 """
 
 from __future__ import annotations
