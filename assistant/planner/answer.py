@@ -584,6 +584,21 @@ def _simple(ctx: Context, t: Table) -> str:
 
 
 def _accounts(ctx: Context, t: Table) -> str:
+    status = ctx.plan.extra.get("status")
+    if status:
+        kinds = " or ".join(status) + " " + " or ".join(
+            p.replace("_", " ") for p in ctx.plan.extra.get("products") or []) + " accounts"
+        kinds = " ".join(kinds.split())
+        if not t.dims:
+            r = t.rows[0]
+            if ctx.frame.customers_first:
+                return (f"{t.get(r, 'account_customers')} {ctx.subject} have {kinds} "
+                        f"({t.get(r, 'accounts_any_status')} accounts).")
+            return (f"There are {t.get(r, 'accounts_any_status')} {kinds}{of(ctx.subject)}, "
+                    f"held by {t.get(r, 'account_customers')} customers.")
+        return (f"{kinds[0].upper()}{kinds[1:]}{of(ctx.subject)}: " + listing(
+            t, lambda r: f"{t.get(r, 'accounts_any_status')} "
+                         f"({t.people(r, 'account_customers')})") + ".")
     if not t.dims:
         r = t.rows[0]
         products = ctx.plan.extra.get("products") or ["accounts"]

@@ -509,6 +509,14 @@ def _take_fee_income(text: Text, frame: Frame) -> bool:
     return True
 
 
+# an account's status other than open: "frozen accounts", "accounts that are closed"
+_ACCOUNT_STATUS = (r"\b(frozen|closed) (?=(?:(?:credit card|savings|checking|current|investment"
+                   r"|crypto|personal loan|loan|bank) )?(?:accounts?|accts?|cards?|loans?"
+                   r"|mortgages?)\b)|\baccounts? (?:that are |which are |are |is |got |been "
+                   r"|being )?(frozen|closed)\b(?! (?:in|during|since|last|this|between|from"
+                   r"|before|after|on) )")
+
+
 def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
     s = text.s
     if _take_counted(text, frame) or _take_amount_of(text, frame):
@@ -743,6 +751,14 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
                       r"|joiners)|joined|join|registrations?|registered|onboard(?:ed|ing)?"
                       r"|acquisitions?(?! channels?| sources?)|acquired"
                       r"|newcomers|opened (?:an )?accounts?)\b")
+        return
+    status = re.search(_ACCOUNT_STATUS, s)
+    if status:      # "how many frozen accounts", "customers with a closed account"
+        frame.metric = "accounts"
+        frame.customers_first = bool(re.search(_COUNTING_CUSTOMERS, s))
+        word = status.group(1) or status.group(2)
+        frame.filters.append(Filter("account_status", (word,), label=word, pos=status.start()))
+        text._blank(*status.span(1 if status.group(1) else 2))
         return
     m = re.search(r"\b(?:how many|number of|count of) (?:open |active )?(credit cards?"
                   r"|credit card accounts|mortgages|loans|personal loans|savings accounts"

@@ -327,6 +327,10 @@ def _unsupported(reason: str) -> str:
         "share_by_month": "shares per month are not something I can compute offline; ask for "
                           "one period at a time.",
         "no_segment_run": "there is no segmentation yet: ask \"segment my customers\" first.",
+        "accounts_status_in_period": "I count accounts by their status now (open, frozen, "
+                                     "closed), not by when they were closed or frozen. Ask "
+                                     "\"how many frozen accounts\", \"closed accounts by "
+                                     "product\" or \"accounts opened in 2026\".",
         "lapsed_shape": "for high-value dormant customers I give the size and a profile at the "
                         "reference date, for one group at a time: add a filter (\"in Germany\") "
                         "rather than a breakdown or a period.",

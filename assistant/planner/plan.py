@@ -46,7 +46,8 @@ OWN_FIELDS = {"category": "transactions.category", "tx_channel": "transactions.c
               "event_type": "app_events.event_type", "event_product": "app_events.product",
               "campaign": "campaigns.campaign",
               "campaign_channel": "campaigns.channel", "campaign_product": "campaigns.product",
-              "account_product": "accounts.product", "segment": "segments.segment",
+              "account_product": "accounts.product", "account_status": "accounts.status",
+              "segment": "segments.segment",
               "products_count": "customers.products_held_count", "age": "customers.age"}
 NAMED = {"active": "active", "churned": "churned", "dormant": "never_transacted",
          "reach": "marketable"}
@@ -450,6 +451,19 @@ def _simple(frame: Frame) -> Plan:
 
 
 def _accounts(frame: Frame) -> Plan:
+    status = [f for f in frame.filters if f.field == "account_status"]
+    if status and (frame.period is not None or any(f.negate for f in status)):
+        raise Unsupported("accounts_status_in_period")      # no closing date read yet
+    if status:      # "frozen accounts": every account of that status, not the open ones
+        products = [x for f in frame.filters if f.field == "product" for x in f.values]
+        rest = [f for f in frame.filters if f.field != "product"]
+        base = rest + ([Filter("account_product", tuple(products), op="any")]
+                       if products else [])
+        framed = replace(frame, filters=base)
+        metrics = ["accounts_any_status", "account_customers"]
+        q = _query(framed, metrics[::-1] if frame.customers_first else metrics, "accounts")
+        return Plan("accounts", [Step(q, "Accounts")], framed,
+                    extra={"products": products, "status": status[0].values})
     products = [x for f in frame.filters if f.field == "product" for x in f.values]
     rest = [f for f in frame.filters if f.field != "product"]
     base = rest + ([Filter("account_product", tuple(products))] if products else [])

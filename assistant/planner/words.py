@@ -10,7 +10,8 @@ from __future__ import annotations
 from assistant.planner.frame import Filter, Frame
 
 NON_CUSTOMER = {"category", "tx_channel", "merchant", "direction", "international",
-                "account_product", "event_type", "event_product", "campaign", "campaign_channel",
+                "account_product", "account_status", "event_type", "event_product", "campaign",
+                "campaign_channel",
                 "campaign_product"}
 _EMPLOYMENT_ADJ = {"employed": "employed", "self_employed": "self-employed",
                    "retired": "retired", "unemployed": "unemployed", "student": "student"}
