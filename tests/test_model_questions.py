@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.planner.model_questions import model_intent
+from assistant.planner.frame import Reply
+from assistant.planner.model_questions import CLV_SCOPE, model_intent
 from assistant.planner.text import Text
 
 CASES = [
@@ -40,10 +41,16 @@ def test_model_questions(question, tool, args):
     "segment my customers",
     "total spend by category last month",
     "show the Champions segment of the RFM run",
-    "What's the CLV of students?",          # a filter the CLV tool does not take: refused
 ])
 def test_other_questions_are_left_to_the_planner(question):
     assert model_intent(Text(question)) is None
+
+
+@pytest.mark.parametrize("question", ["What's the CLV of students?", "lifetime value by country",
+                                      "predicted customer value in France"])
+def test_a_filter_or_breakdown_the_clv_tool_does_not_take_is_refused_saying_what_works(question):
+    reply = model_intent(Text(question))
+    assert isinstance(reply, Reply) and reply.text == CLV_SCOPE
 
 
 class _Bound:

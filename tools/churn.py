@@ -34,7 +34,15 @@ from tools.features import (
     suggest,
 )
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
-from tools.runs import Run, code_version, get_run, has_tables, save_scores
+from tools.runs import (
+    Run,
+    code_version,
+    get_run,
+    has_tables,
+    latest_segmentation,
+    latest_segmentation_cte,
+    save_scores,
+)
 from tools.table_features import (
     flag_values,
     load_table_features,
@@ -119,18 +127,10 @@ def _reusable(wh: Warehouse, params: dict) -> dict | None:
     return None
 
 
-def _latest_segmentation() -> str:
-    return f"""latest_segmentation AS (
-    SELECT run_id FROM {ASSISTANT_SCHEMA}.runs WHERE kind IN ('segmentation', 'rfm')
-      AND source_table = 'customers'
-    ORDER BY created_at DESC, run_id DESC LIMIT 1
-)"""
-
-
 def _at_risk_sql(run_id: str, top_n: int, segment_id: int | None = None) -> str:
     s = ASSISTANT_SCHEMA
     only = "" if segment_id is None else f"\n  AND m.segment_id = {int(segment_id)}"
-    return f"""WITH {_latest_segmentation()}
+    return f"""WITH {latest_segmentation_cte()}
 SELECT sc.customer_id, sc.score, sc.decile,
        seg.segment_id || ': ' || seg.name AS segment,
        array_to_string(cs.products_held, ', ') AS products_held,
@@ -152,7 +152,7 @@ def _by_segment_sql(run_id: str) -> str:
     """The churn run's scores per segment of the latest segmentation of the customers: how many
     were scored, their average predicted risk, how many are in the top decile."""
     s = ASSISTANT_SCHEMA
-    return f"""WITH {_latest_segmentation()}
+    return f"""WITH {latest_segmentation_cte()}
 SELECT m.segment_id AS segment, seg.name AS segment_name, count(*) AS scored,
        round(100 * avg(sc.score), 2) AS average_risk_pct,
        CAST(sum(CASE WHEN sc.decile = 1 THEN 1 ELSE 0 END) AS BIGINT) AS top_decile,
@@ -167,31 +167,8 @@ GROUP BY m.segment_id, seg.name
 ORDER BY avg(sc.score) DESC, segment"""
 
 
-def _segmentation(wh: Warehouse) -> tuple[str, dict[int, str]] | None:
-    """The latest segmentation of the customers: its run id and segment names."""
-    if not has_tables(wh):
-        return None
-    rows = wh.rows(f"""WITH {_latest_segmentation()}
-SELECT l.run_id, seg.segment_id, seg.name FROM latest_segmentation l
-JOIN {ASSISTANT_SCHEMA}.segments seg ON seg.run_id = l.run_id ORDER BY seg.segment_id""")
-    return (rows[0][0], {int(r[1]): r[2] for r in rows}) if rows else None
-
-
 def _pct(x: float) -> str:
     return f"{x:.1%}" if x >= 0.001 or x == 0 else f"{x:.2%}"
-
-
-def segmentation_for_risk(wh: Warehouse, segment_id: int | None) -> tuple[str, dict[int, str]]:
-    """The latest segmentation, checked before any scoring: it exists and has `segment_id`."""
-    seg = _segmentation(wh)
-    if seg is None:
-        raise InvalidArgument("there is no segmentation of the customers yet; segment them "
-                              "first (\"segment my customers\"), then ask for churn risk by "
-                              "segment")
-    if segment_id is not None and segment_id not in seg[1]:
-        raise InvalidArgument(f"segment {segment_id} is not in the latest segmentation "
-                              f"{seg[0]} (it has segments {min(seg[1])}-{max(seg[1])})")
-    return seg
 
 
 def segment_risk(wh: Warehouse, res: ScoringResult, seg: tuple[str, dict[int, str]],
@@ -544,7 +521,7 @@ def predict_churn(ctx: ToolContext, top_n: int = 20, table: str | None = None,
         raise InvalidArgument("give by_segment or segment_id, not both")
     per_segment = by_segment or segment_id is not None
     if table is None:
-        seg = segmentation_for_risk(ctx.wh, segment_id) if per_segment else None
+        seg = latest_segmentation(ctx.wh, segment_id) if per_segment else None
         res = score_churn(ctx.wh, top_n=top_n, include_protected=include_protected,
                           session=ctx.session, question=ctx.question, columns=columns,
                           exclude=exclude)

@@ -31,7 +31,7 @@ import pandas as pd
 from tools import at_scale
 from tools.features import DAYS_PER_MONTH, suggest
 from tools.result import ChartSpec, TableResult, ToolContext, ToolResult
-from tools.runs import Run, _quote, ensure_tables, get_run, to_json
+from tools.runs import Run, _quote, ensure_tables, get_run, latest_segmentation, to_json
 from tools.table_features import _column_types, _is_numeric, quote_ident, resolve_table, words
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA, NON_SPEND_CATEGORIES
@@ -597,6 +597,45 @@ def segment_value(wh: Warehouse, members: pd.DataFrame) -> tuple[str | None, dic
     return run_id, out
 
 
+def _value_by_segment(wh: Warehouse, seg: tuple[str, dict[int, str]], segment_id: int | None,
+                      months: int) -> tuple[str, pd.DataFrame]:
+    """The latest CLV run per segment of the latest segmentation: words and a table."""
+    seg_run, names = seg
+    members = wh.df(f"SELECT customer_id, segment_id FROM {S}.segment_members WHERE run_id = ?",
+                    [seg_run])
+    _, values = segment_value(wh, members)
+    table = pd.DataFrame([{"segment": sid, "segment_name": names.get(sid, ""),
+                           "customers": v["customers"], "expected_spend": v["expected_spend"],
+                           "vs_average": v["vs_average"],
+                           "p_alive_pct": round(100 * v["p_alive"], 1),
+                           "top_decile_pct": round(100 * v["top_decile_share"], 1)}
+                          for sid, v in values.items()],
+                         columns=["segment", "segment_name", "customers", "expected_spend",
+                                  "vs_average", "p_alive_pct", "top_decile_pct"])
+    table = table.sort_values(["expected_spend", "segment"], ascending=[False, True],
+                              ignore_index=True)
+
+    def said(sid: int) -> str:     # value_sentence without its "Predicted value over ...: "
+        return f"segment {sid} ({names.get(sid, '')}): " + \
+            value_sentence(values[sid]).split(": ", 1)[1]
+
+    if segment_id is not None:
+        if segment_id not in values:
+            return (f"Segment {segment_id} ({names[segment_id]}) of {seg_run}: none of its "
+                    "customers has a predicted value.", table)
+        return (f"Predicted value over the next {months} months of segment {segment_id} "
+                f"({names[segment_id]}, segmentation run {seg_run}): "
+                + value_sentence(values[segment_id]).split(": ", 1)[1], table)
+    if table.empty:
+        return f"None of the customers of segmentation {seg_run} has a predicted value.", table
+    ids = list(table["segment"])
+    text = (f"Predicted value by segment, next {months} months (segmentation run {seg_run}). "
+            f"Highest: {said(ids[0])}")
+    if len(ids) > 1:
+        text += f" Lowest: {said(ids[-1])}"
+    return text, table
+
+
 def value_sentence(value: dict) -> str:
     """'Predicted value over the next 12 months: 1,234 spend per customer (1.8x the average),
     23% in the top 10%; 96% probably still active.'"""
@@ -664,7 +703,8 @@ def summary(res: ClvResult, *, alive_first: bool = False) -> str:
 def predict_clv(ctx: ToolContext, horizon_months: int = 12, top_n: int = 20,
                 table: str | None = None, customer_column: str | None = None,
                 date_column: str | None = None, amount_column: str | None = None,
-                calibration_end: str | None = None, time_unit: Unit = "weeks") -> ToolResult:
+                calibration_end: str | None = None, time_unit: Unit = "weeks",
+                by_segment: bool = False, segment_id: int | None = None) -> ToolResult:
     """Predict customer lifetime value: who is still active and who will spend most.
 
     Use this for "who are our most valuable customers next year?", "how many customers are
@@ -682,9 +722,19 @@ def predict_clv(ctx: ToolContext, horizon_months: int = 12, top_n: int = 20,
         calibration_end: last day (YYYY-MM-DD) of the fitting period for the holdout check;
             default the middle of the data.
         time_unit: "weeks" (default) or "days".
+        by_segment: also give the predicted value per segment of the latest segmentation
+            ("lifetime value by segment", "which segment is most valuable?").
+        segment_id: the predicted value of one segment of the latest segmentation.
     """
     if not 1 <= top_n <= 1000:
         raise InvalidArgument(f"top_n must be between 1 and 1000, not {top_n}")
+    per_segment = by_segment or segment_id is not None
+    if per_segment and table is not None:
+        raise InvalidArgument("value by segment is for the warehouse's customers, not an "
+                              "imported table")
+    if by_segment and segment_id is not None:
+        raise InvalidArgument("give by_segment or segment_id, not both")
+    seg = latest_segmentation(ctx.wh, segment_id) if per_segment else None
     res = fit_clv(ctx.wh, table=table, customer=customer_column, date_column=date_column,
                   amount=amount_column, calibration_end=calibration_end, unit=time_unit,
                   horizon_months=horizon_months, top_n=top_n, session=ctx.session,
@@ -698,9 +748,16 @@ def predict_clv(ctx: ToolContext, horizon_months: int = 12, top_n: int = 20,
                                   res.by_frequency))
     alive_first = bool(re.search(r"still|alive|active|with us|around|retained",
                                  (ctx.question or "").lower()))
-    return ToolResult(summary=summary(res, alive_first=alive_first) + f" The {len(res.top)} "
-                      "most valuable customers are "
-                      "in the result table.", tables=tables, sql=res.sql,
-                      chart=ChartSpec(kind="bar", x=res.top.columns[0], y=["expected_spend"],
-                                      title="Expected spend of the most valuable customers"),
+    text = summary(res, alive_first=alive_first) + f" The {len(res.top)} most valuable " \
+        "customers are in the result table."
+    chart = ChartSpec(kind="bar", x=res.top.columns[0], y=["expected_spend"],
+                      title="Expected spend of the most valuable customers")
+    if seg is not None:
+        said, by_seg = _value_by_segment(ctx.wh, seg, segment_id, horizon_months)
+        text = f"{said}\n\n{text}"
+        if by_segment:
+            tables.insert(0, TableResult("Predicted value by segment", by_seg))
+            chart = ChartSpec(kind="bar", x="segment_name", y=["expected_spend"],
+                              title=f"Expected spend per customer, next {horizon_months} months")
+    return ToolResult(summary=text, tables=tables, sql=res.sql, chart=chart,
                       data={"run_id": res.run["run_id"], "metrics": res.run["metrics"]})

@@ -419,3 +419,36 @@ def compare_runs(wh: Warehouse, run_a: str | None = None, run_b: str | None = No
         migration.columns = [f"B{j}" for j in migration.columns]
     return Comparison(run_a=a, run_b=b, sizes=sizes, migration=migration, common=common,
                       stayed=stayed, moves=moves)
+
+
+# -- the latest segmentation of the customers (churn risk and value per segment) --------------
+def latest_segmentation_cte() -> str:
+    """A CTE `latest_segmentation`: the run id of the newest segmentation of the customers."""
+    return f"""latest_segmentation AS (
+    SELECT run_id FROM {S}.runs WHERE kind IN ('segmentation', 'rfm')
+      AND source_table = 'customers'
+    ORDER BY created_at DESC, run_id DESC LIMIT 1
+)"""
+
+
+def _segmentation(wh: Warehouse) -> tuple[str, dict[int, str]] | None:
+    """The latest segmentation of the customers: its run id and segment names."""
+    if not has_tables(wh):
+        return None
+    rows = wh.rows(f"""WITH {latest_segmentation_cte()}
+SELECT l.run_id, seg.segment_id, seg.name FROM latest_segmentation l
+JOIN {S}.segments seg ON seg.run_id = l.run_id ORDER BY seg.segment_id""")
+    return (rows[0][0], {int(r[1]): r[2] for r in rows}) if rows else None
+
+
+def latest_segmentation(wh: Warehouse, segment_id: int | None) -> tuple[str, dict[int, str]]:
+    """The latest segmentation of the customers (run id, segment names), checked before any
+    scoring: it exists and has `segment_id`."""
+    seg = _segmentation(wh)
+    if seg is None:
+        raise InvalidArgument("there is no segmentation of the customers yet; segment them "
+                              "first (\"segment my customers\"), then ask again")
+    if segment_id is not None and segment_id not in seg[1]:
+        raise InvalidArgument(f"segment {segment_id} is not in the latest segmentation "
+                              f"{seg[0]} (it has segments {min(seg[1])}-{max(seg[1])})")
+    return seg

@@ -156,10 +156,12 @@ class OfflinePlanner(BaseChatModel):
                     ("predict_churn" in ran or not has_churn_run(self.wh)):
                 # the audience filters on the latest churn scores: score churn first
                 steps.insert(0, ToolIntent("predict_churn", {}, label="churn risk"))
-            if intent.tool == "predict_churn" and intent.args.get("by_segment") and (
+            per_segment = intent.tool in ("predict_churn", "predict_clv") and \
+                intent.args.get("by_segment")
+            if per_segment and (
                     "segment_customers" in ran or segment_run(self.wh) is None) and \
                     "segment_customers" in self.tool_names:
-                # churn risk by segment reads the latest segmentation: segment first
+                # risk or value by segment reads the latest segmentation: segment first
                 steps.insert(0, ToolIntent("segment_customers", {}, label="segmentation"))
             return steps, None, problem
         if parsed.kind == "table":

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 
-from assistant.planner.frame import ToolIntent
+from assistant.planner.frame import Reply, ToolIntent
 from assistant.planner.text import Text
 
 _CLV = (r"\b(life ?time value|clv|ltv|cltv|customer value prediction)\b"
+        r"|\bmost (valuable|profitable) (segments?|clusters?|groups?)\b"
+        r"|\b(segment|cluster|group)s? (is|are) (the )?most (valuable|profitable)\b"
         r"|\bmost valuable (customers|clients)\b|\b(valuable|profitable) (customers|clients)\b"
         r".{0,20}\b(next|coming|future)\b"
         r"|\b(predicted|expected|future|forecast\w*) (customer )?(value|spend|spending|revenue)\b"
@@ -64,7 +66,14 @@ def _months(text: Text) -> int | None:
     return None
 
 
-def model_intent(text: Text) -> ToolIntent | None:
+CLV_SCOPE = (
+    "Offline planner: lifetime value is predicted per customer, and read per segment of the "
+    "latest segmentation; I can't break it down by other groups or filter it yet, and I would "
+    "rather not answer another question. Questions like \"lifetime value by segment\", "
+    "\"predicted value of segment 2\" or \"who are our most valuable customers?\" work.")
+
+
+def model_intent(text: Text) -> ToolIntent | Reply | None:
     """A question for predict_clv, check_model_drift, show_models, refresh_models or
     approve_model, with its arguments; None for anything else."""
     s = text.s
@@ -101,9 +110,19 @@ def model_intent(text: Text) -> ToolIntent | None:
     if re.search(_CLV, s) or re.search(_ALIVE, s):
         if re.search(_LIST, s):
             return None     # "an email audience of the top 10% predicted value": an audience
-        if re.search(_NARROWED, s):
-            return None     # "the CLV of students": not a filter the tool takes; refused
         args: dict = {}
+        seg = re.search(r"\b(?:segment|seg|cluster|group)s? ?(?:number |no |#)?(\d+)\b", s)
+        if seg:             # "the CLV of segment 2"
+            args["segment_id"] = int(seg.group(1))
+        elif re.search(r"\b(?:by|per|each|every|across|which|what|all|the|our) (?:segment|seg"
+                       r"|cluster|group)s?\b|\b(?:segment|cluster|group)s? (?:is|are|has)\b"
+                       r"|\bmost (?:valuable|profitable) (?:segment|cluster|group)s?\b", s):
+            args["by_segment"] = True
+        elif re.search(r"\b(?:by|per|across|for each|in each|split by|broken down by) "
+                       r"(?!(?:predicted |expected )?(?:clv|ltv|cltv|life ?time value|value"
+                       r"|spend)\b)[a-z]", s) \
+                or re.search(_NARROWED, s):
+            return Reply(CLV_SCOPE)     # "CLV by country", "the CLV of students": refused
         months = _months(text)
         if months:
             args["horizon_months"] = min(months, 120)
