@@ -62,6 +62,7 @@ def test_the_chat_answers_from_the_trigger_log_and_pauses_a_rule(rw, tmp_path):
         assert "2 fired" in fired.answer, fired.answer
         skipped = chat.ask("How many travel offers were skipped for consent this week?")
         assert "1 skipped" in skipped.answer and "consent" in skipped.answer, skipped.answer
+        assert "1 customer\n" in skipped.answer + "\n" and "1 customers" not in skipped.answer
         paused = chat.ask("pause the travel rule")
         assert "Paused the trigger 'travel offer'" in paused.answer, paused.answer
         realtime.writer.ingest([tx(c, "q4")], "test")

@@ -59,8 +59,8 @@ def trigger_history(ctx: ToolContext, period: Period = "today", trigger: str | N
     """
     counts, latest, w = history.decisions(ctx.wh, period=period, trigger=trigger,
                                           decision=decision, reason=reason)
-    what = " ".join(p for p in (f"'{trigger}'" if trigger else "", decision or "decisions",
-                                f"for {reason}" if reason else "") if p)
+    what = " ".join(p for p in (decision or "decisions", f"by triggers matching '{trigger}'"
+                                if trigger else "", f"for {reason}" if reason else "") if p)
     if counts.empty:
         return ToolResult(summary=f"No trigger {what} {w.label}.",
                           data={"total": 0, "period": w.label})
@@ -72,7 +72,7 @@ def trigger_history(ctx: ToolContext, period: Period = "today", trigger: str | N
     for r in counts.head(8).itertuples():
         why = f" ({history.words(r.reason)})" if r.reason and r.reason != "fired" else ""
         lines.append(f"- {r.trigger}: {r.decisions:,} {r.decision}{why}, "
-                     f"{r.customers:,} customers")
+                     f"{r.customers:,} customer{'' if r.customers == 1 else 's'}")
     counts = counts.assign(reason=counts["reason"].map(history.words))
     return ToolResult(summary="\n".join(lines),
                       tables=[TableResult(f"Trigger decisions {w.label}", counts),
