@@ -725,7 +725,8 @@ def take_metric(text: Text, frame: Frame, ranked: list[str] = ()) -> None:
         if m:
             frame.metric = metric
             if metric == "transactions" and re.search(
-                    r"\b(?:how many|number of|count of) (?:customers|clients|people|users)\b", s):
+                    r"\b(?:how many|number of|count of) (?:(?!transactions|payments|purchases)"
+                    r"[a-z]+ ){0,2}?(?:customers|clients|people|users)\b", s):
                 # 'how many customers made an international transaction': the customers,
                 # counted once each, never the transactions
                 frame.customers_first = True

@@ -224,6 +224,12 @@ def parse_frame(text: Text, vocab: v.Vocabulary) -> Frame:
             not frame.campaigns and re.search(_RATES_OF_CAMPAIGNS, text.original) and
             not re.search(_POOLED, text.original))):
         frame.campaigns = "each"   # "open rate per email campaign": one row each
+    if transacted and frame.metric == "customers" and (re.search(
+            r"\b(?:international|abroad|foreign|overseas|cross border|domestic)\b", text.s) or any(
+            p.search(text.s) for table in (v.CATEGORY_PHRASES, v.TX_CHANNEL_PHRASES)
+            for _, p in v.value_patterns(table))):
+        # "customers who transacted online last month": customers with such transactions
+        frame.metric, frame.customers_first, transacted = "transactions", True, None
     if lapsed:
         frame.metric = "lapsed"
     if opened and frame.metric in ("customers", "accounts", "signups"):
