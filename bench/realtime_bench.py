@@ -25,14 +25,12 @@ COMMIT), for every event, and for the events whose trigger wrote an outbox row (
 decision, p50 / p99: the row is visible from that commit). Mixes: 75% transactions (8% of them
 card payments abroad), 20% logins, 4% product views, 1% consent changes, over random customers.
 
-Measured (2026-12-02, session 5, 1M customers, single runs at load 4.5-8 from other sessions;
-the figures move with the load by 2x: the README's Measured table has each run): Redis backlog
-drained at 3.0-6.4k events/s (the code before: 2.9k/s at load 5), 4.0-7.2k/s committed when
-offered 20,000/s; HTTP 5.4-8.3k/s flat out, p99 1.5-2.7 s event to decision paced at 5,000/s (to
-the commit; it was stamped at the batch's start before); segmentation from the state 0.29x scan +
-fit (session 6: 0.17-0.33x at load 4-5, 9.6-12.3 s against 16.7 s before the push reach read
-the state; the README has the runs). The broker rate, the p99 and the segmentation goals are not
-met.
+Measured (2026-12-02, session 6, 1M customers, medians of 3 at load 1.2-1.8; the README's
+Measured table has the runs under load too): Redis backlog drained at 11.0k events/s (the code
+before this session 8.2k), 13.6k/s committed when offered 20,000/s (p99 event to decision 3.3 s:
+behind); HTTP 9.1k/s flat out, p99 0.92 s event to decision paced at 5,000/s (before: 3.2 s). At
+load 5-7 every figure halves. The broker rate and the broker p99 are not met; the HTTP p99 only on
+a quiet machine.
 """
 
 from __future__ import annotations
