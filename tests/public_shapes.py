@@ -597,3 +597,115 @@ def bank_transactions(folder: Path, n: int = 4000, seed: int = 13,
     path = folder / "bank_transactions.csv"
     bank_transactions_frame(n, seed=seed, placeholder=placeholder).to_csv(path, index=False)
     return path
+
+
+def lending_club_frame(n: int = 2000, seed: int = 21) -> pd.DataFrame:
+    """Lending Club's accepted loans as on Kaggle (a subset of its columns): id, loan_amnt,
+    term ' 36 months' / ' 60 months' (a leading space), int_rate and revol_util as text
+    percentages ('13.56%', a few revol_util blank), grade A-G, emp_length '10+ years',
+    home_ownership RENT/MORTGAGE/OWN, annual_inc, issue_d 'Dec-2018', loan_status 'Fully Paid'
+    / 'Charged Off' / 'Current' / 'Late (31-120 days)', purpose debt_consolidation..., dti."""
+    rng = np.random.default_rng(seed)
+    grade = _pick(rng, list("ABCDEFG"), [19, 29, 28, 14, 7, 2, 1], n)
+    base = pd.Series(grade).map({"A": 7, "B": 11, "C": 14, "D": 18, "E": 22, "F": 26,
+                                 "G": 29}).to_numpy()
+    rate = np.round(base + rng.normal(0, 1, n), 2)
+    month = rng.integers(0, 36, n)
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    revol = np.array([f"{v:.1f}%" for v in rng.uniform(0, 100, n)], dtype=object)
+    revol[rng.random(n) < 0.01] = ""
+    return pd.DataFrame({
+        "id": np.arange(100000, 100000 + n),
+        "loan_amnt": rng.choice(np.arange(1000, 40001, 25), n),
+        "term": _pick(rng, [" 36 months", " 60 months"], [70, 30], n),
+        "int_rate": [f"{r:.2f}%" for r in rate],
+        "grade": grade,
+        "emp_length": _pick(rng, ["< 1 year", "1 year", "2 years", "5 years", "10+ years"],
+                            [8, 7, 9, 6, 33], n),
+        "home_ownership": _pick(rng, ["MORTGAGE", "RENT", "OWN"], [49, 40, 11], n),
+        "annual_inc": np.round(np.clip(rng.lognormal(11.1, 0.5, n), 4000, 2e6), 2),
+        "issue_d": [f"{names[m % 12]}-{2016 + m // 12}" for m in month],
+        "loan_status": _pick(rng, ["Fully Paid", "Charged Off", "Current",
+                                   "Late (31-120 days)"], [48, 13, 36, 3], n),
+        "purpose": _pick(rng, ["debt_consolidation", "credit_card", "home_improvement",
+                               "other", "car"], [56, 22, 9, 9, 4], n),
+        "dti": np.round(rng.uniform(0, 40, n), 2),
+        "revol_util": revol,
+    })
+
+
+def lending_club(folder: Path, n: int = 2000, seed: int = 21) -> Path:
+    path = folder / "loan.csv"
+    lending_club_frame(n, seed).to_csv(path, index=False)
+    return path
+
+
+def paysim_frame(n: int = 6000, accounts: int = 4000, seed: int = 22) -> pd.DataFrame:
+    """PaySim's synthetic mobile-money log: step (hour 1-743), type CASH_OUT/PAYMENT/CASH_IN/
+    TRANSFER/DEBIT, amount, nameOrig 'C1231006815' (an account, repeated), oldbalanceOrg,
+    newbalanceOrig, nameDest ('M...' merchants), isFraud 0/1 (only transfers and cash-outs),
+    isFlaggedFraud 0/1; no key."""
+    rng = np.random.default_rng(seed)
+    origs = np.array([f"C{x}" for x in rng.integers(10 ** 8, 2 * 10 ** 9, accounts)],
+                     dtype=object)
+    kind = _pick(rng, ["CASH_OUT", "PAYMENT", "CASH_IN", "TRANSFER", "DEBIT"],
+                 [35, 34, 22, 8, 1], n)
+    amount = np.round(rng.lognormal(10.5, 1.3, n), 2)
+    old = np.round(np.maximum(0, rng.lognormal(10, 2, n) - 20000), 2)
+    fraud = (np.isin(kind, ["TRANSFER", "CASH_OUT"]) & (rng.random(n) < 0.03)).astype(int)
+    return pd.DataFrame({
+        "step": rng.integers(1, 744, n), "type": kind, "amount": amount,
+        "nameOrig": origs[rng.integers(0, accounts, n)], "oldbalanceOrg": old,
+        "newbalanceOrig": np.where(fraud == 1, 0.0, np.round(np.maximum(0, old - amount), 2)),
+        "nameDest": [("M" if k == "PAYMENT" else "C") + str(x) for k, x in
+                     zip(kind, rng.integers(10 ** 8, 2 * 10 ** 9, n), strict=True)],
+        "isFraud": fraud, "isFlaggedFraud": (fraud == 1) & (amount > 200000),
+    }).astype({"isFlaggedFraud": int})
+
+
+def paysim(folder: Path, n: int = 6000, seed: int = 22) -> Path:
+    path = folder / "PS_20174392719_1491204439457_log.csv"
+    paysim_frame(n, seed=seed).to_csv(path, index=False)
+    return path
+
+
+MNT = ("MntWines", "MntFruits", "MntMeatProducts", "MntFishProducts", "MntSweetProducts",
+       "MntGoldProds")
+
+
+def personality_frame(n: int = 2240, seed: int = 23) -> pd.DataFrame:
+    """Kaggle's Customer Personality Analysis (marketing_campaign.csv): ID, Year_Birth,
+    Education ('2n Cycle', 'Graduation'...), Marital_Status ('Together', 'YOLO'...), Income (a
+    few blank), Kidhome, Teenhome, Dt_Customer dd-mm-yyyy, Recency, Mnt* spend by product,
+    Num*Purchases, AcceptedCmp1..5 and Response 0/1, Complain, constant Z_CostContact and
+    Z_Revenue."""
+    rng = np.random.default_rng(seed)
+    income = np.clip(rng.normal(52000, 21000, n), 1730, 666666).astype(int).astype(object)
+    income[rng.random(n) < 0.011] = ""
+    joined = pd.Timestamp("2012-07-30") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    out = {"ID": rng.choice(11200, n, replace=False),
+           "Year_Birth": np.clip(rng.normal(1969, 12, n), 1893, 1996).astype(int),
+           "Education": _pick(rng, ["Graduation", "PhD", "Master", "2n Cycle", "Basic"],
+                              [50, 22, 17, 9, 2], n),
+           "Marital_Status": _pick(rng, ["Married", "Together", "Single", "Divorced", "Widow",
+                                         "Alone", "YOLO"], [386, 259, 214, 104, 34, 2, 1], n),
+           "Income": income, "Kidhome": rng.integers(0, 3, n), "Teenhome": rng.integers(0, 3, n),
+           "Dt_Customer": joined.strftime("%d-%m-%Y"), "Recency": rng.integers(0, 100, n)}
+    for col, scale in zip(MNT, (380, 33, 210, 47, 34, 55), strict=True):
+        out[col] = rng.gamma(0.8, scale, n).astype(int)
+    for col in ("NumDealsPurchases", "NumWebPurchases", "NumCatalogPurchases",
+                "NumStorePurchases"):
+        out[col] = rng.integers(0, 16, n)
+    out["NumWebVisitsMonth"] = rng.integers(0, 20, n)
+    for col, p in (("AcceptedCmp3", .073), ("AcceptedCmp4", .075), ("AcceptedCmp5", .073),
+                   ("AcceptedCmp1", .064), ("AcceptedCmp2", .013), ("Complain", .009)):
+        out[col] = (rng.random(n) < p).astype(int)
+    out["Z_CostContact"], out["Z_Revenue"] = 3, 11
+    out["Response"] = (rng.random(n) < 0.149).astype(int)
+    return pd.DataFrame(out)
+
+
+def personality(folder: Path, n: int = 2240, seed: int = 23) -> Path:
+    path = folder / "marketing_campaign.csv"
+    personality_frame(n, seed).to_csv(path, index=False, sep="\t")
+    return path

@@ -509,3 +509,76 @@ def test_how_many_accounts_counts_each_account_once(berka_wh):
     assert int(results[0][1].tables[0].df["transacting_accounts"].iloc[0]) == \
         pensioned.nunique(), answers
     assert f"{pensioned.nunique():,} accounts" in answers[-1]
+
+
+# -- session 6 shapes: Lending Club (text percentages, ' 36 months', 'Dec-2018'), PaySim (a log
+# whose account is nameOrig, a fraud flag), Customer Personality (tab-separated, Year_Birth) --
+@pytest.fixture(scope="module")
+def shapes6(tmp_path_factory):
+    from public_shapes import lending_club, paysim, personality
+
+    base = tmp_path_factory.mktemp("shapes6")
+    path = base / "w.duckdb"
+    files = {"loans": lending_club(base), "paysim": paysim(base),
+             "marketing_campaign": personality(base)}
+    result = runner.invoke(cli.app, ["init", "--empty", "--path", str(path)])
+    assert result.exit_code == 0, result.output
+    outputs = {}
+    for name, file in files.items():
+        result = runner.invoke(cli.app, ["import", str(file), "--as", name, "--path", str(path)])
+        assert result.exit_code == 0, result.output
+        outputs[name] = result.output
+    frames = {name: pd.read_csv(file, sep="\t" if name == "marketing_campaign" else ",",
+                                keep_default_na=False)
+              for name, file in files.items()}
+    return path, frames, outputs
+
+
+def test_text_percentages_months_and_coded_names_at_import(shapes6):
+    from warehouse import privacy
+
+    path, frames, outputs = shapes6
+    loans = frames["loans"]
+    with Warehouse.open(path, read_only=True) as wh:
+        types = dict(wh.rows("SELECT column_name, data_type FROM duckdb_columns() WHERE "
+                             "table_name = 'loans'"))
+        rate = wh.scalar('SELECT avg(int_rate) FROM loans')
+        util_blank = wh.scalar('SELECT count(*) FROM loans WHERE revol_util IS NULL')
+        first = wh.scalar("SELECT min(issue_d) FROM loans")
+        personal = {t: privacy.personal_columns(wh, t) for t in ("paysim", "marketing_campaign")}
+    assert types["int_rate"] == types["revol_util"] == "DOUBLE"
+    assert types["issue_d"] == "DATE"
+    assert str(first) == "2016-01-01"
+    assert rate == pytest.approx(loans.int_rate.str.rstrip("%").astype(float).mean())
+    assert util_blank == (loans.revol_util == "").sum() > 0
+    assert "int_rate: percentages stored as text ('" in " ".join(outputs["loans"].split())
+    assert "nameOrig" not in personal["paysim"] and "Year_Birth" not in \
+        personal["marketing_campaign"]
+    # an account id named nameOrig and a year of birth are not personal data in the profile
+    assert "personal data left out" not in " ".join(outputs["paysim"].split())
+    assert "Year_Birth" not in " ".join(outputs["marketing_campaign"].split()).split(
+        "personal data left out")[-1][:40]
+
+
+@pytest.mark.parametrize(("question", "value"), [
+    ("How many distinct customers are in paysim?", lambda p: p.nameOrig.nunique()),
+    ("How many transactions are in paysim?", len),
+    ("What is the fraud rate in paysim?", lambda p: p.isFraud.mean() * 100),
+    ("How many fraudulent transactions are in paysim?", lambda p: p.isFraud.sum()),
+    ("average amount of fraudulent transactions in paysim", lambda p: p.amount[
+        p.isFraud == 1].mean()),
+])
+def test_a_mobile_money_log(shapes6, question, value):
+    path, frames, _ = shapes6
+    answers, results = ask(path, [question])
+    assert _one(results, "paysim") == pytest.approx(float(value(frames["paysim"])), abs=0.051), \
+        answers
+
+
+def test_fraud_rate_by_type(shapes6):
+    path, frames, _ = shapes6
+    p = frames["paysim"]
+    answers, results = ask(path, ["fraud rate by type in paysim"])
+    got = _rows(results)
+    want = (p.groupby("type").isFraud.mean() * 100).round(1)
+    assert {k: round(float(x), 1) for k, x in got.items()} == want.to_dict(), answers

@@ -232,6 +232,25 @@ def _stats(wh: Warehouse, table: str, types: dict[str, str]) -> tuple[int, dict[
     return n, stats
 
 
+_CODE = re.compile(r"^[A-Za-z]{1,3}\d{5,}$")
+
+
+def _impersonal(wh: Warehouse, table: str, col: str, dtype: str, stat: dict) -> bool:
+    """A column named like personal data whose values cannot be anyone's name, address or
+    birth date: identifier codes (PaySim's nameOrig 'C1231006815', an account, not a person's
+    name) or a year of birth alone (Year_Birth 1957: no day or month; an age, so a protected
+    attribute, never a birth date)."""
+    w = set(words(col))
+    if "year" in w and w & {"birth", "born"} and _is_integer(dtype):
+        return stat["min"] is not None and stat["min"] >= 1850 and stat["max"] <= 2100
+    if dtype != "VARCHAR" or not w & {"name", "username"}:
+        return False
+    q = quote_ident(col)
+    sample = [r[0] for r in wh.rows(f"SELECT {q} FROM {quote_ident(table)} WHERE {q} IS NOT "
+                                    f"NULL LIMIT 500")]
+    return bool(sample) and all(_CODE.match(str(v).strip()) for v in sample)
+
+
 def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None,
                   target: str | None = None, include_protected: bool = False,
                   exclude: list[str] | None = None, model_inputs: bool = False
@@ -271,7 +290,8 @@ def profile_table(wh: Warehouse, table: str, *, columns: list[str] | None = None
         # a yes/no flag named after a phone or an email (Telco's PhoneService) holds no one's
         # number or address: personal by its name only when its values could be personal
         flag = types[col] == "BOOLEAN" or (n >= 20 and stats[col]["distinct"] <= 3)
-        return col in personal or (is_pii(col) and not flag)
+        return col in personal or (is_pii(col) and not flag and
+                                   not _impersonal(wh, table, col, types[col], stats[col]))
 
     unique = [c for c in types if stats[c]["distinct"] == n and stats[c]["non_null"] == n]
     row_numbers = [c for c in unique if _is_numeric(types[c]) and stats[c]["dense"]

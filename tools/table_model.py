@@ -44,6 +44,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "y": ("subscribed", "subscription", "term deposit", "converted", "conversion", "said yes",
           "subscriber", "subscribers", "subscribed to a term deposit"),
     "subscribed": ("subscribed", "subscription", "term deposit", "converted"),
+    "fraud": ("fraud", "fraudulent", "frauds", "fraud cases", "fraudulent transactions"),
+    "year birth": ("year of birth", "birth year", "year born", "born"),
     "geography": ("country", "geography", "market", "region", "location"),
     "estimated salary": ("salary", "estimated salary", "income", "earnings"),
     "number of products": ("products", "number of products", "product count"),
@@ -104,7 +106,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "device protection": ("device protection",),
 }
 _OUTCOMES = ("exited", "churn", "churned", "attrition", "y", "subscribed", "default",
-             "converted", "response")
+             "converted", "response", "fraud")
 LOW_CARDINALITY = 12
 
 
@@ -196,7 +198,8 @@ def _flag_phrase(label: str) -> tuple[str, str]:
 
 
 # How a 0/1 outcome named by one of its words reads ('default.payment.next.month').
-_KEY_PHRASES = {"default": ("in default", "not in default")}
+_KEY_PHRASES = {"default": ("in default", "not in default"),
+                "fraud": ("fraudulent", "not fraudulent")}
 
 
 # How some public tables' yes/no columns read as a filter ('housing' is a housing loan).
@@ -233,8 +236,10 @@ def _flag(wh: Warehouse, prof: TableProfile, col: str, name: str, event: str | N
     true = _flag_true(wh, prof.table, col, prof.types[col])
     phrase, negated = _flag_phrase(label)
     # 'default.payment.next.month': a 0/1 outcome named by one of its words (a default rate)
+    # (its first word, 'is' left out: isFraud is a fraud rate, isFlaggedFraud is not)
+    first = [w for w in words(col) if w not in ("is", "has")][:1]
     key = None if label in SYNONYMS or label in _OUTCOMES else next(
-        (w for w in words(col) if w in _OUTCOMES and w in SYNONYMS), None)
+        (w for w in first if w in _OUTCOMES and w in SYNONYMS), None)
     said_as = SYNONYMS.get(key, ()) if key else ()
     if key in _KEY_PHRASES:
         phrase, negated = _KEY_PHRASES[key]
@@ -430,6 +435,14 @@ def _holder_id(wh: Warehouse, prof: TableProfile, distinct: dict[str, int]) -> s
                 (w[-1] in ("id", "no", "num", "number", "code", "key", "ref") or
                  col.lower().endswith("id")) and 1 < distinct.get(col, 0) < prof.rows:
             return col
+    for col in prof.types:
+        # PaySim's nameOrig (C1231006815): the account that started the transaction, by an
+        # identifier (a name-like column of codes is not personal, see table_features)
+        w = set(words(col))
+        if col != prof.key and col not in prof.pii and w & {"orig", "origin", "originator",
+                                                             "sender", "payer"} and \
+                prof.types[col] == "VARCHAR" and 1 < distinct.get(col, 0) < prof.rows:
+            return col
     return None
 
 
@@ -444,6 +457,8 @@ def _row_noun(prof: TableProfile, entity: str) -> str:
                          "orders", "event", "events", "call", "calls", "visit", "visits",
                          "purchase", "purchases", "invoice", "invoices", "trade", "trades"):
                 return _plural(thing)
+    if any(words(c)[-1:] == ["amount"] for c in prof.numeric):
+        return "transactions"       # a log of amounts by account (PaySim): its transactions
     return "rows"
 
 

@@ -195,6 +195,8 @@ def import_user_table(wh: Warehouse, path: str | Path, name: str, *,
     if data.num_rows == 0:
         raise ImportFileError("has no data rows; nothing to import", file=str(path))
     data, parsed = numbers_from_text(data)
+    data, months = months_from_text(data)
+    parsed.update(months)
     comment = (f"{COMMENT_PREFIX} {path.name} on {datetime.now():%Y-%m-%d %H:%M}; one row per "
                "customer (or account); columns as in the file.").replace("'", "''")
     replaced = False
@@ -248,22 +250,71 @@ def numbers_from_text(data) -> tuple[object, dict[str, str]]:
         present = [c for c in cleaned if c]
         if not present or len(present) < len(cleaned) / 2:
             continue
+        # Lending Club's int_rate '13.56%', revol_util '84.5%': every value a percentage
+        percent = all(c.endswith("%") for c in present)
+        if percent:
+            cleaned = [c[:-1] if c else c for c in cleaned]
+            present = [c for c in cleaned if c]
         if any(not _NUMBER.fullmatch(c) or re.match(r"[-+]?0\d", c) or c.startswith("+")
                for c in present):
             continue
         whole = all(re.fullmatch(r"[-+]?\d+", c) for c in present) and \
             all(abs(int(c)) < 2 ** 62 for c in present)
+        whole = whole and not percent
         numbers = [None if not c else (int(c) if whole else float(c)) for c in cleaned]
         blanks = sum(1 for t, c in zip(texts, cleaned, strict=True) if t is not None and not c)
-        spaced = sum(1 for t, c in zip(texts, cleaned, strict=True) if t and c and t.strip() != c)
+        spaced = sum(1 for t, c in zip(texts, cleaned, strict=True)
+                     if t and c and t.strip() != c + ("%" if percent else ""))
         data = data.set_column(i, column, pa.array(numbers, pa.int64() if whole else
                                                    pa.float64()))
-        said = [f"numbers stored as text, read as {'whole numbers' if whole else 'numbers'}"]
+        said = [f"percentages stored as text ('{present[0]}%'), read as numbers ({present[0]})"
+                if percent else
+                f"numbers stored as text, read as {'whole numbers' if whole else 'numbers'}"]
         if blanks:
             said.append(f"{blanks:,} blank{'s' if blanks > 1 else ''} left empty")
         if spaced:
             said.append(f"{spaced:,} with spaces inside")
         parsed[column] = "; ".join(said)
+    return data, parsed
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_YEAR = re.compile(r"(?i)^([a-z]{3})[a-z]*[-/ .]?(\d{4}|\d{2})$")
+
+
+def months_from_text(data) -> tuple[object, dict[str, str]]:
+    """Text columns of months written 'Dec-2018' (Lending Club's issue_d), 'Dec-18' or
+    'December 2018', read as the month's first day (a DATE): the sniffer keeps them as text,
+    and a text month can be neither a period nor a trend. Two-digit years are 20xx up to the
+    current year, 19xx above it."""
+    import pyarrow as pa
+
+    parsed: dict[str, str] = {}
+    this_year = datetime.now().year % 100
+    for i, column in enumerate(data.column_names):
+        values = data.column(i)
+        if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+            continue
+        texts = values.to_pylist()
+        present = [t.strip() for t in texts if t is not None and t.strip()]
+        if not present or len(present) < len(texts) / 2:
+            continue
+        found = [_MONTH_YEAR.match(t) for t in present]
+        if not all(m and m.group(1).lower() in _MONTHS for m in found):
+            continue
+        out = []
+        for t in texts:
+            m = _MONTH_YEAR.match(t.strip()) if t is not None else None
+            if m is None:
+                out.append(None)
+                continue
+            year = int(m.group(2))
+            if len(m.group(2)) == 2:
+                year += 2000 if year <= this_year else 1900
+            out.append(datetime(year, _MONTHS.index(m.group(1).lower()) + 1, 1).date())
+        data = data.set_column(i, column, pa.array(out, pa.date32()))
+        parsed[column] = (f"months written as text ('{present[0]}'), read as dates (the "
+                          "month's first day)")
     return data, parsed
 
 

@@ -75,7 +75,8 @@ def _entity(model: SemanticModel):
     return next(e for e in model.entities.values() if e.user_table)
 
 
-_TABLE_WORDS = r"(?: (?:table|data|file|dataset|data set|export|sheet))"
+_TABLE_WORDS = (r"(?: (?:table|data|file|dataset|data set|export|sheet|log|records|register"
+                r"|ledger))")
 # name parts that say nothing about which table ('the customers table' is the warehouse's)
 _GENERIC_PARTS = frozenset((
     "customers", "customer", "clients", "client", "users", "user", "accounts", "account",
