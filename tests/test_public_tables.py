@@ -582,3 +582,30 @@ def test_fraud_rate_by_type(shapes6):
     got = _rows(results)
     want = (p.groupby("type").isFraud.mean() * 100).round(1)
     assert {k: round(float(x), 1) for k, x in got.items()} == want.to_dict(), answers
+
+
+@pytest.mark.parametrize(("question", "table", "value"), [
+    # rows named by their headers (loan_amnt, loan_status: loans), a value said with spaces
+    ("How many loans are in the loans data?", "loans", len),
+    ("Total loan amount of the 60 months loans", "loans",
+     lambda x: x.loan_amnt[x.term.str.strip() == "60 months"].sum()),
+    ("average amount of cash in transactions in paysim", "paysim",
+     lambda p: p.amount[p.type == "CASH_IN"].mean()),
+    # Mnt* headers: 'amount spent on wines', 'spend on gold products'
+    ("Average amount spent on wines of the marketing_campaign customers", "marketing_campaign",
+     lambda m: m.MntWines.mean()),
+    ("total spend on gold products in marketing_campaign", "marketing_campaign",
+     lambda m: m.MntGoldProds.sum()),
+])
+def test_session6_shapes_one_number(shapes6, question, table, value):
+    path, frames, _ = shapes6
+    answers, results = ask(path, [question])
+    assert _one(results, table) == pytest.approx(float(value(frames[table])), abs=0.051), \
+        answers
+
+
+def test_top_single_rows_by_a_measure_is_refused_never_a_split_by_its_values(shapes6):
+    # it once grouped cc_general by each PAYMENTS value ('8.45: 1 customer'), then averaged
+    path, _, _ = shapes6
+    answers, results = ask(path, ["Top 5 loans by annual income in loans"])
+    assert results == [] and "top 5" in answers[-1], answers

@@ -109,6 +109,8 @@ ABBREVIATIONS = {
     "ct": "count", "mon": "months", "mo": "months", "mos": "months", "util": "utilization",
     "no": "number", "nr": "number", "nbr": "number", "chng": "change", "chg": "change",
     "tot": "total", "inq": "inquiries", "dep": "dependents", "rev": "revolving",
+    "amnt": "amount", "prods": "products", "prod": "product", "cmp": "campaign",
+    "inc": "income", "mnt": "amount spent on",
 }
 _PERIOD_UNITS = ("months", "days", "weeks", "years")
 

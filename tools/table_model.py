@@ -170,6 +170,15 @@ def _words(column: str) -> list[str]:
     found += [spelled, verbatim, verbatim.replace("_", " ").replace(".", " ")]
     if is_churn(column):
         found += CHURN_SYNONYMS
+    if label.startswith("amount spent on "):     # MntWines: 'spend on wines', 'wine spend'
+        thing = label[len("amount spent on "):]
+        found += [f"spend on {thing}", f"spending on {thing}", f"spent on {thing}",
+                  f"{thing} spend", f"{thing} spending", f"amount on {thing}"]
+    if len(words(column)) >= 2 and words(column)[0] in ("accepted", "response") and \
+            re.fullmatch(r"[a-z]+ campaign \d+", label):     # AcceptedCmp1: 'campaign 1'
+        n = label.split()[-1]
+        found += [f"accepted campaign {n}", f"accepted the campaign {n} offer",
+                  f"campaign {n}"]
     return list(dict.fromkeys(w for w in found if w))
 
 
@@ -364,6 +373,8 @@ def _level_words(column: str, levels: list[str]) -> tuple[dict[str, list[str]], 
                        key.replace(" service", "") if key.endswith(" service") else key]
         if " (" in key:                  # 'Bank transfer (automatic)' is 'bank transfer'
             said[v].append(key.split(" (", 1)[0])
+        if "_" in key.strip("_"):        # debt_consolidation, CASH_IN: 'debt consolidation'
+            said[v].append(key.replace("_", " ").strip())
         if gendered and key in _GENDERS:      # CustGender M/F: 'female customers'
             said[v] += list(_GENDERS[key])
         if key[:3] in _MONTHS and (key == key[:3] or key == _MONTHS[key[:3]]):
@@ -462,6 +473,20 @@ def _row_noun(prof: TableProfile, entity: str) -> str:
     return "rows"
 
 
+_THINGS = ("loan", "order", "policy", "claim", "trade", "invoice", "application", "booking",
+           "subscription", "contract")
+
+
+def _header_thing(prof: TableProfile) -> str | None:
+    """What each row is when two or more headers say it (Lending Club's loan_amnt, loan_status:
+    its rows are loans)."""
+    firsts = [words(c)[0] for c in prof.types if words(c)]
+    for thing in _THINGS:
+        if firsts.count(thing) >= 2:
+            return "policies" if thing == "policy" else thing + "s"
+    return None
+
+
 def _holder_noun(column: str) -> str:
     w = [x for x in words(column) if x not in ("id", "no", "num", "number", "key", "code")]
     thing = ABBREVIATIONS.get(w[0], w[0]) if w else "customer"
@@ -555,7 +580,7 @@ def draft_model(wh: Warehouse, table: str, source: str = "") -> str:
     # key's things; its customers are counted once each (a distinct count of the id)
     holder = _holder_id(wh, prof, distinct)
     logged = _row_noun(prof, entity) if holder else None
-    rows_word = logged or ("customers" if (prof.key and re.search(
+    rows_word = logged or _header_thing(prof) or ("customers" if (prof.key and re.search(
         r"cust|client|member", prof.key.lower())) or any(
             w in ("customer", "client") for w in words(entity)) else
         "contacts" if len(called) >= 3 else "rows")

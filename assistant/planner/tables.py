@@ -306,6 +306,10 @@ def parse_table(question: str, model: SemanticModel, reference: date | None = No
             left = ["vs"]
     if left:
         return ", ".join(f"'{w}'" for w in dict.fromkeys(left))
+    if probe.top and not dims:
+        # 'top 5 customers by payments' ranks single rows, which a split cannot say: never
+        # the average of everyone (nor a split by each payment value)
+        return f"'top {probe.top}' (a ranking of single rows)"
     subgroup, sub_labels, unknown = [], [], []
     if kind == "share":
         if not conditions:
@@ -543,7 +547,8 @@ def _groups(text: Text, entity, ranked: list[str]) -> list[str]:
     for _ in range(2):
         best = None
         for d in entity.dimensions.values():
-            if not d.words or d.name in ranked + out:
+            if not d.words or d.name in ranked + out or (
+                    d.kind == "number" and not (d.ordered or d.values)):
                 continue
             m = re.search(rf"{_GROUP} {_alternation(d.words)}", text.s)
             if m and (best is None or m.start() < best[1].start()):
