@@ -371,6 +371,13 @@ def _rows(results) -> dict:
      lambda b: b.loc[b.CustGender == "F", AMOUNT].sum()),
     ("maximum credit limit of the credit card clients", "cc_default",
      lambda t: t.LIMIT_BAL.max()),
+    # 'the X log' names the table, a header's unit said after it, a verb of the rows' date
+    ("How many transactions are in the bank transactions log?", "bank_transactions", len),
+    ("What is the total transaction amount in INR in bank_transactions?", "bank_transactions",
+     lambda b: b[AMOUNT].sum()),
+    ("How many bank transactions happened in September 2016?", "bank_transactions",
+     lambda b: (pd.to_datetime(b.TransactionDate, format="%d/%m/%y").dt.strftime("%Y-%m")
+                == "2016-09").sum()),
 ])
 def test_coded_tables_one_number(coded, question, table, value):
     path, frames = coded

@@ -164,6 +164,9 @@ def _words(column: str) -> list[str]:
     plain = humanize(bare) if bare and bare != column else label
     found = [*forms(label), *forms(plain), *SYNONYMS.get(label, ()), *SYNONYMS.get(plain, ()),
              *SYNONYMS.get(column.lower(), ())]
+    unit = re.search(r"[(\[]([^)\]]+)[)\]]\s*$", column)
+    if unit and bare and bare != column:
+        found += [f"{w} in {unit.group(1).strip().lower()}" for w in forms(plain)]
     spelled = re.sub(r"(?<=[a-z])(?=\d)", " ", plain)      # 'pay amt1' -> 'pay amount 1'
     spelled = " ".join(ABBREVIATIONS.get(w, w) for w in spelled.split())
     verbatim = column.lower() if re.fullmatch(r"[a-z0-9_.]+", column.lower()) else ""

@@ -564,7 +564,8 @@ _VERSUS = r"(?:vs|versus|compared (?:to|with)|against)"
 # verbs that only say how a row has its values ('paying by electronic check', 'are on a
 # month-to-month contract', 'signed up for fiber optic')
 _VERBS = (r"\b(?:paying|paid|pays|billed|signed up for|signed up to|signed|enrolled in"
-          r"|enrolled|subscribing to|are on|is on|were on|on)\b")
+          r"|enrolled|subscribing to|are on|is on|were on|on|happened|occurred|took place"
+          r"|single|individual)\b")
 _VS = rf" (?:{_VERSUS}|or) (?:those |the ones |customers |people )?"
 
 
