@@ -594,6 +594,8 @@ def test_fraud_rate_by_type(shapes6):
 @pytest.mark.parametrize(("question", "table", "value"), [
     # rows named by their headers (loan_amnt, loan_status: loans), a value said with spaces
     ("How many loans are in the loans data?", "loans", len),
+    ("What is the average interest rate of the loans?", "loans",
+     lambda x: x.int_rate.str.rstrip("%").astype(float).mean()),
     ("Total loan amount of the 60 months loans", "loans",
      lambda x: x.loan_amnt[x.term.str.strip() == "60 months"].sum()),
     ("average amount of cash in transactions in paysim", "paysim",

@@ -45,6 +45,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
           "subscriber", "subscribers", "subscribed to a term deposit"),
     "subscribed": ("subscribed", "subscription", "term deposit", "converted"),
     "fraud": ("fraud", "fraudulent", "frauds", "fraud cases", "fraudulent transactions"),
+    "int rate": ("interest rate", "rate of interest", "interest", "int rate"),
     "year birth": ("year of birth", "birth year", "year born", "born"),
     "geography": ("country", "geography", "market", "region", "location"),
     "estimated salary": ("salary", "estimated salary", "income", "earnings"),
