@@ -456,6 +456,14 @@ def _with_filter(agg: exp.Expression, conds: list[exp.Expression]) -> exp.Expres
 def _round(value: exp.Expression, places: int | None) -> exp.Expression:
     if places is None:
         return value
+    inner = value.this if isinstance(value, exp.Filter) else value
+    if isinstance(inner, exp.Avg):
+        # An average is a DOUBLE; one that falls on a half (1780.30 / 380 = 4.685, stored as
+        # 4.68499...) rounded down in DuckDB (the binary value) and up in Spark (its decimal
+        # string). Rounded as a DECIMAL of 6 places, both engines say 4.69, as a person would.
+        value = exp.Cast(this=value, to=exp.DataType.build("DECIMAL(38, 6)"))
+        return exp.Cast(this=exp.Round(this=value, decimals=exp.Literal.number(places)),
+                        to=exp.DataType.build("DOUBLE"))
     return exp.Round(this=value, decimals=exp.Literal.number(places))
 
 
