@@ -403,6 +403,8 @@ class Conversation:
             if call.result is None:
                 continue
             answer.sql.extend(call.result.sql)
+            if call.result.tables:      # the last call's first table is what was asked
+                answer.first_shown = len(answer.tables)
             answer.tables.extend(call.result.tables)
             if call.result.chart is not None:
                 answer.charts.append(call.result.chart)

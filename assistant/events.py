@@ -68,6 +68,7 @@ class Answer:
     tool_calls: list[dict] = field(default_factory=list)   # [{name, args}]
     sql: list[str] = field(default_factory=list)
     tables: list[TableResult] = field(default_factory=list)
+    first_shown: int = 0        # the table the page opens on: the last tool call's first
     charts: list[ChartSpec] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     error: str | None = None

@@ -16,6 +16,8 @@ def test_which_segment_is_most_likely_to_churn(writable_warehouse):
         called = [c["name"] for c in answer.tool_calls]
         assert called[:2] == ["segment_customers", "predict_churn"], answer.answer
         table = next(t.df for t in answer.tables if t.title == "Churn risk by segment")
+        # the page opens on what was asked, not on the segmentation made first
+        assert answer.tables[answer.first_shown].title == "Churn risk by segment"
         top = table[table["segment"].notna()].iloc[0]
         assert f"Highest: segment {int(top.segment)} ({top.segment_name})" in answer.answer
         assert f"average predicted churn risk {top.average_risk_pct:.1f}%" in answer.answer

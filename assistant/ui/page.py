@@ -80,6 +80,10 @@ EMPTY_TABLE = pd.DataFrame()
 STREAM_EVERY = 0.05     # seconds between two updates of a streaming answer
 
 
+def _first(answer: Answer | None) -> int:
+    return answer.first_shown if answer is not None else 0
+
+
 def _result_views(answer: Answer | None, index: int, session: Session,
                   downloads: DownloadStore) -> tuple:
     """(table, figure, details markdown, download links, dropdown update, tab) for one table of
@@ -208,8 +212,8 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
                     if note is not None:
                         history.append(note)
                     done = status_line(session.turns, answer, time.perf_counter() - started)
-                    yield ("", history, session, *_result_views(answer, 0, session, downloads),
-                           done)
+                    shown = _result_views(answer, answer.first_shown, session, downloads)
+                    yield ("", history, session, *shown, done)
                     return
                 last_yield = time.perf_counter()
                 yield ("", history, session, *keep, working)
@@ -219,8 +223,8 @@ def build_app(settings: Settings, wh, make_assistant: Callable[[Settings], Any],
             history.append(gr.ChatMessage(
                 role="assistant", content=f"⚠️ Something went wrong ({type(exc).__name__}). "
                 "The conversation is kept; try again or rephrase."))
-            yield ("", history, session, *_result_views(session.last, 0, session, downloads),
-                   f"Answer {session.turns} · failed")
+            shown = _result_views(session.last, _first(session.last), session, downloads)
+            yield ("", history, session, *shown, f"Answer {session.turns} · failed")
 
     def pick_table(choice: str | None, session: Session | None):
         if session is None or session.last is None or not choice:
