@@ -175,8 +175,9 @@ def segment_risk(wh: Warehouse, res: ScoringResult, seg: tuple[str, dict[int, st
                  segment_id: int | None) -> tuple[str, pd.DataFrame]:
     """The words and the per-segment table of a churn run read per segment."""
     seg_run, names = seg
-    table = wh.df(_by_segment_sql(res.run["run_id"]))
-    res.sql.append(_by_segment_sql(res.run["run_id"]))
+    sql = _by_segment_sql(res.run["run_id"])
+    table = wh.df(sql)
+    res.sql.append(sql)
     scored = int(table["scored"].sum())
     overall = float(wh.rows(f"SELECT avg(score) FROM {ASSISTANT_SCHEMA}.scores WHERE run_id = ?",
                             [res.run["run_id"]])[0][0] or 0.0)

@@ -615,9 +615,8 @@ def _value_by_segment(wh: Warehouse, seg: tuple[str, dict[int, str]], segment_id
     table = table.sort_values(["expected_spend", "segment"], ascending=[False, True],
                               ignore_index=True)
 
-    def said(sid: int) -> str:     # value_sentence without its "Predicted value over ...: "
-        return f"segment {sid} ({names.get(sid, '')}): " + \
-            value_sentence(values[sid]).split(": ", 1)[1]
+    def said(sid: int) -> str:
+        return f"segment {sid} ({names.get(sid, '')}): {value_words(values[sid])}"
 
     if segment_id is not None:
         if segment_id not in values:
@@ -625,7 +624,7 @@ def _value_by_segment(wh: Warehouse, seg: tuple[str, dict[int, str]], segment_id
                     "customers has a predicted value.", table)
         return (f"Predicted value over the next {months} months of segment {segment_id} "
                 f"({names[segment_id]}, segmentation run {seg_run}): "
-                + value_sentence(values[segment_id]).split(": ", 1)[1], table)
+                + value_words(values[segment_id]), table)
     if table.empty:
         return f"None of the customers of segmentation {seg_run} has a predicted value.", table
     ids = list(table["segment"])
@@ -639,9 +638,14 @@ def _value_by_segment(wh: Warehouse, seg: tuple[str, dict[int, str]], segment_id
 def value_sentence(value: dict) -> str:
     """'Predicted value over the next 12 months: 1,234 spend per customer (1.8x the average),
     23% in the top 10%; 96% probably still active.'"""
+    return f"Predicted value over the next {value['horizon_months']} months: {value_words(value)}"
+
+
+def value_words(value: dict) -> str:
+    """'1,234 spend per customer (1.8x the average), 23% in the top 10%; 96% probably still
+    active.' (value_sentence without its lead)"""
     ratio = f" ({value['vs_average']:.1f}x the average)" if value.get("vs_average") else ""
-    return (f"Predicted value over the next {value['horizon_months']} months: "
-            f"{_money(value['expected_spend'])} spend per customer{ratio}, "
+    return (f"{_money(value['expected_spend'])} spend per customer{ratio}, "
             f"{value['top_decile_share']:.0%} in the top 10% by value; "
             f"{value['p_alive']:.0%} probably still active.")
 

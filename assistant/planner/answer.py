@@ -139,8 +139,8 @@ def compose(plan: Plan, results: list[tuple[Compiled, dict]], *, ref: str,
             period = f" in {p.label}"
         elif not plan.extra.get("window"):
             period = f" over {all_data}"
-    tied = [_keep_shown(step, t) for step, t in zip(plan.steps, tables, strict=False)][-1] \
-        if len(plan.steps) == len(tables) else []
+    shown = [_keep_shown(step, t) for step, t in zip(plan.steps, tables, strict=False)]
+    tied = shown[-1] if shown and len(plan.steps) == len(tables) else []
     ctx = Context(plan, frame, subject(frame), period, ref)
     defs = definitions([c for c, _ in results], ref, [
         d for h in MODEL.headline if (d := MODEL.headline_definition(h))]

@@ -158,8 +158,7 @@ class OfflinePlanner(BaseChatModel):
                 steps.insert(0, ToolIntent("predict_churn", {}, label="churn risk"))
             per_segment = intent.tool in ("predict_churn", "predict_clv") and \
                 intent.args.get("by_segment")
-            if per_segment and (
-                    "segment_customers" in ran or segment_run(self.wh) is None) and \
+            if per_segment and self._segment_first(ran) and \
                     "segment_customers" in self.tool_names:
                 # risk or value by segment reads the latest segmentation: segment first
                 steps.insert(0, ToolIntent("segment_customers", {}, label="segmentation"))
@@ -182,8 +181,7 @@ class OfflinePlanner(BaseChatModel):
         except InvalidArgument as exc:
             return [], None, f"{OFFLINE}: I can't answer that from the semantic model: {exc}."
         steps: list[ToolIntent] = []
-        if any(_uses_segments(s.query) for s in planned.steps) and (
-                "segment_customers" in ran or segment_run(self.wh) is None):
+        if any(_uses_segments(s.query) for s in planned.steps) and self._segment_first(ran):
             if "segment_customers" not in self.tool_names:
                 return [], None, (f"{OFFLINE}: there is no segmentation yet, and the "
                                   "segmentation tool is not installed in this version.")
@@ -194,6 +192,11 @@ class OfflinePlanner(BaseChatModel):
                 args["table"] = planned.table
             steps.append(ToolIntent("query_metrics", args, label=step.title))
         return steps, planned, None
+
+    def _segment_first(self, ran) -> bool:
+        """Whether a question that reads the latest segmentation must segment first: there is
+        none yet, or this turn already segmented (the step keeps its place in the plan)."""
+        return "segment_customers" in ran or segment_run(self.wh) is None
 
     def _final(self, parsed: Parsed, planned: Plan | None, results: list[ToolMessage]) -> str:
         if parsed.kind == "tool":
