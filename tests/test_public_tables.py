@@ -605,6 +605,14 @@ def test_fraud_rate_by_type(shapes6):
      lambda m: m.MntWines.mean()),
     ("total spend on gold products in marketing_campaign", "marketing_campaign",
      lambda m: m.MntGoldProds.sum()),
+    # a 0/1 column named for an event (Complain) and the last campaign's Response beside the
+    # numbered AcceptedCmp flags: counts and rates of them (both were refused)
+    ("how many customers complained in marketing_campaign?", "marketing_campaign",
+     lambda m: m.Complain.sum()),
+    ("complaint rate in marketing_campaign", "marketing_campaign",
+     lambda m: m.Complain.mean() * 100),
+    ("acceptance rate of the last campaign in marketing_campaign", "marketing_campaign",
+     lambda m: m.Response.mean() * 100),
 ])
 def test_session6_shapes_one_number(shapes6, question, table, value):
     path, frames, _ = shapes6

@@ -45,6 +45,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
           "subscriber", "subscribers", "subscribed to a term deposit"),
     "subscribed": ("subscribed", "subscription", "term deposit", "converted"),
     "fraud": ("fraud", "fraudulent", "frauds", "fraud cases", "fraudulent transactions"),
+    # a 0/1 column named for an event (Complain): the event's words, a rate of it
+    "complain": ("complained", "complaint", "complaints", "complainer", "complainers",
+                 "complaining", "filed a complaint", "made a complaint"),
+    "complaint": ("complained", "complaint", "complaints", "complainer", "complainers"),
+    "response": ("responded", "response", "responders", "responder"),
     "int rate": ("interest rate", "rate of interest", "interest", "int rate"),
     "year birth": ("year of birth", "birth year", "year born", "born"),
     "geography": ("country", "geography", "market", "region", "location"),
@@ -107,7 +112,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "device protection": ("device protection",),
 }
 _OUTCOMES = ("exited", "churn", "churned", "attrition", "y", "subscribed", "default",
-             "converted", "response", "fraud")
+             "converted", "response", "fraud", "complain", "complaint")
+# how the rate of an outcome is called when its first word is not ('complained rate')
+_RATE_LABELS = {"complain": "complaint rate", "complaint": "complaint rate",
+                "response": "response rate"}
 LOW_CARDINALITY = 12
 
 
@@ -277,7 +285,14 @@ def _flag(wh: Warehouse, prof: TableProfile, col: str, name: str, event: str | N
         word, rate_words = phrase, [*rate_words, "churn rate", "attrition rate", "exit rate",
                                     "rate of churn", "rate of attrition", "share churned",
                                     f"share {phrase}"]
-    rate = "churn rate" if is_churn(col) or word == "churned" else f"{word} rate"
+    rate = "churn rate" if is_churn(col) or word == "churned" else \
+        _RATE_LABELS.get(label, f"{word} rate")
+    if label == "response" and any(re.fullmatch(r"accepted ?cmp\d+", c.lower())
+                                   for c in prof.types):
+        # Response beside AcceptedCmp1..5 (Customer Personality) is the last campaign's
+        rate_words += ["acceptance rate of the last campaign", "last campaign acceptance rate",
+                       "last campaign response rate", "acceptance rate of the latest campaign",
+                       "response rate of the last campaign", "last campaign"]
     is_yes = f"{label} is {event!r}" if event else f"{label} is yes"
     filter_words = [*_words(col), *said_as]
     if key:
