@@ -621,6 +621,13 @@ def test_session6_shapes_one_number(shapes6, question, table, value):
         answers
 
 
+def test_an_event_flag_reads_as_its_verb(shapes6):
+    path, frames, _ = shapes6
+    answers, _ = ask(path, ["how many customers complained in marketing_campaign?"])
+    assert f"{frames['marketing_campaign'].Complain.sum()} customers who complained" in \
+        answers[-1], answers
+
+
 def test_top_single_rows_by_a_measure_is_refused_never_a_split_by_its_values(shapes6):
     # it once grouped cc_general by each PAYMENTS value ('8.45: 1 customer'), then averaged
     path, _, _ = shapes6

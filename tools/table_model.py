@@ -230,6 +230,10 @@ _FLAG_PHRASES = {
     "default": ("with credit in default", "without credit in default"),
     "senior citizen": ("senior citizens", "not senior citizens"),
     "partner": ("with a partner", "without a partner"),
+    # an event: 'customers who complained', never 'who are complained'
+    "complain": ("who complained", "who did not complain"),
+    "complaint": ("who complained", "who did not complain"),
+    "response": ("who responded", "who did not respond"),
 }
 
 
