@@ -279,9 +279,11 @@ def test_spend_by_segment_uses_the_latest_segmentation(writable_warehouse):
     with Warehouse.open(writable_warehouse) as wh:
         wh.execute("CREATE SCHEMA IF NOT EXISTS assistant")
         wh.execute("CREATE TABLE assistant.runs (run_id VARCHAR, kind VARCHAR, "
-                   "created_at TIMESTAMP)")
-        wh.execute("INSERT INTO assistant.runs VALUES ('old', 'segmentation', '2026-01-01'), "
-                   "('new', 'segmentation', '2026-02-01')")
+                   "source_table VARCHAR, created_at TIMESTAMP)")
+        wh.execute("INSERT INTO assistant.runs VALUES "
+                   "('old', 'segmentation', 'customers', '2026-01-01'), "
+                   "('new', 'segmentation', 'customers', '2026-02-01'), "
+                   "('table', 'segmentation', 'my_import', '2026-03-01')")
         wh.execute("CREATE TABLE assistant.segment_members AS "
                    "SELECT 'old' AS run_id, customer_id, 1 AS segment_id FROM customers "
                    "UNION ALL SELECT 'new', customer_id, customer_id % 3 + 1 FROM customers")
@@ -398,6 +400,8 @@ def test_a_question_by_segment_segments_first_then_answers_from_the_new_run(writ
         first = planner.respond(messages)
         assert first.tool_calls[0]["name"] == "segment_customers"
         wh.execute("CREATE SCHEMA IF NOT EXISTS assistant")     # what segmenting writes
+        wh.execute("CREATE TABLE assistant.runs AS SELECT 'r1' AS run_id, 'segmentation' AS "
+                   "kind, 'customers' AS source_table, TIMESTAMP '2026-02-01' AS created_at")
         wh.execute("CREATE TABLE assistant.segment_members AS SELECT 'r1' AS run_id, "
                    "customer_id, customer_id % 2 + 1 AS segment_id FROM customers")
         wh.execute("CREATE TABLE assistant.segments AS SELECT 'r1' AS run_id, i AS segment_id,"

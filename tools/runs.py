@@ -28,6 +28,7 @@ from tools.segment_card import SegmentCard
 from warehouse.connection import Warehouse
 from warehouse.contract import ASSISTANT_SCHEMA
 from warehouse.errors import AssistantError, InvalidArgument, RunNotFound
+from warehouse.semantic.models import LATEST_SEGMENTATION_SQL
 
 S = ASSISTANT_SCHEMA
 KINDS = ("segmentation", "rfm", "churn", "propensity", "clv")
@@ -424,11 +425,7 @@ def compare_runs(wh: Warehouse, run_a: str | None = None, run_b: str | None = No
 # -- the latest segmentation of the customers (churn risk and value per segment) --------------
 def latest_segmentation_cte() -> str:
     """A CTE `latest_segmentation`: the run id of the newest segmentation of the customers."""
-    return f"""latest_segmentation AS (
-    SELECT run_id FROM {S}.runs WHERE kind IN ('segmentation', 'rfm')
-      AND source_table = 'customers'
-    ORDER BY created_at DESC, run_id DESC LIMIT 1
-)"""
+    return f"latest_segmentation AS (\n    {LATEST_SEGMENTATION_SQL}\n)"
 
 
 def _segmentation(wh: Warehouse) -> tuple[str, dict[int, str]] | None:

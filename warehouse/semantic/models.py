@@ -113,17 +113,19 @@ def save_model(wh, name: str, text: str, cur=None) -> SemanticModel:
     return model
 
 
+# The one definition of "the latest segmentation of the customers" (churn and value by segment,
+# the planner's segment questions and the metric tool all read it): the newest clustering or
+# RFM run over the warehouse customers (a user table's segmentation has its own source table).
+LATEST_SEGMENTATION_SQL = (
+    f"SELECT run_id FROM {ASSISTANT_SCHEMA}.runs WHERE kind IN ('segmentation', 'rfm') "
+    "AND source_table = 'customers' ORDER BY created_at DESC, run_id DESC LIMIT 1")
+
+
 def segment_run(wh) -> str | None:
     """The run id of the most recent segmentation of the warehouse customers, or None."""
-    if wh is None or not wh.has_table("segment_members", ASSISTANT_SCHEMA):
+    if wh is None or not wh.has_table("runs", ASSISTANT_SCHEMA):
         return None
-    members = (f"SELECT DISTINCT run_id FROM {ASSISTANT_SCHEMA}.segment_members "
-               "WHERE customer_id IS NOT NULL")
-    if wh.has_table("runs", ASSISTANT_SCHEMA):
-        rows = wh.rows(f"SELECT run_id FROM {ASSISTANT_SCHEMA}.runs WHERE run_id IN ({members})"
-                       " ORDER BY created_at DESC, run_id DESC LIMIT 1")
-    else:
-        rows = wh.rows(f"{members} ORDER BY run_id DESC LIMIT 1")
+    rows = wh.rows(LATEST_SEGMENTATION_SQL)
     return rows[0][0] if rows else None
 
 
